@@ -1,0 +1,233 @@
+"""Loading the model (4-bit base, optionally with a LoRA adapter) and the one inference engine of scripts 2, 3, 4.
+
+Generation is batched greedy decoding with left padding, batches sorted by prompt length, the KV cache, a stop at
+the end-of-turn token and a bound on new tokens; the batch size halves by itself on out-of-memory.
+"""
+import os
+
+import torch
+
+import common
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Devices and dtypes
+
+def device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def compute_dtype():
+    """COMPUTE_DTYPE as a torch dtype. 'auto': bfloat16 where the GPU supports it, else float16 (the study's)."""
+    if common.COMPUTE_DTYPE != "auto":
+        return getattr(torch, common.COMPUTE_DTYPE)
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+def check_finite(values, where):
+    """The shared guard: a NaN must stop the run, never turn silently into a near-chance score."""
+    if not torch.isfinite(torch.as_tensor(values).float()).all():
+        raise common.PipelineError(
+            f"non-finite {where} with COMPUTE_DTYPE={common.COMPUTE_DTYPE} ({compute_dtype()}): Qwen2 overflows in "
+            f"float16; set COMPUTE_DTYPE=float32 (or bfloat16 on a GPU that supports it) and run again")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+def model_source():
+    """MODEL_NAME as from_pretrained takes it; the demo's tiny model is built here on first use."""
+    local = common.project_path(common.MODEL_NAME)
+    if common.MODEL_NAME == common.PROFILES["demo"]["MODEL_NAME"] and not (local / "config.json").exists():
+        import tiny_model
+
+        print(f"building the demo's tiny model into {local}")
+        tiny_model.build_tiny_model(local)
+    return str(local) if local.exists() else common.MODEL_NAME
+
+
+def _unreachable_model(error):
+    return common.PipelineError(
+        f"cannot load model {common.MODEL_NAME!r} ({type(error).__name__}: {str(error).splitlines()[0][:160]}); "
+        f"check MODEL_NAME, your network and Hugging Face login (`hf auth login`), or use PROFILE=demo offline")
+
+
+def load_tokenizer():
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_source())
+    except (OSError, ValueError) as error:
+        raise _unreachable_model(error) from None
+    tokenizer.padding_side = "left"  # decoder-only batches: the prompt must end where generation starts
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        # Padding with the end-of-turn token would teach (or let) the model to skip its stop signal.
+        tokenizer.pad_token = "<|endoftext|>"
+    return tokenizer
+
+
+def quantization_config():
+    from transformers import BitsAndBytesConfig
+
+    if not common.LOAD_IN_4BIT:
+        return None
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=common.BNB_4BIT_QUANT_TYPE,
+                              bnb_4bit_use_double_quant=common.BNB_4BIT_USE_DOUBLE_QUANT,
+                              bnb_4bit_compute_dtype=compute_dtype())
+
+
+def device_map():
+    """One GPU (or all, split by accelerate) for a single process; under `accelerate launch`, each rank its own."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    return "auto"
+
+
+def load_base_model():
+    """The base model as in the study's Figure 4 (4-bit NF4, compute dtype from COMPUTE_DTYPE)."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_source(), quantization_config=quantization_config(), dtype=compute_dtype(),
+            device_map=device_map())
+    except (OSError, ValueError) as error:
+        raise _unreachable_model(error) from None
+    return model
+
+
+def adapter_path(epoch):
+    """The checkpoint folder of one training epoch, from the index script 1 writes."""
+    index = common.read_json(common.LORA_INDEX_FILE, produced_by="1_fine-tuning.py")
+    if str(epoch) not in index.get("epochs", {}):
+        done = ", ".join(sorted(index.get("epochs", {}), key=int)) or "none"
+        raise common.PipelineError(f"no adapter for epoch {epoch} in {common.LORA_INDEX_FILE} (epochs done: {done});"
+                                   f" finish 1_fine-tuning.py or set EVAL_EPOCHS to epochs that exist")
+    path = common.LORA_DIR / index["epochs"][str(epoch)]
+    if not (path / "adapter_config.json").exists():
+        raise common.PipelineError(f"adapter for epoch {epoch} is missing at {path}; run 1_fine-tuning.py again")
+    return path
+
+
+def load_model_for_inference(epoch=None):
+    """Base model, or base plus the LoRA adapter of one epoch, in eval mode."""
+    from peft import PeftModel
+
+    model = load_base_model()
+    if epoch is not None:
+        model = PeftModel.from_pretrained(model, adapter_path(epoch))
+    model.eval()
+    return model
+
+
+def model_key(epoch):
+    return "base" if epoch is None else f"lora_epoch{epoch}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Batched inference
+
+def _is_out_of_memory(error):
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def _left_padded(tokenizer, texts, model):
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    return {name: tensor.to(model.device) for name, tensor in batch.items()}
+
+
+def batches_by_length(tokenizer, prompts, batch_size):
+    """Prompt indices in batches of similar length, longest first (padding stays small; OOM shows up early)."""
+    lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], i))
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def run_with_oom_backoff(indices, batch_size, run_batch):
+    """Run run_batch over indices in chunks of batch_size, halving it on out-of-memory; yields (chunk, output)."""
+    position = 0
+    while position < len(indices):
+        chunk = indices[position:position + batch_size]
+        try:
+            output = run_batch(chunk)
+        except (torch.OutOfMemoryError, RuntimeError) as error:
+            if not _is_out_of_memory(error) or batch_size == 1:
+                raise
+            batch_size //= 2
+            torch.cuda.empty_cache()
+            print(f"out of memory: batch size halved to {batch_size}")
+            continue
+        position += len(chunk)
+        yield chunk, output
+
+
+@torch.inference_mode()
+def generate(model, tokenizer, prompts, batch_size=None, max_new_tokens=None):
+    """Greedy completions of prompts (rendered text). Yields (index, completion) as each batch finishes."""
+    batch_size = batch_size or common.EVAL_BATCH_SIZE
+    max_new_tokens = max_new_tokens or common.MAX_NEW_TOKENS
+    stop_ids = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id]
+    checked = False
+
+    def run_batch(chunk):
+        nonlocal checked
+        inputs = _left_padded(tokenizer, [prompts[i] for i in chunk], model)
+        if not checked:  # one forward pass on the first batch: the guard, before any output is kept
+            check_finite(model(**inputs).logits[:, -1], "logits on the first generation batch")
+            checked = True
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                use_cache=True, eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id)
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+    for batch in batches_by_length(tokenizer, prompts, batch_size):
+        for chunk, texts in run_with_oom_backoff(batch, batch_size, run_batch):
+            yield from zip(chunk, texts)
+
+
+def letter_token_ids(tokenizer, letters):
+    """Token id of each answer letter as it follows the prompt's 'Answer:' turn: the bare letter, one token each.
+
+    The chat template ends the prompt with '<|im_start|>assistant\\n', so the answer starts a new line and the
+    letter comes without a leading space ('A', not ' A')."""
+    ids = []
+    for letter in letters:
+        pieces = tokenizer.encode(letter, add_special_tokens=False)
+        if len(pieces) != 1:
+            raise common.PipelineError(f"answer letter {letter!r} is not a single token for this tokenizer ({pieces})")
+        ids.append(pieces[0])
+    return ids
+
+
+@torch.inference_mode()
+def letter_log_probs(model, tokenizer, prompts, letters, batch_size=None):
+    """Log-probability of each letter as the next token after each prompt: one forward pass per batch.
+
+    Yields (index, [log p(letter) for letter in letters])."""
+    batch_size = batch_size or common.EVAL_BATCH_SIZE
+    candidate_ids = torch.tensor(letter_token_ids(tokenizer, letters))
+
+    def run_batch(chunk):
+        inputs = _left_padded(tokenizer, [prompts[i] for i in chunk], model)
+        # Left padding shifts positions; give each row positions counted from its first real token.
+        positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        logits = model(**inputs, position_ids=positions).logits[:, -1].float()
+        check_finite(logits, "next-token logits")
+        return torch.log_softmax(logits, dim=-1)[:, candidate_ids.to(logits.device)].cpu().tolist()
+
+    for batch in batches_by_length(tokenizer, prompts, batch_size):
+        for chunk, rows in run_with_oom_backoff(batch, batch_size, run_batch):
+            yield from zip(chunk, rows)
+
+
+def peak_memory_gib():
+    """Peak memory of this process: GPU allocator peak on CUDA, max resident set size on the CPU."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**30
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
