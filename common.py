@@ -168,23 +168,31 @@ def project_path(path):
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-# Handed-off files, one name each.
-PREPARED = project_path(PREPARED_DIR)
-SPIDER_TRAIN_FILE = PREPARED / "spider_train.json"
-SPIDER_DEV_FILE = PREPARED / "spider_dev.json"
-MMLU_TEST_FILE = PREPARED / "mmlu_test.json"
-MMLU_DEV_FILE = PREPARED / "mmlu_dev.json"
-PREPARED_MANIFEST = PREPARED / "manifest.json"
-OUTPUTS = project_path(OUTPUT_DIR)
-LORA_DIR = OUTPUTS / "lora"
-LORA_INDEX_FILE = LORA_DIR / "epochs.json"
-TRAINING_MANIFEST = LORA_DIR / "run_manifest.json"
-SPIDER_RESULTS_DIR = OUTPUTS / "spider"
-MMLU_RESULTS_DIR = OUTPUTS / "mmlu"
-REPORT_FILE = OUTPUTS / "report.md"
-RESULTS_JSON = OUTPUTS / "results.json"
-RESULTS_CSV = OUTPUTS / "results.csv"
-TRADEOFF_PLOT = OUTPUTS / "tradeoff.png"
+def set_directories(prepared_dir, output_dir):
+    """Every handed-off file, one name each, under the prepared-data and output folders."""
+    global PREPARED_DIR, OUTPUT_DIR, PREPARED, SPIDER_TRAIN_FILE, SPIDER_DEV_FILE, MMLU_TEST_FILE, MMLU_DEV_FILE
+    global PREPARED_MANIFEST, OUTPUTS, LORA_DIR, LORA_INDEX_FILE, TRAINING_MANIFEST, SPIDER_RESULTS_DIR
+    global MMLU_RESULTS_DIR, REPORT_FILE, RESULTS_JSON, RESULTS_CSV, TRADEOFF_PLOT
+    PREPARED_DIR, OUTPUT_DIR = str(prepared_dir), str(output_dir)
+    PREPARED = project_path(prepared_dir)
+    SPIDER_TRAIN_FILE = PREPARED / "spider_train.json"
+    SPIDER_DEV_FILE = PREPARED / "spider_dev.json"
+    MMLU_TEST_FILE = PREPARED / "mmlu_test.json"
+    MMLU_DEV_FILE = PREPARED / "mmlu_dev.json"
+    PREPARED_MANIFEST = PREPARED / "manifest.json"
+    OUTPUTS = project_path(output_dir)
+    LORA_DIR = OUTPUTS / "lora"
+    LORA_INDEX_FILE = LORA_DIR / "epochs.json"
+    TRAINING_MANIFEST = LORA_DIR / "run_manifest.json"
+    SPIDER_RESULTS_DIR = OUTPUTS / "spider"
+    MMLU_RESULTS_DIR = OUTPUTS / "mmlu"
+    REPORT_FILE = OUTPUTS / "report.md"
+    RESULTS_JSON = OUTPUTS / "results.json"
+    RESULTS_CSV = OUTPUTS / "results.csv"
+    TRADEOFF_PLOT = OUTPUTS / "tradeoff.png"
+
+
+set_directories(PREPARED_DIR, OUTPUT_DIR)
 
 
 def configure_environment():

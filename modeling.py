@@ -40,11 +40,12 @@ def check_finite(values, where):
 def model_source():
     """MODEL_NAME as from_pretrained takes it; the demo's tiny model is built here on first use."""
     local = common.project_path(common.MODEL_NAME)
-    if common.MODEL_NAME == common.PROFILES["demo"]["MODEL_NAME"] and not (local / "config.json").exists():
+    if common.MODEL_NAME == common.PROFILES["demo"]["MODEL_NAME"]:
         import tiny_model
 
-        print(f"building the demo's tiny model into {local}")
-        tiny_model.build_tiny_model(local)
+        if not tiny_model.is_built(local):
+            print(f"building the demo's tiny model into {local}")
+            tiny_model.build_tiny_model(local)
     return str(local) if local.exists() else common.MODEL_NAME
 
 
@@ -113,15 +114,24 @@ def adapter_path(epoch):
     return path
 
 
-def load_model_for_inference(epoch=None):
-    """Base model, or base plus the LoRA adapter of one epoch, in eval mode."""
+def with_adapter(base_model, epoch):
+    """The base model plus the LoRA adapter of one epoch (epoch None: the base model itself), in eval mode."""
+    if epoch is None:
+        return base_model.eval()
     from peft import PeftModel
 
-    model = load_base_model()
-    if epoch is not None:
-        model = PeftModel.from_pretrained(model, adapter_path(epoch))
-    model.eval()
-    return model
+    return PeftModel.from_pretrained(base_model, adapter_path(epoch)).eval()
+
+
+def without_adapter(model):
+    """The base model again, LoRA layers removed, so the next epoch's adapter loads without reloading 7B weights."""
+    return model.unload() if hasattr(model, "unload") else model
+
+
+def check_adapters_exist(epochs):
+    """Fail before any work if an adapter of EVAL_EPOCHS is missing."""
+    for epoch in epochs:
+        adapter_path(epoch)
 
 
 def model_key(epoch):
@@ -140,57 +150,62 @@ def _left_padded(tokenizer, texts, model):
     return {name: tensor.to(model.device) for name, tensor in batch.items()}
 
 
-def batches_by_length(tokenizer, prompts, batch_size):
-    """Prompt indices in batches of similar length, longest first (padding stays small; OOM shows up early)."""
+def batch_plan(tokenizer, prompts, batch_size, done=()):
+    """Batches of prompt indices of similar length, longest first (little padding; an OOM shows up at once).
+
+    The plan covers every prompt, so a resumed run computes each remaining batch exactly as an uninterrupted run
+    would (padding changes the arithmetic); batches whose every index is in done are left out."""
     lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in prompts]
     order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], i))
-    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    done = set(done)
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    return [batch for batch in batches if not done.issuperset(batch)]
 
 
-def run_with_oom_backoff(indices, batch_size, run_batch):
-    """Run run_batch over indices in chunks of batch_size, halving it on out-of-memory; yields (chunk, output)."""
-    position = 0
-    while position < len(indices):
-        chunk = indices[position:position + batch_size]
-        try:
-            output = run_batch(chunk)
-        except (torch.OutOfMemoryError, RuntimeError) as error:
-            if not _is_out_of_memory(error) or batch_size == 1:
-                raise
-            batch_size //= 2
-            torch.cuda.empty_cache()
-            print(f"out of memory: batch size halved to {batch_size}")
-            continue
-        position += len(chunk)
-        yield chunk, output
+def run_batches(plan, batch_size, run_batch):
+    """Yield (indices, run_batch(indices)) for each planned batch, splitting it in halves on out-of-memory."""
+    for batch in plan:
+        position = 0
+        while position < len(batch):
+            chunk = batch[position:position + batch_size]
+            try:
+                output = run_batch(chunk)
+            except (torch.OutOfMemoryError, RuntimeError) as error:
+                if not _is_out_of_memory(error) or batch_size == 1:
+                    raise
+                batch_size //= 2
+                torch.cuda.empty_cache()
+                print(f"out of memory: batch size halved to {batch_size}")
+                continue
+            position += len(chunk)
+            yield chunk, output
+
+
+def finite_logits_guard():
+    """A logits processor that applies the non-finite guard at every decoding step (greedy over NaN says '!!!!')."""
+    from transformers import LogitsProcessor
+
+    class FiniteLogitsGuard(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            check_finite(scores, "logits during generation")
+            return scores
+
+    return FiniteLogitsGuard()
 
 
 @torch.inference_mode()
-def generate(model, tokenizer, prompts, batch_size=None, max_new_tokens=None):
-    """Greedy completions of prompts (rendered text). Yields (index, completion) as each batch finishes."""
-    batch_size = batch_size or common.EVAL_BATCH_SIZE
-    max_new_tokens = max_new_tokens or common.MAX_NEW_TOKENS
-    stop_ids = [tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id]
-    checked = False
-
-    def run_batch(chunk):
-        nonlocal checked
-        inputs = _left_padded(tokenizer, [prompts[i] for i in chunk], model)
-        if not checked:  # one forward pass on the first batch: the guard, before any output is kept
-            check_finite(model(**inputs).logits[:, -1], "logits on the first generation batch")
-            checked = True
-        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                use_cache=True, eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id)
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-
-    for batch in batches_by_length(tokenizer, prompts, batch_size):
-        for chunk, texts in run_with_oom_backoff(batch, batch_size, run_batch):
-            yield from zip(chunk, texts)
+def generate_batch(model, tokenizer, texts, max_new_tokens):
+    """Greedy completions of rendered prompts, stopped at the end-of-turn token, special tokens removed."""
+    inputs = _left_padded(tokenizer, texts, model)
+    stop_ids = sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
+    output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
+                            eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id,
+                            logits_processor=[finite_logits_guard()])
+    return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
 
 def letter_token_ids(tokenizer, letters):
-    """Token id of each answer letter as it follows the prompt's 'Answer:' turn: the bare letter, one token each.
+    """Token id of each answer letter as it follows the prompt: the bare letter, one token each.
 
     The chat template ends the prompt with '<|im_start|>assistant\\n', so the answer starts a new line and the
     letter comes without a leading space ('A', not ' A')."""
@@ -204,24 +219,24 @@ def letter_token_ids(tokenizer, letters):
 
 
 @torch.inference_mode()
-def letter_log_probs(model, tokenizer, prompts, letters, batch_size=None):
-    """Log-probability of each letter as the next token after each prompt: one forward pass per batch.
+def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
+    """Log-probability of each candidate letter as the next token after each prompt, in one forward pass."""
+    inputs = _left_padded(tokenizer, texts, model)
+    # Left padding shifts positions; give each row positions counted from its first real token.
+    positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    logits = model(**inputs, position_ids=positions).logits[:, -1].float()
+    check_finite(logits, "next-token logits")
+    return torch.log_softmax(logits, dim=-1)[:, letter_ids].cpu().tolist()
 
-    Yields (index, [log p(letter) for letter in letters])."""
+
+def generate(model, tokenizer, prompts, batch_size=None, max_new_tokens=None, done=()):
+    """Greedy completions of the prompts not in done; yields a list of (index, completion) per finished batch."""
     batch_size = batch_size or common.EVAL_BATCH_SIZE
-    candidate_ids = torch.tensor(letter_token_ids(tokenizer, letters))
-
-    def run_batch(chunk):
-        inputs = _left_padded(tokenizer, [prompts[i] for i in chunk], model)
-        # Left padding shifts positions; give each row positions counted from its first real token.
-        positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-        logits = model(**inputs, position_ids=positions).logits[:, -1].float()
-        check_finite(logits, "next-token logits")
-        return torch.log_softmax(logits, dim=-1)[:, candidate_ids.to(logits.device)].cpu().tolist()
-
-    for batch in batches_by_length(tokenizer, prompts, batch_size):
-        for chunk, rows in run_with_oom_backoff(batch, batch_size, run_batch):
-            yield from zip(chunk, rows)
+    max_new_tokens = max_new_tokens or common.MAX_NEW_TOKENS
+    plan = batch_plan(tokenizer, prompts, batch_size, done)
+    run = lambda chunk: generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)  # noqa: E731
+    for chunk, texts in run_batches(plan, batch_size, run):
+        yield [(i, text) for i, text in zip(chunk, texts) if i not in done]
 
 
 def peak_memory_gib():

@@ -5,11 +5,16 @@ template; the model is a randomly initialised Qwen2ForCausalLM. Both are saved w
 pipeline loads them through AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
 Run directly to (re)build:  python tiny_model.py
 """
+import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
 
 import common
+
+DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
+BUILD_INFO = "tiny_model_build.json"
 
 # Qwen2's pre-tokenizer split (tokenizer.json of Qwen/Qwen2-7B-Instruct), then byte-level without its own regex.
 QWEN2_SPLIT_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -35,6 +40,20 @@ def training_corpus(demo_dir):
                  "Generate the SQL query for the following question: The following are multiple choice "
                  "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant.")
     return texts
+
+
+def fingerprint(demo_dir):
+    """What the built model depends on: the corpus and the sizes. A change means a rebuild."""
+    digest = hashlib.sha256(json.dumps(common.TINY_MODEL, sort_keys=True).encode())
+    digest.update(str(common.SEED).encode())
+    for text in training_corpus(demo_dir):
+        digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def is_built(target_dir, demo_dir=DEMO_DIR):
+    info = Path(target_dir) / BUILD_INFO
+    return info.exists() and json.loads(info.read_text())["fingerprint"] == fingerprint(demo_dir)
 
 
 def build_tokenizer(corpus, vocab_size):
@@ -71,7 +90,7 @@ def build_model(tokenizer):
     return model
 
 
-def build_tiny_model(target_dir, demo_dir=common.PROJECT_DIR / "data" / "demo"):
+def build_tiny_model(target_dir, demo_dir=DEMO_DIR):
     """Build tokenizer and model into target_dir atomically (a half-built folder never looks finished)."""
     target_dir = Path(target_dir)
     staging = target_dir.with_name(target_dir.name + ".building")
@@ -79,6 +98,7 @@ def build_tiny_model(target_dir, demo_dir=common.PROJECT_DIR / "data" / "demo"):
     tokenizer = build_tokenizer(training_corpus(demo_dir), common.TINY_MODEL["vocab_size"])
     tokenizer.save_pretrained(staging)
     build_model(tokenizer).save_pretrained(staging)
+    (staging / BUILD_INFO).write_text(json.dumps({"fingerprint": fingerprint(demo_dir)}))
     shutil.rmtree(target_dir, ignore_errors=True)
     staging.rename(target_dir)
     return target_dir

@@ -26,3 +26,46 @@ def load_script(file_name):
 @pytest.fixture
 def project_dir():
     return PROJECT_DIR
+
+
+PATH_CONSTANTS = ("PREPARED_DIR", "OUTPUT_DIR", "PREPARED", "SPIDER_TRAIN_FILE", "SPIDER_DEV_FILE", "MMLU_TEST_FILE",
+                  "MMLU_DEV_FILE", "PREPARED_MANIFEST", "OUTPUTS", "LORA_DIR", "LORA_INDEX_FILE", "TRAINING_MANIFEST",
+                  "SPIDER_RESULTS_DIR", "MMLU_RESULTS_DIR", "REPORT_FILE", "RESULTS_JSON", "RESULTS_CSV",
+                  "TRADEOFF_PLOT")
+
+
+def use_directories(monkeypatch, prepared_dir, output_dir):
+    """common.set_directories for one test: monkeypatch restores every path constant afterwards."""
+    import common
+
+    for name in PATH_CONSTANTS:
+        monkeypatch.setattr(common, name, getattr(common, name))
+    common.set_directories(prepared_dir, output_dir)
+
+
+@pytest.fixture
+def isolated_run(tmp_path, monkeypatch):
+    """Point every handed-off file of this process at a fresh temporary folder."""
+    use_directories(monkeypatch, tmp_path / "prepared", tmp_path / "outputs")
+    return tmp_path
+
+
+def run_script(file_name, env=None, args=(), timeout=600):
+    """Run a numbered script as a user would, in a subprocess; returns the CompletedProcess."""
+    import subprocess
+
+    full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    return subprocess.run([sys.executable, str(PROJECT_DIR / file_name), *args], env=full_env, cwd=PROJECT_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def prepared_demo(tmp_path_factory):
+    """The demo profile's prepared data, made once per test session by script 0 into a temporary folder."""
+    import common
+
+    folder = tmp_path_factory.mktemp("prepared_demo")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_directories(monkeypatch, folder, tmp_path_factory.mktemp("unused_outputs"))
+        load_script("0_preparando_dados.py").main()
+    return folder

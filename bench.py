@@ -1,0 +1,122 @@
+"""Speed and memory of the pipeline, measured, printed as one table (make bench). Nothing here is asserted.
+
+1. The whole demo, scripts 0 to 4 as a user runs them, each in its own process: wall time and peak memory
+   (max resident set size of that process), in a temporary folder so no real run is touched.
+2. Training throughput (tokens per second) from that run's manifest.
+3. Generation throughput of the study's way (batch size 1) against batched decoding on the same prompts.
+4. The cost of the DeepEval execution metric per 1000 examples.
+5. MMLU questions per second (letter log-probabilities), base model.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import common
+
+SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
+           "4_analise_mmlu.py")
+GENERATION_PROMPTS = 32
+
+
+def run_measured(script, env):
+    """Run one script; return (seconds, peak RSS in GiB of that process alone)."""
+    started = time.time()
+    process = subprocess.Popen([sys.executable, str(common.PROJECT_DIR / script)], env=env, cwd=common.PROJECT_DIR,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{script} failed ({process.returncode}): {process.stderr.read()[-2000:]}")
+    return time.time() - started, usage.ru_maxrss / 2**20
+
+
+def bench_whole_demo(folder):
+    env = dict(os.environ, PROFILE="demo", PREPARED_DIR=str(folder / "prepared"), OUTPUT_DIR=str(folder / "outputs"))
+    rows = []
+    for script in SCRIPTS:
+        seconds, peak = run_measured(script, env)
+        rows.append((f"demo {script}", f"{seconds:.1f} s", f"peak {peak:.2f} GiB"))
+        print(*rows[-1], sep="  ", flush=True)
+    total = sum(float(row[1].split()[0]) for row in rows)
+    rows.append(("demo total, scripts 0-4", f"{total:.1f} s", "target < 600 s, < 3 GiB per script"))
+    manifest = json.loads((folder / "outputs" / "lora" / "run_manifest.json").read_text())
+    rows.append(("training throughput", f"{manifest['tokens_per_second']:.0f} tokens/s",
+                 f"{manifest['global_step']} steps in {manifest['wall_seconds']} s"))
+    return rows
+
+
+def bench_generation(folder):
+    """Batch size 1 (the study's way) against EVAL_BATCH_SIZE on the same prompts, tokens generated per second."""
+    import modeling
+
+    common.set_directories(folder / "prepared", folder / "outputs")
+    entries = common.read_json(common.SPIDER_DEV_FILE)[:GENERATION_PROMPTS]
+    tokenizer = modeling.load_tokenizer()
+    model = modeling.with_adapter(modeling.load_base_model(), None)
+    prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
+    rates = {}
+    for batch_size in (1, common.EVAL_BATCH_SIZE):
+        started = time.time()
+        texts = [text for batch in modeling.generate(model, tokenizer, prompts, batch_size=batch_size)
+                 for _, text in batch]
+        seconds = time.time() - started
+        tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in texts)
+        rates[batch_size] = (len(prompts) / seconds, tokens / seconds)
+    rows = [(f"generation, batch size {size}", f"{questions:.2f} questions/s", f"{tokens:.0f} tokens/s")
+            for size, (questions, tokens) in rates.items()]
+    speedup = rates[common.EVAL_BATCH_SIZE][0] / rates[1][0]
+    rows.append(("batched vs batch size 1", f"{speedup:.1f}x", f"{len(prompts)} prompts, target >= 5x"))
+
+    letter_ids = modeling.letter_token_ids(tokenizer, common.MMLU_LETTERS)
+    items = common.read_json(common.MMLU_TEST_FILE)
+    dev = common.read_json(common.MMLU_DEV_FILE)
+    mmlu_prompts = [common.render_prompt(tokenizer, common.mmlu_messages(item, dev[item["subject"]]))
+                    for item in items]
+    started = time.time()
+    plan = modeling.batch_plan(tokenizer, mmlu_prompts, common.EVAL_BATCH_SIZE)
+    run = lambda chunk: modeling.letter_log_probs_batch(model, tokenizer, [mmlu_prompts[i] for i in chunk],  # noqa
+                                                        letter_ids)
+    for _ in modeling.run_batches(plan, common.EVAL_BATCH_SIZE, run):
+        pass
+    rows.append(("MMLU letter scoring", f"{len(items) / (time.time() - started):.1f} questions/s",
+                 f"{len(items)} questions, base model"))
+    return rows
+
+
+def bench_metric(folder):
+    """DeepEval ExecutionAccuracy + strict rule per 1000 examples (gold results cached, as in a real run)."""
+    import sql_eval
+
+    entries = common.read_json(common.SPIDER_DEV_FILE)
+    spider_dir = common.project_path(common.SPIDER_DIR)
+    items = [{"question": e["question"], "prediction": e["query"], "gold": e["query"], "db_id": e["db_id"],
+              "db_path": str(sql_eval.database_path(spider_dir, e["db_id"]))} for e in entries]
+    sql_eval.evaluate_predictions(items[:4])  # warm-up: imports and DeepEval's first-call setup
+    started = time.time()
+    for start in range(0, len(items), common.EVAL_BATCH_SIZE):
+        sql_eval.evaluate_predictions(items[start:start + common.EVAL_BATCH_SIZE])
+    per_thousand = (time.time() - started) / len(items) * 1000
+    return [("execution metric (DeepEval)", f"{per_thousand:.1f} s per 1000 examples",
+             f"{len(items)} examples in batches of {common.EVAL_BATCH_SIZE}")]
+
+
+def main():
+    if common.PROFILE != "demo":
+        raise SystemExit("bench.py measures the demo profile; run it with PROFILE=demo")
+    with tempfile.TemporaryDirectory(prefix="bench-") as name:
+        folder = Path(name)
+        rows = bench_whole_demo(folder)
+        rows += bench_generation(folder)
+        rows += bench_metric(folder)
+    width = max(len(row[0]) for row in rows)
+    print(f"\n{'figure':<{width}}  {'value':<28}  note")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<28}  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""1_fine-tuning.py with the tiny model on demo data: learning, labels, adapters, resumption."""
+import json
+import shutil
+
+import pytest
+import torch
+
+import common
+from conftest import load_script, use_directories
+
+finetune = load_script("1_fine-tuning.py")
+TRAIN_EXAMPLES = 48  # 6 optimizer steps an epoch at the study's batch 2 x accumulation 4
+EPOCHS = 2
+
+
+def configure(monkeypatch, root, prepared_demo):
+    """A small run: the first TRAIN_EXAMPLES demo training examples, EPOCHS epochs, in its own folders."""
+    use_directories(monkeypatch, root / "prepared", root / "outputs")
+    common.PREPARED.mkdir(parents=True)
+    train = json.loads((prepared_demo / "spider_train.json").read_text())[:TRAIN_EXAMPLES]
+    common.write_json(common.SPIDER_TRAIN_FILE, train)
+    shutil.copy(prepared_demo / "spider_dev.json", common.SPIDER_DEV_FILE)
+    monkeypatch.setattr(common, "NUM_EPOCHS", EPOCHS)
+    monkeypatch.setattr(common, "EVAL_EPOCHS", (1, 2))
+
+
+@pytest.fixture(scope="module")
+def trained_run(prepared_demo, tmp_path_factory):
+    """One uninterrupted run, shared by the tests that only read it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        configure(monkeypatch, tmp_path_factory.mktemp("uninterrupted"), prepared_demo)
+        finetune.main([])
+        run = {"lora_dir": common.LORA_DIR, "index": json.loads(common.LORA_INDEX_FILE.read_text()),
+               "manifest": json.loads(common.TRAINING_MANIFEST.read_text()),
+               "losses": json.loads((common.LORA_DIR / "loss_log.json").read_text())}
+    return run
+
+
+def adapter_weights(checkpoint):
+    from safetensors.torch import load_file
+
+    return load_file(str(checkpoint / "adapter_model.safetensors"))
+
+
+def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run):
+    losses = [entry["loss"] for entry in trained_run["losses"]]
+    assert len(losses) >= 3 and losses[-1] < losses[0]
+    assert set(trained_run["index"]["epochs"]) == {"1", "2"}
+    for folder in trained_run["index"]["epochs"].values():
+        checkpoint = trained_run["lora_dir"] / folder
+        assert (checkpoint / "adapter_config.json").exists() and (checkpoint / "adapter_model.safetensors").exists()
+    manifest = trained_run["manifest"]
+    assert manifest["finished"] and manifest["train_examples"] == TRAIN_EXAMPLES
+    assert manifest["overlap_with_evaluated"] == 0 and manifest["train_split"] == "train"
+    assert manifest["tokens_per_second"] > 0 and manifest["peak_memory_gib"] > 0
+    assert manifest["packages"]["transformers"] and manifest["settings"]["LORA_R"] == common.LORA_R
+    assert (trained_run["lora_dir"] / "loss_log.csv").read_text().startswith("step,epoch,loss")
+
+
+def test_loss_falls_on_the_answer_only(prepared_demo):
+    """Every prompt token is labelled -100; every answer token, its end-of-turn included, is not."""
+    import modeling
+
+    tokenizer = modeling.load_tokenizer()
+    entries = json.loads((prepared_demo / "spider_train.json").read_text())[:8]
+    examples, lengths, _ = finetune.training_examples(tokenizer, entries)
+    model = finetune.lora_model(modeling.load_base_model())
+    trainer = finetune.build_trainer(model, tokenizer, examples, lengths)
+    collator = trainer.data_collator
+    for row, entry in zip(trainer.train_dataset, entries):
+        batch = collator([{key: row[key] for key in ("input_ids", "completion_mask") if key in row}])
+        labels = batch["labels"][0].tolist()
+        prompt_length = len(tokenizer(common.render_prompt(tokenizer, common.spider_messages(entry)),
+                                      add_special_tokens=False)["input_ids"])
+        assert all(label == -100 for label in labels[:prompt_length])
+        answer = [label for label in labels[prompt_length:] if label != -100]
+        assert len(answer) == len(labels) - prompt_length
+        assert tokenizer.decode(answer).startswith(entry["query"] + "<|im_end|>")
+
+
+def test_saved_adapter_reloads_on_the_4bit_base_and_changes_the_logits(trained_run, monkeypatch, tmp_path):
+    import modeling
+
+    monkeypatch.setattr(common, "LORA_DIR", trained_run["lora_dir"])
+    monkeypatch.setattr(common, "LORA_INDEX_FILE", trained_run["lora_dir"] / "epochs.json")
+    tokenizer = modeling.load_tokenizer()
+    inputs = tokenizer(["SELECT count(*) FROM"], return_tensors="pt")
+    base = modeling.load_base_model()
+    assert type(base.model.layers[0].self_attn.q_proj).__name__ == "Linear4bit"
+    with torch.no_grad():
+        bare = base(**inputs).logits
+        adapted_model = modeling.with_adapter(base, 2)
+        adapted = adapted_model(**inputs).logits
+        restored = modeling.without_adapter(adapted_model)(**inputs).logits
+    assert not torch.allclose(bare, adapted, atol=1e-4)
+    assert torch.allclose(bare, restored)
+
+
+def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(trained_run, prepared_demo, tmp_path,
+                                                                 monkeypatch, capsys):
+    configure(monkeypatch, tmp_path, prepared_demo)
+    finetune.main(["--stop-after-epoch", "1"])
+    assert json.loads(common.LORA_INDEX_FILE.read_text())["epochs"].keys() == {"1"}
+    assert not json.loads(common.TRAINING_MANIFEST.read_text())["finished"]
+    finetune.main([])
+    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
+    assert manifest["finished"] and manifest["global_step"] == trained_run["manifest"]["global_step"]
+    assert manifest["resumed_from"] == json.loads(common.LORA_INDEX_FILE.read_text())["epochs"]["1"]
+    resumed = adapter_weights(common.LORA_DIR / manifest["epochs"]["2"])
+    uninterrupted = adapter_weights(trained_run["lora_dir"] / trained_run["index"]["epochs"]["2"])
+    assert resumed.keys() == uninterrupted.keys()
+    for name in resumed:
+        torch.testing.assert_close(resumed[name], uninterrupted[name], atol=1e-4, rtol=1e-3)
+    capsys.readouterr()
+    finetune.main([])  # finished: reported, not redone
+    assert "training already finished" in capsys.readouterr().out
+
+
+def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_run, prepared_demo, tmp_path,
+                                                                        monkeypatch):
+    configure(monkeypatch, tmp_path, prepared_demo)
+    shutil.copytree(trained_run["lora_dir"], common.LORA_DIR)
+    monkeypatch.setattr(common, "LEARNING_RATE", 1e-3)
+    with pytest.raises(common.PipelineError, match=r"made with LEARNING_RATE=.*run 1_fine-tuning.py --fresh"):
+        finetune.main([])
+    monkeypatch.setattr(common, "NUM_EPOCHS", 1)
+    monkeypatch.setattr(common, "EVAL_EPOCHS", (1,))
+    finetune.main(["--fresh"])
+    kept = [path for path in common.OUTPUTS.iterdir() if path.name.startswith("lora.previous-")]
+    assert len(kept) == 1 and (kept[0] / "epochs.json").exists()
+    assert json.loads(common.LORA_INDEX_FILE.read_text())["epochs"].keys() == {"1"}
+
+
+def test_missing_prepared_data_names_the_step_to_run(isolated_run):
+    with pytest.raises(common.PipelineError, match=r"spider_train.json is missing; run 0_preparando_dados.py"):
+        finetune.main([])
