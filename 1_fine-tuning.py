@@ -159,8 +159,14 @@ def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
     from trl import SFTTrainer
 
     dataset = Dataset.from_list(examples).add_column("length", lengths)
-    return SFTTrainer(model=model, args=training_arguments(), train_dataset=dataset, processing_class=tokenizer,
-                      callbacks=guard_callbacks(stop_after_epoch))
+    trainer = SFTTrainer(model=model, args=training_arguments(), train_dataset=dataset, processing_class=tokenizer,
+                         callbacks=guard_callbacks(stop_after_epoch))
+    # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
+    # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
+    for parameter in trainer.model.parameters():
+        if parameter.requires_grad:
+            parameter.data = parameter.data.float()
+    return trainer
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def main():
     entries = evaluated_entries()
     shots = baseline_shots(entries)
     tokenizer = modeling.load_tokenizer()
-    model = modeling.with_adapter(modeling.load_base_model(), epoch=None)
+    model = modeling.load_model()
     prompts = {
         "base_3shot": [common.render_prompt(tokenizer, common.spider_messages(entry, shots)) for entry in entries],
         "base_0shot": [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries],

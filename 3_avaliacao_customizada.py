@@ -33,13 +33,11 @@ def evaluate_adapters():
     common.seed_everything()
     tokenizer = modeling.load_tokenizer()
     prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
-    base = modeling.load_base_model()
     for epoch in common.EVAL_EPOCHS:
-        model = modeling.with_adapter(base, epoch)
         key = modeling.model_key(epoch)
-        records = sql_eval.evaluate_model_on_spider(model, tokenizer, key, entries, prompts)
+        records = sql_eval.evaluate_model_on_spider(modeling.load_model(epoch), tokenizer, key, entries, prompts)
         sql_eval.summarize_spider(key, records)
-        base = modeling.without_adapter(model)
+        modeling.free_memory()
 
 
 def read_predictions(path):
@@ -65,10 +63,7 @@ def score_external_predictions(path):
 
     rows = read_predictions(path)
     spider_dir = common.project_path(common.SPIDER_DIR)
-    for row in rows:
-        if not sql_eval.database_path(spider_dir, row["db_id"]).exists():
-            raise common.PipelineError(f"database {row['db_id']!r} is not in {spider_dir}/database; set SPIDER_DIR "
-                                       f"to the Spider release the predictions were made for")
+    sql_eval.check_databases_exist(spider_dir, rows)
     key = f"external_{path.stem}"
     records = common.read_jsonl_records(sql_eval.results_path(key))
     done = {record["index"] for record in records}

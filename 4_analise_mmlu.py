@@ -78,12 +78,10 @@ def main():
     common.seed_everything()
     tokenizer = modeling.load_tokenizer()
     prompts = [common.render_prompt(tokenizer, common.mmlu_messages(item, dev[item["subject"]])) for item in items]
-    base = modeling.load_base_model()
     for epoch in (None, *common.EVAL_EPOCHS):
-        model = modeling.with_adapter(base, epoch)
         key = modeling.model_key(epoch)
-        print_summary(key, evaluate_model_on_mmlu(model, tokenizer, key, items, prompts))
-        base = modeling.without_adapter(model)
+        print_summary(key, evaluate_model_on_mmlu(modeling.load_model(epoch), tokenizer, key, items, prompts))
+        modeling.free_memory()
     report.build_report()
     print(f"report: {common.REPORT_FILE}")
 

@@ -56,7 +56,7 @@ def bench_generation(folder):
     common.set_directories(folder / "prepared", folder / "outputs")
     entries = common.read_json(common.SPIDER_DEV_FILE)[:GENERATION_PROMPTS]
     tokenizer = modeling.load_tokenizer()
-    model = modeling.with_adapter(modeling.load_base_model(), None)
+    model = modeling.load_model()
     prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
     rates = {}
     for batch_size in (1, common.EVAL_BATCH_SIZE):

@@ -90,7 +90,7 @@ PROFILES = {
         "HF_OFFLINE": True,
         "LEARNING_RATE": 2e-3,  # a random tiny model needs larger steps to show any learning in 5 epochs
         "LOGGING_STEPS": 5,
-        "EVALUATION_ENTRIES_SIZE": 80,
+        "EVALUATION_ENTRIES_SIZE": 106,  # the whole demo dev set
         "MMLU_QUESTIONS_PER_SUBJECT": 20,
         "MAX_NEW_TOKENS": 48,
         "MAX_SEQ_LENGTH": 1024,
@@ -98,7 +98,8 @@ PROFILES = {
     },
 }
 # The tiny demo model: architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU.
-TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2,
+# Every projection width is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires.
+TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
               "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096}
 
 PROFILE = os.environ.get("PROFILE", "demo")

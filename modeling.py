@@ -114,18 +114,27 @@ def adapter_path(epoch):
     return path
 
 
-def with_adapter(base_model, epoch):
-    """The base model plus the LoRA adapter of one epoch (epoch None: the base model itself), in eval mode."""
-    if epoch is None:
-        return base_model.eval()
-    from peft import PeftModel
+def load_model(epoch=None):
+    """A freshly loaded base model plus the LoRA adapter of one epoch (None: the base alone), in eval mode.
 
-    return PeftModel.from_pretrained(base_model, adapter_path(epoch)).eval()
+    Each model gets its own base: reusing one across adapters would make results depend on the evaluation order
+    (bitsandbytes repacks 4-bit weights for its CPU kernel on the first inference pass, and an adapter attached
+    after that computes differently), and so on where an interrupted run resumed."""
+    model = load_base_model()
+    if epoch is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter_path(epoch))
+    return model.eval()
 
 
-def without_adapter(model):
-    """The base model again, LoRA layers removed, so the next epoch's adapter loads without reloading 7B weights."""
-    return model.unload() if hasattr(model, "unload") else model
+def free_memory():
+    """Give a finished model's memory back before the next one loads."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def check_adapters_exist(epochs):

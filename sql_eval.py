@@ -1,0 +1,516 @@
+"""Execution accuracy on Spider: run untrusted SQL safely, compare result rows, expose both rules as DeepEval metrics.
+
+Two rules, computed from the same executions:
+    study   the study's rule (Figure 7): set(predicted rows) == set(gold rows); order and duplicates ignored.
+    strict  the official Spider test-suite evaluator (exec_eval.py, eval_exec_match without value plugging):
+            both queries normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, order only when
+            the gold query has ORDER BY, columns matched up to permutation.
+
+A prediction can be anything a model wrote, so every query runs on a read-only connection with an authorizer,
+a wall-clock budget and a row cap; failures become a reason string, never an exception.
+"""
+import contextlib
+import io
+import itertools
+import re
+import sqlite3
+import time
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import common  # sets DEEPEVAL_TELEMETRY_OPT_OUT=YES before deepeval is imported
+from common import SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
+
+from deepeval import evaluate
+from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig
+from deepeval.metrics import BaseMetric
+from deepeval.test_case import LLMTestCase
+
+
+def database_path(spider_dir, db_id):
+    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite."""
+    return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Safe execution.
+
+# Read-only pragmas a query may legitimately use as a statement (pragma_table_info(...) in a SELECT stays refused:
+# sqlite checks it as a write to sqlite_master).
+READ_PRAGMAS = {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+                "foreign_key_list", "collation_list", "function_list"}
+DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
+PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
+MAX_VALUE_BYTES = 50_000_000  # one string or blob; stops randomblob(1e9)-style memory bombs
+
+
+# Authorizer action codes by name, for saying what was refused ("DELETE singer").
+ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + name): name for name in (
+    "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE", "CREATE_TEMP_TRIGGER",
+    "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE", "DROP_INDEX", "DROP_TABLE", "DROP_TEMP_INDEX",
+    "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER", "DROP_TEMP_VIEW", "DROP_TRIGGER", "DROP_VIEW", "INSERT", "PRAGMA",
+    "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH", "ALTER_TABLE", "REINDEX", "ANALYZE",
+    "CREATE_VTABLE", "DROP_VTABLE", "FUNCTION", "SAVEPOINT", "RECURSIVE") if hasattr(sqlite3, "SQLITE_" + name)}
+
+
+def _authorizer(action, arg1, arg2, db_name, trigger):
+    """Allow reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
+    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, getattr(sqlite3, "SQLITE_RECURSIVE", 33)):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        return sqlite3.SQLITE_OK if (arg1 or "").lower() in READ_PRAGMAS else sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_DENY
+
+
+def _describe_denial(action, arg1, arg2):
+    target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
+    return ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+
+
+def classify_error(message):
+    """sqlite's message to one of our error kinds."""
+    text = message.lower()
+    if text == "interrupted":  # only our progress handler interrupts
+        return "timeout"
+    if "no such table" in text or "no such column" in text or "ambiguous column" in text:
+        return "unknown_table_or_column"
+    if "syntax error" in text or "incomplete input" in text or "unrecognized token" in text:
+        return "syntax"
+    if ("not authorized" in text or "authorization denied" in text or "readonly database" in text
+            or "one statement at a time" in text):
+        return "refused"
+    return "error"
+
+
+def _failure(kind, message):
+    return {"ok": False, "rows": None, "error_kind": kind, "message": message}
+
+
+def execute_sql(db_path, sql, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    """Run the first (and only) statement of sql on a read-only connection; never raises for a bad query.
+
+    Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
+    FileNotFoundError: that is a setup problem, not a wrong prediction.
+    """
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise FileNotFoundError(f"database {db_path} does not exist")
+    sql = sql if isinstance(sql, str) else ""
+    if not sql.strip():
+        return _failure("syntax", "empty query")
+    deadline = time.monotonic() + timeout_seconds
+    timed_out = False
+    denied = []
+
+    def authorize(action, arg1, arg2, db_name, trigger):
+        verdict = _authorizer(action, arg1, arg2, db_name, trigger)
+        if verdict != sqlite3.SQLITE_OK:
+            denied.append(_describe_denial(action, arg1, arg2))
+        return verdict
+
+    def past_deadline():
+        nonlocal timed_out
+        timed_out = time.monotonic() > deadline
+        return 1 if timed_out else 0  # nonzero interrupts the statement
+
+    connection = None
+    try:
+        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
+        connection = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0,
+                                     isolation_level=None)
+        if hasattr(connection, "enable_load_extension"):
+            connection.enable_load_extension(False)
+        if hasattr(connection, "setlimit"):
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+        connection.execute("PRAGMA query_only=ON")
+        connection.set_authorizer(authorize)
+        # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
+        connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
+        connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
+        cursor = connection.execute(sql)  # execute() refuses a second statement
+        if cursor.description is None:
+            return _failure("syntax", "not a query (no result columns)")
+        rows = cursor.fetchmany(max_rows + 1)
+        if len(rows) > max_rows:
+            return _failure("too_many_rows", f"more than {max_rows} rows")
+        return {"ok": True, "rows": [tuple(row) for row in rows], "error_kind": None, "message": ""}
+    except Exception as error:  # sqlite errors, MemoryError, anything: a bad prediction must never crash a run
+        if timed_out:
+            return _failure("timeout", f"exceeded {timeout_seconds:g} s")
+        message = str(error) or type(error).__name__
+        if denied:  # say what was refused: "not authorized (DELETE singer)"
+            message += f" ({', '.join(dict.fromkeys(denied))})"
+        return _failure(classify_error(message), message)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Extracting the SQL from a model's output.
+
+END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
+FENCE = re.compile(r"```[ \t]*(?:sqlite|sql)?[ \t]*\n?(.*?)(?:```|$)", re.IGNORECASE | re.DOTALL)
+LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
+# A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
+SQL_LINE_START = re.compile(r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()",
+                            re.IGNORECASE | re.MULTILINE)
+# A line of commentary after the query; capitalised sentence starts only, so a column named "result" survives.
+PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
+
+
+def _first_statement(text):
+    """Up to the first ';' or blank line outside string literals; comments dropped, whitespace collapsed."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "'\"`":  # copy a quoted literal or identifier verbatim ('' and "" escape themselves)
+            end = i + 1
+            while end < n:
+                if text[end] == char:
+                    if end + 1 < n and text[end + 1] == char:
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(text[i:end + 1])
+            i = end + 1
+        elif char == ";":
+            break
+        elif text.startswith("--", i):
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = n if close < 0 else close + 2
+            if out and out[-1] != " ":
+                out.append(" ")
+        elif char.isspace():
+            end = i
+            while end < n and text[end].isspace():
+                end += 1
+            if text[i:end].count("\n") >= 2:  # a blank line: what follows is commentary
+                break
+            if out and out[-1] != " ":
+                out.append(" ")
+            i = end
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out).strip()
+
+
+def extract_sql(raw_text):
+    """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement."""
+    text = END_TOKENS.split(raw_text or "", maxsplit=1)[0]
+    fenced = FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    text = LABEL.sub("", text, count=1)
+    start = (SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text)
+             or re.search(r"\bselect\b", text, re.IGNORECASE))
+    if start is None:
+        return text.strip()
+    text = text[start.start():]
+    lines = text.split("\n")
+    for number, line in enumerate(lines[1:], 1):  # a prose line after the statement ends it
+        if PROSE_LINE.match(line):
+            lines = lines[:number]
+            break
+    return _first_statement("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Comparing results.
+
+def study_match(predicted_rows, gold_rows):
+    """The study's rule: the same set of rows, order and duplicates ignored."""
+    return set(predicted_rows) == set(gold_rows)
+
+
+# Tokens as sqlparse sees them for this purpose: quoted things stay whole, so only the keyword DISTINCT goes.
+SQL_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|\w+|\s+|.", re.DOTALL)
+
+
+def normalize_for_strict(sql):
+    """What the official evaluator does to both queries before executing them: postprocess() then remove_distinct()."""
+    sql = sql.replace("> =", ">=").replace("< =", "<=").replace("! =", "!=")
+    return "".join(token for token in SQL_TOKEN.findall(sql) if token.lower() != "distinct")
+
+
+def _unorder_row(row):
+    return tuple(sorted(row, key=lambda value: str(value) + str(type(value))))
+
+
+def _column_permutations(gold_rows, predicted_rows):
+    """Column orders of the prediction that could equal the gold, as the official get_constraint_permutation.
+
+    The official code prunes with 20 random rows when there are more than 3 columns; pruning with every row
+    removes only permutations that can never match either, so the answer is the same and deterministic.
+    """
+    num_cols = len(gold_rows[0])
+    gold_columns = [{row[i] for row in gold_rows} for i in range(num_cols)]
+    allowed = [set(range(num_cols)) for _ in range(num_cols)]
+    if num_cols > 3:
+        for row in predicted_rows:
+            for gold_col in range(num_cols):
+                allowed[gold_col] = {col for col in allowed[gold_col] if row[col] in gold_columns[gold_col]}
+    return itertools.product(*allowed)
+
+
+def strict_match(predicted_rows, gold_rows, gold_sql):
+    """The official result_eq: multisets of rows, ordered when gold has ORDER BY, columns up to permutation."""
+    order_matters = "order by" in gold_sql.lower()
+    if len(gold_rows) == 0 and len(predicted_rows) == 0:
+        return True
+    if len(gold_rows) != len(predicted_rows):
+        return False
+    num_cols = len(gold_rows[0])
+    if len(predicted_rows[0]) != num_cols:
+        return False
+    gold_unordered = [_unorder_row(row) for row in gold_rows]
+    predicted_unordered = [_unorder_row(row) for row in predicted_rows]
+    if order_matters and gold_unordered != predicted_unordered:
+        return False
+    if not order_matters and set(gold_unordered) != set(predicted_unordered):
+        return False
+    gold_counts = None
+    for perm in _column_permutations(gold_rows, predicted_rows):
+        if len(set(perm)) != len(perm):
+            continue
+        permuted = list(predicted_rows) if num_cols == 1 else [tuple(row[i] for i in perm) for row in predicted_rows]
+        if order_matters:
+            if list(gold_rows) == permuted:
+                return True
+        elif set(gold_rows) == set(permuted):
+            gold_counts = gold_counts or Counter(gold_rows)
+            if Counter(permuted) == gold_counts:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scoring one prediction (cached: both metrics and every model share the executions).
+
+@lru_cache(maxsize=8192)
+def gold_result(db_path, sql, rule, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    """Gold rows, once per (database, query, rule); 'strict' executes the normalised query. Do not mutate."""
+    query = normalize_for_strict(sql) if rule == "strict" else sql
+    return execute_sql(db_path, query, timeout_seconds, max_rows)
+
+
+def _wrong_result_message(predicted_rows, gold_rows):
+    if predicted_rows and gold_rows and len(predicted_rows[0]) != len(gold_rows[0]):
+        return f"{len(predicted_rows[0])} columns, expected {len(gold_rows[0])}"
+    if len(predicted_rows) != len(gold_rows):
+        return f"{len(predicted_rows)} rows, expected {len(gold_rows)}"
+    return f"{len(predicted_rows)} rows, expected {len(gold_rows)}, values differ"
+
+
+@lru_cache(maxsize=4096)
+def _score(db_path, prediction, gold, timeout_seconds, max_rows):
+    gold_run = gold_result(db_path, gold, "study", timeout_seconds, max_rows)
+    if not gold_run["ok"]:
+        reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
+        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "gold_failed",
+                "strict_reason": reason}
+    predicted = execute_sql(db_path, prediction, timeout_seconds, max_rows)
+    if not predicted["ok"]:
+        reason = f"{predicted['error_kind']}: {predicted['message']}"
+        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": predicted["error_kind"],
+                "strict_reason": reason}
+    if study_match(predicted["rows"], gold_run["rows"]):
+        score, error_kind, reason = 1.0, None, "correct"
+    else:
+        score, error_kind = 0.0, "wrong_result"
+        reason = f"wrong_result: {_wrong_result_message(list(set(predicted['rows'])), list(set(gold_run['rows'])))}"
+
+    # The strict rule executes the normalised queries; usually they are the unchanged ones (cache hit or reuse).
+    gold_strict = gold_result(db_path, gold, "strict", timeout_seconds, max_rows)
+    prediction_strict = normalize_for_strict(prediction)
+    predicted_strict = predicted if prediction_strict == prediction else execute_sql(
+        db_path, prediction_strict, timeout_seconds, max_rows)
+    if not gold_strict["ok"]:
+        strict_score, strict_reason = 0.0, f"gold_failed: {gold_strict['error_kind']}: {gold_strict['message']}"
+    elif not predicted_strict["ok"]:
+        strict_score, strict_reason = 0.0, f"{predicted_strict['error_kind']}: {predicted_strict['message']}"
+    elif strict_match(predicted_strict["rows"], gold_strict["rows"], normalize_for_strict(gold)):
+        strict_score, strict_reason = 1.0, "correct"
+    else:
+        strict_score = 0.0
+        strict_reason = f"wrong_result: {_wrong_result_message(predicted_strict['rows'], gold_strict['rows'])}"
+        if "order by" in normalize_for_strict(gold).lower():
+            strict_reason += " (gold has ORDER BY: order matters)"
+    return {"score": score, "strict_score": strict_score, "reason": reason, "error_kind": error_kind,
+            "strict_reason": strict_reason}
+
+
+def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    """Both rules for one prediction: {"score", "strict_score", "reason", "error_kind", "strict_reason"}.
+
+    score/reason/error_kind follow the study's rule; error_kind is None when correct, else the execution error
+    kind, "wrong_result", or "gold_failed" (the gold query itself failed: a data problem).
+    """
+    if not Path(db_path).is_file():
+        raise FileNotFoundError(f"database {db_path} does not exist")
+    return dict(_score(str(db_path), prediction or "", gold, float(timeout_seconds), int(max_rows)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DeepEval metrics. The database travels in the test case's metadata (DeepEval 4 renamed additional_metadata to
+# metadata; the old name still works as a constructor keyword but warns when read).
+
+class ExecutionAccuracy(BaseMetric):
+    """The study's execution accuracy (Figure 7): 1.0 when the result sets are equal, ignoring order and duplicates."""
+    score_key, reason_key, name = "score", "reason", "Execution Accuracy"
+
+    def __init__(self, threshold=1.0, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+        self.threshold = threshold
+        self.timeout_seconds = timeout_seconds
+        self.max_rows = max_rows
+        self.include_reason = True
+        self.async_mode = False
+        self.strict_mode = False
+
+    def measure(self, test_case, *args, **kwargs):
+        metadata = test_case.metadata or {}
+        result = score_prediction(metadata["db_path"], test_case.actual_output, test_case.expected_output,
+                                  self.timeout_seconds, self.max_rows)
+        self.score = result[self.score_key]
+        self.reason = result[self.reason_key]
+        self.error = None
+        self.success = self.score >= self.threshold
+        return self.score
+
+    async def a_measure(self, test_case, *args, **kwargs):
+        return self.measure(test_case)  # pure CPU and sqlite: nothing to await
+
+    def is_successful(self):
+        self.success = self.error is None and self.score is not None and self.score >= self.threshold
+        return self.success
+
+    @property
+    def __name__(self):
+        return self.name
+
+
+class StrictExecutionAccuracy(ExecutionAccuracy):
+    """The official Spider test-suite rule: multisets, ORDER BY-aware, columns up to permutation, DISTINCT removed."""
+    score_key, reason_key, name = "strict_score", "strict_reason", "Strict Execution Accuracy"
+
+
+def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    """Score items ({"question", "prediction", "gold", "db_path", "db_id"}) through deepeval.evaluate.
+
+    Returns, in input order, {"score", "strict_score", "reason", "error_kind", "strict_reason"} per item.
+    DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
+    unconditionally, so its stdout is swallowed.
+    """
+    items = list(items)
+    if not items:
+        return []
+    for item in items:  # fail fast on a setup problem rather than mid-run inside deepeval
+        if not Path(item["db_path"]).is_file():
+            raise FileNotFoundError(f"database {item['db_path']} does not exist")
+    test_cases = [LLMTestCase(input=item["question"], actual_output=item["prediction"] or "",
+                              expected_output=item["gold"], name=f"item-{index}",
+                              metadata={"db_path": str(item["db_path"]), "db_id": item.get("db_id"),
+                                        "index": index})
+                  for index, item in enumerate(items)]
+    metrics = [ExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
+               StrictExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows)]
+    work_dir = Path(work_dir or common.project_path(common.CACHE_DIR) / "deepeval")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
+        # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
+        outcome = evaluate(test_cases, metrics=metrics,
+                           async_config=AsyncConfig(run_async=False),
+                           display_config=DisplayConfig(show_indicator=False, print_results=False,
+                                                        inspect_after_run=False),
+                           cache_config=CacheConfig(write_cache=False, use_cache=False),
+                           error_config=ErrorConfig(ignore_errors=False))
+    results = [None] * len(items)
+    for test_result in outcome.test_results:
+        by_name = {data.name: data for data in test_result.metrics_data or []}
+        study, strict = by_name[ExecutionAccuracy.name], by_name[StrictExecutionAccuracy.name]
+        for data in (study, strict):
+            if data.error:
+                raise RuntimeError(f"deepeval failed on {test_result.name}: {data.error}")
+        reason = study.reason
+        results[test_result.metadata["index"]] = {
+            "score": study.score, "strict_score": strict.score, "reason": reason,
+            "error_kind": None if reason == "correct" else reason.split(":", 1)[0],
+            "strict_reason": strict.reason}
+    missing = [index for index, result in enumerate(results) if result is None]
+    if missing:
+        raise RuntimeError(f"deepeval returned no result for items {missing[:10]}")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The Spider evaluation of one model (scripts 2 and 3): generate, extract, score, checkpoint each example.
+
+def results_path(key):
+    return common.SPIDER_RESULTS_DIR / f"{key}.jsonl"
+
+
+def spider_record(index, entry, raw_output, prediction, outcome):
+    return {"index": index, "db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
+            "raw_output": raw_output, "prediction": prediction, "score": int(outcome["score"]),
+            "strict_score": int(outcome["strict_score"]), "reason": outcome["reason"],
+            "strict_reason": outcome["strict_reason"],
+            "error_kind": outcome["error_kind"]}
+
+
+def score_and_append(handle, entries, outputs, spider_dir):
+    """Score one batch of (index, raw output) through DeepEval and append each outcome to the checkpoint."""
+    predictions = {index: extract_sql(raw) for index, raw in outputs}
+    items = [{"question": entries[i]["question"], "prediction": predictions[i], "gold": entries[i]["query"],
+              "db_id": entries[i]["db_id"], "db_path": str(database_path(spider_dir, entries[i]["db_id"]))}
+             for i, _ in outputs]
+    for (index, raw), outcome in zip(outputs, evaluate_predictions(items)):
+        common.append_record(handle, spider_record(index, entries[index], raw, predictions[index], outcome))
+
+
+def check_databases_exist(spider_dir, entries):
+    """Fail before any work, with one line, if a database the entries need is missing from SPIDER_DIR."""
+    for db_id in sorted({entry["db_id"] for entry in entries}):
+        if not database_path(spider_dir, db_id).is_file():
+            raise common.PipelineError(f"database {db_id!r} is missing from {spider_dir}/database; set SPIDER_DIR to "
+                                       f"the Spider release the data was prepared from, or run 0_preparando_dados.py")
+
+
+def evaluate_model_on_spider(model, tokenizer, key, entries, prompts):
+    """Evaluate one model on entries, resuming from its per-example file; returns its records in entry order."""
+    import modeling
+    from tqdm.auto import tqdm
+
+    spider_dir = common.project_path(common.SPIDER_DIR)
+    check_databases_exist(spider_dir, entries)
+    path = results_path(key)
+    records = [record for record in common.read_jsonl_records(path) if record["index"] < len(entries)]
+    done = {record["index"] for record in records}
+    with common.open_checkpoint(path, records) as handle, \
+            tqdm(total=len(entries), initial=len(done), desc=f"spider {key}", unit="question") as progress:
+        for outputs in modeling.generate(model, tokenizer, prompts, done=done):
+            score_and_append(handle, entries, outputs, spider_dir)
+            progress.update(len(outputs))
+    return sorted(common.read_jsonl_records(path), key=lambda record: record["index"])[:len(entries)]
+
+
+def summarize_spider(key, records):
+    """Accuracy, std, CI and error breakdown of one model, printed and written beside its per-example file."""
+    import stats
+
+    summary = {"model": key, **stats.summarize_scores([r["score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+               "strict": stats.summarize_scores([r["strict_score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+               "errors": dict(Counter(r["error_kind"] or "correct" for r in records))}
+    common.write_json(common.SPIDER_RESULTS_DIR / f"{key}.summary.json", summary)
+    print(f"{key}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
+          f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
+          f"outcomes {summary['errors']}")
+    return summary
