@@ -16,6 +16,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -226,6 +227,19 @@ def checkpoint_epoch(folder):
     return round(state["epoch"])
 
 
+def last_complete_checkpoint():
+    """The newest checkpoint whose save finished (trainer_state.json is written last); a checkpoint cut short by a
+    kill mid-save is removed, since resuming from it would silently lose optimizer or RNG state."""
+    complete = []
+    for folder in sorted(common.LORA_DIR.glob("checkpoint-*")):
+        if (folder / "trainer_state.json").exists():
+            complete.append(folder)
+        else:
+            print(f"removing {folder.name}: its save was interrupted")
+            shutil.rmtree(folder)
+    return str(max(complete, key=lambda folder: int(folder.name.split("-")[1]))) if complete else None
+
+
 def read_manifest():
     if not common.TRAINING_MANIFEST.exists():
         return None
@@ -263,7 +277,6 @@ def main(argv=None):
         return
 
     import modeling
-    from transformers.trainer_utils import get_last_checkpoint
 
     common.seed_everything()
     entries = training_entries()
@@ -278,7 +291,7 @@ def main(argv=None):
     print(f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
           + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else ""))
 
-    resume_from = get_last_checkpoint(str(common.LORA_DIR)) if common.LORA_DIR.exists() else None
+    resume_from = last_complete_checkpoint()
     manifest = {"profile": common.PROFILE, "settings": run_settings(), "config": common.resolved_config(),
                 "train_split": common.TRAIN_SPLIT, "train_examples": len(examples), "dropped_too_long": dropped,
                 "overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "finished": False,

@@ -21,7 +21,8 @@ def compute_dtype():
     """COMPUTE_DTYPE as a torch dtype. 'auto': bfloat16 where the GPU supports it, else float16 (the study's)."""
     if common.COMPUTE_DTYPE != "auto":
         return getattr(torch, common.COMPUTE_DTYPE)
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+    # Native support only: by default torch counts emulation, which says yes on a T4 and then runs slowly.
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.bfloat16
     return torch.float16
 

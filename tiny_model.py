@@ -1,20 +1,44 @@
 """Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed.
 
 The tokenizer is a byte-level BPE trained on the demo data with Qwen2's pre-tokenizer, special tokens and chat
-template; the model is a randomly initialised Qwen2ForCausalLM. Both are saved with save_pretrained, so the
-pipeline loads them through AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
+template; the model is a Qwen2ForCausalLM, randomly initialised and then briefly pretrained (full parameters,
+float32, AdamW, seeded, on the CPU) on plain-text documents made of the allowed part of the demo data only: the
+training questions with their SQL, the schemas and .sql scripts of the training databases, and the MMLU dev
+examples. Never the dev questions or queries, the dev databases, or the MMLU test questions, and never in the
+pipeline's chat format (that is what fine-tuning teaches). Pretraining gives the base model some fluency, so that
+fine-tuning has something to change. Both are saved with save_pretrained, so the pipeline loads them through
+AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
 Run directly to (re)build:  python tiny_model.py
 """
+import csv
 import hashlib
 import json
+import random
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import common
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
 BUILD_INFO = "tiny_model_build.json"
+
+# Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
+# cosine decay to a tenth), AdamW weight decay, gradient clipping, and how often a loss line is printed.
+PRETRAIN_STEPS = 300
+PRETRAIN_BATCH_SIZE = 8
+PRETRAIN_SEQ_LENGTH = 256
+PRETRAIN_LEARNING_RATE = 3e-3
+PRETRAIN_WARMUP_STEPS = 20
+PRETRAIN_WEIGHT_DECAY = 0.01
+PRETRAIN_MAX_GRAD_NORM = 1.0
+PRETRAIN_LOG_EVERY = 50
+PRETRAIN_SETTINGS = {"steps": PRETRAIN_STEPS, "batch_size": PRETRAIN_BATCH_SIZE, "seq_length": PRETRAIN_SEQ_LENGTH,
+                     "learning_rate": PRETRAIN_LEARNING_RATE, "warmup_steps": PRETRAIN_WARMUP_STEPS,
+                     "weight_decay": PRETRAIN_WEIGHT_DECAY, "max_grad_norm": PRETRAIN_MAX_GRAD_NORM}
+# Bump when the pretraining documents or procedure change in a way the settings above do not show.
+PRETRAIN_FORMAT_VERSION = 1
 
 # Qwen2's pre-tokenizer split (tokenizer.json of Qwen/Qwen2-7B-Instruct), then byte-level without its own regex.
 QWEN2_SPLIT_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -42,11 +66,72 @@ def training_corpus(demo_dir):
     return texts
 
 
+def train_schema_texts(demo_dir):
+    """db_id -> schema text as the pipeline writes it (script 0), for the databases of the training files only."""
+    spider = Path(demo_dir) / "spider"
+    train_ids = {entry["db_id"] for entry in train_entries(demo_dir)}
+    schemas = {}
+    for database in json.loads((spider / "tables.json").read_text(encoding="utf-8")):
+        if database["db_id"] not in train_ids:
+            continue
+        lines = [f"Database: {database['db_id']}"]
+        for table_index, table in enumerate(database["table_names_original"]):
+            columns = [name for owner, name in database["column_names_original"] if owner == table_index]
+            lines.append(f"Table {table} ({', '.join(columns)})")
+        schemas[database["db_id"]] = "\n".join(lines) + "\n"
+    return schemas
+
+
+def train_entries(demo_dir):
+    spider = Path(demo_dir) / "spider"
+    entries = []
+    for name in ("train_spider.json", "train_others.json"):
+        if (spider / name).exists():
+            entries += json.loads((spider / name).read_text(encoding="utf-8"))
+    return entries
+
+
+def pretraining_documents(demo_dir):
+    """The plain-text pretraining documents, in a fixed order. Allowed sources only (see the module docstring).
+
+    Each training question becomes one document in one of three plain layouts (schema + Question/SQL labels,
+    schema + bare question and query, labels without schema), picked with the seed; every document ends with a
+    blank line, which is also where the pipeline's SQL extraction stops reading."""
+    demo_dir = Path(demo_dir)
+    rng = random.Random(f"{common.SEED}:pretraining-layouts")
+    schemas = train_schema_texts(demo_dir)
+    documents = []
+    for entry in train_entries(demo_dir):
+        schema, question, query = schemas[entry["db_id"]], entry["question"], entry["query"]
+        layouts = (f"{schema}\nQuestion: {question}\nSQL: {query}\n\n",
+                   f"{schema}\n{question}\n{query}\n\n",
+                   f"Question: {question}\nSQL: {query}\n\n")
+        documents.append(layouts[rng.randrange(len(layouts))])
+    for db_id in sorted(schemas):
+        script = demo_dir / "spider" / "sql" / f"{db_id}.sql"
+        if script.exists():
+            documents.append(script.read_text(encoding="utf-8").strip() + "\n\n")
+    for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv")):
+        subject = path.name[:-len("_dev.csv")].replace("_", " ")
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        blocks = [common.mmlu_question_block({"question": row[0], "choices": row[1:5],
+                                              "answer": common.MMLU_LETTERS.index(row[5].strip())}, with_answer=True)
+                  for row in rows]
+        documents.append(f"The following are multiple choice questions (with answers) about {subject}.\n\n"
+                         + "\n\n".join(blocks) + "\n\n")
+    return documents
+
+
 def fingerprint(demo_dir):
-    """What the built model depends on: the corpus and the sizes. A change means a rebuild."""
+    """What the built model depends on: the corpora, the sizes and the pretraining settings. A change means a rebuild."""
     digest = hashlib.sha256(json.dumps(common.TINY_MODEL, sort_keys=True).encode())
     digest.update(str(common.SEED).encode())
+    digest.update(json.dumps({"pretraining": PRETRAIN_SETTINGS, "version": PRETRAIN_FORMAT_VERSION},
+                             sort_keys=True).encode())
     for text in training_corpus(demo_dir):
+        digest.update(text.encode("utf-8"))
+    for text in pretraining_documents(demo_dir):
         digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
@@ -90,14 +175,86 @@ def build_model(tokenizer):
     return model
 
 
+def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed=common.SEED):
+    """steps batches of token windows, shape (batch_size, seq_length), from a seeded stream of the documents.
+
+    The documents are shuffled with the seed, again on each pass, tokenised and packed end to end; consecutive
+    windows of seq_length tokens form the batches. The same seed gives the same batches."""
+    import torch
+
+    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in documents]
+    rng = random.Random(f"{seed}:pretraining-order")
+    needed = steps * batch_size * seq_length
+    stream = []
+    while len(stream) < needed:
+        order = list(range(len(encoded)))
+        rng.shuffle(order)
+        for index in order:
+            stream += encoded[index]
+    tokens = torch.tensor(stream[:needed], dtype=torch.long)
+    return tokens.view(steps, batch_size, seq_length)
+
+
+def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETRAIN_BATCH_SIZE,
+             seq_length=PRETRAIN_SEQ_LENGTH, learning_rate=PRETRAIN_LEARNING_RATE, seed=common.SEED,
+             log_every=PRETRAIN_LOG_EVERY):
+    """Full-parameter causal-LM training in float32 with AdamW, deterministic for a given seed; returns the losses."""
+    import math
+
+    import torch
+
+    torch.manual_seed(seed)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    batches = pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed)
+    model.float().train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.95),
+                                  weight_decay=PRETRAIN_WEIGHT_DECAY, foreach=False)
+    warmup = min(PRETRAIN_WARMUP_STEPS, max(steps - 1, 1))
+
+    def factor(step):  # linear warmup, then cosine down to a tenth of the peak
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(steps - warmup, 1)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    losses, start = [], time.time()
+    print(f"pretraining the tiny model: {steps} steps x {batch_size} x {seq_length} tokens", flush=True)
+    try:
+        for step in range(steps):
+            batch = batches[step]
+            loss = model(input_ids=batch, labels=batch).loss
+            if not torch.isfinite(loss):
+                raise common.PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), PRETRAIN_MAX_GRAD_NORM)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
+                recent = losses[-log_every:]
+                print(f"  step {step + 1}/{steps}: loss {sum(recent) / len(recent):.3f} "
+                      f"({time.time() - start:.0f} s)", flush=True)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    model.eval()
+    return losses
+
+
 def build_tiny_model(target_dir, demo_dir=DEMO_DIR):
     """Build tokenizer and model into target_dir atomically (a half-built folder never looks finished)."""
     target_dir = Path(target_dir)
     staging = target_dir.with_name(target_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
+    start = time.time()
     tokenizer = build_tokenizer(training_corpus(demo_dir), common.TINY_MODEL["vocab_size"])
     tokenizer.save_pretrained(staging)
-    build_model(tokenizer).save_pretrained(staging)
+    model = build_model(tokenizer)
+    pretrain(model, tokenizer, pretraining_documents(demo_dir))
+    model.save_pretrained(staging)
+    print(f"tiny model built in {time.time() - start:.0f} s", flush=True)
     (staging / BUILD_INFO).write_text(json.dumps({"fingerprint": fingerprint(demo_dir)}))
     shutil.rmtree(target_dir, ignore_errors=True)
     staging.rename(target_dir)

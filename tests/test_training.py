@@ -117,6 +117,24 @@ def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(trained_run, pr
     assert "training already finished" in capsys.readouterr().out
 
 
+def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared_demo, tmp_path, monkeypatch):
+    """A kill during the save of epoch 2 leaves a folder without trainer_state.json: resume from epoch 1 instead."""
+    configure(monkeypatch, tmp_path, prepared_demo)
+    shutil.copytree(trained_run["lora_dir"], common.LORA_DIR)
+    last = common.LORA_DIR / trained_run["index"]["epochs"]["2"]
+    (last / "trainer_state.json").unlink()
+    (last / "optimizer.pt").unlink()
+    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
+    common.write_json(common.TRAINING_MANIFEST, dict(manifest, finished=False))
+    finetune.main([])
+    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
+    assert manifest["resumed_from"] == trained_run["index"]["epochs"]["1"] and manifest["finished"]
+    resumed = adapter_weights(last)
+    uninterrupted = adapter_weights(trained_run["lora_dir"] / trained_run["index"]["epochs"]["2"])
+    for name in resumed:
+        torch.testing.assert_close(resumed[name], uninterrupted[name], atol=1e-4, rtol=1e-3)
+
+
 def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_run, prepared_demo, tmp_path,
                                                                         monkeypatch):
     configure(monkeypatch, tmp_path, prepared_demo)

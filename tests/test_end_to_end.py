@@ -1,0 +1,181 @@
+"""The five scripts as a user runs them (subprocesses) on a reduced demo: the report agrees with the per-example
+files; a script killed mid-run and run again ends with the same files; bad input at every stage is one line,
+exit code 2, and nothing overwritten."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_DIR, run_script
+
+SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
+           "4_analise_mmlu.py")
+# Small enough for CI, large enough that each step has many batches to interrupt.
+REDUCED = {"PROFILE": "demo", "NUM_EPOCHS": "2", "EVAL_EPOCHS": "1,2", "EVALUATION_ENTRIES_SIZE": "40",
+           "MMLU_QUESTIONS_PER_SUBJECT": "8", "EVAL_BATCH_SIZE": "2", "MAX_NEW_TOKENS": "24"}
+EVALUATED_MODELS = {"spider": ("base_3shot", "base_0shot", "lora_epoch1", "lora_epoch2"),
+                    "mmlu": ("base", "lora_epoch1", "lora_epoch2")}
+
+
+def environment(root):
+    return dict(REDUCED, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / "outputs"))
+
+
+def run_all(root):
+    for script in SCRIPTS:
+        result = run_script(script, environment(root))
+        assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
+
+
+def records(root, benchmark, key):
+    lines = (root / "outputs" / benchmark / f"{key}.jsonl").read_text().splitlines()
+    return sorted((json.loads(line) for line in lines), key=lambda record: record["index"])
+
+
+def adapter_digests(root):
+    lora = root / "outputs" / "lora"
+    index = json.loads((lora / "epochs.json").read_text())["epochs"]
+    return {epoch: (lora / folder / "adapter_model.safetensors").read_bytes() for epoch, folder in index.items()}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("uninterrupted")
+    run_all(root)
+    return root
+
+
+def test_the_demo_ends_with_a_report_whose_numbers_are_the_per_example_files(uninterrupted):
+    outputs = uninterrupted / "outputs"
+    assert (outputs / "report.md").exists() and (outputs / "tradeoff.png").stat().st_size > 1000
+    results = json.loads((outputs / "results.json").read_text())
+    report = (outputs / "report.md").read_text()
+    flat = json.dumps(results)
+    for key in EVALUATED_MODELS["spider"]:
+        scores = [record["score"] for record in records(uninterrupted, "spider", key)]
+        strict = [record["strict_score"] for record in records(uninterrupted, "spider", key)]
+        assert len(scores) == 40
+        accuracy = sum(scores) / len(scores)
+        summary = json.loads((outputs / "spider" / f"{key}.summary.json").read_text())
+        assert summary["accuracy"] == pytest.approx(accuracy) and summary["n"] == 40
+        assert summary["strict"]["accuracy"] == pytest.approx(sum(strict) / len(strict))
+        assert f"{accuracy:.3f}" in report
+    for key in EVALUATED_MODELS["mmlu"]:
+        rows = records(uninterrupted, "mmlu", key)
+        assert len(rows) == 8 * 3
+        for category in {row["category"] for row in rows}:
+            scores = [row["correct"] for row in rows if row["category"] == category]
+            assert f"{sum(scores) / len(scores):.3f} ± " in report
+        assert all(row["predicted"] == max(range(4), key=row["letter_logprobs"].__getitem__) for row in rows)
+    assert "missing" not in report and "LEAKAGE" not in report and "Demo profile" in report
+    assert "concert_singer, pets_1, car_1" in report and "1034" in report
+    assert '"lora_epoch2"' in flat or "lora_epoch2" in flat
+
+
+def wait_then_kill(process, condition, timeout=300):
+    """SIGKILL the process as soon as condition() holds; True if it was killed mid-run."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if condition():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.01)
+    process.wait()
+    return False
+
+
+def line_count(path):
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def interrupted_run(root):
+    """Every script killed once mid-run (when its first outputs exist), then run again to completion."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **environment(root))
+    outputs = root / "outputs"
+    assert run_script(SCRIPTS[0], environment(root)).returncode == 0
+    kill_when = {
+        "1_fine-tuning.py": lambda: any((outputs / "lora").glob("checkpoint-*/adapter_model.safetensors")),
+        "2_calculando_baseline.py": lambda: line_count(outputs / "spider" / "base_3shot.jsonl") >= 4,
+        "3_avaliacao_customizada.py": lambda: line_count(outputs / "spider" / "lora_epoch1.jsonl") >= 4,
+        "4_analise_mmlu.py": lambda: line_count(outputs / "mmlu" / "base.jsonl") >= 4,
+    }
+    killed = {}
+    for script, condition in kill_when.items():
+        process = subprocess.Popen([sys.executable, str(PROJECT_DIR / script)], env=env, cwd=PROJECT_DIR,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        killed[script] = wait_then_kill(process, condition)
+        before = {path: path.read_text().splitlines()[:-1] for path in outputs.rglob("*.jsonl")}
+        result = run_script(script, environment(root))
+        assert result.returncode == 0, f"{script} after a kill: {result.stderr[-3000:]}"
+        for path, kept in before.items():  # what was done is kept, not redone
+            assert path.read_text().splitlines()[:len(kept)] == kept
+    return killed
+
+
+def test_killed_scripts_resume_to_the_same_results(uninterrupted, tmp_path):
+    killed = interrupted_run(tmp_path)
+    assert all(killed.values()), f"some scripts finished before they could be killed: {killed}"
+    assert adapter_digests(tmp_path).keys() == adapter_digests(uninterrupted).keys()
+    import torch
+    from safetensors.torch import load_file
+
+    for epoch in adapter_digests(uninterrupted):
+        folder = json.loads((tmp_path / "outputs/lora/epochs.json").read_text())["epochs"][epoch]
+        reference = json.loads((uninterrupted / "outputs/lora/epochs.json").read_text())["epochs"][epoch]
+        resumed = load_file(str(tmp_path / "outputs/lora" / folder / "adapter_model.safetensors"))
+        expected = load_file(str(uninterrupted / "outputs/lora" / reference / "adapter_model.safetensors"))
+        for name in expected:
+            torch.testing.assert_close(resumed[name], expected[name], atol=1e-4, rtol=1e-3)
+    for benchmark, keys in EVALUATED_MODELS.items():
+        for key in keys:
+            assert records(tmp_path, benchmark, key) == records(uninterrupted, benchmark, key), (benchmark, key)
+    for path in (tmp_path / "outputs").rglob("*.json"):
+        json.loads(path.read_text())  # no half-written JSON survives
+    assert not list((tmp_path / "outputs").rglob(".*.tmp-*"))
+
+
+def snapshot(folder):
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in Path(folder).rglob("*") if path.is_file()}
+
+
+def assert_one_line_exit_2(result, message):
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("error: ") and message in lines[-1], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script, change, message", [
+    ("3_avaliacao_customizada.py", {"EVAL_EPOCHS": "1,7"}, "no adapter for epoch 7"),
+    ("4_analise_mmlu.py", {"EVAL_EPOCHS": "2,9"}, "no adapter for epoch 9"),
+    ("2_calculando_baseline.py", {"SPIDER_DIR": "/nonexistent/spider"}, "is missing from /nonexistent/spider"),
+    ("3_avaliacao_customizada.py", {"PROFILE": "demo-typo"}, "unknown PROFILE='demo-typo'"),
+    ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct"},
+     "cannot load model 'Qwen/Qwen2-7B-Instruct'"),
+])
+def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(uninterrupted, script, change, message):
+    before = snapshot(uninterrupted / "outputs")
+    result = run_script(script, {**environment(uninterrupted), **change})
+    assert_one_line_exit_2(result, message)
+    assert snapshot(uninterrupted / "outputs") == before
+
+
+@pytest.mark.parametrize("script", SCRIPTS[1:])
+def test_missing_or_corrupt_prepared_data_is_named(uninterrupted, tmp_path, script):
+    env = {**environment(uninterrupted), "PREPARED_DIR": str(tmp_path / "prepared"),
+           "OUTPUT_DIR": str(tmp_path / "outputs")}
+    (tmp_path / "outputs").mkdir()
+    if script != "1_fine-tuning.py":  # the evaluations also need the adapters
+        (tmp_path / "outputs" / "lora").symlink_to(uninterrupted / "outputs" / "lora")
+    assert_one_line_exit_2(run_script(script, env), "is missing; run 0_preparando_dados.py first")
+    (tmp_path / "prepared").mkdir()
+    for path in (uninterrupted / "prepared").iterdir():
+        (tmp_path / "prepared" / path.name).write_text(path.read_text()[:-40])  # truncated: corrupt JSON
+    assert_one_line_exit_2(run_script(script, env), "is not valid JSON")

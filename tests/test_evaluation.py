@@ -1,0 +1,139 @@
+"""The shared inference engine and the evaluation steps 2-4, in process, with the tiny model and demo data."""
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import common
+import modeling
+from conftest import load_script, use_directories
+
+evaluate_custom = load_script("3_avaliacao_customizada.py")
+mmlu = load_script("4_analise_mmlu.py")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return modeling.load_tokenizer()
+
+
+def test_padding_is_left_and_never_the_end_of_turn_token(tokenizer):
+    assert tokenizer.padding_side == "left"
+    assert tokenizer.pad_token_id != tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+
+def test_batch_plan_groups_by_length_and_skips_only_whole_batches_done(tokenizer):
+    prompts = ["a " * n for n in (5, 50, 10, 40, 20, 30, 1)]
+    plan = modeling.batch_plan(tokenizer, prompts, batch_size=3)
+    assert plan == [[1, 3, 5], [4, 2, 0], [6]]
+    # A resumed run recomputes the batches it still needs exactly as planned, whole, and skips finished ones.
+    assert modeling.batch_plan(tokenizer, prompts, batch_size=3, done={1, 3, 5, 4}) == [[4, 2, 0], [6]]
+
+
+def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys):
+    calls = []
+
+    def run_batch(chunk):
+        calls.append(len(chunk))
+        if len(chunk) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [i * 10 for i in chunk]
+
+    results = list(modeling.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch))
+    assert [value for _, outputs in results for value in outputs] == [i * 10 for i in range(10)]
+    assert calls[:3] == [8, 4, 2] and "batch size halved to 2" in capsys.readouterr().out
+
+
+def test_generation_is_batched_greedy_and_stops(tokenizer):
+    model = modeling.load_model()
+    prompts = [common.render_prompt(tokenizer, [{"role": "user", "content": f"Question {i}?"}]) for i in range(5)]
+    batches = list(modeling.generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=6))
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    outputs = dict(item for batch in batches for item in batch)
+    assert sorted(outputs) == list(range(5)) and all(isinstance(text, str) for text in outputs.values())
+    again = dict(item for batch in modeling.generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=6)
+                 for item in batch)
+    assert again == outputs  # greedy: deterministic
+
+
+def test_non_finite_logits_stop_the_run_with_the_setting_to_change(tokenizer):
+    model = modeling.load_model()
+    model.lm_head.weight.data.fill_(float("nan"))
+    texts = [common.render_prompt(tokenizer, [{"role": "user", "content": "Hi"}])]
+    with pytest.raises(common.PipelineError, match=r"non-finite .*set COMPUTE_DTYPE=float32"):
+        modeling.generate_batch(model, tokenizer, texts, max_new_tokens=3)
+    with pytest.raises(common.PipelineError, match=r"non-finite next-token logits"):
+        modeling.letter_log_probs_batch(model, tokenizer, texts, modeling.letter_token_ids(tokenizer, "ABCD"))
+
+
+class ControlledModel(torch.nn.Module):
+    def __init__(self, vocab_size, favourite_token):
+        super().__init__()
+        self.vocab_size, self.favourite_token = vocab_size, favourite_token
+        self.device = torch.device("cpu")
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None):
+        logits = torch.zeros(input_ids.shape[0], input_ids.shape[1], self.vocab_size)
+        logits[:, -1, self.favourite_token] = 5.0
+        return SimpleNamespace(logits=logits)
+
+
+def test_letter_scorer_reads_the_bare_letter_after_the_assistant_turn(tokenizer):
+    bare = modeling.letter_token_ids(tokenizer, "ABCD")
+    spaced = [tokenizer.encode(" " + letter, add_special_tokens=False) for letter in "ABCD"]
+    assert all(len(ids) == 1 for ids in spaced) and [ids[0] for ids in spaced] != bare
+    prompt = common.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nAnswer:"}])
+    assert prompt.endswith("<|im_start|>assistant\n")  # a new line: the answer letter comes without a space
+    for position, letter_id in enumerate(bare):
+        scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), letter_id), tokenizer,
+                                                 [prompt, prompt], bare)
+        assert all(max(range(4), key=row.__getitem__) == position for row in scores)
+    # Favouring the spaced form must not count for the bare letter the prompt makes likely.
+    scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), spaced[2][0]), tokenizer, [prompt], bare)
+    assert len(set(round(value, 6) for value in scores[0])) == 1
+
+
+@pytest.mark.parametrize("text, choice", [("B", 1), ("C. Kant", 2), ("The answer is D", 3), ("", None),
+                                          ("answer unclear", None), ("A or B", 0)])
+def test_generated_answer_parses_the_first_letter(text, choice):
+    assert mmlu.generated_choice(text) == choice
+
+
+def write_predictions(path, entries, prediction_of):
+    path.write_text("".join(json.dumps({"db_id": e["db_id"], "question": e["question"], "query": e["query"],
+                                        "prediction": prediction_of(e)}) + "\n" for e in entries))
+
+
+def test_gold_sql_scores_one_on_every_demo_dev_question(prepared_demo, tmp_path, monkeypatch):
+    use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
+    entries = json.loads(common.SPIDER_DEV_FILE.read_text())
+    write_predictions(tmp_path / "gold.jsonl", entries, lambda e: e["query"])
+    evaluate_custom.main(["--predictions", str(tmp_path / "gold.jsonl")])
+    summary = json.loads((common.SPIDER_RESULTS_DIR / "external_gold.summary.json").read_text())
+    assert summary["n"] == len(entries) and summary["accuracy"] == 1.0 and summary["strict"]["accuracy"] == 1.0
+    records = [json.loads(line) for line in (common.SPIDER_RESULTS_DIR / "external_gold.jsonl").open()]
+    assert sorted(r["index"] for r in records) == list(range(len(entries)))
+
+
+def test_wrong_predictions_score_zero_with_a_reason(prepared_demo, tmp_path, monkeypatch):
+    use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
+    entries = json.loads(common.SPIDER_DEV_FILE.read_text())[:10]
+    write_predictions(tmp_path / "wrong.jsonl", entries, lambda e: "SELECT 'certainly not the answer'")
+    evaluate_custom.main(["--predictions", str(tmp_path / "wrong.jsonl")])
+    records = [json.loads(line) for line in (common.SPIDER_RESULTS_DIR / "external_wrong.jsonl").open()]
+    assert all(r["score"] == 0 and r["strict_score"] == 0 and r["reason"].startswith("wrong_result") for r in records)
+
+
+def test_malformed_predictions_file_is_named(tmp_path, isolated_run):
+    (tmp_path / "bad.jsonl").write_text('{"db_id": "x", "question": "q", "query": "SELECT 1", "prediction": "x"}\n'
+                                        '{"db_id": "x"}\n')
+    with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2 is not a JSON object with db_id"):
+        evaluate_custom.main(["--predictions", str(tmp_path / "bad.jsonl")])
+
+
+def test_unknown_database_in_predictions_is_named(tmp_path, isolated_run):
+    (tmp_path / "p.jsonl").write_text('{"db_id": "atlantis", "question": "q", "query": "SELECT 1", '
+                                      '"prediction": "SELECT 1"}\n')
+    with pytest.raises(common.PipelineError, match=r"database 'atlantis' is missing from"):
+        evaluate_custom.main(["--predictions", str(tmp_path / "p.jsonl")])
