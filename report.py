@@ -67,7 +67,7 @@ def spider_models():
     """(key, label, epochs, producing script) for every Spider row of Table I."""
     name = model_name()
     rows = [("base_3shot", f"{name} (base, {common.BASELINE_SHOTS}-shot)", 0, SPIDER_BASELINE_SCRIPT),
-            ("base_0shot", f"{name} (base, 0-shot)", 0, SPIDER_EVAL_SCRIPT)]
+            ("base_0shot", f"{name} (base, 0-shot)", 0, SPIDER_BASELINE_SCRIPT)]
     return rows + [(f"lora_epoch{epoch}", f"{name}-LoRA", epoch, SPIDER_EVAL_SCRIPT) for epoch in common.EVAL_EPOCHS]
 
 

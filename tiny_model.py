@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 import shutil
 import sys
 import time
@@ -26,7 +27,7 @@ BUILD_INFO = "tiny_model_build.json"
 
 # Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
 # cosine decay to a tenth), AdamW weight decay, gradient clipping, and how often a loss line is printed.
-PRETRAIN_STEPS = 300
+PRETRAIN_STEPS = 1200
 PRETRAIN_BATCH_SIZE = 8
 PRETRAIN_SEQ_LENGTH = 256
 PRETRAIN_LEARNING_RATE = 3e-3
@@ -34,11 +35,23 @@ PRETRAIN_WARMUP_STEPS = 20
 PRETRAIN_WEIGHT_DECAY = 0.01
 PRETRAIN_MAX_GRAD_NORM = 1.0
 PRETRAIN_LOG_EVERY = 50
-PRETRAIN_SETTINGS = {"steps": PRETRAIN_STEPS, "batch_size": PRETRAIN_BATCH_SIZE, "seq_length": PRETRAIN_SEQ_LENGTH,
-                     "learning_rate": PRETRAIN_LEARNING_RATE, "warmup_steps": PRETRAIN_WARMUP_STEPS,
-                     "weight_decay": PRETRAIN_WEIGHT_DECAY, "max_grad_norm": PRETRAIN_MAX_GRAD_NORM}
+# Extra copies of each training question with its database's identifiers renamed (schema, question and SQL alike)
+# to other words of the allowed corpus, and its tables shuffled: the model must copy names from the schema and the
+# question instead of memorising four databases. Each word part of an identifier is renamed with this probability.
+PRETRAIN_RENAMED_COPIES = 16
+PRETRAIN_RENAME_PROBABILITY = 0.7
+PRETRAIN_QUESTIONS_PER_DOCUMENT = 6
 # Bump when the pretraining documents or procedure change in a way the settings above do not show.
 PRETRAIN_FORMAT_VERSION = 1
+PRETRAIN_SETTINGS = {"steps": PRETRAIN_STEPS, "batch_size": PRETRAIN_BATCH_SIZE, "seq_length": PRETRAIN_SEQ_LENGTH,
+                     "learning_rate": PRETRAIN_LEARNING_RATE, "warmup_steps": PRETRAIN_WARMUP_STEPS,
+                     "weight_decay": PRETRAIN_WEIGHT_DECAY, "max_grad_norm": PRETRAIN_MAX_GRAD_NORM,
+                     "renamed_copies": PRETRAIN_RENAMED_COPIES, "rename_probability": PRETRAIN_RENAME_PROBABILITY,
+                     "questions_per_document": PRETRAIN_QUESTIONS_PER_DOCUMENT,
+                     "version": PRETRAIN_FORMAT_VERSION}
+SQL_WORDS = {"select", "from", "where", "group", "order", "by", "limit", "join", "as", "on", "and", "or", "not", "in",
+             "between", "like", "having", "distinct", "count", "avg", "sum", "max", "min", "intersect", "union",
+             "except", "desc", "asc", "is", "null", "table", "database", "question", "sql", "id"}
 
 # Qwen2's pre-tokenizer split (tokenizer.json of Qwen/Qwen2-7B-Instruct), then byte-level without its own regex.
 QWEN2_SPLIT_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -56,30 +69,86 @@ QWEN2_CHAT_TEMPLATE = (
 
 
 def training_corpus(demo_dir):
-    """Every text file of the demo data, in a fixed order, plus the prompt wording, so the vocabulary fits it."""
-    files = sorted(path for path in Path(demo_dir).rglob("*")
-                   if path.suffix in (".sql", ".json", ".csv") and "database" not in path.parts)
-    texts = [path.read_text(encoding="utf-8") for path in files]
+    """The tokenizer's corpus: the allowed demo text only (the pretraining documents without renamed copies: training
+    questions and SQL with their schemas, the training databases' .sql scripts, MMLU dev), plus the prompt wording.
+    Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
+    texts = pretraining_documents(demo_dir, renamed_copies=0)
     texts.append(common.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
                  "Generate the SQL query for the following question: The following are multiple choice "
                  "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant.")
     return texts
 
 
-def train_schema_texts(demo_dir):
-    """db_id -> schema text as the pipeline writes it (script 0), for the databases of the training files only."""
+def train_databases(demo_dir):
+    """db_id -> [(table, [columns])] from tables.json, for the databases of the training files only."""
     spider = Path(demo_dir) / "spider"
     train_ids = {entry["db_id"] for entry in train_entries(demo_dir)}
-    schemas = {}
+    databases = {}
     for database in json.loads((spider / "tables.json").read_text(encoding="utf-8")):
-        if database["db_id"] not in train_ids:
-            continue
-        lines = [f"Database: {database['db_id']}"]
-        for table_index, table in enumerate(database["table_names_original"]):
-            columns = [name for owner, name in database["column_names_original"] if owner == table_index]
-            lines.append(f"Table {table} ({', '.join(columns)})")
-        schemas[database["db_id"]] = "\n".join(lines) + "\n"
-    return schemas
+        if database["db_id"] in train_ids:
+            databases[database["db_id"]] = [
+                (table, [name for owner, name in database["column_names_original"] if owner == table_index])
+                for table_index, table in enumerate(database["table_names_original"])]
+    return databases
+
+
+def schema_text(db_id, tables):
+    """The schema as the pipeline writes it (script 0): 'Database: X', then 'Table t (c1, c2)' per table."""
+    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
+    return "\n".join(lines) + "\n"
+
+
+def train_schema_texts(demo_dir):
+    """db_id -> schema text as the pipeline writes it, for the databases of the training files only."""
+    return {db_id: schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
+
+
+def replacement_words(demo_dir):
+    """Lower-case words of the allowed corpus (training questions, training schemas, MMLU dev) to rename with."""
+    demo_dir = Path(demo_dir)
+    texts = [entry["question"] for entry in train_entries(demo_dir)]
+    texts += list(train_schema_texts(demo_dir).values())
+    texts += [path.read_text(encoding="utf-8") for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv"))]
+    words = set()
+    for text in texts:
+        words.update(word.lower() for word in re.findall(r"[A-Za-z]+", text))
+    return sorted(word for word in words if 3 <= len(word) <= 10 and word not in SQL_WORDS)
+
+
+def renaming(tables, words, rng):
+    """A random renaming of a database: each word part of its identifiers (Open_Year: open, year) becomes another
+    word of the allowed corpus with PRETRAIN_RENAME_PROBABILITY; 'ID' and SQL words stay."""
+    parts = sorted({part.lower() for table, columns in tables for name in [table, *columns]
+                    for part in name.split("_") if part and part.lower() not in SQL_WORDS})
+    return {part: rng.choice(words) for part in parts if rng.random() < PRETRAIN_RENAME_PROBABILITY}
+
+
+def renamed_example(entry, tables, mapping, rng):
+    """One training question with its database renamed by mapping everywhere (schema, question, SQL outside string
+    literals); the tables come in a shuffled order. Returns (schema text, question, query)."""
+
+    def rename(identifier):
+        return "_".join(mapping[part.lower()].capitalize() if part.lower() in mapping else part
+                        for part in identifier.split("_"))
+
+    def rename_word(match):
+        new = mapping[match.group(1).lower()]
+        new = new.capitalize() if match.group(1)[0].isupper() else new
+        return new + (match.group(2) or "")
+
+    db_id = "_".join(mapping.get(part, part) for part in entry["db_id"].split("_"))
+    renamed_tables = [(rename(table), [rename(column) for column in columns]) for table, columns in tables]
+    rng.shuffle(renamed_tables)
+    question = entry["question"]
+    if mapping:
+        pattern = r"\b(" + "|".join(sorted(map(re.escape, mapping), key=len, reverse=True)) + r")(s|es)?\b"
+        question = re.sub(pattern, rename_word, question, flags=re.IGNORECASE)
+    identifiers = {name.lower() for table, columns in tables for name in [table, *columns]}
+    pieces = re.split(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")", entry["query"])
+    query = "".join(piece if index % 2 else re.sub(
+        r"[A-Za-z_][A-Za-z0-9_]*", lambda m: rename(m.group(0)) if m.group(0).lower() in identifiers else m.group(0),
+        piece) for index, piece in enumerate(pieces))
+    return schema_text(db_id, renamed_tables), question, query
 
 
 def train_entries(demo_dir):
@@ -91,22 +160,44 @@ def train_entries(demo_dir):
     return entries
 
 
-def pretraining_documents(demo_dir):
+def pretraining_documents(demo_dir, renamed_copies=None):
     """The plain-text pretraining documents, in a fixed order. Allowed sources only (see the module docstring).
 
     Each training question becomes one document in one of three plain layouts (schema + Question/SQL labels,
-    schema + bare question and query, labels without schema), picked with the seed; every document ends with a
-    blank line, which is also where the pipeline's SQL extraction stops reading."""
+    schema + bare question and query, labels without schema), picked with the seed. Then renamed_copies times
+    (default PRETRAIN_RENAMED_COPIES) each training database, renamed afresh for every group of
+    PRETRAIN_QUESTIONS_PER_DOCUMENT of its questions, gives documents of its schema followed by those questions and
+    their SQL. Then the training databases' .sql scripts and the MMLU dev examples in the harness layout. Every
+    document ends with a blank line, which is also where the pipeline's SQL extraction stops reading."""
     demo_dir = Path(demo_dir)
-    rng = random.Random(f"{common.SEED}:pretraining-layouts")
+    rng = random.Random(f"{common.SEED}:pretraining-documents")
+    databases = train_databases(demo_dir)
     schemas = train_schema_texts(demo_dir)
+    words = replacement_words(demo_dir)
     documents = []
-    for entry in train_entries(demo_dir):
+
+    entries = train_entries(demo_dir)
+    for entry in entries:  # each question alone, with its real schema or without one
         schema, question, query = schemas[entry["db_id"]], entry["question"], entry["query"]
-        layouts = (f"{schema}\nQuestion: {question}\nSQL: {query}\n\n",
-                   f"{schema}\n{question}\n{query}\n\n",
+        layouts = (f"{schema}\nQuestion: {question}\nSQL: {query}\n\n", f"{schema}\n{question}\n{query}\n\n",
                    f"Question: {question}\nSQL: {query}\n\n")
         documents.append(layouts[rng.randrange(len(layouts))])
+    by_database = {}
+    for entry in entries:
+        by_database.setdefault(entry["db_id"], []).append(entry)
+    renamed_copies = PRETRAIN_RENAMED_COPIES if renamed_copies is None else renamed_copies
+    for _ in range(renamed_copies):  # renamed databases, several questions per schema
+        for db_id in sorted(by_database):
+            group = list(by_database[db_id])
+            rng.shuffle(group)
+            for start in range(0, len(group), PRETRAIN_QUESTIONS_PER_DOCUMENT):
+                mapping = renaming(databases[db_id], words, rng)
+                schema = None
+                pairs = []
+                for entry in group[start:start + PRETRAIN_QUESTIONS_PER_DOCUMENT]:
+                    schema, question, query = renamed_example(entry, databases[db_id], mapping, rng)
+                    pairs.append(f"Question: {question}\nSQL: {query}\n\n")
+                documents.append(schema + "\n" + "".join(pairs))
     for db_id in sorted(schemas):
         script = demo_dir / "spider" / "sql" / f"{db_id}.sql"
         if script.exists():
@@ -129,9 +220,7 @@ def fingerprint(demo_dir):
     digest.update(str(common.SEED).encode())
     digest.update(json.dumps({"pretraining": PRETRAIN_SETTINGS, "version": PRETRAIN_FORMAT_VERSION},
                              sort_keys=True).encode())
-    for text in training_corpus(demo_dir):
-        digest.update(text.encode("utf-8"))
-    for text in pretraining_documents(demo_dir):
+    for text in training_corpus(demo_dir) + pretraining_documents(demo_dir):
         digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
@@ -204,8 +293,11 @@ def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETR
     import torch
 
     torch.manual_seed(seed)
-    deterministic = torch.are_deterministic_algorithms_enabled()
+    deterministic, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     torch.use_deterministic_algorithms(True)
+    # One thread: the same arithmetic whatever the core count, and no stalls when other processes share the cores
+    # (tiny matrices gain little from a second thread, and lose a lot when one is descheduled).
+    torch.set_num_threads(1)
     batches = pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed)
     model.float().train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.95),
@@ -239,6 +331,7 @@ def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETR
                       f"({time.time() - start:.0f} s)", flush=True)
     finally:
         torch.use_deterministic_algorithms(deterministic)
+        torch.set_num_threads(threads)
     model.eval()
     return losses
 

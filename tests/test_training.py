@@ -153,3 +153,18 @@ def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_r
 def test_missing_prepared_data_names_the_step_to_run(isolated_run):
     with pytest.raises(common.PipelineError, match=r"spider_train.json is missing; run 0_preparando_dados.py"):
         finetune.main([])
+
+
+def test_non_finite_loss_stops_training_with_the_setting_to_change():
+    from types import SimpleNamespace
+
+    guard = finetune.guard_callbacks(stop_after_epoch=None)[0]
+    state = SimpleNamespace(global_step=7, epoch=0.5)
+    guard.on_log(None, state, None, logs={"loss": 1.25})  # finite: nothing happens
+    with pytest.raises(common.PipelineError, match=r"non-finite training loss at step 7.*COMPUTE_DTYPE=float32"):
+        guard.on_log(None, state, None, logs={"loss": float("nan")})
+    model = torch.nn.Linear(2, 2)
+    guard.on_step_end(None, state, None, model=model)
+    model.weight.data[0, 0] = float("inf")
+    with pytest.raises(common.PipelineError, match=r"non-finite LoRA weights after step 7"):
+        guard.on_step_end(None, state, None, model=model)
