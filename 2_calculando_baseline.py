@@ -38,7 +38,8 @@ def main():
         "base_0shot": [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries],
     }
     for key, key_prompts in prompts.items():
-        records = sql_eval.evaluate_model_on_spider(model, tokenizer, key, entries, key_prompts)
+        records = sql_eval.evaluate_model_on_spider(model, tokenizer, key, entries, key_prompts,
+                                                    modeling.made_with(epoch=None))
         sql_eval.summarize_spider(key, records)
 
 

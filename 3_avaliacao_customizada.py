@@ -35,7 +35,8 @@ def evaluate_adapters():
     prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
     for epoch in common.EVAL_EPOCHS:
         key = modeling.model_key(epoch)
-        records = sql_eval.evaluate_model_on_spider(modeling.load_model(epoch), tokenizer, key, entries, prompts)
+        records = sql_eval.evaluate_model_on_spider(modeling.load_model(epoch), tokenizer, key, entries, prompts,
+                                                    modeling.made_with(epoch))
         sql_eval.summarize_spider(key, records)
         modeling.free_memory()
 
@@ -65,12 +66,16 @@ def score_external_predictions(path):
     spider_dir = common.project_path(common.SPIDER_DIR)
     sql_eval.check_databases_exist(spider_dir, rows)
     key = f"external_{path.stem}"
-    records = common.read_jsonl_records(sql_eval.results_path(key))
+    # The prediction is what is scored: it stands in for the prompt, so a changed prediction is scored again.
+    predictions = [row["prediction"] for row in rows]
+    records = common.resume_records(sql_eval.results_path(key), {"predictions_file": str(path.resolve())},
+                                    predictions)
     done = {record["index"] for record in records}
     with common.open_checkpoint(sql_eval.results_path(key), records) as handle:
         pending = [(index, row["prediction"]) for index, row in enumerate(rows) if index not in done]
         for start in range(0, len(pending), common.EVAL_BATCH_SIZE):
-            sql_eval.score_and_append(handle, rows, pending[start:start + common.EVAL_BATCH_SIZE], spider_dir)
+            sql_eval.score_and_append(handle, rows, pending[start:start + common.EVAL_BATCH_SIZE], spider_dir,
+                                      predictions)
     records = sorted(common.read_jsonl_records(sql_eval.results_path(key)), key=lambda record: record["index"])
     sql_eval.summarize_spider(key, records)
 

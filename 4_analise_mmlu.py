@@ -20,22 +20,22 @@ def generated_choice(text):
     return common.MMLU_LETTERS.index(match.group(1)) if match else None
 
 
-def mmlu_record(index, item, log_probs, generated_text):
+def mmlu_record(index, item, prompt, log_probs, generated_text):
     predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
     choice = generated_choice(generated_text) if generated_text is not None else None
-    return {"index": index, "subject": item["subject"], "category": item["category"], "answer": item["answer"],
+    return {"index": index, "prompt": common.prompt_digest(prompt), "subject": item["subject"], "category": item["category"], "answer": item["answer"],
             "letter_logprobs": log_probs, "predicted": predicted, "correct": int(predicted == item["answer"]),
             "generated_text": generated_text, "generated_choice": choice,
             "generated_correct": None if generated_text is None else int(choice == item["answer"])}
 
 
-def evaluate_model_on_mmlu(model, tokenizer, key, items, prompts):
+def evaluate_model_on_mmlu(model, tokenizer, key, items, prompts, made_with):
     """Score one model on every item, resuming from its per-question file; returns the records in item order."""
     import modeling
     from tqdm.auto import tqdm
 
     path = common.MMLU_RESULTS_DIR / f"{key}.jsonl"
-    records = [record for record in common.read_jsonl_records(path) if record["index"] < len(items)]
+    records = common.resume_records(path, made_with, prompts)
     done = {record["index"] for record in records}
     letter_ids = modeling.letter_token_ids(tokenizer, common.MMLU_LETTERS)
 
@@ -52,7 +52,7 @@ def evaluate_model_on_mmlu(model, tokenizer, key, items, prompts):
         for chunk, outputs in modeling.run_batches(plan, common.EVAL_BATCH_SIZE, run_batch):
             for index, (log_probs, text) in zip(chunk, outputs):
                 if index not in done:
-                    common.append_record(handle, mmlu_record(index, items[index], log_probs, text))
+                    common.append_record(handle, mmlu_record(index, items[index], prompts[index], log_probs, text))
             progress.update(len(chunk))
     return sorted(common.read_jsonl_records(path), key=lambda record: record["index"])
 
@@ -80,7 +80,10 @@ def main():
     prompts = [common.render_prompt(tokenizer, common.mmlu_messages(item, dev[item["subject"]])) for item in items]
     for epoch in (None, *common.EVAL_EPOCHS):
         key = modeling.model_key(epoch)
-        print_summary(key, evaluate_model_on_mmlu(modeling.load_model(epoch), tokenizer, key, items, prompts))
+        made_with = dict(modeling.made_with(epoch), generation_score=common.MMLU_GENERATION_SCORE,
+                         generation_tokens=GENERATION_TOKENS)
+        records = evaluate_model_on_mmlu(modeling.load_model(epoch), tokenizer, key, items, prompts, made_with)
+        print_summary(key, records)
         modeling.free_memory()
     report.build_report()
     print(f"report: {common.REPORT_FILE}")

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -285,6 +286,28 @@ def read_jsonl_records(path):
                 break
             raise PipelineError(f"{path} line {number} is corrupt; delete the file to recompute it") from None
     return records
+
+
+def prompt_digest(prompt):
+    """A short hash of one example's prompt, stored with its outcome: a changed prompt is recomputed, not reused."""
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def resume_records(path, made_with, prompts):
+    """The reusable records of a per-example file: made with the same model and settings (made_with) and, each, the
+    same prompt. A file made with others (say, adapters retrained with --fresh) is kept aside, never reused."""
+    path = Path(path)
+    settings_file = path.with_name(path.stem + ".made_with.json")
+    if path.exists():
+        previous = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
+        if previous != made_with:
+            changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
+            kept = path.with_name(f"{path.stem}.stale-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+            path.rename(kept)
+            print(f"{path.name} was made with other {', '.join(changed)}: kept as {kept.name}, recomputing")
+    write_json(settings_file, made_with)
+    return [record for record in read_jsonl_records(path)
+            if record["index"] < len(prompts) and record.get("prompt") == prompt_digest(prompts[record["index"]])]
 
 
 def open_checkpoint(path, records):

@@ -144,6 +144,16 @@ def check_adapters_exist(epochs):
         adapter_path(epoch)
 
 
+def made_with(epoch):
+    """What an evaluation's numbers depend on beyond its prompts: the model, the adapter's exact weights, loading and
+    decoding settings (the batch size too, since padding changes the arithmetic)."""
+    adapter = adapter_path(epoch) / "adapter_model.safetensors" if epoch is not None else None
+    return {"model": common.MODEL_NAME, "adapter_sha256": adapter and common.sha256_file(adapter),
+            "load_in_4bit": common.LOAD_IN_4BIT, "quant_type": common.BNB_4BIT_QUANT_TYPE,
+            "double_quant": common.BNB_4BIT_USE_DOUBLE_QUANT, "compute_dtype": str(compute_dtype()),
+            "batch_size": common.EVAL_BATCH_SIZE, "max_new_tokens": common.MAX_NEW_TOKENS}
+
+
 def model_key(epoch):
     return "base" if epoch is None else f"lora_epoch{epoch}"
 

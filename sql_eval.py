@@ -458,22 +458,23 @@ def results_path(key):
     return common.SPIDER_RESULTS_DIR / f"{key}.jsonl"
 
 
-def spider_record(index, entry, raw_output, prediction, outcome):
-    return {"index": index, "db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
+def spider_record(index, entry, raw_output, prediction, outcome, prompt=None):
+    return {"index": index, "prompt": prompt and common.prompt_digest(prompt), "db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
             "raw_output": raw_output, "prediction": prediction, "score": int(outcome["score"]),
             "strict_score": int(outcome["strict_score"]), "reason": outcome["reason"],
             "strict_reason": outcome["strict_reason"],
             "error_kind": outcome["error_kind"]}
 
 
-def score_and_append(handle, entries, outputs, spider_dir):
+def score_and_append(handle, entries, outputs, spider_dir, prompts=None):
     """Score one batch of (index, raw output) through DeepEval and append each outcome to the checkpoint."""
     predictions = {index: extract_sql(raw) for index, raw in outputs}
     items = [{"question": entries[i]["question"], "prediction": predictions[i], "gold": entries[i]["query"],
               "db_id": entries[i]["db_id"], "db_path": str(database_path(spider_dir, entries[i]["db_id"]))}
              for i, _ in outputs]
     for (index, raw), outcome in zip(outputs, evaluate_predictions(items)):
-        common.append_record(handle, spider_record(index, entries[index], raw, predictions[index], outcome))
+        prompt = prompts[index] if prompts else None
+        common.append_record(handle, spider_record(index, entries[index], raw, predictions[index], outcome, prompt))
 
 
 def check_databases_exist(spider_dir, entries):
@@ -484,7 +485,7 @@ def check_databases_exist(spider_dir, entries):
                                        f"the Spider release the data was prepared from, or run 0_preparando_dados.py")
 
 
-def evaluate_model_on_spider(model, tokenizer, key, entries, prompts):
+def evaluate_model_on_spider(model, tokenizer, key, entries, prompts, made_with):
     """Evaluate one model on entries, resuming from its per-example file; returns its records in entry order."""
     import modeling
     from tqdm.auto import tqdm
@@ -492,12 +493,12 @@ def evaluate_model_on_spider(model, tokenizer, key, entries, prompts):
     spider_dir = common.project_path(common.SPIDER_DIR)
     check_databases_exist(spider_dir, entries)
     path = results_path(key)
-    records = [record for record in common.read_jsonl_records(path) if record["index"] < len(entries)]
+    records = common.resume_records(path, made_with, prompts)
     done = {record["index"] for record in records}
     with common.open_checkpoint(path, records) as handle, \
             tqdm(total=len(entries), initial=len(done), desc=f"spider {key}", unit="question") as progress:
         for outputs in modeling.generate(model, tokenizer, prompts, done=done):
-            score_and_append(handle, entries, outputs, spider_dir)
+            score_and_append(handle, entries, outputs, spider_dir, prompts)
             progress.update(len(outputs))
     return sorted(common.read_jsonl_records(path), key=lambda record: record["index"])[:len(entries)]
 

@@ -132,3 +132,23 @@ def test_seeding_repeats_random_draws():
     first = (random.random(), np.random.rand(), torch.rand(1).item())
     common.seed_everything()
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_resume_reuses_only_records_made_the_same_way(tmp_path, capsys):
+    path = tmp_path / "lora_epoch3.jsonl"
+    prompts = ["p0", "p1", "p2"]
+    made_with = {"adapter_sha256": "aaa", "batch_size": 2}
+    assert common.resume_records(path, made_with, prompts) == []
+    with common.open_checkpoint(path, []) as handle:
+        for index in (0, 1):
+            common.append_record(handle, {"index": index, "prompt": common.prompt_digest(prompts[index])})
+    # Same settings, more questions asked for (EVALUATION_ENTRIES_SIZE raised): the finished ones are reused.
+    assert [r["index"] for r in common.resume_records(path, made_with, prompts + ["p3"])] == [0, 1]
+    # A changed prompt (other data, shots or template) is recomputed.
+    assert [r["index"] for r in common.resume_records(path, made_with, ["p0", "changed", "p2"])] == [0]
+    # Another adapter (training redone with --fresh): the file is kept aside and nothing is reused.
+    assert common.resume_records(path, dict(made_with, adapter_sha256="bbb"), prompts) == []
+    stale = list(tmp_path.glob("lora_epoch3.stale-*.jsonl"))
+    assert len(stale) == 1 and len(stale[0].read_text().splitlines()) == 2 and not path.exists()
+    assert "made with other adapter_sha256: kept as lora_epoch3.stale-" in capsys.readouterr().out
+    assert json.loads((tmp_path / "lora_epoch3.made_with.json").read_text())["adapter_sha256"] == "bbb"
