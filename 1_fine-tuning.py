@@ -39,8 +39,10 @@ def parse_arguments(argv=None):
 
 
 def run_settings():
+    import modeling
+
     config = common.resolved_config()
-    return {name: config[name] for name in RUN_DEFINING_SETTINGS}
+    return dict({name: config[name] for name in RUN_DEFINING_SETTINGS}, base_model=modeling.model_identity())
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def bench_whole_demo(folder):
     rows = []
     for script in SCRIPTS:
         seconds, peak = run_measured(script, env)
-        rows.append((f"demo {script}", f"{seconds:.1f} s", f"peak {peak:.2f} GiB"))
+        rows.append((f"demo {script}", f"{seconds:.2f} s", f"peak {peak:.2f} GiB"))
         print(*rows[-1], sep="  ", flush=True)
     total = sum(float(row[1].split()[0]) for row in rows)
     rows.append(("demo total, scripts 0-4", f"{total:.1f} s", "target < 600 s, < 3 GiB per script"))

@@ -302,9 +302,10 @@ def resume_records(path, made_with, prompts):
         previous = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
+            why = f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
             kept = path.with_name(f"{path.stem}.stale-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
             path.rename(kept)
-            print(f"{path.name} was made with other {', '.join(changed)}: kept as {kept.name}, recomputing")
+            print(f"{path.name} {why}: kept as {kept.name}, recomputing")
     write_json(settings_file, made_with)
     return [record for record in read_jsonl_records(path)
             if record["index"] < len(prompts) and record.get("prompt") == prompt_digest(prompts[record["index"]])]

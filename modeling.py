@@ -3,6 +3,8 @@
 Generation is batched greedy decoding with left padding, batches sorted by prompt length, the KV cache, a stop at
 the end-of-turn token and a bound on new tokens; the batch size halves by itself on out-of-memory.
 """
+import functools
+import hashlib
 import os
 
 import torch
@@ -48,6 +50,19 @@ def model_source():
             print(f"building the demo's tiny model into {local}")
             tiny_model.build_tiny_model(local)
     return str(local) if local.exists() else common.MODEL_NAME
+
+
+@functools.lru_cache(maxsize=None)
+def model_identity():
+    """What identifies the base weights: the hub name, or for a local folder its name and the hash of its weights
+    (the demo's tiny model is rebuilt when its corpus changes, under the same name)."""
+    local = common.project_path(model_source())
+    if not local.is_dir():
+        return common.MODEL_NAME
+    digest = hashlib.sha256()
+    for path in sorted(local.glob("*.safetensors")):
+        digest.update(common.sha256_file(path).encode())
+    return f"{common.MODEL_NAME}@sha256:{digest.hexdigest()[:16]}"
 
 
 def _unreachable_model(error):
@@ -148,7 +163,7 @@ def made_with(epoch):
     """What an evaluation's numbers depend on beyond its prompts: the model, the adapter's exact weights, loading and
     decoding settings (the batch size too, since padding changes the arithmetic)."""
     adapter = adapter_path(epoch) / "adapter_model.safetensors" if epoch is not None else None
-    return {"model": common.MODEL_NAME, "adapter_sha256": adapter and common.sha256_file(adapter),
+    return {"model": model_identity(), "adapter_sha256": adapter and common.sha256_file(adapter),
             "load_in_4bit": common.LOAD_IN_4BIT, "quant_type": common.BNB_4BIT_QUANT_TYPE,
             "double_quant": common.BNB_4BIT_USE_DOUBLE_QUANT, "compute_dtype": str(compute_dtype()),
             "batch_size": common.EVAL_BATCH_SIZE, "max_new_tokens": common.MAX_NEW_TOKENS}

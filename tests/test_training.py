@@ -142,6 +142,14 @@ def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_r
     monkeypatch.setattr(common, "LEARNING_RATE", 1e-3)
     with pytest.raises(common.PipelineError, match=r"made with LEARNING_RATE=.*run 1_fine-tuning.py --fresh"):
         finetune.main([])
+    monkeypatch.setattr(common, "LEARNING_RATE", trained_run["manifest"]["settings"]["LEARNING_RATE"])
+    import modeling
+
+    real_identity = modeling.model_identity
+    monkeypatch.setattr(modeling, "model_identity", lambda: "outputs/cache/tiny-qwen2@sha256:rebuilt")
+    with pytest.raises(common.PipelineError, match=r"made with base_model='outputs/cache/tiny-qwen2@sha256:"):
+        finetune.main([])
+    monkeypatch.setattr(modeling, "model_identity", real_identity)
     monkeypatch.setattr(common, "NUM_EPOCHS", 1)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1,))
     finetune.main(["--fresh"])
