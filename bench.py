@@ -78,9 +78,11 @@ def bench_generation(folder):
                     for item in items]
     started = time.time()
     plan = modeling.batch_plan(tokenizer, mmlu_prompts, common.EVAL_BATCH_SIZE)
-    run = lambda chunk: modeling.letter_log_probs_batch(model, tokenizer, [mmlu_prompts[i] for i in chunk],  # noqa
-                                                        letter_ids)
-    for _ in modeling.run_batches(plan, common.EVAL_BATCH_SIZE, run):
+
+    def run_batch(chunk):
+        return modeling.letter_log_probs_batch(model, tokenizer, [mmlu_prompts[i] for i in chunk], letter_ids)
+
+    for _ in modeling.run_batches(plan, common.EVAL_BATCH_SIZE, run_batch):
         pass
     rows.append(("MMLU letter scoring", f"{len(items) / (time.time() - started):.1f} questions/s",
                  f"{len(items)} questions, base model"))

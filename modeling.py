@@ -269,8 +269,11 @@ def generate(model, tokenizer, prompts, batch_size=None, max_new_tokens=None, do
     batch_size = batch_size or common.EVAL_BATCH_SIZE
     max_new_tokens = max_new_tokens or common.MAX_NEW_TOKENS
     plan = batch_plan(tokenizer, prompts, batch_size, done)
-    run = lambda chunk: generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)  # noqa: E731
-    for chunk, texts in run_batches(plan, batch_size, run):
+
+    def run_batch(chunk):
+        return generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+
+    for chunk, texts in run_batches(plan, batch_size, run_batch):
         yield [(i, text) for i, text in zip(chunk, texts) if i not in done]
 
 

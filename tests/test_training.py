@@ -176,3 +176,12 @@ def test_non_finite_loss_stops_training_with_the_setting_to_change():
     model.weight.data[0, 0] = float("inf")
     with pytest.raises(common.PipelineError, match=r"non-finite LoRA weights after step 7"):
         guard.on_step_end(None, state, None, model=model)
+
+
+def test_training_on_dev_as_the_study_did_records_the_leakage(prepared_demo, isolated_run, monkeypatch):
+    shutil.copytree(prepared_demo, common.PREPARED)
+    overlap, evaluated = finetune.evaluated_overlap(finetune.training_entries())
+    assert overlap == 0 and evaluated == common.EVALUATION_ENTRIES_SIZE
+    monkeypatch.setattr(common, "TRAIN_SPLIT", "dev")
+    overlap, evaluated = finetune.evaluated_overlap(finetune.training_entries())
+    assert overlap == evaluated == common.EVALUATION_ENTRIES_SIZE  # every evaluated question was trained on
