@@ -11,7 +11,6 @@ import re
 
 import common
 
-GENERATION_TOKENS = 8  # enough for "B" or "The answer is B"
 FIRST_LETTER = re.compile(r"\b([ABCD])\b")
 
 
@@ -42,7 +41,7 @@ def evaluate_model_on_mmlu(model, tokenizer, key, items, prompts, made_with):
     def run_batch(chunk):
         texts = [prompts[i] for i in chunk]
         log_probs = modeling.letter_log_probs_batch(model, tokenizer, texts, letter_ids)
-        generated = (modeling.generate_batch(model, tokenizer, texts, GENERATION_TOKENS)
+        generated = (modeling.generate_batch(model, tokenizer, texts, common.MMLU_GENERATION_TOKENS)
                      if common.MMLU_GENERATION_SCORE else [None] * len(chunk))
         return list(zip(log_probs, generated))
 
@@ -81,7 +80,7 @@ def main():
     for epoch in (None, *common.EVAL_EPOCHS):
         key = modeling.model_key(epoch)
         made_with = dict(modeling.made_with(epoch), generation_score=common.MMLU_GENERATION_SCORE,
-                         generation_tokens=GENERATION_TOKENS)
+                         generation_tokens=common.MMLU_GENERATION_TOKENS)
         records = evaluate_model_on_mmlu(modeling.load_model(epoch), tokenizer, key, items, prompts, made_with)
         print_summary(key, records)
         modeling.free_memory()

@@ -68,6 +68,7 @@ MMLU_SHOTS = 4
 MMLU_SUBJECTS = {"elementary_mathematics": "STEM", "philosophy": "Humanidades", "management": "Ciências Sociais"}
 MMLU_QUESTIONS_PER_SUBJECT = 50
 MMLU_GENERATION_SCORE = True  # second column: parse the first letter of a short greedy answer
+MMLU_GENERATION_TOKENS = 8  # enough for "B" or "The answer is B"
 # Data sources. SPIDER_DIR holds the official release (dev.json, train_spider.json, tables.json, database/).
 # MMLU_DIR, when set, holds the original CSVs (dev/, test/); empty means the Hugging Face dataset MMLU_DATASET.
 SPIDER_DIR = "data/spider"
