@@ -175,9 +175,7 @@ def input_fingerprint(spider_dir):
     return {
         "inputs": {str(path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path):
                    common.sha256_file(path) for path in files},
-        "settings": {"SEED": common.SEED, "MMLU_SUBJECTS": common.MMLU_SUBJECTS, "MMLU_SHOTS": common.MMLU_SHOTS,
-                     "MMLU_QUESTIONS_PER_SUBJECT": common.MMLU_QUESTIONS_PER_SUBJECT,
-                     "mmlu_source": common.MMLU_DIR or common.MMLU_DATASET},
+        "settings": common.mmlu_preparation_settings(),
     }
 
 

@@ -73,6 +73,7 @@ def main():
 
     items = common.read_json(common.MMLU_TEST_FILE, produced_by="0_preparando_dados.py")
     dev = common.read_json(common.MMLU_DEV_FILE, produced_by="0_preparando_dados.py")
+    common.check_prepared_mmlu()
     modeling.check_adapters_exist(common.EVAL_EPOCHS)
     common.seed_everything()
     tokenizer = modeling.load_tokenizer()

@@ -327,6 +327,21 @@ def append_record(handle, record):
     os.fsync(handle.fileno())
 
 
+def mmlu_preparation_settings():
+    """The settings that shape the prepared MMLU files; 0_preparando_dados.py records them in its manifest."""
+    return {"SEED": SEED, "MMLU_SUBJECTS": MMLU_SUBJECTS, "MMLU_SHOTS": MMLU_SHOTS,
+            "MMLU_QUESTIONS_PER_SUBJECT": MMLU_QUESTIONS_PER_SUBJECT, "mmlu_source": MMLU_DIR or MMLU_DATASET}
+
+
+def check_prepared_mmlu():
+    """The prepared MMLU questions must have been drawn with the settings of this run."""
+    recorded = read_json(PREPARED_MANIFEST, produced_by="0_preparando_dados.py").get("settings", {})
+    for name, value in mmlu_preparation_settings().items():
+        if recorded.get(name) != value:
+            raise PipelineError(f"the prepared MMLU data in {PREPARED} was made with {name}={recorded.get(name)!r} "
+                                f"(now {value!r}); run 0_preparando_dados.py again")
+
+
 def run_main(main):
     """Run a script's main(): a PipelineError becomes one line on stderr and exit code 2."""
     try:

@@ -73,6 +73,15 @@ def test_rerun_with_unchanged_inputs_is_a_no_op(isolated_run, capsys):
     assert {path: path.stat().st_mtime_ns for path in common.PREPARED.iterdir()} == written
 
 
+def test_mmlu_data_prepared_with_other_settings_is_refused(prepared_demo, monkeypatch):
+    monkeypatch.setattr(common, "PREPARED_MANIFEST", prepared_demo / "manifest.json")
+    common.check_prepared_mmlu()
+    monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", 10)
+    with pytest.raises(common.PipelineError, match=r"made with MMLU_QUESTIONS_PER_SUBJECT=20 \(now 10\); run "
+                                                   r"0_preparando_dados.py again"):
+        common.check_prepared_mmlu()
+
+
 @pytest.fixture
 def spider_copy(tmp_path, monkeypatch):
     """A writable copy of the demo Spider folder, with its databases built, as SPIDER_DIR."""
