@@ -11,9 +11,7 @@ import csv
 import json
 import random
 import sqlite3
-import sys
 import time
-from pathlib import Path
 
 import common
 
@@ -69,13 +67,11 @@ def schema_texts(tables_file):
     schemas = {}
     for number, database in enumerate(load_json_list(tables_file)):
         try:
-            lines = [f"Database: {database['db_id']}"]
-            for table_index, table in enumerate(database["table_names_original"]):
-                columns = [name for owner, name in database["column_names_original"] if owner == table_index]
-                lines.append(f"Table {table} ({', '.join(columns)})")
+            tables = [(table, [name for owner, name in database["column_names_original"] if owner == table_index])
+                      for table_index, table in enumerate(database["table_names_original"])]
+            schemas[database["db_id"]] = common.schema_text(database["db_id"], tables)
         except (KeyError, TypeError, ValueError) as error:
             raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
-        schemas[database["db_id"]] = "\n".join(lines) + "\n"
     return schemas
 
 

@@ -90,7 +90,7 @@ PROFILES = {
         "SPIDER_DIR": "data/demo/spider",
         "MMLU_DIR": "data/demo/mmlu",
         "HF_OFFLINE": True,
-        "LEARNING_RATE": 2e-3,  # a random tiny model needs larger steps to show any learning in 5 epochs
+        "LEARNING_RATE": 2e-3,  # a 164k-parameter model needs larger steps to change visibly in 5 epochs
         "LOGGING_STEPS": 5,
         "EVALUATION_ENTRIES_SIZE": 106,  # the whole demo dev set
         "MMLU_QUESTIONS_PER_SUBJECT": 20,
@@ -300,7 +300,10 @@ def resume_records(path, made_with, prompts):
     path = Path(path)
     settings_file = path.with_name(path.stem + ".made_with.json")
     if path.exists():
-        previous = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
+        try:
+            previous = json.loads(settings_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance is treated as different
+            previous = None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
             why = f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
@@ -358,6 +361,12 @@ def run_main(main):
 SPIDER_SYSTEM_PROMPT = "You are an expert text-to-SQL assistant."
 
 
+def schema_text(db_id, tables):
+    """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
+    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
+    return "\n".join(lines) + "\n"
+
+
 def spider_user_message(entry):
     return (f"Given the following database schema:\n{entry['db_schema']}\n"
             f"Generate the SQL query for the following question:\n{entry['question']}")
@@ -388,10 +397,13 @@ def mmlu_question_block(item, with_answer):
     return "\n".join(lines)
 
 
+def mmlu_header(subject):
+    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+
+
 def mmlu_messages(item, dev_examples):
     """The original MMLU / lm-evaluation-harness 4-shot prompt, sent as one user turn through the chat template."""
-    subject = item["subject"].replace("_", " ")
-    header = f"The following are multiple choice questions (with answers) about {subject}.\n\n"
+    header = mmlu_header(item["subject"])
     shots = [mmlu_question_block(shot, with_answer=True) for shot in dev_examples[:MMLU_SHOTS]]
     body = "\n\n".join(shots + [mmlu_question_block(item, with_answer=False)])
     return [{"role": "user", "content": header + body}]

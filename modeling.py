@@ -15,10 +15,6 @@ import common
 # ---------------------------------------------------------------------------------------------------------------
 # Devices and dtypes
 
-def device():
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def compute_dtype():
     """COMPUTE_DTYPE as a torch dtype. 'auto': bfloat16 where the GPU supports it, else float16 (the study's)."""
     if common.COMPUTE_DTYPE != "auto":

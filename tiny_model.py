@@ -92,15 +92,9 @@ def train_databases(demo_dir):
     return databases
 
 
-def schema_text(db_id, tables):
-    """The schema as the pipeline writes it (script 0): 'Database: X', then 'Table t (c1, c2)' per table."""
-    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
-    return "\n".join(lines) + "\n"
-
-
 def train_schema_texts(demo_dir):
     """db_id -> schema text as the pipeline writes it, for the databases of the training files only."""
-    return {db_id: schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
+    return {db_id: common.schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
 
 
 def replacement_words(demo_dir):
@@ -148,7 +142,7 @@ def renamed_example(entry, tables, mapping, rng):
     query = "".join(piece if index % 2 else re.sub(
         r"[A-Za-z_][A-Za-z0-9_]*", lambda m: rename(m.group(0)) if m.group(0).lower() in identifiers else m.group(0),
         piece) for index, piece in enumerate(pieces))
-    return schema_text(db_id, renamed_tables), question, query
+    return common.schema_text(db_id, renamed_tables), question, query
 
 
 def train_entries(demo_dir):
@@ -203,14 +197,13 @@ def pretraining_documents(demo_dir, renamed_copies=None):
         if script.exists():
             documents.append(script.read_text(encoding="utf-8").strip() + "\n\n")
     for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv")):
-        subject = path.name[:-len("_dev.csv")].replace("_", " ")
+        subject = path.name[:-len("_dev.csv")]
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         blocks = [common.mmlu_question_block({"question": row[0], "choices": row[1:5],
                                               "answer": common.MMLU_LETTERS.index(row[5].strip())}, with_answer=True)
                   for row in rows]
-        documents.append(f"The following are multiple choice questions (with answers) about {subject}.\n\n"
-                         + "\n\n".join(blocks) + "\n\n")
+        documents.append(common.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
     return documents
 
 
@@ -218,8 +211,7 @@ def fingerprint(demo_dir):
     """What the built model depends on: the corpora, the sizes and the pretraining settings. A change means a rebuild."""
     digest = hashlib.sha256(json.dumps(common.TINY_MODEL, sort_keys=True).encode())
     digest.update(str(common.SEED).encode())
-    digest.update(json.dumps({"pretraining": PRETRAIN_SETTINGS, "version": PRETRAIN_FORMAT_VERSION},
-                             sort_keys=True).encode())
+    digest.update(json.dumps(PRETRAIN_SETTINGS, sort_keys=True).encode())  # the format version included
     for text in training_corpus(demo_dir) + pretraining_documents(demo_dir):
         digest.update(text.encode("utf-8"))
     return digest.hexdigest()

@@ -62,8 +62,6 @@ def run_script(file_name, env=None, args=(), timeout=600):
 @pytest.fixture(scope="session")
 def prepared_demo(tmp_path_factory):
     """The demo profile's prepared data, made once per test session by script 0 into a temporary folder."""
-    import common
-
     folder = tmp_path_factory.mktemp("prepared_demo")
     with pytest.MonkeyPatch.context() as monkeypatch:
         use_directories(monkeypatch, folder, tmp_path_factory.mktemp("unused_outputs"))

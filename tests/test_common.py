@@ -152,3 +152,12 @@ def test_resume_reuses_only_records_made_the_same_way(tmp_path, capsys):
     assert len(stale) == 1 and len(stale[0].read_text().splitlines()) == 2 and not path.exists()
     assert "made with other adapter_sha256: kept as lora_epoch3.stale-" in capsys.readouterr().out
     assert json.loads((tmp_path / "lora_epoch3.made_with.json").read_text())["adapter_sha256"] == "bbb"
+
+
+def test_resume_treats_a_torn_record_of_what_made_a_file_as_unknown(tmp_path, capsys):
+    path = tmp_path / "base.jsonl"
+    path.write_text('{"index": 0, "prompt": "x"}\n')
+    (tmp_path / "base.made_with.json").write_text('{"model": ')
+    assert common.resume_records(path, {"model": "m"}, ["p0"]) == []
+    assert "has no record of what made it" in capsys.readouterr().out
+    assert len(list(tmp_path.glob("base.stale-*.jsonl"))) == 1
