@@ -28,18 +28,20 @@ def main():
     import modeling
     import sql_eval
 
+    engine = common.INFERENCE_ENGINE
+    modeling.check_engine(engine)
     common.seed_everything()
     entries = evaluated_entries()
     shots = baseline_shots(entries)
     tokenizer = modeling.load_tokenizer()
-    model = modeling.load_model()
+    complete = modeling.load_generator(tokenizer, engine=engine)
     prompts = {
         "base_3shot": [common.render_prompt(tokenizer, common.spider_messages(entry, shots)) for entry in entries],
         "base_0shot": [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries],
     }
     for key, key_prompts in prompts.items():
-        records = sql_eval.evaluate_model_on_spider(model, tokenizer, key, entries, key_prompts,
-                                                    modeling.made_with(epoch=None))
+        records = sql_eval.evaluate_model_on_spider(complete, tokenizer, key, entries, key_prompts,
+                                                    modeling.made_with(None, engine))
         sql_eval.summarize_spider(key, records)
 
 

@@ -29,14 +29,16 @@ def evaluate_adapters():
 
     dev = common.read_json(common.SPIDER_DEV_FILE, produced_by="0_preparando_dados.py")
     entries = dev[:common.EVALUATION_ENTRIES_SIZE]
+    engine = common.INFERENCE_ENGINE
     modeling.check_adapters_exist(common.EVAL_EPOCHS)
+    modeling.check_engine(engine)
     common.seed_everything()
     tokenizer = modeling.load_tokenizer()
     prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
     for epoch in common.EVAL_EPOCHS:
         key = modeling.model_key(epoch)
-        records = sql_eval.evaluate_model_on_spider(modeling.load_model(epoch), tokenizer, key, entries, prompts,
-                                                    modeling.made_with(epoch))
+        records = sql_eval.evaluate_model_on_spider(modeling.load_generator(tokenizer, epoch, engine), tokenizer,
+                                                    key, entries, prompts, modeling.made_with(epoch, engine))
         sql_eval.summarize_spider(key, records)
         modeling.free_memory()
 

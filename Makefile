@@ -1,10 +1,12 @@
 # make demo   install into .venv, then run the whole study offline on the demo profile (scripts 0 to 4)
 # make test   install into .venv, then run the test suite (what CI runs)
 # make bench  install into .venv, then print speed and memory figures for the demo profile
+# make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
+#                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test bench clean-demo
+.PHONY: install demo test bench test-vllm clean-demo
 
 install: .venv/installed
 
@@ -24,6 +26,18 @@ test: install
 
 bench: install
 	PROFILE=demo $(PYTHON) bench.py
+
+.venv-vllm/installed: requirements.txt requirements-vllm.txt
+	python3 -m venv .venv-vllm
+	.venv-vllm/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	.venv-vllm/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-vllm.txt
+	@# PyPI's torchvision and torchaudio are built for CUDA torch: beside this CPU torch they break importing
+	@# transformers. vLLM's text models need neither.
+	.venv-vllm/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
+test-vllm: .venv-vllm/installed
+	.venv-vllm/bin/python -m pytest -q tests/test_vllm_engine.py
 
 clean-demo:
 	rm -rf outputs/demo data/prepared/demo data/demo/spider/database

@@ -6,7 +6,10 @@
 3. Generation throughput of the study's way (batch size 1) against batched decoding on the same prompts.
 4. The cost of the DeepEval execution metric per 1000 examples.
 5. MMLU questions per second (letter log-probabilities), base model.
+6. Only where vLLM is installed (.venv-vllm/bin/python bench.py): the HF and vLLM engines on the same prompts,
+   base in float32 (vLLM loads no 4-bit), questions per second and how many completions agree.
 """
+import functools
 import json
 import os
 import subprocess
@@ -57,11 +60,12 @@ def bench_generation(folder):
     entries = common.read_json(common.SPIDER_DEV_FILE)[:GENERATION_PROMPTS]
     tokenizer = modeling.load_tokenizer()
     model = modeling.load_model()
+    complete = functools.partial(modeling.generate_batch, model, tokenizer)
     prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
     rates = {}
     for batch_size in (1, common.EVAL_BATCH_SIZE):
         started = time.time()
-        texts = [text for batch in modeling.generate(model, tokenizer, prompts, batch_size=batch_size)
+        texts = [text for batch in modeling.generate(complete, tokenizer, prompts, batch_size)
                  for _, text in batch]
         seconds = time.time() - started
         tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in texts)
@@ -89,6 +93,31 @@ def bench_generation(folder):
     return rows
 
 
+def bench_engines(folder):
+    """HF generate against vLLM on every demo dev prompt, base model unquantized in float32."""
+    import modeling
+
+    common.LOAD_IN_4BIT, common.COMPUTE_DTYPE = False, "float32"
+    common.set_directories(folder / "prepared", folder / "outputs")
+    tokenizer = modeling.load_tokenizer()
+    prompts = [common.render_prompt(tokenizer, common.spider_messages(entry))
+               for entry in common.read_json(common.SPIDER_DEV_FILE)]
+    completions, rows = {}, []
+    for engine in ("hf", "vllm"):
+        complete = modeling.load_generator(tokenizer, engine=engine)
+        if engine == "vllm":
+            modeling.vllm_engine()  # its start-up (about 20 s here) is not generation
+        started = time.time()
+        completions[engine] = dict(item for batch in modeling.generate(
+            complete, tokenizer, prompts, modeling.engine_batch_size(engine)) for item in batch)
+        rows.append((f"generation, {engine} engine (float32 base)",
+                     f"{len(prompts) / (time.time() - started):.2f} questions/s",
+                     f"{len(prompts)} prompts, batches of {modeling.engine_batch_size(engine)}"))
+    same = sum(completions["hf"][i] == completions["vllm"][i] for i in completions["hf"])
+    rows.append(("hf and vllm completions identical", f"{same} of {len(prompts)}", "greedy, same token ids in"))
+    return rows
+
+
 def bench_metric(folder):
     """DeepEval ExecutionAccuracy + strict rule per 1000 examples (gold results cached, as in a real run)."""
     import sql_eval
@@ -107,6 +136,8 @@ def bench_metric(folder):
 
 
 def main():
+    import modeling
+
     if common.PROFILE != "demo":
         raise SystemExit("bench.py measures the demo profile; run it with PROFILE=demo")
     with tempfile.TemporaryDirectory(prefix="bench-") as name:
@@ -114,6 +145,8 @@ def main():
         rows = bench_whole_demo(folder)
         rows += bench_generation(folder)
         rows += bench_metric(folder)
+        if modeling.vllm_distribution():
+            rows += bench_engines(folder)
     width = max(len(row[0]) for row in rows)
     print(f"\n{'figure':<{width}}  {'value':<28}  note")
     for name, value, note in rows:

@@ -61,6 +61,11 @@ EVAL_EPOCHS = (3, 5)
 BASELINE_SHOTS = 3
 EVAL_BATCH_SIZE = 16
 MAX_NEW_TOKENS = 256
+# Who generates the SQL of scripts 2 and 3: "hf" (transformers generate, the 4-bit model as trained) or "vllm"
+# (optional, installed apart: see README). vLLM has no 4-bit NF4 loading, so it needs LOAD_IN_4BIT=0 and serves
+# the base in COMPUTE_DTYPE with the same adapters. Script 4 scores letters in one forward pass: always "hf".
+INFERENCE_ENGINE = "hf"
+VLLM_BATCH_SIZE = 256  # prompts handed to vLLM at once (it schedules within); results are saved after each
 SQL_TIMEOUT_SECONDS = 30.0
 SQL_MAX_ROWS = 100_000
 # MMLU: 4-shot, one subject per category, N test questions each drawn with the seed.
@@ -100,9 +105,10 @@ PROFILES = {
     },
 }
 # The tiny demo model: architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU.
-# Every projection width is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires.
+# Every projection width is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32
+# wide, the narrowest vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B.
 TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
-              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096}
+              "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 4096}
 
 PROFILE = os.environ.get("PROFILE", "demo")
 
@@ -160,6 +166,8 @@ def _resolve_configuration(namespace):
         _fail_at_import(f"TRAIN_SPLIT={namespace['TRAIN_SPLIT']!r} must be 'train' or 'dev'")
     if namespace["COMPUTE_DTYPE"] not in ("auto", "float16", "bfloat16", "float32"):
         _fail_at_import(f"COMPUTE_DTYPE={namespace['COMPUTE_DTYPE']!r} must be auto, float16, bfloat16 or float32")
+    if namespace["INFERENCE_ENGINE"] not in ("hf", "vllm"):
+        _fail_at_import(f"INFERENCE_ENGINE={namespace['INFERENCE_ENGINE']!r} must be 'hf' or 'vllm'")
 
 
 _resolve_configuration(globals())

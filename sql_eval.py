@@ -485,8 +485,9 @@ def check_databases_exist(spider_dir, entries):
                                        f"the Spider release the data was prepared from, or run 0_preparando_dados.py")
 
 
-def evaluate_model_on_spider(model, tokenizer, key, entries, prompts, made_with):
-    """Evaluate one model on entries, resuming from its per-example file; returns its records in entry order."""
+def evaluate_model_on_spider(complete, tokenizer, key, entries, prompts, made_with):
+    """Evaluate one model (its generator, modeling.load_generator) on entries, resuming from its per-example file;
+    returns its records in entry order."""
     import modeling
     from tqdm.auto import tqdm
 
@@ -497,7 +498,7 @@ def evaluate_model_on_spider(model, tokenizer, key, entries, prompts, made_with)
     done = {record["index"] for record in records}
     with common.open_checkpoint(path, records) as handle, \
             tqdm(total=len(entries), initial=len(done), desc=f"spider {key}", unit="question") as progress:
-        for outputs in modeling.generate(model, tokenizer, prompts, done=done):
+        for outputs in modeling.generate(complete, tokenizer, prompts, made_with["batch_size"], done=done):
             score_and_append(handle, entries, outputs, spider_dir, prompts)
             progress.update(len(outputs))
     return sorted(common.read_jsonl_records(path), key=lambda record: record["index"])[:len(entries)]

@@ -207,11 +207,16 @@ def pretraining_documents(demo_dir, renamed_copies=None):
     return documents
 
 
+# As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
+GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
+
+
 def fingerprint(demo_dir):
     """What the built model depends on: the corpora, the sizes and the pretraining settings. A change means a rebuild."""
     digest = hashlib.sha256(json.dumps(common.TINY_MODEL, sort_keys=True).encode())
     digest.update(str(common.SEED).encode())
     digest.update(json.dumps(PRETRAIN_SETTINGS, sort_keys=True).encode())  # the format version included
+    digest.update(json.dumps(GENERATION_DEFAULTS, sort_keys=True).encode())
     for text in training_corpus(demo_dir) + pretraining_documents(demo_dir):
         digest.update(text.encode("utf-8"))
     return digest.hexdigest()
@@ -252,7 +257,7 @@ def build_model(tokenizer):
     torch.manual_seed(common.SEED)
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
-                                               pad_token_id=tokenizer.pad_token_id, do_sample=False)
+                                               pad_token_id=tokenizer.pad_token_id, **GENERATION_DEFAULTS)
     return model
 
 

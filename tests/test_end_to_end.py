@@ -157,6 +157,9 @@ def assert_one_line_exit_2(result, message):
     ("4_analise_mmlu.py", {"EVAL_EPOCHS": "2,9"}, "no adapter for epoch 9"),
     ("2_calculando_baseline.py", {"SPIDER_DIR": "/nonexistent/spider"}, "is missing from /nonexistent/spider"),
     ("3_avaliacao_customizada.py", {"PROFILE": "demo-typo"}, "unknown PROFILE='demo-typo'"),
+    ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be 'hf' or 'vllm'"),
+    # Without vLLM installed: install it or use hf; with it: vLLM cannot load 4-bit, set LOAD_IN_4BIT=0.
+    ("3_avaliacao_customizada.py", {"INFERENCE_ENGINE": "vllm"}, "INFERENCE_ENGINE=vllm"),
     ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct"},
      "cannot load model 'Qwen/Qwen2-7B-Instruct'"),
 ])

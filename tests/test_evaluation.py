@@ -46,15 +46,36 @@ def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys):
 
 
 def test_generation_is_batched_greedy_and_stops(tokenizer):
-    model = modeling.load_model()
+    complete = modeling.load_generator(tokenizer)
     prompts = [common.render_prompt(tokenizer, [{"role": "user", "content": f"Question {i}?"}]) for i in range(5)]
-    batches = list(modeling.generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=6))
+    batches = list(modeling.generate(complete, tokenizer, prompts, batch_size=2, max_new_tokens=6))
     assert [len(batch) for batch in batches] == [2, 2, 1]
     outputs = dict(item for batch in batches for item in batch)
     assert sorted(outputs) == list(range(5)) and all(isinstance(text, str) for text in outputs.values())
-    again = dict(item for batch in modeling.generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=6)
+    again = dict(item for batch in modeling.generate(complete, tokenizer, prompts, batch_size=2, max_new_tokens=6)
                  for item in batch)
     assert again == outputs  # greedy: deterministic
+
+
+def test_decoding_uses_and_records_the_models_own_repetition_penalty():
+    # The demo model carries Qwen2-7B-Instruct's generation default; HF generate would apply it implicitly.
+    assert modeling.repetition_penalty() == 1.05
+    made_with = modeling.made_with(None)
+    assert made_with["repetition_penalty"] == 1.05 and made_with["engine"] == "hf"
+    assert made_with["batch_size"] == common.EVAL_BATCH_SIZE
+
+
+def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(monkeypatch):
+    modeling.check_engine("hf")
+    monkeypatch.setattr(modeling, "vllm_distribution", lambda: None)
+    with pytest.raises(common.PipelineError, match=r"vLLM is not installed; install it as README says"):
+        modeling.check_engine("vllm")
+    monkeypatch.setattr(modeling, "vllm_distribution", lambda: "vllm")
+    monkeypatch.setattr(common, "LOAD_IN_4BIT", True)
+    with pytest.raises(common.PipelineError, match=r"cannot load the base in 4-bit NF4.*set LOAD_IN_4BIT=0"):
+        modeling.check_engine("vllm")
+    monkeypatch.setattr(common, "LOAD_IN_4BIT", False)
+    modeling.check_engine("vllm")
 
 
 def test_non_finite_logits_stop_the_run_with_the_setting_to_change(tokenizer):
