@@ -15,8 +15,9 @@ pytest.importorskip("vllm", reason="the vLLM engine is optional; `make test-vllm
 import common  # noqa: E402
 import modeling  # noqa: E402
 
+# Batches of 16 for both engines: three batches, so that a resumed vLLM run has batches done and batches to do.
 UNQUANTIZED = {"PROFILE": "demo", "LOAD_IN_4BIT": "0", "COMPUTE_DTYPE": "float32", "NUM_EPOCHS": "1",
-               "EVAL_EPOCHS": "1", "EVALUATION_ENTRIES_SIZE": "48"}
+               "EVAL_EPOCHS": "1", "EVALUATION_ENTRIES_SIZE": "48", "VLLM_BATCH_SIZE": "16"}
 COMPARED_FIELDS = ("prompt", "raw_output", "prediction", "score", "strict_score", "reason", "error_kind")
 
 
@@ -36,6 +37,7 @@ def evaluate_with(root, engine, script):
     result = run_script(script, dict(UNQUANTIZED, INFERENCE_ENGINE=engine, PREPARED_DIR=str(root / "prepared"),
                                      OUTPUT_DIR=str(root / engine)))
     assert result.returncode == 0, f"{script} on {engine}: {result.stderr[-3000:]}"
+    return result
 
 
 def spider_records(root, engine, key):
@@ -56,7 +58,21 @@ def test_vllm_engine_gives_the_records_the_hf_engine_gives(trained, script, keys
                    {field: hf_record[field] for field in COMPARED_FIELDS}, f"{key} example {hf_record['index']}"
         made_with = json.loads((trained / "vllm" / "spider" / f"{key}.made_with.json").read_text())
         assert made_with["engine"] == "vllm" and made_with["vllm_version"]
-        assert made_with["batch_size"] == common.VLLM_BATCH_SIZE and made_with["repetition_penalty"] == 1.05
+        assert made_with["batch_size"] == 16 and made_with["repetition_penalty"] == 1.05
+
+
+def test_a_killed_vllm_run_resumes_to_the_same_records(trained):
+    """A kill after the first batch, in the middle of writing a line: the re-run redoes the rest, same records."""
+    path = trained / "vllm" / "spider" / "lora_epoch1.jsonl"
+    if not path.exists():
+        evaluate_with(trained, "vllm", "3_avaliacao_customizada.py")
+    complete = path.read_text()
+    lines = complete.splitlines(keepends=True)
+    path.write_text("".join(lines[:16]) + lines[16][:25])
+    resumed = evaluate_with(trained, "vllm", "3_avaliacao_customizada.py")
+    assert "16/48" in resumed.stderr  # the progress bar starts at the first batch, kept
+    before = sorted((json.loads(line) for line in lines), key=lambda record: record["index"])
+    assert spider_records(trained, "vllm", "lora_epoch1") == before
 
 
 def test_non_finite_vllm_generation_stops_the_run(tmp_path, monkeypatch):
