@@ -53,6 +53,9 @@ SQL_WORDS = {"select", "from", "where", "group", "order", "by", "limit", "join",
              "between", "like", "having", "distinct", "count", "avg", "sum", "max", "min", "intersect", "union",
              "except", "desc", "asc", "is", "null", "table", "database", "question", "sql", "id"}
 
+# As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
+GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
+
 # Qwen2's pre-tokenizer split (tokenizer.json of Qwen/Qwen2-7B-Instruct), then byte-level without its own regex.
 QWEN2_SPLIT_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                        r"|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -205,10 +208,6 @@ def pretraining_documents(demo_dir, renamed_copies=None):
                   for row in rows]
         documents.append(common.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
     return documents
-
-
-# As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
-GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
 
 
 def fingerprint(demo_dir):
