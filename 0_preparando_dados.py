@@ -14,6 +14,9 @@ import sqlite3
 import time
 
 import common
+import mmlu
+import records
+from prompts import MMLU_LETTERS, schema_text
 
 SPIDER_DOWNLOAD_HINT = ("download the official Spider release (https://yale-lily.github.io/spider) and unzip it "
                         "there, or set SPIDER_DIR to its folder")
@@ -56,7 +59,7 @@ def build_databases_from_sql(spider_dir):
 
 
 def load_json_list(path):
-    data = common.read_json(path)
+    data = records.read_json(path)
     if not isinstance(data, list):
         raise common.PipelineError(f"{path} should hold a JSON list of entries, found {type(data).__name__}")
     return data
@@ -69,7 +72,7 @@ def schema_texts(tables_file):
         try:
             tables = [(table, [name for owner, name in database["column_names_original"] if owner == table_index])
                       for table_index, table in enumerate(database["table_names_original"])]
-            schemas[database["db_id"]] = common.schema_text(database["db_id"], tables)
+            schemas[database["db_id"]] = schema_text(database["db_id"], tables)
         except (KeyError, TypeError, ValueError) as error:
             raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
     return schemas
@@ -112,11 +115,11 @@ def mmlu_csv_rows(path, subject):
     items = []
     with open(path, newline="", encoding="utf-8") as handle:
         for line, row in enumerate(csv.reader(handle), 1):
-            if len(row) != 6 or row[5].strip() not in common.MMLU_LETTERS:
+            if len(row) != 6 or row[5].strip() not in MMLU_LETTERS:
                 raise common.PipelineError(f"{path} row {line} is malformed: expected question, A, B, C, D and an "
                                            f"answer letter A-D, found {len(row)} fields")
             items.append({"question": row[0], "subject": subject, "choices": row[1:5],
-                          "answer": common.MMLU_LETTERS.index(row[5].strip())})
+                          "answer": MMLU_LETTERS.index(row[5].strip())})
     return items
 
 
@@ -170,20 +173,28 @@ def input_fingerprint(spider_dir):
     files = spider_input_files(spider_dir) + [path for path in mmlu_input_files() if path.exists()]
     return {
         "inputs": {str(path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path):
-                   common.sha256_file(path) for path in files},
-        "settings": common.mmlu_preparation_settings(),
+                   records.sha256_file(path) for path in files},
+        "settings": mmlu.preparation_settings(),
     }
 
 
 def outputs_up_to_date(fingerprint):
-    outputs = (common.SPIDER_TRAIN_FILE, common.SPIDER_DEV_FILE, common.MMLU_TEST_FILE, common.MMLU_DEV_FILE)
-    if not common.PREPARED_MANIFEST.exists() or not all(path.exists() for path in outputs):
+    paths = common.PATHS
+    outputs = (paths.spider_train, paths.spider_dev, paths.mmlu_test, paths.mmlu_dev)
+    if not paths.prepared_manifest.exists() or not all(path.exists() for path in outputs):
         return False
     try:
-        manifest = json.loads(common.PREPARED_MANIFEST.read_text(encoding="utf-8"))
+        manifest = json.loads(paths.prepared_manifest.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return False
     return {key: manifest.get(key) for key in fingerprint} == fingerprint
+
+
+def build_local_model():
+    """The profile's model, when the project builds it itself offline (the demo's tiny model)."""
+    import modeling
+
+    modeling.build_local_model()
 
 
 def main():
@@ -191,24 +202,27 @@ def main():
     spider_input_files(spider_dir)  # fails early, before building anything, if the folder is not Spider
     build_databases_from_sql(spider_dir)
     fingerprint = input_fingerprint(spider_dir)
+    paths = common.PATHS
     if outputs_up_to_date(fingerprint):
-        print(f"prepared data in {common.PREPARED} is up to date with its inputs: nothing to do")
-        return
-    started = time.time()
-    train, dev = prepare_spider(spider_dir)
-    mmlu_test, mmlu_dev = prepare_mmlu()
-    common.write_json(common.SPIDER_TRAIN_FILE, train)
-    common.write_json(common.SPIDER_DEV_FILE, dev)
-    common.write_json(common.MMLU_TEST_FILE, mmlu_test)
-    common.write_json(common.MMLU_DEV_FILE, mmlu_dev)
-    counts = {"spider_train": len(train), "spider_dev": len(dev), "mmlu_test": len(mmlu_test),
-              "mmlu_dev": sum(len(items) for items in mmlu_dev.values()),
-              "spider_train_databases": len({e["db_id"] for e in train}),
-              "spider_dev_databases": len({e["db_id"] for e in dev})}
-    common.write_json(common.PREPARED_MANIFEST, dict(fingerprint, profile=common.PROFILE, counts=counts,
-                                                     spider_dir=str(spider_dir), seconds=round(time.time() - started, 2)))
-    print(f"prepared into {common.PREPARED}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
+        print(f"prepared data in {paths.prepared} is up to date with its inputs: nothing to do")
+    else:
+        started = time.time()
+        train, dev = prepare_spider(spider_dir)
+        mmlu_test, mmlu_dev = prepare_mmlu()
+        records.write_json(paths.spider_train, train)
+        records.write_json(paths.spider_dev, dev)
+        records.write_json(paths.mmlu_test, mmlu_test)
+        records.write_json(paths.mmlu_dev, mmlu_dev)
+        counts = {"spider_train": len(train), "spider_dev": len(dev), "mmlu_test": len(mmlu_test),
+                  "mmlu_dev": sum(len(items) for items in mmlu_dev.values()),
+                  "spider_train_databases": len({e["db_id"] for e in train}),
+                  "spider_dev_databases": len({e["db_id"] for e in dev})}
+        records.write_json(paths.prepared_manifest, dict(fingerprint, profile=common.PROFILE, counts=counts,
+                                                         spider_dir=str(spider_dir),
+                                                         seconds=round(time.time() - started, 2)))
+        print(f"prepared into {paths.prepared}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
+    build_local_model()
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    records.run_main(main, lock_folder=common.PATHS.prepared)

@@ -15,20 +15,13 @@ import csv
 import io
 import json
 import os
-import platform
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
+import checkpoints
 import common
-
-# The settings that define a training run: a checkpoint made under others cannot be resumed under these.
-RUN_DEFINING_SETTINGS = (
-    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
-    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "MAX_SEQ_LENGTH")
+import prompts
+import records
+import spider
 
 
 def parse_arguments(argv=None):
@@ -39,24 +32,23 @@ def parse_arguments(argv=None):
 
 
 def run_settings():
+    """The settings that define this run (RUN_DEFINING_SETTINGS) and the base model's identity."""
     import modeling
 
     config = common.resolved_config()
-    return dict({name: config[name] for name in RUN_DEFINING_SETTINGS}, base_model=modeling.model_identity())
+    return dict({name: config[name] for name in common.RUN_DEFINING_SETTINGS}, base_model=modeling.model_identity())
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Data
 
 def training_entries():
-    source = common.SPIDER_TRAIN_FILE if common.TRAIN_SPLIT == "train" else common.SPIDER_DEV_FILE
-    return common.read_json(source, produced_by="0_preparando_dados.py")
+    return spider.read_entries(common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev)
 
 
 def evaluated_overlap(train_entries):
     """How many of the evaluated dev questions (the first EVALUATION_ENTRIES_SIZE) are also training examples."""
-    dev = common.read_json(common.SPIDER_DEV_FILE, produced_by="0_preparando_dados.py")
-    evaluated = dev[:common.EVALUATION_ENTRIES_SIZE]
+    evaluated = spider.evaluated_entries()
     trained = {(entry["db_id"], entry["question"], entry["query"]) for entry in train_entries}
     return sum((entry["db_id"], entry["question"], entry["query"]) in trained for entry in evaluated), len(evaluated)
 
@@ -70,7 +62,7 @@ def training_examples(tokenizer, entries):
     """Prompt/completion pairs; those over MAX_SEQ_LENGTH are dropped and counted, never cut inside the answer."""
     examples, lengths, dropped = [], [], 0
     for entry in entries:
-        example = common.spider_training_example(entry)
+        example = prompts.spider_training_example(entry)
         length = sequence_length(tokenizer, example)
         if length > common.MAX_SEQ_LENGTH:
             dropped += 1
@@ -101,7 +93,7 @@ def training_arguments():
 
     dtype = modeling.compute_dtype()
     return SFTConfig(
-        output_dir=str(common.LORA_DIR),
+        output_dir=str(common.PATHS.lora),
         per_device_train_batch_size=common.PER_DEVICE_TRAIN_BATCH_SIZE,
         gradient_accumulation_steps=common.GRADIENT_ACCUMULATION_STEPS,
         num_train_epochs=common.NUM_EPOCHS,
@@ -173,114 +165,32 @@ def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Run bookkeeping: epoch index, loss log, manifest
-
-def epoch_checkpoints():
-    """{epoch: checkpoint folder name} from each checkpoint's trainer_state.json."""
-    epochs = {}
-    for folder in common.LORA_DIR.glob("checkpoint-*"):
-        if (folder / "trainer_state.json").exists() and (folder / "adapter_config.json").exists():
-            epochs[str(checkpoint_epoch(folder))] = folder.name
-    return dict(sorted(epochs.items(), key=lambda item: int(item[0])))
+# The run
 
 
 def write_loss_log(log_history):
-    rows = [{"step": entry["step"], "epoch": entry.get("epoch"), "loss": entry["loss"],
-             "learning_rate": entry.get("learning_rate"), "grad_norm": entry.get("grad_norm")}
-            for entry in log_history if "loss" in entry]
-    common.write_json(common.LORA_DIR / "loss_log.json", rows)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["step", "epoch", "loss", "learning_rate", "grad_norm"])
     writer.writeheader()
-    writer.writerows(rows)
-    common.write_text(common.LORA_DIR / "loss_log.csv", buffer.getvalue())
-
-
-def package_versions():
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for package in ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "deepeval"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
-def git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=common.PROJECT_DIR, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def device_description():
-    import torch
-
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-
-
-def checkpoint_epoch(folder):
-    state = json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))
-    return round(state["epoch"])
-
-
-def last_complete_checkpoint():
-    """The newest checkpoint whose save finished (trainer_state.json is written last); a checkpoint cut short by a
-    kill mid-save is removed, since resuming from it would silently lose optimizer or RNG state."""
-    complete = []
-    for folder in sorted(common.LORA_DIR.glob("checkpoint-*")):
-        if (folder / "trainer_state.json").exists():
-            complete.append(folder)
-        else:
-            print(f"removing {folder.name}: its save was interrupted")
-            shutil.rmtree(folder)
-    return str(max(complete, key=lambda folder: int(folder.name.split("-")[1]))) if complete else None
-
-
-def read_manifest():
-    if not common.TRAINING_MANIFEST.exists():
-        return None
-    return common.read_json(common.TRAINING_MANIFEST, produced_by="1_fine-tuning.py --fresh")
-
-
-def check_resumable(manifest):
-    """A checkpoint folder made under other settings must not be silently continued or reported."""
-    if manifest is None:
-        return
-    changed = {name: (manifest["settings"].get(name), value) for name, value in run_settings().items()
-               if manifest["settings"].get(name) != (list(value) if isinstance(value, tuple) else value)}
-    if changed:
-        name, (old, new) = next(iter(changed.items()))
-        raise common.PipelineError(f"{common.LORA_DIR} holds a run made with {name}={old!r} (now {new!r}); run "
-                                   f"1_fine-tuning.py --fresh to start over (the old run is kept beside it)")
-
-
-def move_previous_run_aside():
-    if common.LORA_DIR.exists():
-        kept = common.LORA_DIR.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}")
-        common.LORA_DIR.rename(kept)
-        print(f"previous run kept at {kept}")
+    writer.writerows(checkpoints.loss_rows(log_history))
+    records.write_text(common.PATHS.loss_log, buffer.getvalue())
 
 
 def main(argv=None):
     args = parse_arguments(argv)
     if args.fresh:
-        move_previous_run_aside()
-    manifest = read_manifest()
-    check_resumable(manifest)
+        checkpoints.move_previous_run_aside()
+    manifest = checkpoints.read_manifest()
+    settings = run_settings()
+    checkpoints.check_resumable(manifest, settings)
     if manifest and manifest.get("finished"):
-        print(f"training already finished: {json.dumps(manifest['epochs'])} in {common.LORA_DIR} "
+        print(f"training already finished: {json.dumps(manifest['epochs'])} in {common.PATHS.lora} "
               f"(use --fresh to train again)")
         return
 
     import modeling
 
-    common.seed_everything()
+    modeling.seed_everything()
     entries = training_entries()
     overlap, evaluated = evaluated_overlap(entries)
     if overlap:
@@ -293,35 +203,34 @@ def main(argv=None):
     print(f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
           + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else ""))
 
-    resume_from = last_complete_checkpoint()
-    manifest = {"profile": common.PROFILE, "settings": run_settings(), "config": common.resolved_config(),
+    resume_from = checkpoints.last_complete_checkpoint()
+    manifest = {"profile": common.PROFILE, "config": common.resolved_config(), "base_model": settings["base_model"],
                 "train_split": common.TRAIN_SPLIT, "train_examples": len(examples), "dropped_too_long": dropped,
                 "overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "finished": False,
-                "epochs": epoch_checkpoints(), "packages": package_versions(), "git_commit": git_commit(),
-                "device": device_description(), "resumed_from": resume_from and os.path.basename(resume_from)}
-    common.write_json(common.TRAINING_MANIFEST, manifest)
+                "epochs": checkpoints.epoch_checkpoints(), **checkpoints.environment(),
+                "resumed_from": resume_from and os.path.basename(resume_from)}
+    records.write_json(common.PATHS.training_manifest, manifest)
 
     trainer = build_trainer(lora_model(modeling.load_base_model()), tokenizer, examples, lengths,
                             args.stop_after_epoch)
-    start_epoch = checkpoint_epoch(resume_from) if resume_from else 0
+    start_epoch = checkpoints.checkpoint_epoch(resume_from) if resume_from else 0
     if resume_from:
         print(f"resuming from {resume_from} (epoch {start_epoch})")
     started = time.time()
     result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.time() - started
 
-    epochs = epoch_checkpoints()
-    common.write_json(common.LORA_INDEX_FILE, {"epochs": epochs, "num_epochs": common.NUM_EPOCHS})
+    epochs = checkpoints.epoch_checkpoints()
     write_loss_log(trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
     manifest.update(
         finished=str(common.NUM_EPOCHS) in epochs, epochs=epochs, global_step=trainer.state.global_step,
         wall_seconds=round(seconds, 1), tokens_per_second=round(tokens_trained / seconds, 1),
         train_loss=result.training_loss, peak_memory_gib=round(modeling.peak_memory_gib(), 3))
-    common.write_json(common.TRAINING_MANIFEST, manifest)
+    records.write_json(common.PATHS.training_manifest, manifest)
     print(f"epochs saved: {json.dumps(epochs)}; {trainer.state.global_step} steps in {seconds:.0f} s; "
           f"peak memory {manifest['peak_memory_gib']} GiB")
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    records.run_main(main, lock_folder=common.PATHS.outputs)

@@ -6,44 +6,45 @@ Two baselines on the first EVALUATION_ENTRIES_SIZE dev questions:
   base_0shot  exactly the prompt the fine-tuned models get, so that base vs fine-tuned is like for like.
 Each example's outcome is checkpointed as it is produced; a re-run continues where the last one stopped.
 """
+
 import random
 
 import common
-
-
-def evaluated_entries():
-    dev = common.read_json(common.SPIDER_DEV_FILE, produced_by="0_preparando_dados.py")
-    return dev[:common.EVALUATION_ENTRIES_SIZE]
+import prompts
+import records
+import spider
 
 
 def baseline_shots(evaluated):
     """BASELINE_SHOTS training examples drawn with the seed, none of them an evaluated question."""
-    train = common.read_json(common.SPIDER_TRAIN_FILE, produced_by="0_preparando_dados.py")
+    train = spider.read_entries(common.PATHS.spider_train)
     evaluated_questions = {(entry["db_id"], entry["question"]) for entry in evaluated}
     candidates = [entry for entry in train if (entry["db_id"], entry["question"]) not in evaluated_questions]
+    if len(candidates) < common.BASELINE_SHOTS:
+        raise common.PipelineError(f"BASELINE_SHOTS={common.BASELINE_SHOTS} but the training split has only "
+                                   f"{len(candidates)} questions outside the evaluated ones; lower it")
     return random.Random(common.SEED).sample(candidates, common.BASELINE_SHOTS)
 
 
 def main():
     import modeling
-    import sql_eval
 
-    engine = common.INFERENCE_ENGINE
+    engine, batch_size = common.INFERENCE_ENGINE, modeling.engine_batch_size(common.INFERENCE_ENGINE)
     modeling.check_engine(engine)
-    common.seed_everything()
-    entries = evaluated_entries()
+    entries = spider.evaluated_entries()
     shots = baseline_shots(entries)
+    spider.check_databases_exist(entries)
+    modeling.seed_everything()
     tokenizer = modeling.load_tokenizer()
-    complete = modeling.load_generator(tokenizer, engine=engine)
-    prompts = {
-        "base_3shot": [common.render_prompt(tokenizer, common.spider_messages(entry, shots)) for entry in entries],
-        "base_0shot": [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries],
-    }
-    for key, key_prompts in prompts.items():
-        records = sql_eval.evaluate_model_on_spider(complete, tokenizer, key, entries, key_prompts,
-                                                    modeling.made_with(None, engine))
-        sql_eval.summarize_spider(key, records)
+    complete = modeling.load_generator(tokenizer, None, engine)
+    made_with = modeling.made_with(None, engine, batch_size)
+    for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
+        texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry, key_shots)) for entry in entries]
+        lengths = modeling.token_lengths(tokenizer, texts)
+        key_records = spider.evaluate_model(complete, key, entries, texts, lengths, made_with, batch_size)
+        spider.summarize(key, key_records)
+    records.say_what_was_set_aside()
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    records.run_main(main, lock_folder=common.PATHS.outputs)

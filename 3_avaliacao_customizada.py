@@ -10,11 +10,16 @@ Scoring predictions made elsewhere (any system, no model needed):
 one JSON object a line with db_id, question, query (gold) and prediction; results go to
 outputs/<profile>/spider/external_<FILE>.jsonl and .summary.json, in the same format.
 """
+
 import argparse
-import json
 from pathlib import Path
 
+import checkpoints
 import common
+import prompts
+import records
+import runner
+import spider
 
 
 def parse_arguments(argv=None):
@@ -25,61 +30,39 @@ def parse_arguments(argv=None):
 
 def evaluate_adapters():
     import modeling
-    import sql_eval
 
-    dev = common.read_json(common.SPIDER_DEV_FILE, produced_by="0_preparando_dados.py")
-    entries = dev[:common.EVALUATION_ENTRIES_SIZE]
-    engine = common.INFERENCE_ENGINE
-    modeling.check_adapters_exist(common.EVAL_EPOCHS)
+    engine, batch_size = common.INFERENCE_ENGINE, modeling.engine_batch_size(common.INFERENCE_ENGINE)
+    checkpoints.check_adapters_exist(common.EVAL_EPOCHS)
     modeling.check_engine(engine)
-    common.seed_everything()
+    entries = spider.evaluated_entries()
+    spider.check_databases_exist(entries)
+    modeling.seed_everything()
     tokenizer = modeling.load_tokenizer()
-    prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
+    texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) for entry in entries]
+    lengths = modeling.token_lengths(tokenizer, texts)
     for epoch in common.EVAL_EPOCHS:
-        key = modeling.model_key(epoch)
-        records = sql_eval.evaluate_model_on_spider(modeling.load_generator(tokenizer, epoch, engine), tokenizer,
-                                                    key, entries, prompts, modeling.made_with(epoch, engine))
-        sql_eval.summarize_spider(key, records)
+        key = records.model_key(epoch)
+        complete = modeling.load_generator(tokenizer, epoch, engine)
+        made_with = modeling.made_with(epoch, engine, batch_size)
+        spider.summarize(key, spider.evaluate_model(complete, key, entries, texts, lengths, made_with, batch_size))
         modeling.free_memory()
 
 
-def read_predictions(path):
-    """External predictions as evaluation entries; names the line of anything malformed."""
-    if not path.exists():
-        raise common.PipelineError(f"predictions file {path} does not exist")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            rows.append({"db_id": row["db_id"], "question": row["question"], "query": row["query"],
-                         "prediction": row["prediction"]})
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise common.PipelineError(f"{path} line {number} is not a JSON object with db_id, question, query "
-                                       f"and prediction") from None
-    return rows
-
-
 def score_external_predictions(path):
-    import sql_eval
-
-    rows = read_predictions(path)
-    spider_dir = common.project_path(common.SPIDER_DIR)
-    sql_eval.check_databases_exist(spider_dir, rows)
+    """Score a predictions file: its predictions stand in for the prompts, so a changed one is scored again."""
+    rows = spider.read_predictions(path)
+    spider.check_databases_exist(rows)
     key = f"external_{path.stem}"
-    # The prediction is what is scored: it stands in for the prompt, so a changed prediction is scored again.
     predictions = [row["prediction"] for row in rows]
-    records = common.resume_records(sql_eval.results_path(key), {"predictions_file": str(path.resolve())},
-                                    predictions)
-    done = {record["index"] for record in records}
-    with common.open_checkpoint(sql_eval.results_path(key), records) as handle:
-        pending = [(index, row["prediction"]) for index, row in enumerate(rows) if index not in done]
-        for start in range(0, len(pending), common.EVAL_BATCH_SIZE):
-            sql_eval.score_and_append(handle, rows, pending[start:start + common.EVAL_BATCH_SIZE], spider_dir,
-                                      predictions)
-    records = sorted(common.read_jsonl_records(sql_eval.results_path(key)), key=lambda record: record["index"])
-    sql_eval.summarize_spider(key, records)
+    made_with = {"predictions_file": str(path.resolve())}
+
+    def evaluate_batch(indices):
+        return spider.score_outputs([rows[i] for i in indices], [predictions[i] for i in indices])
+
+    same_lengths = [0] * len(rows)  # no model: batches in file order
+    key_records = runner.evaluate(records.results_path("spider", key), made_with, predictions, same_lengths,
+                                  common.EVAL_BATCH_SIZE, evaluate_batch, f"spider {key}")
+    spider.summarize(key, key_records)
 
 
 def main(argv=None):
@@ -88,7 +71,8 @@ def main(argv=None):
         score_external_predictions(args.predictions)
     else:
         evaluate_adapters()
+    records.say_what_was_set_aside()
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    records.run_main(main, lock_folder=common.PATHS.outputs)

@@ -19,9 +19,12 @@ import time
 from pathlib import Path
 
 import common
+import mmlu
+import prompts
+import records
+import runner
+import spider
 
-SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
-           "4_analise_mmlu.py")
 GENERATION_PROMPTS = 32
 
 
@@ -40,7 +43,7 @@ def run_measured(script, env):
 def bench_whole_demo(folder):
     env = dict(os.environ, PROFILE="demo", PREPARED_DIR=str(folder / "prepared"), OUTPUT_DIR=str(folder / "outputs"))
     rows = []
-    for script in SCRIPTS:
+    for script in records.SCRIPTS:
         seconds, peak = run_measured(script, env)
         rows.append((f"demo {script}", f"{seconds:.2f} s", f"peak {peak:.2f} GiB"))
         print(*rows[-1], sep="  ", flush=True)
@@ -52,42 +55,43 @@ def bench_whole_demo(folder):
     return rows
 
 
+def generate_all(complete, texts, lengths, batch_size, max_new_tokens):
+    """Completions of every prompt, batched as scripts 2-3 batch them; {index: completion}."""
+    plan = runner.batch_plan(lengths, batch_size)
+    return {i: text for batch in plan for i, text in zip(batch, complete([texts[i] for i in batch], max_new_tokens))}
+
+
 def bench_generation(folder):
     """Batch size 1 (the study's way) against EVAL_BATCH_SIZE on the same prompts, tokens generated per second."""
     import modeling
 
-    common.set_directories(folder / "prepared", folder / "outputs")
-    entries = common.read_json(common.SPIDER_DEV_FILE)[:GENERATION_PROMPTS]
+    common.PATHS = common.output_paths(folder / "prepared", folder / "outputs")
+    entries = spider.read_entries(common.PATHS.spider_dev)[:GENERATION_PROMPTS]
     tokenizer = modeling.load_tokenizer()
     model = modeling.load_model()
     complete = functools.partial(modeling.generate_batch, model, tokenizer)
-    prompts = [common.render_prompt(tokenizer, common.spider_messages(entry)) for entry in entries]
+    texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) for entry in entries]
+    lengths = modeling.token_lengths(tokenizer, texts)
     rates = {}
     for batch_size in (1, common.EVAL_BATCH_SIZE):
         started = time.time()
-        texts = [text for batch in modeling.generate(complete, tokenizer, prompts, batch_size)
-                 for _, text in batch]
+        completions = generate_all(complete, texts, lengths, batch_size, common.MAX_NEW_TOKENS).values()
         seconds = time.time() - started
-        tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in texts)
-        rates[batch_size] = (len(prompts) / seconds, tokens / seconds)
+        tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in completions)
+        rates[batch_size] = (len(texts) / seconds, tokens / seconds)
     rows = [(f"generation, batch size {size}", f"{questions:.2f} questions/s", f"{tokens:.0f} tokens/s")
             for size, (questions, tokens) in rates.items()]
     speedup = rates[common.EVAL_BATCH_SIZE][0] / rates[1][0]
-    rows.append(("batched vs batch size 1", f"{speedup:.1f}x", f"{len(prompts)} prompts, target >= 5x"))
+    rows.append(("batched vs batch size 1", f"{speedup:.1f}x", f"{len(texts)} prompts, target >= 5x"))
 
-    letter_ids = modeling.letter_token_ids(tokenizer, common.MMLU_LETTERS)
-    items = common.read_json(common.MMLU_TEST_FILE)
-    dev = common.read_json(common.MMLU_DEV_FILE)
-    mmlu_prompts = [common.render_prompt(tokenizer, common.mmlu_messages(item, dev[item["subject"]]))
-                    for item in items]
+    letter_ids = modeling.letter_token_ids(tokenizer, prompts.MMLU_LETTERS)
+    items, dev = mmlu.read_questions()
+    mmlu_texts = [prompts.render_prompt(tokenizer, prompts.mmlu_messages(item, dev[item["subject"]]))
+                  for item in items]
     started = time.time()
-    plan = modeling.batch_plan(tokenizer, mmlu_prompts, common.EVAL_BATCH_SIZE)
-
-    def run_batch(chunk):
-        return modeling.letter_log_probs_batch(model, tokenizer, [mmlu_prompts[i] for i in chunk], letter_ids)
-
-    for _ in modeling.run_batches(plan, common.EVAL_BATCH_SIZE, run_batch):
-        pass
+    plan = runner.batch_plan(modeling.token_lengths(tokenizer, mmlu_texts), common.EVAL_BATCH_SIZE)
+    for batch in plan:
+        modeling.letter_log_probs_batch(model, tokenizer, [mmlu_texts[i] for i in batch], letter_ids)
     rows.append(("MMLU letter scoring", f"{len(items) / (time.time() - started):.1f} questions/s",
                  f"{len(items)} questions, base model"))
     return rows
@@ -98,23 +102,26 @@ def bench_engines(folder):
     import modeling
 
     common.LOAD_IN_4BIT, common.COMPUTE_DTYPE = False, "float32"
-    common.set_directories(folder / "prepared", folder / "outputs")
+    common.PATHS = common.output_paths(folder / "prepared", folder / "outputs")
     tokenizer = modeling.load_tokenizer()
-    prompts = [common.render_prompt(tokenizer, common.spider_messages(entry))
-               for entry in common.read_json(common.SPIDER_DEV_FILE)]
+    texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry))
+             for entry in spider.read_entries(common.PATHS.spider_dev)]
+    lengths = modeling.token_lengths(tokenizer, texts)
     completions, rows = {}, []
     for engine in ("hf", "vllm"):
-        complete = modeling.load_generator(tokenizer, engine=engine)
+        complete = modeling.load_generator(tokenizer, None, engine)
         if engine == "vllm":
-            modeling.vllm_engine()  # its start-up (about 20 s here) is not generation
+            import vllm_engine
+
+            vllm_engine.engine()  # its start-up (about 20 s here) is not generation
+        batch_size = modeling.engine_batch_size(engine)
         started = time.time()
-        completions[engine] = dict(item for batch in modeling.generate(
-            complete, tokenizer, prompts, modeling.engine_batch_size(engine)) for item in batch)
+        completions[engine] = generate_all(complete, texts, lengths, batch_size, common.MAX_NEW_TOKENS)
         rows.append((f"generation, {engine} engine (float32 base)",
-                     f"{len(prompts) / (time.time() - started):.2f} questions/s",
-                     f"{len(prompts)} prompts, batches of {modeling.engine_batch_size(engine)}"))
+                     f"{len(texts) / (time.time() - started):.2f} questions/s",
+                     f"{len(texts)} prompts, batches of {batch_size}"))
     same = sum(completions["hf"][i] == completions["vllm"][i] for i in completions["hf"])
-    rows.append(("hf and vllm completions identical", f"{same} of {len(prompts)}", "greedy, same token ids in"))
+    rows.append(("hf and vllm completions identical", f"{same} of {len(texts)}", "greedy, same token ids in"))
     return rows
 
 
@@ -122,7 +129,7 @@ def bench_metric(folder):
     """DeepEval ExecutionAccuracy + strict rule per 1000 examples (gold results cached, as in a real run)."""
     import sql_eval
 
-    entries = common.read_json(common.SPIDER_DEV_FILE)
+    entries = spider.read_entries(common.PATHS.spider_dev)
     spider_dir = common.project_path(common.SPIDER_DIR)
     items = [{"question": e["question"], "prediction": e["query"], "gold": e["query"], "db_id": e["db_id"],
               "db_path": str(sql_eval.database_path(spider_dir, e["db_id"]))} for e in entries]
@@ -136,7 +143,7 @@ def bench_metric(folder):
 
 
 def main():
-    import modeling
+    import vllm_engine
 
     if common.PROFILE != "demo":
         raise SystemExit("bench.py measures the demo profile; run it with PROFILE=demo")
@@ -145,7 +152,7 @@ def main():
         rows = bench_whole_demo(folder)
         rows += bench_generation(folder)
         rows += bench_metric(folder)
-        if modeling.vllm_distribution():
+        if vllm_engine.installed_version():
             rows += bench_engines(folder)
     width = max(len(row[0]) for row in rows)
     print(f"\n{'figure':<{width}}  {'value':<28}  note")

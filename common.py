@@ -1,8 +1,9 @@
-"""Every constant of the study in one place, plus the few helpers all five scripts share.
+"""Every constant of the study in one place: the paper's values, the profiles, and the override step.
 
 Edit the values below, or override any of them for one run with an environment variable of the same name:
     EVALUATION_ENTRIES_SIZE=1034 python 3_avaliacao_customizada.py
-Tuples take comma-separated values (EVAL_EPOCHS=1,3,5), dicts take JSON, booleans take 1/0/true/false.
+Tuples take comma-separated values (EVAL_EPOCHS=1,3,5), dicts take JSON, booleans take 1/0/true/false. Each value
+is checked against its valid range (VALID below) whatever its source.
 
 PROFILE picks a coherent set of defaults:
     paper  the study's setup: Qwen2-7B-Instruct in 4-bit, the real Spider and MMLU (needs the Hugging Face hub
@@ -11,13 +12,13 @@ PROFILE picks a coherent set of defaults:
            under data/demo/ and a tiny Qwen2-architecture model built locally. Its numbers prove the pipeline,
            not the science.
 """
-import hashlib
+
 import json
+import math
 import os
-import random
 import sys
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -52,6 +53,13 @@ GRADIENT_CHECKPOINTING = True
 LOGGING_STEPS = 10
 # Longer training sequences are dropped and counted, never cut inside the answer.
 MAX_SEQ_LENGTH = 2048
+# The settings that define a training run: a checkpoint made under others is never resumed under these. A new
+# constant above that changes what training computes belongs here (tests/test_common.py checks this block).
+RUN_DEFINING_SETTINGS = (
+    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
+    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
+    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH")
 # "train" (train_spider + train_others) is what the study's specification asked for;
 # "dev" reproduces the study's accidental choice (it then trains on the questions it evaluates).
 TRAIN_SPLIT = "train"
@@ -91,7 +99,7 @@ HF_OFFLINE = False
 PROFILES = {
     "paper": {},
     "demo": {
-        "MODEL_NAME": "outputs/cache/tiny-qwen2",  # built by tiny_model.py on first use
+        "MODEL_NAME": "outputs/cache/tiny-qwen2",  # built by 0_preparando_dados.py (tiny_model.py)
         "SPIDER_DIR": "data/demo/spider",
         "MMLU_DIR": "data/demo/mmlu",
         "HF_OFFLINE": True,
@@ -104,22 +112,26 @@ PROFILES = {
         "SQL_TIMEOUT_SECONDS": 2.0,
     },
 }
-# The tiny demo model: architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU.
-# Every projection width is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32
-# wide, the narrowest vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B.
-TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
-              "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 4096}
+
+# Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
+# profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
+VALID = {
+    "SEED": (0, None), "LORA_R": (1, None), "LORA_ALPHA": (1e-9, None), "LORA_DROPOUT": (0.0, 0.99),
+    "NUM_EPOCHS": (1, None), "PER_DEVICE_TRAIN_BATCH_SIZE": (1, None), "GRADIENT_ACCUMULATION_STEPS": (1, None),
+    "LEARNING_RATE": (1e-12, 1.0), "WARMUP_RATIO": (0.0, 0.99), "MAX_GRAD_NORM": (1e-9, None),
+    "LOGGING_STEPS": (1, None), "MAX_SEQ_LENGTH": (16, None), "EVALUATION_ENTRIES_SIZE": (1, None),
+    "EVAL_EPOCHS": (1, None), "BASELINE_SHOTS": (0, 20), "EVAL_BATCH_SIZE": (1, None), "MAX_NEW_TOKENS": (1, None),
+    "VLLM_BATCH_SIZE": (1, None), "SQL_TIMEOUT_SECONDS": (0.01, 86400.0), "SQL_MAX_ROWS": (1, None),
+    "MMLU_SHOTS": (0, 5), "MMLU_QUESTIONS_PER_SUBJECT": (0, None), "MMLU_GENERATION_TOKENS": (1, None),
+    "TRAIN_SPLIT": {"train", "dev"}, "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
+    "INFERENCE_ENGINE": {"hf", "vllm"}, "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"}, "LORA_BIAS": {"none", "all", "lora_only"},
+}
 
 PROFILE = os.environ.get("PROFILE", "demo")
 
 
 class PipelineError(Exception):
     """A problem the user can fix: printed as one line, exit code 2, nothing written."""
-
-
-def _fail_at_import(message):
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def parse_override(name, text, current):
@@ -150,27 +162,47 @@ def parse_override(name, text, current):
                             f"fix or unset it (the default is {current!r})") from None
 
 
-def _resolve_configuration(namespace):
+def check_valid(name, value, default):
+    """One constant against VALID; a tuple is checked item by item."""
+    rule = VALID.get(name)
+    if rule is None:
+        return
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(rule, set):
+            if item not in rule:
+                raise PipelineError(f"{name}={value!r} must be one of {', '.join(sorted(rule))}; "
+                                    f"fix or unset it (the default is {default!r})")
+            continue
+        low, high = rule
+        finite = not isinstance(item, float) or math.isfinite(item)
+        if not finite or (low is not None and item < low) or (high is not None and item > high):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise PipelineError(f"{name}={value!r} is out of range: it must be {bounds}; "
+                                f"fix or unset it (the default is {default!r})")
+
+
+def resolve_configuration(namespace, environ):
+    """The profile's values, then the environment's overrides, then the range checks, into namespace."""
     if PROFILE not in PROFILES:
-        _fail_at_import(f"unknown PROFILE={PROFILE!r}; use one of: {', '.join(PROFILES)}")
+        raise PipelineError(f"unknown PROFILE={PROFILE!r}; use one of: {', '.join(PROFILES)}")
+    defaults = {name: value for name, value in namespace.items() if name.isupper()}
     namespace.update(PROFILES[PROFILE])
-    for name in [key for key in namespace if key.isupper() and key not in ("PROFILE", "PROFILES", "PROJECT_DIR")]:
-        if name in os.environ:
-            try:
-                namespace[name] = parse_override(name, os.environ[name], namespace[name])
-            except PipelineError as error:
-                _fail_at_import(str(error))
+    overridable = [name for name in namespace if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID",
+                                                                                 "PROJECT_DIR")]
+    for name in overridable:
+        if name in environ:
+            namespace[name] = parse_override(name, environ[name], namespace[name])
+    for name in overridable:
+        check_valid(name, namespace[name], PROFILES[PROFILE].get(name, defaults[name]))
     for name in ("PREPARED_DIR", "OUTPUT_DIR"):
         namespace[name] = namespace[name].format(PROFILE=PROFILE)
-    if namespace["TRAIN_SPLIT"] not in ("train", "dev"):
-        _fail_at_import(f"TRAIN_SPLIT={namespace['TRAIN_SPLIT']!r} must be 'train' or 'dev'")
-    if namespace["COMPUTE_DTYPE"] not in ("auto", "float16", "bfloat16", "float32"):
-        _fail_at_import(f"COMPUTE_DTYPE={namespace['COMPUTE_DTYPE']!r} must be auto, float16, bfloat16 or float32")
-    if namespace["INFERENCE_ENGINE"] not in ("hf", "vllm"):
-        _fail_at_import(f"INFERENCE_ENGINE={namespace['INFERENCE_ENGINE']!r} must be 'hf' or 'vllm'")
 
 
-_resolve_configuration(globals())
+try:
+    resolve_configuration(globals(), os.environ)
+except PipelineError as error:
+    print(f"error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 def project_path(path):
@@ -179,31 +211,37 @@ def project_path(path):
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-def set_directories(prepared_dir, output_dir):
+def output_paths(prepared_dir, output_dir):
     """Every handed-off file, one name each, under the prepared-data and output folders."""
-    global PREPARED_DIR, OUTPUT_DIR, PREPARED, SPIDER_TRAIN_FILE, SPIDER_DEV_FILE, MMLU_TEST_FILE, MMLU_DEV_FILE
-    global PREPARED_MANIFEST, OUTPUTS, LORA_DIR, LORA_INDEX_FILE, TRAINING_MANIFEST, SPIDER_RESULTS_DIR
-    global MMLU_RESULTS_DIR, REPORT_FILE, RESULTS_JSON, RESULTS_CSV, TRADEOFF_PLOT
-    PREPARED_DIR, OUTPUT_DIR = str(prepared_dir), str(output_dir)
-    PREPARED = project_path(prepared_dir)
-    SPIDER_TRAIN_FILE = PREPARED / "spider_train.json"
-    SPIDER_DEV_FILE = PREPARED / "spider_dev.json"
-    MMLU_TEST_FILE = PREPARED / "mmlu_test.json"
-    MMLU_DEV_FILE = PREPARED / "mmlu_dev.json"
-    PREPARED_MANIFEST = PREPARED / "manifest.json"
-    OUTPUTS = project_path(output_dir)
-    LORA_DIR = OUTPUTS / "lora"
-    LORA_INDEX_FILE = LORA_DIR / "epochs.json"
-    TRAINING_MANIFEST = LORA_DIR / "run_manifest.json"
-    SPIDER_RESULTS_DIR = OUTPUTS / "spider"
-    MMLU_RESULTS_DIR = OUTPUTS / "mmlu"
-    REPORT_FILE = OUTPUTS / "report.md"
-    RESULTS_JSON = OUTPUTS / "results.json"
-    RESULTS_CSV = OUTPUTS / "results.csv"
-    TRADEOFF_PLOT = OUTPUTS / "tradeoff.png"
+    prepared, outputs = project_path(prepared_dir), project_path(output_dir)
+    return SimpleNamespace(
+        prepared=prepared,
+        spider_train=prepared / "spider_train.json",
+        spider_dev=prepared / "spider_dev.json",
+        mmlu_test=prepared / "mmlu_test.json",
+        mmlu_dev=prepared / "mmlu_dev.json",
+        prepared_manifest=prepared / "manifest.json",
+        outputs=outputs,
+        lora=outputs / "lora",
+        training_manifest=outputs / "lora" / "run_manifest.json",
+        loss_log=outputs / "lora" / "loss_log.csv",
+        spider_results=outputs / "spider",
+        mmlu_results=outputs / "mmlu",
+        report=outputs / "report.md",
+        results_json=outputs / "results.json",
+        results_csv=outputs / "results.csv",
+        tradeoff_plot=outputs / "tradeoff.png",
+    )
 
 
-set_directories(PREPARED_DIR, OUTPUT_DIR)
+PATHS = output_paths(PREPARED_DIR, OUTPUT_DIR)
+
+
+def resolved_config():
+    """Every constant as this run sees it, logged with the results."""
+    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in globals().items()
+            if key.isupper() and isinstance(value, (str, int, float, bool, tuple, dict))
+            and key not in ("PROFILES", "VALID")}
 
 
 def configure_environment():
@@ -219,204 +257,3 @@ def configure_environment():
 
 
 configure_environment()
-
-
-def seed_everything(seed=SEED):
-    """Seed python, numpy and torch, and ask torch for deterministic kernels where they exist."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
-
-
-def resolved_config():
-    """Every constant as this run sees it, for manifests."""
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in globals().items()
-            if key.isupper() and isinstance(value, (str, int, float, bool, tuple, dict)) and key != "PROFILES"}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Files: atomic writes, readable errors.
-
-def write_json(path, data):
-    """Write JSON atomically: a temporary file in the same folder, then a rename. A crash leaves the old file."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def write_text(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def read_json(path, produced_by=None):
-    """Read a JSON file or fail with one line naming the file and what to run."""
-    path = Path(path)
-    if not path.exists():
-        hint = f"; run {produced_by} first" if produced_by else ""
-        raise PipelineError(f"{path} is missing{hint}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        hint = f"; delete it and run {produced_by} again" if produced_by else ""
-        raise PipelineError(f"{path} is not valid JSON ({error}){hint}") from None
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_jsonl_records(path):
-    """Records of a per-example checkpoint file. A torn last line (a kill mid-write) is dropped, not fatal."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    records = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, 1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):
-                break
-            raise PipelineError(f"{path} line {number} is corrupt; delete the file to recompute it") from None
-    return records
-
-
-def prompt_digest(prompt):
-    """A short hash of one example's prompt, stored with its outcome: a changed prompt is recomputed, not reused."""
-    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
-
-
-def resume_records(path, made_with, prompts):
-    """The reusable records of a per-example file: made with the same model and settings (made_with) and, each, the
-    same prompt. A file made with others (say, adapters retrained with --fresh) is kept aside, never reused."""
-    path = Path(path)
-    settings_file = path.with_name(path.stem + ".made_with.json")
-    if path.exists():
-        try:
-            previous = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance is treated as different
-            previous = None
-        if previous != made_with:
-            changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
-            why = f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
-            kept = path.with_name(f"{path.stem}.stale-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-            path.rename(kept)
-            print(f"{path.name} {why}: kept as {kept.name}, recomputing")
-    write_json(settings_file, made_with)
-    return [record for record in read_jsonl_records(path)
-            if record["index"] < len(prompts) and record.get("prompt") == prompt_digest(prompts[record["index"]])]
-
-
-def open_checkpoint(path, records):
-    """Open a per-example checkpoint for appending, rewriting it first from its valid records (drops a torn line)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
-    return open(path, "a", encoding="utf-8")
-
-
-def append_record(handle, record):
-    """Append one example's outcome and flush it to disk, so a kill loses at most the example in flight."""
-    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-def mmlu_preparation_settings():
-    """The settings that shape the prepared MMLU files; 0_preparando_dados.py records them in its manifest."""
-    return {"SEED": SEED, "MMLU_SUBJECTS": MMLU_SUBJECTS, "MMLU_SHOTS": MMLU_SHOTS,
-            "MMLU_QUESTIONS_PER_SUBJECT": MMLU_QUESTIONS_PER_SUBJECT, "mmlu_source": MMLU_DIR or MMLU_DATASET}
-
-
-def check_prepared_mmlu():
-    """The prepared MMLU questions must have been drawn with the settings of this run."""
-    recorded = read_json(PREPARED_MANIFEST, produced_by="0_preparando_dados.py").get("settings", {})
-    for name, value in mmlu_preparation_settings().items():
-        if recorded.get(name) != value:
-            raise PipelineError(f"the prepared MMLU data in {PREPARED} was made with {name}={recorded.get(name)!r} "
-                                f"(now {value!r}); run 0_preparando_dados.py again")
-
-
-def run_main(main):
-    """Run a script's main(): a PipelineError becomes one line on stderr and exit code 2."""
-    try:
-        main()
-    except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Prompts: one place, as chat messages; the tokenizer's chat template turns them into the model's format, so with
-# Qwen2 they render exactly as the study's Figure 2.
-
-SPIDER_SYSTEM_PROMPT = "You are an expert text-to-SQL assistant."
-
-
-def schema_text(db_id, tables):
-    """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
-    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
-    return "\n".join(lines) + "\n"
-
-
-def spider_user_message(entry):
-    return (f"Given the following database schema:\n{entry['db_schema']}\n"
-            f"Generate the SQL query for the following question:\n{entry['question']}")
-
-
-def spider_messages(entry, shots=()):
-    """Figure 2's conversation; few-shot examples (baseline only) come first as earlier user/assistant turns."""
-    messages = [{"role": "system", "content": SPIDER_SYSTEM_PROMPT}]
-    for shot in shots:
-        messages += [{"role": "user", "content": spider_user_message(shot)},
-                     {"role": "assistant", "content": shot["query"]}]
-    messages.append({"role": "user", "content": spider_user_message(entry)})
-    return messages
-
-
-def spider_training_example(entry):
-    """Prompt/completion pair for training: the loss falls on the completion (the SQL and its end of turn) only."""
-    return {"prompt": spider_messages(entry), "completion": [{"role": "assistant", "content": entry["query"]}]}
-
-
-MMLU_LETTERS = ("A", "B", "C", "D")
-
-
-def mmlu_question_block(item, with_answer):
-    lines = [item["question"].strip()]
-    lines += [f"{letter}. {choice}" for letter, choice in zip(MMLU_LETTERS, item["choices"])]
-    lines.append(f"Answer: {MMLU_LETTERS[item['answer']]}" if with_answer else "Answer:")
-    return "\n".join(lines)
-
-
-def mmlu_header(subject):
-    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
-
-
-def mmlu_messages(item, dev_examples):
-    """The original MMLU / lm-evaluation-harness 4-shot prompt, sent as one user turn through the chat template."""
-    header = mmlu_header(item["subject"])
-    shots = [mmlu_question_block(shot, with_answer=True) for shot in dev_examples[:MMLU_SHOTS]]
-    body = "\n\n".join(shots + [mmlu_question_block(item, with_answer=False)])
-    return [{"role": "user", "content": header + body}]
-
-
-def render_prompt(tokenizer, messages):
-    """Messages to the text the model sees, with the assistant turn opened."""
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

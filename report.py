@@ -12,18 +12,16 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import checkpoints
 import common
+import records
+from records import SCRIPTS, key_epoch, model_key, producer, results_path
 from stats import (MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change,
                    summarize_scores)
 
 # Paths and settings are read from `common` at call time (common.X, not `from common import X`), so a test can
 # point them at a temporary folder with monkeypatch.
 
-# Which script produces which file, for the "missing (run X)" hints.
-SPIDER_BASELINE_SCRIPT = "2_calculando_baseline.py"
-SPIDER_EVAL_SCRIPT = "3_avaliacao_customizada.py"
-MMLU_SCRIPT = "4_analise_mmlu.py"
-TRAINING_SCRIPT = "1_fine-tuning.py"
 # The study's column order in Table II / III; categories not listed here follow in MMLU_SUBJECTS order.
 STUDY_CATEGORY_ORDER = ("STEM", "Ciências Sociais", "Humanidades")
 ERROR_KINDS = ("syntax", "unknown_table_or_column", "timeout", "refused", "too_many_rows", "wrong_result", "other")
@@ -41,7 +39,7 @@ def read_results(path):
     path = Path(path)
     if not path.exists():
         return None
-    return {record["index"]: record for record in common.read_jsonl_records(path)}
+    return {record["index"]: record for record in records.read_jsonl_records(path)}
 
 
 def paired_test(base_records, model_records, field):
@@ -66,13 +64,14 @@ def model_name():
 def spider_models():
     """(key, label, epochs, producing script) for every Spider row of Table I."""
     name = model_name()
-    rows = [("base_3shot", f"{name} (base, {common.BASELINE_SHOTS}-shot)", 0, SPIDER_BASELINE_SCRIPT),
-            ("base_0shot", f"{name} (base, 0-shot)", 0, SPIDER_BASELINE_SCRIPT)]
-    return rows + [(f"lora_epoch{epoch}", f"{name}-LoRA", epoch, SPIDER_EVAL_SCRIPT) for epoch in common.EVAL_EPOCHS]
+    keys = ["base_3shot", "base_0shot"] + [model_key(epoch) for epoch in common.EVAL_EPOCHS]
+    labels = [f"{name} (base, {common.BASELINE_SHOTS}-shot)", f"{name} (base, 0-shot)"]
+    labels += [f"{name}-LoRA"] * len(common.EVAL_EPOCHS)
+    return [(key, label, key_epoch(key), producer(results_path("spider", key))) for key, label in zip(keys, labels)]
 
 
 def mmlu_models():
-    return [("base", "Base", 0)] + [(f"lora_epoch{epoch}", f"LoRA ({epoch} épocas)", epoch)
+    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch)
                                     for epoch in common.EVAL_EPOCHS]
 
 
@@ -96,11 +95,11 @@ def error_breakdown(records):
 
 def spider_results():
     expected = common.EVALUATION_ENTRIES_SIZE
-    loaded = {key: read_results(common.SPIDER_RESULTS_DIR / f"{key}.jsonl") for key, *_ in spider_models()}
+    loaded = {key: read_results(results_path("spider", key)) for key, *_ in spider_models()}
     models = {}
     for key, label, epochs, script in spider_models():
         records = loaded[key]
-        entry = {"label": label, "epochs": epochs, "file": str(common.SPIDER_RESULTS_DIR / f"{key}.jsonl")}
+        entry = {"label": label, "epochs": epochs, "file": str(results_path("spider", key))}
         if records is None:
             models[key] = {**entry, "status": "missing", "missing_hint": f"run {script}"}
             continue
@@ -114,7 +113,7 @@ def spider_results():
             "mcnemar_vs_base_0shot": None if key == "base_0shot" else paired_test(loaded["base_0shot"], records, "score"),
         }
     databases = sorted({record["db_id"] for records in loaded.values() if records for record in records.values()})
-    last = f"lora_epoch{max(common.EVAL_EPOCHS)}" if common.EVAL_EPOCHS else None
+    last = model_key(max(common.EVAL_EPOCHS)) if common.EVAL_EPOCHS else None
 
     def accuracy(key):
         return models.get(key, {}).get("summary", {}).get("accuracy")
@@ -134,7 +133,7 @@ def mmlu_scores_table(loaded, field):
     for key, label, epochs in mmlu_models():
         records = loaded[key]
         if records is None:
-            table[key] = {"label": label, "epochs": epochs, "status": "missing", "missing_hint": f"run {MMLU_SCRIPT}"}
+            table[key] = {"label": label, "epochs": epochs, "status": "missing", "missing_hint": f"run {producer(results_path('mmlu', key))}"}
             continue
         per_category, per_category_p = {}, {}
         for category in categories:
@@ -160,7 +159,7 @@ def mmlu_scores_table(loaded, field):
 
 
 def mmlu_results():
-    loaded = {key: read_results(common.MMLU_RESULTS_DIR / f"{key}.jsonl") for key, *_ in mmlu_models()}
+    loaded = {key: read_results(results_path("mmlu", key)) for key, *_ in mmlu_models()}
     logprob = mmlu_scores_table(loaded, "correct")
     has_generation = any(record.get("generated_correct") is not None
                          for records in loaded.values() if records for record in records.values())
@@ -184,7 +183,7 @@ def table_iii(mmlu):
         base = accuracy("base", category)
         epochs = {}
         for epoch in common.EVAL_EPOCHS:
-            new = accuracy(f"lora_epoch{epoch}", category)
+            new = accuracy(model_key(epoch), category)
             epochs[str(epoch)] = {"accuracy": new, "percent_change": percent_change(base, new)}
         rows.append({"category": category, "base": base, "epochs": epochs})
     return rows
@@ -225,8 +224,7 @@ def leakage(manifest, spider):
 
 
 def collect_results():
-    manifest_path = Path(common.TRAINING_MANIFEST)
-    manifest = common.read_json(manifest_path) if manifest_path.exists() else None
+    manifest = checkpoints.read_manifest()
     spider = spider_results()
     mmlu = mmlu_results()
     config = {name: (list(value) if isinstance(value, tuple) else value) for name, value in (
@@ -286,7 +284,7 @@ def markdown_header(results):
         lines += ["> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
                   "pipeline, not the science.", ""]
     if manifest is None:
-        lines += [f"Training: manifest missing (run {TRAINING_SCRIPT}); configured TRAIN_SPLIT = "
+        lines += [f"Training: manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = "
                   f"{config['TRAIN_SPLIT']}.", ""]
     else:
         text = (f"Training: train split **{manifest.get('train_split')}**, {manifest.get('train_examples')} "
@@ -322,7 +320,7 @@ def markdown_spider(spider):
                      f"{fmt(summary['std'])} | {fmt_ci(summary)} | {fmt(strict['accuracy'])} {fmt_ci(strict)} | "
                      f"{fmt_p(model['mcnemar_vs_base_3shot'])} | {fmt_p(model['mcnemar_vs_base_0shot'])} |")
     delta = spider["delta_last_epoch"]
-    last = f"LoRA epoch {delta['to'].removeprefix('lora_epoch')}" if delta["to"] else "the last epoch"
+    last = f"LoRA epoch {key_epoch(delta['to'])}" if delta["to"] else "the last epoch"
     lines += ["", f"Δ accuracy, base 3-shot → {last} (the study's Δ): {fmt_change(delta['percent'])}; "
                   f"base 0-shot (same prompt) → {last}: {fmt_change(delta['percent_from_base_0shot'])}.", ""]
     lines += ["### Spider errors (wrong answers by kind, study rule)", "",
@@ -460,8 +458,8 @@ def write_plot(results, path):
 
     epochs = list(common.EVAL_EPOCHS)
     spider_points = [(0, summary(spider, "base_0shot", "summary"))] + \
-        [(e, summary(spider, f"lora_epoch{e}", "summary")) for e in epochs]
-    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, f"lora_epoch{e}", "pooled"))
+        [(e, summary(spider, model_key(e), "summary")) for e in epochs]
+    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled"))
                                                            for e in epochs]
     figure, axis = plt.subplots(figsize=(7, 4.5))
     # Small horizontal offsets keep the error bars of the series at the same epoch apart.
@@ -494,17 +492,18 @@ def write_plot(results, path):
 def build_report():
     """Recompute everything from the per-example files and write the four outputs. Returns the results dict."""
     results = collect_results()
-    common.write_json(common.RESULTS_JSON, results)
-    common.write_text(common.RESULTS_CSV, render_csv(results))
-    write_plot(results, common.TRADEOFF_PLOT)
-    common.write_text(common.REPORT_FILE, render_markdown(results))
+    paths = common.PATHS
+    records.write_json(paths.results_json, results)
+    records.write_text(paths.results_csv, render_csv(results))
+    write_plot(results, paths.tradeoff_plot)
+    records.write_text(paths.report, render_markdown(results))
     return results
 
 
 def main():
     build_report()
-    print(f"report: {common.REPORT_FILE}")
+    print(f"report: {common.PATHS.report}")
 
 
 if __name__ == "__main__":
-    common.run_main(main)
+    records.run_main(main, lock_folder=common.PATHS.outputs)

@@ -406,7 +406,8 @@ class StrictExecutionAccuracy(ExecutionAccuracy):
 def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
     """Score items ({"question", "prediction", "gold", "db_path", "db_id"}) through deepeval.evaluate.
 
-    Returns, in input order, {"score", "strict_score", "reason", "error_kind", "strict_reason"} per item.
+    Returns, in input order, score_prediction's {"score", "strict_score", "reason", "error_kind", "strict_reason"}
+    per item, each checked equal to DeepEval's score.
     DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
     unconditionally, so its stdout is swallowed.
     """
@@ -433,86 +434,17 @@ def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECON
                                                         inspect_after_run=False),
                            cache_config=CacheConfig(write_cache=False, use_cache=False),
                            error_config=ErrorConfig(ignore_errors=False))
-    results = [None] * len(items)
+    # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
+    results = [score_prediction(item["db_path"], item["prediction"], item["gold"], timeout_seconds, max_rows)
+               for item in items]
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
-        study, strict = by_name[ExecutionAccuracy.name], by_name[StrictExecutionAccuracy.name]
-        for data in (study, strict):
-            if data.error:
-                raise RuntimeError(f"deepeval failed on {test_result.name}: {data.error}")
-        reason = study.reason
-        results[test_result.metadata["index"]] = {
-            "score": study.score, "strict_score": strict.score, "reason": reason,
-            "error_kind": None if reason == "correct" else reason.split(":", 1)[0],
-            "strict_reason": strict.reason}
-    missing = [index for index, result in enumerate(results) if result is None]
-    if missing:
-        raise RuntimeError(f"deepeval returned no result for items {missing[:10]}")
+        result = results[test_result.metadata["index"]]
+        for metric, field in ((ExecutionAccuracy, "score"), (StrictExecutionAccuracy, "strict_score")):
+            data = by_name[metric.name]
+            if data.error or data.score != result[field]:
+                raise RuntimeError(f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
+                                   f"{data.error or data.score} vs {result[field]}")
+    if len(outcome.test_results) != len(items):
+        raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     return results
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The Spider evaluation of one model (scripts 2 and 3): generate, extract, score, checkpoint each example.
-
-def results_path(key):
-    return common.SPIDER_RESULTS_DIR / f"{key}.jsonl"
-
-
-def spider_record(index, entry, raw_output, prediction, outcome, prompt=None):
-    return {"index": index, "prompt": prompt and common.prompt_digest(prompt), "db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
-            "raw_output": raw_output, "prediction": prediction, "score": int(outcome["score"]),
-            "strict_score": int(outcome["strict_score"]), "reason": outcome["reason"],
-            "strict_reason": outcome["strict_reason"],
-            "error_kind": outcome["error_kind"]}
-
-
-def score_and_append(handle, entries, outputs, spider_dir, prompts=None):
-    """Score one batch of (index, raw output) through DeepEval and append each outcome to the checkpoint."""
-    predictions = {index: extract_sql(raw) for index, raw in outputs}
-    items = [{"question": entries[i]["question"], "prediction": predictions[i], "gold": entries[i]["query"],
-              "db_id": entries[i]["db_id"], "db_path": str(database_path(spider_dir, entries[i]["db_id"]))}
-             for i, _ in outputs]
-    for (index, raw), outcome in zip(outputs, evaluate_predictions(items)):
-        prompt = prompts[index] if prompts else None
-        common.append_record(handle, spider_record(index, entries[index], raw, predictions[index], outcome, prompt))
-
-
-def check_databases_exist(spider_dir, entries):
-    """Fail before any work, with one line, if a database the entries need is missing from SPIDER_DIR."""
-    for db_id in sorted({entry["db_id"] for entry in entries}):
-        if not database_path(spider_dir, db_id).is_file():
-            raise common.PipelineError(f"database {db_id!r} is missing from {spider_dir}/database; set SPIDER_DIR to "
-                                       f"the Spider release the data was prepared from, or run 0_preparando_dados.py")
-
-
-def evaluate_model_on_spider(complete, tokenizer, key, entries, prompts, made_with):
-    """Evaluate one model (its generator, modeling.load_generator) on entries, resuming from its per-example file;
-    returns its records in entry order."""
-    import modeling
-    from tqdm.auto import tqdm
-
-    spider_dir = common.project_path(common.SPIDER_DIR)
-    check_databases_exist(spider_dir, entries)
-    path = results_path(key)
-    records = common.resume_records(path, made_with, prompts)
-    done = {record["index"] for record in records}
-    with common.open_checkpoint(path, records) as handle, \
-            tqdm(total=len(entries), initial=len(done), desc=f"spider {key}", unit="question") as progress:
-        for outputs in modeling.generate(complete, tokenizer, prompts, made_with["batch_size"], done=done):
-            score_and_append(handle, entries, outputs, spider_dir, prompts)
-            progress.update(len(outputs))
-    return sorted(common.read_jsonl_records(path), key=lambda record: record["index"])[:len(entries)]
-
-
-def summarize_spider(key, records):
-    """Accuracy, std, CI and error breakdown of one model, printed and written beside its per-example file."""
-    import stats
-
-    summary = {"model": key, **stats.summarize_scores([r["score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
-               "strict": stats.summarize_scores([r["strict_score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
-               "errors": dict(Counter(r["error_kind"] or "correct" for r in records))}
-    common.write_json(common.SPIDER_RESULTS_DIR / f"{key}.summary.json", summary)
-    print(f"{key}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
-          f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
-          f"outcomes {summary['errors']}")
-    return summary

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import common
+import prompts
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
 BUILD_INFO = "tiny_model_build.json"
@@ -53,6 +54,11 @@ SQL_WORDS = {"select", "from", "where", "group", "order", "by", "limit", "join",
              "between", "like", "having", "distinct", "count", "avg", "sum", "max", "min", "intersect", "union",
              "except", "desc", "asc", "is", "null", "table", "database", "question", "sql", "id"}
 
+# The architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU. Every projection width
+# is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32 wide, the narrowest
+# vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B.
+TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
+              "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 4096}
 # As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
 GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
 
@@ -76,7 +82,7 @@ def training_corpus(demo_dir):
     questions and SQL with their schemas, the training databases' .sql scripts, MMLU dev), plus the prompt wording.
     Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
     texts = pretraining_documents(demo_dir, renamed_copies=0)
-    texts.append(common.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
+    texts.append(prompts.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
                  "Generate the SQL query for the following question: The following are multiple choice "
                  "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant.")
     return texts
@@ -97,7 +103,7 @@ def train_databases(demo_dir):
 
 def train_schema_texts(demo_dir):
     """db_id -> schema text as the pipeline writes it, for the databases of the training files only."""
-    return {db_id: common.schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
+    return {db_id: prompts.schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
 
 
 def replacement_words(demo_dir):
@@ -145,7 +151,7 @@ def renamed_example(entry, tables, mapping, rng):
     query = "".join(piece if index % 2 else re.sub(
         r"[A-Za-z_][A-Za-z0-9_]*", lambda m: rename(m.group(0)) if m.group(0).lower() in identifiers else m.group(0),
         piece) for index, piece in enumerate(pieces))
-    return common.schema_text(db_id, renamed_tables), question, query
+    return prompts.schema_text(db_id, renamed_tables), question, query
 
 
 def train_entries(demo_dir):
@@ -203,16 +209,16 @@ def pretraining_documents(demo_dir, renamed_copies=None):
         subject = path.name[:-len("_dev.csv")]
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
-        blocks = [common.mmlu_question_block({"question": row[0], "choices": row[1:5],
-                                              "answer": common.MMLU_LETTERS.index(row[5].strip())}, with_answer=True)
+        blocks = [prompts.mmlu_question_block({"question": row[0], "choices": row[1:5],
+                                              "answer": prompts.MMLU_LETTERS.index(row[5].strip())}, with_answer=True)
                   for row in rows]
-        documents.append(common.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
+        documents.append(prompts.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
     return documents
 
 
 def fingerprint(demo_dir):
     """What the built model depends on: the corpora, the sizes and the pretraining settings. A change means a rebuild."""
-    digest = hashlib.sha256(json.dumps(common.TINY_MODEL, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(TINY_MODEL, sort_keys=True).encode())
     digest.update(str(common.SEED).encode())
     digest.update(json.dumps(PRETRAIN_SETTINGS, sort_keys=True).encode())  # the format version included
     digest.update(json.dumps(GENERATION_DEFAULTS, sort_keys=True).encode())
@@ -243,14 +249,14 @@ def build_tokenizer(corpus, vocab_size):
     # As in Qwen2-Instruct: the end of turn ends generation, padding is a different token.
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    chat_template=QWEN2_CHAT_TEMPLATE, padding_side="left",
-                                   model_max_length=common.TINY_MODEL["max_position_embeddings"])
+                                   model_max_length=TINY_MODEL["max_position_embeddings"])
 
 
 def build_model(tokenizer):
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    sizes = dict(common.TINY_MODEL, vocab_size=len(tokenizer))
+    sizes = dict(TINY_MODEL, vocab_size=len(tokenizer))
     config = Qwen2Config(**sizes, tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
     torch.manual_seed(common.SEED)
@@ -332,13 +338,13 @@ def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETR
     return losses
 
 
-def build_tiny_model(target_dir, demo_dir=DEMO_DIR):
+def build(target_dir, demo_dir=DEMO_DIR):
     """Build tokenizer and model into target_dir atomically (a half-built folder never looks finished)."""
     target_dir = Path(target_dir)
     staging = target_dir.with_name(target_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
     start = time.time()
-    tokenizer = build_tokenizer(training_corpus(demo_dir), common.TINY_MODEL["vocab_size"])
+    tokenizer = build_tokenizer(training_corpus(demo_dir), TINY_MODEL["vocab_size"])
     tokenizer.save_pretrained(staging)
     model = build_model(tokenizer)
     pretrain(model, tokenizer, pretraining_documents(demo_dir))
@@ -352,4 +358,4 @@ def build_tiny_model(target_dir, demo_dir=DEMO_DIR):
 
 if __name__ == "__main__":
     target = sys.argv[1] if len(sys.argv) > 1 else common.PROFILES["demo"]["MODEL_NAME"]
-    print(f"built {build_tiny_model(common.project_path(target))}")
+    print(f"built {build(common.project_path(target))}")

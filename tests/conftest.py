@@ -28,19 +28,11 @@ def project_dir():
     return PROJECT_DIR
 
 
-PATH_CONSTANTS = ("PREPARED_DIR", "OUTPUT_DIR", "PREPARED", "SPIDER_TRAIN_FILE", "SPIDER_DEV_FILE", "MMLU_TEST_FILE",
-                  "MMLU_DEV_FILE", "PREPARED_MANIFEST", "OUTPUTS", "LORA_DIR", "LORA_INDEX_FILE", "TRAINING_MANIFEST",
-                  "SPIDER_RESULTS_DIR", "MMLU_RESULTS_DIR", "REPORT_FILE", "RESULTS_JSON", "RESULTS_CSV",
-                  "TRADEOFF_PLOT")
-
-
 def use_directories(monkeypatch, prepared_dir, output_dir):
-    """common.set_directories for one test: monkeypatch restores every path constant afterwards."""
+    """Point every handed-off file at other folders for one test; monkeypatch restores common.PATHS afterwards."""
     import common
 
-    for name in PATH_CONSTANTS:
-        monkeypatch.setattr(common, name, getattr(common, name))
-    common.set_directories(prepared_dir, output_dir)
+    monkeypatch.setattr(common, "PATHS", common.output_paths(prepared_dir, output_dir))
 
 
 @pytest.fixture

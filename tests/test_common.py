@@ -1,4 +1,4 @@
-"""common.py: overrides and their errors, prompts, atomic files."""
+"""common.py and prompts.py: overrides and their errors, the valid ranges, the prompts."""
 import json
 import subprocess
 import sys
@@ -6,6 +6,8 @@ import sys
 import pytest
 
 import common
+import prompts
+import modeling
 from conftest import PROJECT_DIR
 
 
@@ -48,7 +50,20 @@ def test_profiles_pick_coherent_defaults():
 @pytest.mark.parametrize("env, message", [
     ({"PROFILE": "papr"}, "unknown PROFILE='papr'; use one of: paper, demo"),
     ({"EVALUATION_ENTRIES_SIZE": "all"}, "EVALUATION_ENTRIES_SIZE='all' is not an integer"),
-    ({"TRAIN_SPLIT": "test"}, "TRAIN_SPLIT='test' must be 'train' or 'dev'"),
+    ({"TRAIN_SPLIT": "test"}, "TRAIN_SPLIT='test' must be one of dev, train; fix or unset it (the default is 'train')"),
+    # Of the right type but out of range: each named with its range and its default.
+    ({"EVALUATION_ENTRIES_SIZE": "-1"}, "EVALUATION_ENTRIES_SIZE=-1 is out of range: it must be at least 1; fix or "
+                                        "unset it (the default is 106)"),
+    ({"EVALUATION_ENTRIES_SIZE": "0"}, "EVALUATION_ENTRIES_SIZE=0 is out of range"),
+    ({"EVAL_BATCH_SIZE": "0"}, "EVAL_BATCH_SIZE=0 is out of range: it must be at least 1"),
+    ({"EVAL_BATCH_SIZE": "-1"}, "EVAL_BATCH_SIZE=-1 is out of range"),
+    ({"SQL_TIMEOUT_SECONDS": "-1"}, "SQL_TIMEOUT_SECONDS=-1.0 is out of range: it must be between 0.01 and 86400.0"),
+    ({"SQL_TIMEOUT_SECONDS": "nan"}, "SQL_TIMEOUT_SECONDS=nan is out of range"),
+    ({"SQL_MAX_ROWS": "-1"}, "SQL_MAX_ROWS=-1 is out of range"),
+    ({"MMLU_QUESTIONS_PER_SUBJECT": "-1"}, "MMLU_QUESTIONS_PER_SUBJECT=-1 is out of range: it must be at least 0"),
+    ({"EVAL_EPOCHS": "3,0"}, "EVAL_EPOCHS=(3, 0) is out of range"),
+    ({"LEARNING_RATE": "inf"}, "LEARNING_RATE=inf is out of range"),
+    ({"INFERENCE_ENGINE": "tgi"}, "INFERENCE_ENGINE='tgi' must be one of hf, vllm"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(env, message):
     result = import_common(env)
@@ -84,42 +99,18 @@ def test_spider_prompt_renders_as_the_studys_figure_2():
     figure_2 = ("<|im_start|>system\nYou are an expert text-to-SQL assistant.<|im_end|>\n<|im_start|>user\n"
                 "Given the following database schema:\nDatabase: x\nTable t (a, b)\n\n"
                 "Generate the SQL query for the following question:\nHow many t?<|im_end|>\n<|im_start|>assistant\n")
-    assert common.render_prompt(tokenizer, common.spider_messages(entry)) == figure_2
+    assert prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) == figure_2
 
 
 def test_mmlu_prompt_is_the_harness_format():
     dev = [{"question": f"Q{i}?", "subject": "management", "choices": ["w", "x", "y", "z"], "answer": i % 4}
            for i in range(5)]
     item = {"question": "Test?", "subject": "management", "choices": ["p", "q", "r", "s"], "answer": 2}
-    text = common.mmlu_messages(item, dev)[0]["content"]
+    text = prompts.mmlu_messages(item, dev)[0]["content"]
     assert text.startswith("The following are multiple choice questions (with answers) about management.\n\nQ0?\n"
                            "A. w\nB. x\nC. y\nD. z\nAnswer: A\n\nQ1?")
     assert "Q4?" not in text and text.count("Answer:") == 5
     assert text.endswith("Test?\nA. p\nB. q\nC. r\nD. s\nAnswer:")
-
-
-def test_write_json_is_atomic_and_read_json_names_the_problem(tmp_path):
-    path = tmp_path / "x.json"
-    common.write_json(path, {"a": 1})
-    assert json.loads(path.read_text()) == {"a": 1} and [p.name for p in tmp_path.iterdir()] == ["x.json"]
-    path.write_text("{broken")
-    with pytest.raises(common.PipelineError, match=r"x.json is not valid JSON .*run 0_preparando_dados.py again"):
-        common.read_json(path, produced_by="0_preparando_dados.py")
-    with pytest.raises(common.PipelineError, match=r"missing; run 1_fine-tuning.py first"):
-        common.read_json(tmp_path / "absent.json", produced_by="1_fine-tuning.py")
-
-
-def test_checkpoint_file_survives_a_torn_last_line(tmp_path):
-    path = tmp_path / "model.jsonl"
-    path.write_text('{"index": 0}\n{"index": 1}\n{"ind')
-    records = common.read_jsonl_records(path)
-    assert records == [{"index": 0}, {"index": 1}]
-    with common.open_checkpoint(path, records) as handle:
-        common.append_record(handle, {"index": 2})
-    assert common.read_jsonl_records(path) == [{"index": 0}, {"index": 1}, {"index": 2}]
-    path.write_text('{"index": 0}\n{bad\n{"index": 2}\n')
-    with pytest.raises(common.PipelineError, match="line 2 is corrupt"):
-        common.read_jsonl_records(path)
 
 
 def test_seeding_repeats_random_draws():
@@ -128,36 +119,22 @@ def test_seeding_repeats_random_draws():
     import numpy as np
     import torch
 
-    common.seed_everything()
+    modeling.seed_everything()
     first = (random.random(), np.random.rand(), torch.rand(1).item())
-    common.seed_everything()
+    modeling.seed_everything()
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 
-def test_resume_reuses_only_records_made_the_same_way(tmp_path, capsys):
-    path = tmp_path / "lora_epoch3.jsonl"
-    prompts = ["p0", "p1", "p2"]
-    made_with = {"adapter_sha256": "aaa", "batch_size": 2}
-    assert common.resume_records(path, made_with, prompts) == []
-    with common.open_checkpoint(path, []) as handle:
-        for index in (0, 1):
-            common.append_record(handle, {"index": index, "prompt": common.prompt_digest(prompts[index])})
-    # Same settings, more questions asked for (EVALUATION_ENTRIES_SIZE raised): the finished ones are reused.
-    assert [r["index"] for r in common.resume_records(path, made_with, prompts + ["p3"])] == [0, 1]
-    # A changed prompt (other data, shots or template) is recomputed.
-    assert [r["index"] for r in common.resume_records(path, made_with, ["p0", "changed", "p2"])] == [0]
-    # Another adapter (training redone with --fresh): the file is kept aside and nothing is reused.
-    assert common.resume_records(path, dict(made_with, adapter_sha256="bbb"), prompts) == []
-    stale = list(tmp_path.glob("lora_epoch3.stale-*.jsonl"))
-    assert len(stale) == 1 and len(stale[0].read_text().splitlines()) == 2 and not path.exists()
-    assert "made with other adapter_sha256: kept as lora_epoch3.stale-" in capsys.readouterr().out
-    assert json.loads((tmp_path / "lora_epoch3.made_with.json").read_text())["adapter_sha256"] == "bbb"
+def test_every_training_constant_defines_the_run():
+    """A constant of the model, LoRA or training blocks of common.py that is missing from RUN_DEFINING_SETTINGS
+    would be ignored when a run resumes: the list sits beside those constants and this test keeps it whole."""
+    source = (PROJECT_DIR / "common.py").read_text()
+    block = source[source.index("# Model loading (Figure 4)"):source.index("RUN_DEFINING_SETTINGS = (")]
+    names = {line.split("=")[0].strip() for line in block.splitlines() if line[:1].isupper() and "=" in line}
+    logging_only = {"LOGGING_STEPS"}  # how often the loss is printed: not what is computed
+    assert names - logging_only <= set(common.RUN_DEFINING_SETTINGS) | {"SEED", "MODEL_NAME"}
+    assert set(common.RUN_DEFINING_SETTINGS) <= set(common.resolved_config())
 
 
-def test_resume_treats_a_torn_record_of_what_made_a_file_as_unknown(tmp_path, capsys):
-    path = tmp_path / "base.jsonl"
-    path.write_text('{"index": 0, "prompt": "x"}\n')
-    (tmp_path / "base.made_with.json").write_text('{"model": ')
-    assert common.resume_records(path, {"model": "m"}, ["p0"]) == []
-    assert "has no record of what made it" in capsys.readouterr().out
-    assert len(list(tmp_path.glob("base.stale-*.jsonl"))) == 1
+def test_every_checked_constant_exists():
+    assert set(common.VALID) <= set(common.resolved_config())

@@ -40,7 +40,7 @@ def records(root, benchmark, key):
 
 def adapter_digests(root):
     lora = root / "outputs" / "lora"
-    index = json.loads((lora / "epochs.json").read_text())["epochs"]
+    index = json.loads((lora / "run_manifest.json").read_text())["epochs"]
     return {epoch: (lora / folder / "adapter_model.safetensors").read_bytes() for epoch, folder in index.items()}
 
 
@@ -127,8 +127,8 @@ def test_killed_scripts_resume_to_the_same_results(uninterrupted, tmp_path):
     from safetensors.torch import load_file
 
     for epoch in adapter_digests(uninterrupted):
-        folder = json.loads((tmp_path / "outputs/lora/epochs.json").read_text())["epochs"][epoch]
-        reference = json.loads((uninterrupted / "outputs/lora/epochs.json").read_text())["epochs"][epoch]
+        folder = json.loads((tmp_path / "outputs/lora/run_manifest.json").read_text())["epochs"][epoch]
+        reference = json.loads((uninterrupted / "outputs/lora/run_manifest.json").read_text())["epochs"][epoch]
         resumed = load_file(str(tmp_path / "outputs/lora" / folder / "adapter_model.safetensors"))
         expected = load_file(str(uninterrupted / "outputs/lora" / reference / "adapter_model.safetensors"))
         for name in expected:

@@ -6,11 +6,14 @@ import pytest
 import torch
 
 import common
+import mmlu
 import modeling
+import prompts
+import runner
+import vllm_engine
 from conftest import load_script, use_directories
 
 evaluate_custom = load_script("3_avaliacao_customizada.py")
-mmlu = load_script("4_analise_mmlu.py")
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +27,11 @@ def test_padding_is_left_and_never_the_end_of_turn_token(tokenizer):
 
 
 def test_batch_plan_groups_by_length_and_skips_only_whole_batches_done(tokenizer):
-    prompts = ["a " * n for n in (5, 50, 10, 40, 20, 30, 1)]
-    plan = modeling.batch_plan(tokenizer, prompts, batch_size=3)
-    assert plan == [[1, 3, 5], [4, 2, 0], [6]]
+    texts = ["a " * n for n in (5, 50, 10, 40, 20, 30, 1)]
+    lengths = modeling.token_lengths(tokenizer, texts)
+    assert runner.batch_plan(lengths, batch_size=3) == [[1, 3, 5], [4, 2, 0], [6]]
     # A resumed run recomputes the batches it still needs exactly as planned, whole, and skips finished ones.
-    assert modeling.batch_plan(tokenizer, prompts, batch_size=3, done={1, 3, 5, 4}) == [[4, 2, 0], [6]]
+    assert runner.batch_plan(lengths, batch_size=3, done={1, 3, 5, 4}) == [[4, 2, 0], [6]]
 
 
 def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys):
@@ -40,37 +43,39 @@ def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return [i * 10 for i in chunk]
 
-    results = list(modeling.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch))
+    results = list(runner.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch))
     assert [value for _, outputs in results for value in outputs] == [i * 10 for i in range(10)]
     assert calls[:3] == [8, 4, 2] and "batch size halved to 2" in capsys.readouterr().out
 
 
 def test_generation_is_batched_greedy_and_stops(tokenizer):
-    complete = modeling.load_generator(tokenizer)
-    prompts = [common.render_prompt(tokenizer, [{"role": "user", "content": f"Question {i}?"}]) for i in range(5)]
-    batches = list(modeling.generate(complete, tokenizer, prompts, batch_size=2, max_new_tokens=6))
-    assert [len(batch) for batch in batches] == [2, 2, 1]
-    outputs = dict(item for batch in batches for item in batch)
+    complete = modeling.load_generator(tokenizer, None, "hf")
+    texts = [prompts.render_prompt(tokenizer, [{"role": "user", "content": f"Question {i}?"}]) for i in range(5)]
+    plan = runner.batch_plan(modeling.token_lengths(tokenizer, texts), batch_size=2)
+    assert [len(batch) for batch in plan] == [2, 2, 1]
+
+    def generate_all():
+        return {i: text for batch in plan for i, text in zip(batch, complete([texts[i] for i in batch], 6))}
+
+    outputs = generate_all()
     assert sorted(outputs) == list(range(5)) and all(isinstance(text, str) for text in outputs.values())
-    again = dict(item for batch in modeling.generate(complete, tokenizer, prompts, batch_size=2, max_new_tokens=6)
-                 for item in batch)
-    assert again == outputs  # greedy: deterministic
+    assert generate_all() == outputs  # greedy: deterministic
 
 
 def test_decoding_uses_and_records_the_models_own_repetition_penalty():
     # The demo model carries Qwen2-7B-Instruct's generation default; HF generate would apply it implicitly.
     assert modeling.repetition_penalty() == 1.05
-    made_with = modeling.made_with(None)
+    made_with = modeling.made_with(None, "hf", common.EVAL_BATCH_SIZE)
     assert made_with["repetition_penalty"] == 1.05 and made_with["engine"] == "hf"
     assert made_with["batch_size"] == common.EVAL_BATCH_SIZE
 
 
 def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(monkeypatch):
     modeling.check_engine("hf")
-    monkeypatch.setattr(modeling, "vllm_distribution", lambda: None)
+    monkeypatch.setattr(vllm_engine, "installed_version", lambda: None)
     with pytest.raises(common.PipelineError, match=r"vLLM is not installed; install it as README says"):
         modeling.check_engine("vllm")
-    monkeypatch.setattr(modeling, "vllm_distribution", lambda: "vllm")
+    monkeypatch.setattr(vllm_engine, "installed_version", lambda: "0.32.0")
     monkeypatch.setattr(common, "LOAD_IN_4BIT", True)
     with pytest.raises(common.PipelineError, match=r"cannot load the base in 4-bit NF4.*set LOAD_IN_4BIT=0"):
         modeling.check_engine("vllm")
@@ -81,7 +86,7 @@ def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(monkeypatch):
 def test_non_finite_logits_stop_the_run_with_the_setting_to_change(tokenizer):
     model = modeling.load_model()
     model.lm_head.weight.data.fill_(float("nan"))
-    texts = [common.render_prompt(tokenizer, [{"role": "user", "content": "Hi"}])]
+    texts = [prompts.render_prompt(tokenizer, [{"role": "user", "content": "Hi"}])]
     with pytest.raises(common.PipelineError, match=r"non-finite .*set COMPUTE_DTYPE=float32"):
         modeling.generate_batch(model, tokenizer, texts, max_new_tokens=3)
     with pytest.raises(common.PipelineError, match=r"non-finite next-token logits"):
@@ -104,7 +109,7 @@ def test_letter_scorer_reads_the_bare_letter_after_the_assistant_turn(tokenizer)
     bare = modeling.letter_token_ids(tokenizer, "ABCD")
     spaced = [tokenizer.encode(" " + letter, add_special_tokens=False) for letter in "ABCD"]
     assert all(len(ids) == 1 for ids in spaced) and [ids[0] for ids in spaced] != bare
-    prompt = common.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nAnswer:"}])
+    prompt = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nAnswer:"}])
     assert prompt.endswith("<|im_start|>assistant\n")  # a new line: the answer letter comes without a space
     for position, letter_id in enumerate(bare):
         scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), letter_id), tokenizer,
@@ -115,9 +120,11 @@ def test_letter_scorer_reads_the_bare_letter_after_the_assistant_turn(tokenizer)
     assert len(set(round(value, 6) for value in scores[0])) == 1
 
 
-@pytest.mark.parametrize("text, choice", [("B", 1), ("C. Kant", 2), ("The answer is D", 3), ("", None),
-                                          ("answer unclear", None), ("A or B", 0)])
-def test_generated_answer_parses_the_first_letter(text, choice):
+@pytest.mark.parametrize("text, choice", [
+    ("B", 1), ("C. Kant", 2), ("The answer is D", 3), ("Answer: (B)", 1), ("", None), ("answer unclear", None),
+    ("A or B", None), ("A student received scores of 76", None), ("A. 12\nB. 13\nC. 14\nD. 15", None),
+    ("the answer is a number", None)])
+def test_generated_answer_parses_an_answer_not_the_first_capital(text, choice):
     assert mmlu.generated_choice(text) == choice
 
 
@@ -128,28 +135,28 @@ def write_predictions(path, entries, prediction_of):
 
 def test_gold_sql_scores_one_on_every_demo_dev_question(prepared_demo, tmp_path, monkeypatch):
     use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
-    entries = json.loads(common.SPIDER_DEV_FILE.read_text())
+    entries = json.loads(common.PATHS.spider_dev.read_text())
     write_predictions(tmp_path / "gold.jsonl", entries, lambda e: e["query"])
     evaluate_custom.main(["--predictions", str(tmp_path / "gold.jsonl")])
-    summary = json.loads((common.SPIDER_RESULTS_DIR / "external_gold.summary.json").read_text())
+    summary = json.loads((common.PATHS.spider_results / "external_gold.summary.json").read_text())
     assert summary["n"] == len(entries) and summary["accuracy"] == 1.0 and summary["strict"]["accuracy"] == 1.0
-    records = [json.loads(line) for line in (common.SPIDER_RESULTS_DIR / "external_gold.jsonl").open()]
+    records = [json.loads(line) for line in (common.PATHS.spider_results / "external_gold.jsonl").open()]
     assert sorted(r["index"] for r in records) == list(range(len(entries)))
 
 
 def test_wrong_predictions_score_zero_with_a_reason(prepared_demo, tmp_path, monkeypatch):
     use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
-    entries = json.loads(common.SPIDER_DEV_FILE.read_text())[:10]
+    entries = json.loads(common.PATHS.spider_dev.read_text())[:10]
     write_predictions(tmp_path / "wrong.jsonl", entries, lambda e: "SELECT 'certainly not the answer'")
     evaluate_custom.main(["--predictions", str(tmp_path / "wrong.jsonl")])
-    records = [json.loads(line) for line in (common.SPIDER_RESULTS_DIR / "external_wrong.jsonl").open()]
+    records = [json.loads(line) for line in (common.PATHS.spider_results / "external_wrong.jsonl").open()]
     assert all(r["score"] == 0 and r["strict_score"] == 0 and r["reason"].startswith("wrong_result") for r in records)
 
 
 def test_malformed_predictions_file_is_named(tmp_path, isolated_run):
     (tmp_path / "bad.jsonl").write_text('{"db_id": "x", "question": "q", "query": "SELECT 1", "prediction": "x"}\n'
                                         '{"db_id": "x"}\n')
-    with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2 is not a JSON object with db_id"):
+    with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2 is not a JSON object with text db_id"):
         evaluate_custom.main(["--predictions", str(tmp_path / "bad.jsonl")])
 
 

@@ -6,7 +6,8 @@ import shutil
 import pytest
 
 import common
-from conftest import PROJECT_DIR, load_script, run_script
+import mmlu
+from conftest import PROJECT_DIR, load_script, run_script, use_directories
 
 prepare = load_script("0_preparando_dados.py")
 DEMO_SPIDER = PROJECT_DIR / "data" / "demo" / "spider"
@@ -66,19 +67,19 @@ def test_mmlu_sample_is_drawn_with_the_seed_and_stable(prepared_demo, isolated_r
 
 def test_rerun_with_unchanged_inputs_is_a_no_op(isolated_run, capsys):
     prepare.main()
-    written = {path: path.stat().st_mtime_ns for path in common.PREPARED.iterdir()}
+    written = {path: path.stat().st_mtime_ns for path in common.PATHS.prepared.iterdir()}
     prepare.main()
     assert "up to date" in capsys.readouterr().out
-    assert {path: path.stat().st_mtime_ns for path in common.PREPARED.iterdir()} == written
+    assert {path: path.stat().st_mtime_ns for path in common.PATHS.prepared.iterdir()} == written
 
 
-def test_mmlu_data_prepared_with_other_settings_is_refused(prepared_demo, monkeypatch):
-    monkeypatch.setattr(common, "PREPARED_MANIFEST", prepared_demo / "manifest.json")
-    common.check_prepared_mmlu()
+def test_mmlu_data_prepared_with_other_settings_is_refused(prepared_demo, tmp_path, monkeypatch):
+    use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
+    mmlu.read_questions()
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", 10)
     with pytest.raises(common.PipelineError, match=r"made with MMLU_QUESTIONS_PER_SUBJECT=20 \(now 10\); run "
                                                    r"0_preparando_dados.py again"):
-        common.check_prepared_mmlu()
+        mmlu.read_questions()
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_malformed_json_is_named(spider_copy, isolated_run):
     (spider_copy / "dev.json").write_text('[{"db_id": "x", ')
     with pytest.raises(common.PipelineError, match=r"dev.json is not valid JSON"):
         prepare.main()
-    assert not common.PREPARED.exists()
+    assert not common.PATHS.prepared.exists()
 
 
 def test_entry_without_fields_is_named(spider_copy, isolated_run):
@@ -121,7 +122,7 @@ def test_missing_database_is_named(spider_copy, isolated_run):
     shutil.rmtree(spider_copy / "database" / db_id)
     with pytest.raises(common.PipelineError, match=rf"database/{db_id}/{db_id}.sqlite is missing"):
         prepare.main()
-    assert not common.PREPARED.exists()
+    assert not common.PATHS.prepared.exists()
 
 
 def test_malformed_mmlu_row_is_named(tmp_path, isolated_run, monkeypatch):

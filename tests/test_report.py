@@ -5,7 +5,9 @@ import json
 import pytest
 
 import common
+import records
 import report
+from conftest import use_directories
 from stats import MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, summarize_scores
 
 EXPECTED_SPIDER = 10
@@ -64,12 +66,7 @@ def outputs(tmp_path, monkeypatch):
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", PER_SUBJECT)
     monkeypatch.setattr(common, "MMLU_SUBJECTS", {"elementary_mathematics": "STEM",
                                                   "management": "Ciências Sociais", "philosophy": "Humanidades"})
-    paths = {"OUTPUTS": tmp_path, "SPIDER_RESULTS_DIR": tmp_path / "spider", "MMLU_RESULTS_DIR": tmp_path / "mmlu",
-             "REPORT_FILE": tmp_path / "report.md", "RESULTS_JSON": tmp_path / "results.json",
-             "RESULTS_CSV": tmp_path / "results.csv", "TRADEOFF_PLOT": tmp_path / "tradeoff.png",
-             "TRAINING_MANIFEST": tmp_path / "lora" / "run_manifest.json"}
-    for name, value in paths.items():
-        monkeypatch.setattr(common, name, value)
+    use_directories(monkeypatch, tmp_path / "prepared", tmp_path)
     for key in SPIDER_SCORES:
         write_jsonl(tmp_path / "spider" / f"{key}.jsonl", spider_records(key))
     for key in MMLU_SCORES:
@@ -78,7 +75,7 @@ def outputs(tmp_path, monkeypatch):
 
 
 def write_manifest(outputs, overlap, split):
-    common.write_json(common.TRAINING_MANIFEST, {
+    records.write_json(common.PATHS.training_manifest, {
         "train_split": split, "train_examples": 7000, "overlap_with_evaluated": overlap,
         "evaluated_questions": EXPECTED_SPIDER, "dropped_too_long": 2, "finished": True})
 
@@ -95,7 +92,7 @@ def table_row(markdown, title, label):
 def test_spider_table_matches_records(outputs):
     write_manifest(outputs, overlap=0, split="train")
     results = report.build_report()
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
     name = "tiny-qwen2"
     labels = {"base_3shot": f"{name} (base, 3-shot)", "base_0shot": f"{name} (base, 0-shot)",
               "lora_epoch3": f"{name}-LoRA | 3"}
@@ -133,13 +130,13 @@ def test_spider_table_matches_records(outputs):
 
 def test_missing_model_is_marked_missing_not_zero(outputs):
     results = report.build_report()
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
     row = table_row(markdown, "Table I", "tiny-qwen2-LoRA | 5")
     assert row[2] == "missing (run 3_avaliacao_customizada.py)"
     assert "0.000" not in " ".join(row)
     model = results["spider"]["models"]["lora_epoch5"]
     assert model["status"] == "missing" and "summary" not in model
-    rows = list(csv.DictReader(common.RESULTS_CSV.open(encoding="utf-8")))
+    rows = list(csv.DictReader(common.PATHS.results_csv.open(encoding="utf-8")))
     missing = [r for r in rows if r["model"] == "lora_epoch5" and r["benchmark"] == "spider"]
     assert missing and missing[0]["status"] == "missing" and missing[0]["accuracy"] == "" and missing[0]["n"] == ""
     # Without a manifest the report says so and names the configured split.
@@ -147,7 +144,7 @@ def test_missing_model_is_marked_missing_not_zero(outputs):
     # Delete the MMLU base file too: Table II and III mark it missing, the readings give no test.
     (outputs / "mmlu" / "base.jsonl").unlink()
     results = report.build_report()
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
     assert table_row(markdown, "Table II", "Base")[1] == "missing (run 4_analise_mmlu.py)"
     assert table_row(markdown, "Table III", "STEM")[1] == "—"
     assert all(reading is None for reading in results["mmlu_readings"].values())
@@ -155,7 +152,7 @@ def test_missing_model_is_marked_missing_not_zero(outputs):
 
 def test_mmlu_tables_match_records(outputs):
     results = report.build_report()
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
     categories = ["STEM", "Ciências Sociais", "Humanidades"]
     order = list(common.MMLU_SUBJECTS.values())
     accuracies = {}
@@ -200,8 +197,8 @@ def test_mmlu_tables_match_records(outputs):
 def test_leakage_warning_iff_overlap(outputs, overlap, split):
     write_manifest(outputs, overlap=overlap, split=split)
     results = report.build_report()
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
-    stored = json.loads(common.RESULTS_JSON.read_text(encoding="utf-8"))
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
+    stored = json.loads(common.PATHS.results_json.read_text(encoding="utf-8"))
     assert f"train split **{split}**" in markdown and stored["train_split"] == split
     warning = ("LEAKAGE: 10 of the 10 evaluated Spider questions were in the training data (TRAIN_SPLIT=dev); "
                "these Spider numbers measure memorisation, not generalisation.")
@@ -214,9 +211,9 @@ def test_leakage_warning_iff_overlap(outputs, overlap, split):
 
 def test_json_csv_markdown_consistent_and_plot_written(outputs):
     results = report.build_report()
-    stored = json.loads(common.RESULTS_JSON.read_text(encoding="utf-8"))
+    stored = json.loads(common.PATHS.results_json.read_text(encoding="utf-8"))
     assert stored == json.loads(json.dumps(results))
-    rows = list(csv.DictReader(common.RESULTS_CSV.open(encoding="utf-8")))
+    rows = list(csv.DictReader(common.PATHS.results_csv.open(encoding="utf-8")))
     by_key = {(r["benchmark"], r["model"], r["category"]): r for r in rows}
     for key, model in stored["spider"]["models"].items():
         if model["status"] == "missing":
@@ -227,7 +224,7 @@ def test_json_csv_markdown_consistent_and_plot_written(outputs):
         assert float(row["ci_low"]) == pytest.approx(model["summary"]["ci_low"], abs=1e-6)
     assert float(by_key[("spider", "lora_epoch3", "all")]["p_value"]) == pytest.approx(
         stored["spider"]["models"]["lora_epoch3"]["mcnemar_vs_base_0shot"]["p_value"], abs=1e-6)
-    markdown = common.REPORT_FILE.read_text(encoding="utf-8")
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
     for key, model in stored["mmlu"]["models"].items():
         aggregate = by_key[("mmlu", key, "aggregate")]
         assert float(aggregate["accuracy"]) == pytest.approx(model["aggregate"]["accuracy"], abs=1e-6)
@@ -236,18 +233,13 @@ def test_json_csv_markdown_consistent_and_plot_written(outputs):
             row = by_key[("mmlu", key, category)]
             assert float(row["std"]) == pytest.approx(summary["std"], abs=1e-6)
             assert f"{float(row['accuracy']):.3f} ± {float(row['std']):.3f}" in markdown
-    png = common.TRADEOFF_PLOT.read_bytes()
+    png = common.PATHS.tradeoff_plot.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 1000
     assert not [p for p in outputs.iterdir() if p.name.startswith(".")]  # no temporary file left behind
 
 
 def test_report_with_no_results_at_all(tmp_path, monkeypatch):
-    for name in ("SPIDER_RESULTS_DIR", "MMLU_RESULTS_DIR"):
-        monkeypatch.setattr(common, name, tmp_path / name)
-    for name, file_name in (("REPORT_FILE", "report.md"), ("RESULTS_JSON", "results.json"),
-                            ("RESULTS_CSV", "results.csv"), ("TRADEOFF_PLOT", "tradeoff.png"),
-                            ("TRAINING_MANIFEST", "run_manifest.json")):
-        monkeypatch.setattr(common, name, tmp_path / file_name)
+    use_directories(monkeypatch, tmp_path / "prepared", tmp_path)
     results = report.build_report()
     assert all(m["status"] == "missing" for m in results["spider"]["models"].values())
     assert all(m["status"] == "missing" for m in results["mmlu"]["models"].values())

@@ -6,6 +6,7 @@ import json
 import pytest
 
 import common
+import prompts
 import tiny_model
 
 DEMO = tiny_model.DEMO_DIR
@@ -32,7 +33,7 @@ def test_pretraining_corpus_has_no_dev_question_query_or_mmlu_test_question(docu
     # Nor the dev databases, and never the pipeline's chat prompt (that is what fine-tuning teaches).
     dev_databases = {entry["db_id"] for entry in dev}
     assert not [db_id for db_id in dev_databases if f"Database: {db_id}\n" in corpus]
-    assert common.SPIDER_SYSTEM_PROMPT not in corpus and "Generate the SQL query" not in corpus
+    assert prompts.SPIDER_SYSTEM_PROMPT not in corpus and "Generate the SQL query" not in corpus
     assert "<|im_start|>" not in corpus
 
 
@@ -48,7 +49,7 @@ def test_pretraining_is_deterministic(tmp_path):
     import torch
 
     documents = tiny_model.pretraining_documents(DEMO)[:40]
-    tokenizer = tiny_model.build_tokenizer(tiny_model.training_corpus(DEMO), common.TINY_MODEL["vocab_size"])
+    tokenizer = tiny_model.build_tokenizer(tiny_model.training_corpus(DEMO), tiny_model.TINY_MODEL["vocab_size"])
 
     def weights(seed):
         model = tiny_model.build_model(tokenizer)
@@ -72,7 +73,7 @@ def test_fingerprint_follows_the_pretraining_settings(monkeypatch):
 
 
 def test_every_projection_width_is_a_multiple_of_32():
-    sizes = common.TINY_MODEL
+    sizes = tiny_model.TINY_MODEL
     head_dim = sizes["hidden_size"] // sizes["num_attention_heads"]
     for width in (sizes["hidden_size"], sizes["intermediate_size"], sizes["num_attention_heads"] * head_dim,
                   sizes["num_key_value_heads"] * head_dim):
@@ -115,8 +116,8 @@ def test_built_model_answers_through_the_chat_template(built_model):
     import modeling
 
     tokenizer, model = built_model
-    letter_ids = modeling.letter_token_ids(tokenizer, common.MMLU_LETTERS)
-    text = common.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nA. a\nB. b\nC. c\nD. d\nAnswer:"}])
+    letter_ids = modeling.letter_token_ids(tokenizer, prompts.MMLU_LETTERS)
+    text = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nA. a\nB. b\nC. c\nD. d\nAnswer:"}])
     inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         logits = model(**inputs).logits[0, -1]

@@ -1,4 +1,5 @@
 """1_fine-tuning.py with the tiny model on demo data: learning, labels, adapters, resumption."""
+import csv
 import json
 import shutil
 
@@ -6,6 +7,8 @@ import pytest
 import torch
 
 import common
+import records
+import prompts
 from conftest import load_script, use_directories
 
 finetune = load_script("1_fine-tuning.py")
@@ -16,10 +19,10 @@ EPOCHS = 2
 def configure(monkeypatch, root, prepared_demo):
     """A small run: the first TRAIN_EXAMPLES demo training examples, EPOCHS epochs, in its own folders."""
     use_directories(monkeypatch, root / "prepared", root / "outputs")
-    common.PREPARED.mkdir(parents=True)
+    common.PATHS.prepared.mkdir(parents=True)
     train = json.loads((prepared_demo / "spider_train.json").read_text())[:TRAIN_EXAMPLES]
-    common.write_json(common.SPIDER_TRAIN_FILE, train)
-    shutil.copy(prepared_demo / "spider_dev.json", common.SPIDER_DEV_FILE)
+    records.write_json(common.PATHS.spider_train, train)
+    shutil.copy(prepared_demo / "spider_dev.json", common.PATHS.spider_dev)
     monkeypatch.setattr(common, "NUM_EPOCHS", EPOCHS)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1, 2))
 
@@ -30,9 +33,9 @@ def trained_run(prepared_demo, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         configure(monkeypatch, tmp_path_factory.mktemp("uninterrupted"), prepared_demo)
         finetune.main([])
-        run = {"lora_dir": common.LORA_DIR, "index": json.loads(common.LORA_INDEX_FILE.read_text()),
-               "manifest": json.loads(common.TRAINING_MANIFEST.read_text()),
-               "losses": json.loads((common.LORA_DIR / "loss_log.json").read_text())}
+        run = {"lora_dir": common.PATHS.lora, "index": json.loads(common.PATHS.training_manifest.read_text()),
+               "manifest": json.loads(common.PATHS.training_manifest.read_text()),
+               "losses": list(csv.DictReader(common.PATHS.loss_log.open()))}
     return run
 
 
@@ -47,7 +50,7 @@ def answer_loss(model, tokenizer, entries):
     """Mean loss on the answer tokens (the SQL and its end of turn) of entries, as training counts it."""
     losses = []
     for entry in entries:
-        prompt = tokenizer(common.render_prompt(tokenizer, common.spider_messages(entry)),
+        prompt = tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)),
                            add_special_tokens=False)["input_ids"]
         answer = tokenizer(entry["query"] + "<|im_end|>", add_special_tokens=False)["input_ids"]
         input_ids = torch.tensor([prompt + answer])
@@ -60,7 +63,7 @@ def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, p
     import modeling
     from peft import PeftModel
 
-    losses = [entry["loss"] for entry in trained_run["losses"]]
+    losses = [float(entry["loss"]) for entry in trained_run["losses"]]
     assert len(losses) >= 3 and all(loss == loss for loss in losses)  # logged, and no NaN
     # Logged losses of a few batches are noisy; the answers it trained on, scored before and after, are not.
     tokenizer = modeling.load_tokenizer()
@@ -77,7 +80,7 @@ def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, p
     assert manifest["finished"] and manifest["train_examples"] == TRAIN_EXAMPLES
     assert manifest["overlap_with_evaluated"] == 0 and manifest["train_split"] == "train"
     assert manifest["tokens_per_second"] > 0 and manifest["peak_memory_gib"] > 0
-    assert manifest["packages"]["transformers"] and manifest["settings"]["LORA_R"] == common.LORA_R
+    assert manifest["packages"]["transformers"] and manifest["config"]["LORA_R"] == common.LORA_R
     assert (trained_run["lora_dir"] / "loss_log.csv").read_text().startswith("step,epoch,loss")
 
 
@@ -94,7 +97,7 @@ def test_loss_falls_on_the_answer_only(prepared_demo):
     for row, entry in zip(trainer.train_dataset, entries):
         batch = collator([{"input_ids": row["input_ids"], "labels": row["labels"]}])
         labels = batch["labels"][0].tolist()
-        prompt_length = len(tokenizer(common.render_prompt(tokenizer, common.spider_messages(entry)),
+        prompt_length = len(tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)),
                                       add_special_tokens=False)["input_ids"])
         assert all(label == -100 for label in labels[:prompt_length])
         answer = [label for label in labels[prompt_length:] if label != -100]
@@ -105,8 +108,7 @@ def test_loss_falls_on_the_answer_only(prepared_demo):
 def test_saved_adapter_reloads_on_the_4bit_base_and_changes_the_logits(trained_run, monkeypatch):
     import modeling
 
-    monkeypatch.setattr(common, "LORA_DIR", trained_run["lora_dir"])
-    monkeypatch.setattr(common, "LORA_INDEX_FILE", trained_run["lora_dir"] / "epochs.json")
+    use_directories(monkeypatch, trained_run["lora_dir"].parent.parent / "prepared", trained_run["lora_dir"].parent)
     tokenizer = modeling.load_tokenizer()
     inputs = tokenizer(["SELECT count(*) FROM"], return_tensors="pt")
     base = modeling.load_model()
@@ -125,13 +127,13 @@ def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(trained_run, pr
                                                                  monkeypatch, capsys):
     configure(monkeypatch, tmp_path, prepared_demo)
     finetune.main(["--stop-after-epoch", "1"])
-    assert json.loads(common.LORA_INDEX_FILE.read_text())["epochs"].keys() == {"1"}
-    assert not json.loads(common.TRAINING_MANIFEST.read_text())["finished"]
+    assert json.loads(common.PATHS.training_manifest.read_text())["epochs"].keys() == {"1"}
+    assert not json.loads(common.PATHS.training_manifest.read_text())["finished"]
     finetune.main([])
-    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
+    manifest = json.loads(common.PATHS.training_manifest.read_text())
     assert manifest["finished"] and manifest["global_step"] == trained_run["manifest"]["global_step"]
-    assert manifest["resumed_from"] == json.loads(common.LORA_INDEX_FILE.read_text())["epochs"]["1"]
-    resumed = adapter_weights(common.LORA_DIR / manifest["epochs"]["2"])
+    assert manifest["resumed_from"] == json.loads(common.PATHS.training_manifest.read_text())["epochs"]["1"]
+    resumed = adapter_weights(common.PATHS.lora / manifest["epochs"]["2"])
     uninterrupted = adapter_weights(trained_run["lora_dir"] / trained_run["index"]["epochs"]["2"])
     assert resumed.keys() == uninterrupted.keys()
     for name in resumed:
@@ -144,14 +146,14 @@ def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(trained_run, pr
 def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared_demo, tmp_path, monkeypatch):
     """A kill during the save of epoch 2 leaves a folder without trainer_state.json: resume from epoch 1 instead."""
     configure(monkeypatch, tmp_path, prepared_demo)
-    shutil.copytree(trained_run["lora_dir"], common.LORA_DIR)
-    last = common.LORA_DIR / trained_run["index"]["epochs"]["2"]
+    shutil.copytree(trained_run["lora_dir"], common.PATHS.lora)
+    last = common.PATHS.lora / trained_run["index"]["epochs"]["2"]
     (last / "trainer_state.json").unlink()
     (last / "optimizer.pt").unlink()
-    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
-    common.write_json(common.TRAINING_MANIFEST, dict(manifest, finished=False))
+    manifest = json.loads(common.PATHS.training_manifest.read_text())
+    records.write_json(common.PATHS.training_manifest, dict(manifest, finished=False))
     finetune.main([])
-    manifest = json.loads(common.TRAINING_MANIFEST.read_text())
+    manifest = json.loads(common.PATHS.training_manifest.read_text())
     assert manifest["resumed_from"] == trained_run["index"]["epochs"]["1"] and manifest["finished"]
     resumed = adapter_weights(last)
     uninterrupted = adapter_weights(trained_run["lora_dir"] / trained_run["index"]["epochs"]["2"])
@@ -162,11 +164,11 @@ def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared
 def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_run, prepared_demo, tmp_path,
                                                                         monkeypatch):
     configure(monkeypatch, tmp_path, prepared_demo)
-    shutil.copytree(trained_run["lora_dir"], common.LORA_DIR)
+    shutil.copytree(trained_run["lora_dir"], common.PATHS.lora)
     monkeypatch.setattr(common, "LEARNING_RATE", 1e-3)
     with pytest.raises(common.PipelineError, match=r"made with LEARNING_RATE=.*run 1_fine-tuning.py --fresh"):
         finetune.main([])
-    monkeypatch.setattr(common, "LEARNING_RATE", trained_run["manifest"]["settings"]["LEARNING_RATE"])
+    monkeypatch.setattr(common, "LEARNING_RATE", trained_run["manifest"]["config"]["LEARNING_RATE"])
     import modeling
 
     real_identity = modeling.model_identity
@@ -177,9 +179,9 @@ def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_r
     monkeypatch.setattr(common, "NUM_EPOCHS", 1)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1,))
     finetune.main(["--fresh"])
-    kept = [path for path in common.OUTPUTS.iterdir() if path.name.startswith("lora.previous-")]
-    assert len(kept) == 1 and (kept[0] / "epochs.json").exists()
-    assert json.loads(common.LORA_INDEX_FILE.read_text())["epochs"].keys() == {"1"}
+    kept = [path for path in common.PATHS.outputs.iterdir() if path.name.startswith("lora.previous-")]
+    assert len(kept) == 1 and (kept[0] / "run_manifest.json").exists()
+    assert json.loads(common.PATHS.training_manifest.read_text())["epochs"].keys() == {"1"}
 
 
 def test_missing_prepared_data_names_the_step_to_run(isolated_run):
@@ -203,7 +205,7 @@ def test_non_finite_loss_stops_training_with_the_setting_to_change():
 
 
 def test_training_on_dev_as_the_study_did_records_the_leakage(prepared_demo, isolated_run, monkeypatch):
-    shutil.copytree(prepared_demo, common.PREPARED)
+    shutil.copytree(prepared_demo, common.PATHS.prepared)
     overlap, evaluated = finetune.evaluated_overlap(finetune.training_entries())
     assert overlap == 0 and evaluated == common.EVALUATION_ENTRIES_SIZE
     monkeypatch.setattr(common, "TRAIN_SPLIT", "dev")

@@ -14,6 +14,8 @@ pytest.importorskip("vllm", reason="the vLLM engine is optional; `make test-vllm
 
 import common  # noqa: E402
 import modeling  # noqa: E402
+import prompts  # noqa: E402
+import vllm_engine  # noqa: E402
 
 # Batches of 16 for both engines: three batches, so that a resumed vLLM run has batches done and batches to do.
 UNQUANTIZED = {"PROFILE": "demo", "LOAD_IN_4BIT": "0", "COMPUTE_DTYPE": "float32", "NUM_EPOCHS": "1",
@@ -88,11 +90,11 @@ def test_non_finite_vllm_generation_stops_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(common, "MODEL_NAME", str(broken))
     monkeypatch.setattr(common, "LOAD_IN_4BIT", False)
     monkeypatch.setattr(common, "COMPUTE_DTYPE", "float32")
-    modeling.vllm_engine.cache_clear()
+    vllm_engine.engine.cache_clear()
     try:
         tokenizer = modeling.load_tokenizer()
-        prompt = common.render_prompt(tokenizer, [{"role": "user", "content": "How many singers are there?"}])
+        prompt = prompts.render_prompt(tokenizer, [{"role": "user", "content": "How many singers are there?"}])
         with pytest.raises(common.PipelineError, match=r"non-finite log-probabilities during vLLM generation"):
-            modeling.vllm_generate_batch(tokenizer, None, [prompt], 4)
+            vllm_engine.generate_batch(tokenizer, None, [prompt], 4)
     finally:
-        modeling.vllm_engine.cache_clear()
+        vllm_engine.engine.cache_clear()

@@ -1,0 +1,143 @@
+"""The training run on disk: its manifest (run_manifest.json: what made it, which epoch is in which checkpoint),
+its epoch checkpoints, and the adapter of one epoch for the evaluation scripts.
+
+A checkpoint counts only once its save finished (trainer_state.json is written last); a run made under other
+RUN_DEFINING_SETTINGS is never continued; --fresh keeps the previous run beside the new one as lora.previous-<time>.
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import common
+import records
+
+TRAINING_SCRIPT = records.SCRIPTS[1]
+PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "deepeval")
+
+
+def read_manifest():
+    """The training run's manifest, or None before the first run."""
+    path = common.PATHS.training_manifest
+    return records.read_json(path) if path.exists() else None
+
+
+def checkpoint_epoch(folder):
+    state = records.read_json(Path(folder) / "trainer_state.json")
+    try:
+        return round(state["epoch"])
+    except (KeyError, TypeError):
+        raise common.PipelineError(f"{folder}/trainer_state.json has no epoch; run {TRAINING_SCRIPT} --fresh") from None
+
+
+def epoch_checkpoints():
+    """{epoch: checkpoint folder name} of every completely saved checkpoint."""
+    epochs = {}
+    for folder in common.PATHS.lora.glob("checkpoint-*"):
+        if (folder / "trainer_state.json").exists() and (folder / "adapter_config.json").exists():
+            epochs[str(checkpoint_epoch(folder))] = folder.name
+    return dict(sorted(epochs.items(), key=lambda item: int(item[0])))
+
+
+def last_complete_checkpoint():
+    """The newest checkpoint whose save finished (trainer_state.json is written last); a checkpoint cut short by a
+    kill mid-save is removed, since resuming from it would silently lose optimizer or RNG state."""
+    complete = []
+    for folder in sorted(common.PATHS.lora.glob("checkpoint-*")):
+        if (folder / "trainer_state.json").exists():
+            complete.append(folder)
+        else:
+            print(f"removing {folder.name}: its save was interrupted")
+            shutil.rmtree(folder)
+    return str(max(complete, key=lambda folder: int(folder.name.split("-")[1]))) if complete else None
+
+
+def check_resumable(manifest, settings):
+    """A run made under other settings must not be silently continued or reported."""
+    if manifest is None:
+        return
+    recorded = dict(manifest.get("config", {}), base_model=manifest.get("base_model"))
+    for name, value in settings.items():
+        if recorded.get(name) != (list(value) if isinstance(value, tuple) else value):
+            raise common.PipelineError(
+                f"{common.PATHS.lora} holds a run made with {name}={recorded.get(name)!r} (now {value!r}); run "
+                f"{TRAINING_SCRIPT} --fresh to start over (the old run is kept beside it)"
+            )
+
+
+def move_previous_run_aside():
+    lora = common.PATHS.lora
+    if lora.exists():
+        kept = lora.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}")
+        lora.rename(kept)
+        print(f"previous run kept at {kept}")
+
+
+def adapter_path(epoch):
+    """The checkpoint folder of one training epoch, from the training manifest."""
+    manifest = records.read_json(common.PATHS.training_manifest)
+    epochs = manifest.get("epochs", {})
+    if str(epoch) not in epochs:
+        done = ", ".join(sorted(epochs, key=int)) or "none"
+        raise common.PipelineError(
+            f"no adapter for epoch {epoch} in {common.PATHS.training_manifest} (epochs done: {done}); "
+            f"finish {TRAINING_SCRIPT} or set EVAL_EPOCHS to epochs that exist"
+        )
+    path = common.PATHS.lora / epochs[str(epoch)]
+    if not (path / "adapter_config.json").exists():
+        raise common.PipelineError(f"adapter for epoch {epoch} is missing at {path}; run {TRAINING_SCRIPT} again")
+    return path
+
+
+def check_adapters_exist(epochs):
+    """Fail before any work if an adapter of EVAL_EPOCHS is missing."""
+    for epoch in epochs:
+        adapter_path(epoch)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What made the run
+
+def package_versions():
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def git_commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=common.PROJECT_DIR, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def device_description():
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def environment():
+    return {"packages": package_versions(), "git_commit": git_commit(), "device": device_description()}
+
+
+def loss_rows(log_history):
+    """The logged training losses of trainer.state.log_history, one row per logging step."""
+    return [
+        {key: entry.get(key) for key in ("step", "epoch", "loss", "learning_rate", "grad_norm")}
+        for entry in log_history
+        if "loss" in entry
+    ]
+

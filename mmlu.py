@@ -1,0 +1,113 @@
+"""The MMLU benchmark: the prepared questions, one record per question, one model's evaluation, its summary.
+
+The score is the model's log-probability of each answer letter as the next token (one forward pass, never
+unparseable). With MMLU_GENERATION_SCORE a second column parses the answer of a short greedy generation.
+"""
+
+import re
+
+import common
+import records
+import runner
+import stats
+from prompts import MMLU_LETTERS
+
+# An answer in a short generation: "B", "B.", "(B)", "The answer is B", "Answer: B". Not the article "A" of
+# "A student received...", and not a re-listed option line "A. <text>" followed by more options.
+ANSWER_PATTERNS = (
+    re.compile(r"(?i:answer)\s*(?:is|:)?\s*\(?([ABCD])\b"),
+    re.compile(r"^\s*\(?([ABCD])\)?\s*(?:[.:)]\s*)?$"),
+    re.compile(r"^\s*\(?([ABCD])\)?\s*[.:)](?!.*\n\s*\(?[ABCD][.:)])", re.DOTALL),
+)
+
+
+def generated_choice(text):
+    """The answer letter of a short generation as an index 0-3, or None when it states no answer."""
+    for pattern in ANSWER_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return MMLU_LETTERS.index(match.group(1).upper())
+    return None
+
+
+def preparation_settings():
+    """The settings that shape the prepared MMLU files; 0_preparando_dados.py records them in its manifest."""
+    return {"SEED": common.SEED, "MMLU_SUBJECTS": common.MMLU_SUBJECTS, "MMLU_SHOTS": common.MMLU_SHOTS,
+            "MMLU_QUESTIONS_PER_SUBJECT": common.MMLU_QUESTIONS_PER_SUBJECT,
+            "mmlu_source": common.MMLU_DIR or common.MMLU_DATASET}
+
+
+def check_item(path, where, item):
+    valid = (isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("subject"), str)
+             and isinstance(item.get("choices"), list) and len(item["choices"]) == len(MMLU_LETTERS)
+             and all(isinstance(choice, str) for choice in item["choices"])
+             and item.get("answer") in range(len(MMLU_LETTERS)))
+    if not valid:
+        raise common.PipelineError(f"{path} {where} is not a question with 4 text choices and an answer index 0-3; "
+                                   f"run {records.SCRIPTS[0]} again")
+
+
+def read_questions():
+    """The prepared test questions and each subject's dev examples, checked against this run's MMLU settings."""
+    paths = common.PATHS
+    recorded = records.read_json(paths.prepared_manifest).get("settings", {})
+    for name, value in preparation_settings().items():
+        if recorded.get(name) != value:
+            raise common.PipelineError(f"the prepared MMLU data in {paths.prepared} was made with "
+                                       f"{name}={recorded.get(name)!r} (now {value!r}); run {records.SCRIPTS[0]} again")
+    items, dev = records.read_json(paths.mmlu_test), records.read_json(paths.mmlu_dev)
+    if not isinstance(items, list) or not isinstance(dev, dict):
+        raise common.PipelineError(f"{paths.prepared} holds MMLU files of the wrong shape; run {records.SCRIPTS[0]} "
+                                   f"again")
+    for number, item in enumerate(items):
+        check_item(paths.mmlu_test, f"entry {number}", item)
+        if item["subject"] not in dev or len(dev[item["subject"]]) < common.MMLU_SHOTS:
+            raise common.PipelineError(f"{paths.mmlu_dev} lacks {common.MMLU_SHOTS} dev examples of subject "
+                                       f"{item['subject']!r}; run {records.SCRIPTS[0]} again")
+    for subject, examples in dev.items():
+        for number, example in enumerate(examples):
+            check_item(paths.mmlu_dev, f"{subject} example {number}", example)
+    return items, dev
+
+
+
+def question_record(item, log_probs, generated_text):
+    predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
+    choice = generated_choice(generated_text) if generated_text is not None else None
+    return {
+        "subject": item["subject"],
+        "category": item["category"],
+        "answer": item["answer"],
+        "letter_logprobs": log_probs,
+        "predicted": predicted,
+        "correct": int(predicted == item["answer"]),
+        "generated_text": generated_text,
+        "generated_choice": choice,
+        "generated_correct": None if generated_text is None else int(choice == item["answer"]),
+    }
+
+
+def evaluate_model(model, tokenizer, key, items, prompts, lengths, made_with, batch_size):
+    """Score one model on every question, resumable; its records in question order."""
+    import modeling
+
+    letter_ids = modeling.letter_token_ids(tokenizer, MMLU_LETTERS)
+
+    def evaluate_batch(indices):
+        texts = [prompts[i] for i in indices]
+        log_probs = modeling.letter_log_probs_batch(model, tokenizer, texts, letter_ids)
+        generated = (modeling.generate_batch(model, tokenizer, texts, common.MMLU_GENERATION_TOKENS)
+                     if common.MMLU_GENERATION_SCORE else [None] * len(indices))
+        return [question_record(items[i], *outputs) for i, outputs in zip(indices, zip(log_probs, generated))]
+
+    return runner.evaluate(records.results_path("mmlu", key), made_with, prompts, lengths, batch_size, evaluate_batch, f"mmlu {key}")
+
+
+def print_summary(key, model_records):
+    overall = stats.summarize_scores([r["correct"] for r in model_records], ddof=stats.MMLU_STD_DDOF)
+    parts = []
+    for category in dict.fromkeys(common.MMLU_SUBJECTS.values()):
+        scores = [r["correct"] for r in model_records if r["category"] == category]
+        accuracy = stats.summarize_scores(scores, ddof=stats.MMLU_STD_DDOF)["accuracy"]
+        parts.append(f"{category} {'—' if accuracy is None else f'{accuracy:.3f}'}")
+    print(f"{key}: MMLU accuracy {overall['accuracy']:.3f} (n={overall['n']}; {', '.join(parts)})")

@@ -1,0 +1,121 @@
+"""The Spider benchmark: the evaluated questions, one record per question, one model's evaluation, its summary.
+
+A record holds the question, the gold query, the model's raw output, the SQL extracted from it, both execution
+scores with their reasons and the error kind (sql_eval.py scores; this file keeps the books).
+"""
+
+import json
+from collections import Counter
+
+import common
+import records
+import runner
+import sql_eval
+import stats
+
+REQUIRED_FIELDS = ("db_id", "question", "query", "db_schema")
+
+
+def read_entries(path):
+    """A prepared Spider file: a list of {db_id, question, query, db_schema}, each checked."""
+    entries = records.read_json(path)
+    if not isinstance(entries, list):
+        raise common.PipelineError(f"{path} should hold a list of entries, found {type(entries).__name__}; "
+                                   f"run {records.producer(path)} again")
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(field), str) for field in REQUIRED_FIELDS):
+            raise common.PipelineError(f"{path} entry {number} lacks a text {', '.join(REQUIRED_FIELDS)}; "
+                                       f"run {records.producer(path)} again")
+    return entries
+
+
+def evaluated_entries():
+    """The evaluated questions: the first EVALUATION_ENTRIES_SIZE of the prepared dev split."""
+    return read_entries(common.PATHS.spider_dev)[: common.EVALUATION_ENTRIES_SIZE]
+
+
+def read_predictions(path):
+    """External predictions (JSONL: db_id, question, query, prediction), each line checked; names the line at fault."""
+    if not path.is_file():
+        raise common.PipelineError(f"predictions file {path} {'is a folder' if path.is_dir() else 'does not exist'}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise common.PipelineError(f"predictions file {path} is not UTF-8 text ({error.reason} at byte "
+                                   f"{error.start}); save it as UTF-8") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        fields = ("db_id", "question", "query")
+        if not isinstance(row, dict) or not all(isinstance(row.get(field), str) for field in fields) \
+                or "prediction" not in row:
+            raise common.PipelineError(f"{path} line {number} is not a JSON object with text db_id, question, "
+                                       f"query and a prediction")
+        # A prediction that is not text scores 0 (reason: empty query) rather than stopping the run.
+        prediction = row["prediction"] if isinstance(row["prediction"], str) else ""
+        rows.append({"db_id": row["db_id"], "question": row["question"], "query": row["query"],
+                     "prediction": prediction})
+    if not rows:
+        raise common.PipelineError(f"predictions file {path} holds no predictions")
+    return rows
+
+
+
+def spider_dir():
+    return common.project_path(common.SPIDER_DIR)
+
+
+def check_databases_exist(entries):
+    """Fail before any work, with one line, if a database the entries need is missing from SPIDER_DIR."""
+    for db_id in sorted({entry["db_id"] for entry in entries}):
+        if not sql_eval.database_path(spider_dir(), db_id).is_file():
+            raise common.PipelineError(
+                f"database {db_id!r} is missing from {spider_dir()}/database; set SPIDER_DIR to the Spider release "
+                f"the data was prepared from, or run {records.SCRIPTS[0]}"
+            )
+
+
+def score_outputs(entries, raw_outputs):
+    """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored."""
+    predictions = [sql_eval.extract_sql(raw) for raw in raw_outputs]
+    items = [{"question": entry["question"], "prediction": prediction, "gold": entry["query"],
+              "db_id": entry["db_id"], "db_path": str(sql_eval.database_path(spider_dir(), entry["db_id"]))}
+             for entry, prediction in zip(entries, predictions)]
+    outcomes = sql_eval.evaluate_predictions(items)
+    return [{"db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"], "raw_output": raw,
+             "prediction": prediction, "score": int(outcome["score"]), "strict_score": int(outcome["strict_score"]),
+             "reason": outcome["reason"], "strict_reason": outcome["strict_reason"],
+             "error_kind": outcome["error_kind"]}
+            for entry, raw, prediction, outcome in zip(entries, raw_outputs, predictions, outcomes)]
+
+
+def evaluate_model(complete, key, entries, prompts, lengths, made_with, batch_size):
+    """One model (complete: modeling.load_generator) on the entries, resumable; its records in entry order."""
+    check_databases_exist(entries)
+
+    def evaluate_batch(indices):
+        raw_outputs = complete([prompts[i] for i in indices], common.MAX_NEW_TOKENS)
+        return score_outputs([entries[i] for i in indices], raw_outputs)
+
+    return runner.evaluate(records.results_path("spider", key), made_with, prompts, lengths, batch_size, evaluate_batch,
+                           f"spider {key}")
+
+
+def summarize(key, model_records):
+    """Accuracy, std, CI and outcome counts of one model, printed and written beside its per-example file."""
+    summary = {
+        "model": key,
+        **stats.summarize_scores([r["score"] for r in model_records], ddof=stats.SPIDER_STD_DDOF),
+        "strict": stats.summarize_scores([r["strict_score"] for r in model_records], ddof=stats.SPIDER_STD_DDOF),
+        "errors": dict(Counter(r["error_kind"] or "correct" for r in model_records)),
+    }
+    records.write_json(common.PATHS.spider_results / f"{key}.summary.json", summary)
+    print(f"{key}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
+          f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
+          f"outcomes {summary['errors']}")
+    return summary
