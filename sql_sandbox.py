@@ -53,6 +53,8 @@ _ACTIONS = (  # noqa: SIM905 -- four lines instead of thirty-three
 ).split()
 ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + name): name for name in _ACTIONS if hasattr(sqlite3, "SQLITE_" + name)}
 
+SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
+
 
 def _authorizer(action, arg1, arg2, db_name, trigger):
     """Allow reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
@@ -67,7 +69,9 @@ def _authorizer(action, arg1, arg2, db_name, trigger):
 
 def _describe_denial(action, arg1, arg2):
     target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
-    return ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+    description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+    # CREATE and DROP are first checked as writes to the schema table: say so, "INSERT sqlite_master" alone puzzles.
+    return f"schema change: {description}" if target in SCHEMA_TABLES else description
 
 
 def classify_error(message):
