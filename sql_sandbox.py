@@ -226,14 +226,23 @@ class _Worker:
     def __init__(self):
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        command = [sys.executable, str(Path(__file__).resolve()), str(request_read), str(reply_write), str(os.getpid())]
+        # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
+        boot = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import sql_sandbox; "
+            f"sql_sandbox.serve({request_read}, {reply_write}, {os.getpid()})"
+        )
+        command = [sys.executable, "-c", boot]
         self.process = subprocess.Popen(command, pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL)
         os.close(request_read)
         os.close(reply_write)
         self.owner = os.getpid()
         self.requests = Connection(request_write, readable=False)
         self.replies = Connection(reply_read, writable=False)
-        if not self.replies.poll(WORKER_START_SECONDS) or self.replies.recv() != "ready":
+        try:
+            ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
+        except EOFError:  # it died while starting; its traceback is on stderr
+            ready = False
+        if not ready:
             self.stop()
             raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
 
@@ -285,6 +294,9 @@ def _ask_worker(request, timeout_seconds):
         failure = _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
     except (EOFError, OSError):  # the memory backstop or a crash took the worker down mid-query
         failure = _failure("error", f"the SQL worker died (exit code {worker.process.poll()})")
+    except BaseException:  # Ctrl-C while waiting: a reply may still come, and would answer the next request
+        stop_worker()
+        raise
     stop_worker()
     return failure
 
@@ -318,7 +330,3 @@ def execute_sql(
     }
     with _worker_lock:
         return _ask_worker(request, float(timeout_seconds))
-
-
-if __name__ == "__main__":  # the worker: sql_sandbox.py REQUEST_FD REPLY_FD PARENT_PID
-    serve(*(int(argument) for argument in sys.argv[1:4]))

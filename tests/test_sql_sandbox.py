@@ -75,6 +75,15 @@ def test_worker_is_reused_and_replaced_after_a_kill(singers_db):
     assert sql_sandbox.worker_pid() not in (None, pid)
 
 
+def test_a_worker_killed_from_outside_is_replaced(singers_db):
+    execute_sql(singers_db, "SELECT 1")
+    pid = sql_sandbox.worker_pid()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until_gone(pid)
+    assert execute_sql(singers_db, "SELECT 3")["rows"] == [(3,)]  # between queries: restarted unnoticed
+    assert sql_sandbox.worker_pid() not in (None, pid)
+
+
 def test_slow_statement_times_out_without_a_kill(singers_db):
     execute_sql(singers_db, "SELECT 1")
     pid = sql_sandbox.worker_pid()
