@@ -76,6 +76,12 @@ INFERENCE_ENGINE = "hf"
 VLLM_BATCH_SIZE = 256  # prompts handed to vLLM at once (it schedules within); results are saved after each
 SQL_TIMEOUT_SECONDS = 30.0
 SQL_MAX_ROWS = 100_000
+# Payload bytes of one result: SQL_MAX_ROWS rows of ~640 bytes, room for any honest answer, while the worker's and
+# the parent's memory (Python rows, the pickled copy) stays at a few hundred MB.
+SQL_MAX_RESULT_BYTES = 64_000_000
+# A generated prediction is at most MAX_NEW_TOKENS (256) tokens, a few thousand characters: 20,000 is ample,
+# and keeps normalize_for_strict (~125 bytes per character) under ~3 MB.
+MAX_PREDICTION_CHARS = 20_000
 # MMLU: 4-shot, one subject per category, N test questions each drawn with the seed.
 MMLU_SHOTS = 4
 MMLU_SUBJECTS = {"elementary_mathematics": "STEM", "philosophy": "Humanidades", "management": "Ciências Sociais"}

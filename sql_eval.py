@@ -12,15 +12,14 @@ a wall-clock budget and a row cap; failures become a reason string, never an exc
 import contextlib
 import io
 import itertools
+import os
 import re
-import sqlite3
-import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 import common  # sets DEEPEVAL_TELEMETRY_OPT_OUT=YES before deepeval is imported
-from common import SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
+from common import MAX_PREDICTION_CHARS, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
 
 from deepeval import evaluate
 from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig
@@ -29,126 +28,25 @@ from deepeval.test_case import LLMTestCase
 
 
 def database_path(spider_dir, db_id):
-    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite."""
+    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
+    if not isinstance(db_id, str) or db_id in ("", ".") or ".." in db_id or "\0" in db_id or any(
+            separator in db_id for separator in ("/", "\\", os.sep, os.altsep) if separator):
+        raise common.PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Safe execution.
+# Safe execution: in sql_sandbox (a worker process killed at the deadline); re-exported under the old names.
 
-# Read-only pragmas a query may legitimately use as a statement (pragma_table_info(...) in a SELECT stays refused:
-# sqlite checks it as a write to sqlite_master).
-READ_PRAGMAS = {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
-                "foreign_key_list", "collation_list", "function_list"}
-DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
-PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
-MAX_VALUE_BYTES = 50_000_000  # one string or blob; stops randomblob(1e9)-style memory bombs
-
-
-# Authorizer action codes by name, for saying what was refused ("DELETE singer").
-ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + name): name for name in (
-    "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE", "CREATE_TEMP_TRIGGER",
-    "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE", "DROP_INDEX", "DROP_TABLE", "DROP_TEMP_INDEX",
-    "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER", "DROP_TEMP_VIEW", "DROP_TRIGGER", "DROP_VIEW", "INSERT", "PRAGMA",
-    "READ", "SELECT", "TRANSACTION", "UPDATE", "ATTACH", "DETACH", "ALTER_TABLE", "REINDEX", "ANALYZE",
-    "CREATE_VTABLE", "DROP_VTABLE", "FUNCTION", "SAVEPOINT", "RECURSIVE") if hasattr(sqlite3, "SQLITE_" + name)}
-
-
-def _authorizer(action, arg1, arg2, db_name, trigger):
-    """Allow reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
-    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, getattr(sqlite3, "SQLITE_RECURSIVE", 33)):
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA:
-        return sqlite3.SQLITE_OK if (arg1 or "").lower() in READ_PRAGMAS else sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_DENY
-
-
-def _describe_denial(action, arg1, arg2):
-    target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
-    return ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
-
-
-def classify_error(message):
-    """sqlite's message to one of our error kinds."""
-    text = message.lower()
-    if text == "interrupted":  # only our progress handler interrupts
-        return "timeout"
-    if "no such table" in text or "no such column" in text or "ambiguous column" in text:
-        return "unknown_table_or_column"
-    if "syntax error" in text or "incomplete input" in text or "unrecognized token" in text:
-        return "syntax"
-    if ("not authorized" in text or "authorization denied" in text or "readonly database" in text
-            or "one statement at a time" in text):
-        return "refused"
-    return "error"
-
-
-def _failure(kind, message):
-    return {"ok": False, "rows": None, "error_kind": kind, "message": message}
-
-
-def execute_sql(db_path, sql, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
-    """Run the first (and only) statement of sql on a read-only connection; never raises for a bad query.
-
-    Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
-    FileNotFoundError: that is a setup problem, not a wrong prediction.
-    """
-    db_path = Path(db_path)
-    if not db_path.is_file():
-        raise FileNotFoundError(f"database {db_path} does not exist")
-    sql = sql if isinstance(sql, str) else ""
-    if not sql.strip():
-        return _failure("syntax", "empty query")
-    deadline = time.monotonic() + timeout_seconds
-    timed_out = False
-    denied = []
-
-    def authorize(action, arg1, arg2, db_name, trigger):
-        verdict = _authorizer(action, arg1, arg2, db_name, trigger)
-        if verdict != sqlite3.SQLITE_OK:
-            denied.append(_describe_denial(action, arg1, arg2))
-        return verdict
-
-    def past_deadline():
-        nonlocal timed_out
-        timed_out = time.monotonic() > deadline
-        return 1 if timed_out else 0  # nonzero interrupts the statement
-
-    connection = None
-    try:
-        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
-        connection = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0,
-                                     isolation_level=None)
-        if hasattr(connection, "enable_load_extension"):
-            connection.enable_load_extension(False)
-        if hasattr(connection, "setlimit"):
-            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
-        connection.execute("PRAGMA query_only=ON")
-        connection.set_authorizer(authorize)
-        # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
-        connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
-        connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
-        cursor = connection.execute(sql)  # execute() refuses a second statement
-        if cursor.description is None:
-            return _failure("syntax", "not a query (no result columns)")
-        rows = cursor.fetchmany(max_rows + 1)
-        if len(rows) > max_rows:
-            return _failure("too_many_rows", f"more than {max_rows} rows")
-        return {"ok": True, "rows": [tuple(row) for row in rows], "error_kind": None, "message": ""}
-    except Exception as error:  # sqlite errors, MemoryError, anything: a bad prediction must never crash a run
-        if timed_out:
-            return _failure("timeout", f"exceeded {timeout_seconds:g} s")
-        message = str(error) or type(error).__name__
-        if denied:  # say what was refused: "not authorized (DELETE singer)"
-            message += f" ({', '.join(dict.fromkeys(denied))})"
-        return _failure(classify_error(message), message)
-    finally:
-        if connection is not None:
-            connection.close()
-
+from sql_sandbox import (  # noqa: F401
+    ACTION_NAMES,
+    DENIED_FUNCTIONS,
+    MAX_VALUE_BYTES,
+    PROGRESS_EVERY,
+    READ_PRAGMAS,
+    classify_error,
+    execute_sql,
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Extracting the SQL from a model's output.
@@ -318,6 +216,9 @@ def _score(db_path, prediction, gold, timeout_seconds, max_rows):
         reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
         return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "gold_failed",
                 "strict_reason": reason}
+    if len(prediction) > MAX_PREDICTION_CHARS:  # before normalize_for_strict, whose tokens cost ~125 bytes a character
+        reason = f"too_long: prediction over {MAX_PREDICTION_CHARS:,} characters"
+        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "too_long", "strict_reason": reason}
     predicted = execute_sql(db_path, prediction, timeout_seconds, max_rows)
     if not predicted["ok"]:
         reason = f"{predicted['error_kind']}: {predicted['message']}"
@@ -357,7 +258,8 @@ def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECO
     """
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    return dict(_score(str(db_path), prediction or "", gold, float(timeout_seconds), int(max_rows)))
+    prediction = (prediction or "")[:MAX_PREDICTION_CHARS + 1]  # still over the cap for _score; a small cache key
+    return dict(_score(str(db_path), prediction, gold, float(timeout_seconds), int(max_rows)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

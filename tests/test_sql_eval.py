@@ -112,15 +112,15 @@ def test_normalize_for_strict():
 # Hostile predictions.
 
 HOSTILE = {
-    "DROP TABLE singer": "refused",
-    "DELETE FROM singer": "refused",
-    "UPDATE singer SET name = 'x'": "refused",
-    "INSERT INTO singer VALUES (9, 'x', 'y', 1)": "refused",
-    "CREATE TABLE evil (a)": "refused",
-    "ATTACH DATABASE '/tmp/x.db' AS x": "refused",
-    "PRAGMA writable_schema=ON": "refused",
-    "SELECT load_extension('x')": "refused",
-    "SELECT 1; DROP TABLE singer": "refused",
+    "DROP TABLE singer": "write_blocked",
+    "DELETE FROM singer": "write_blocked",
+    "UPDATE singer SET name = 'x'": "write_blocked",
+    "INSERT INTO singer VALUES (9, 'x', 'y', 1)": "write_blocked",
+    "CREATE TABLE evil (a)": "write_blocked",
+    "ATTACH DATABASE '/tmp/x.db' AS x": "write_blocked",
+    "PRAGMA writable_schema=ON": "write_blocked",
+    "SELECT load_extension('x')": "write_blocked",
+    "SELECT 1; DROP TABLE singer": "write_blocked",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c": ("timeout", "too_many_rows"),
     "SELECT count(*) FROM big a, big b, big c, big d": "timeout",
 }

@@ -1,0 +1,332 @@
+"""Running untrusted SQL: a read-only sqlite connection inside a reused worker process that is killed at the deadline.
+
+Each layer closes a hole the others leave:
+    authorizer, mode=ro, query_only     no writes, no schema changes, no ATTACH, no extensions
+    progress handler                    stops a slow statement between VM steps (the usual timeout: no restart)
+    kill at the deadline                stops what the progress handler cannot see: one long function call
+    row, byte and value caps            bounded results (SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, SQLITE_LIMIT_LENGTH)
+    sqlite heap limit, RLIMIT_AS        memory backstops inside the worker only
+
+The worker is one process per parent, started on first use, reused across queries, replaced after a kill. It exits
+when its request pipe closes or its parent dies, and the parent kills it at exit.
+"""
+
+import atexit
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from common import MAX_PREDICTION_CHARS, SQL_MAX_RESULT_BYTES, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
+
+# Read-only pragmas a query may legitimately use as a statement (pragma_table_info(...) in a SELECT stays refused:
+# sqlite checks it as a write to sqlite_master).
+READ_PRAGMAS = {
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "collation_list",
+    "function_list",
+}
+DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
+PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
+MAX_VALUE_BYTES = 50_000_000  # one string or blob, also inside an expression: printf('%.*c', 2e9, 'x') fails early
+KILL_GRACE_SECONDS = 0.5  # the progress handler usually answers at the deadline; the kill waits this much longer
+WORKER_START_SECONDS = 60.0  # a fresh interpreter on a loaded machine; exceeding it is a setup problem
+SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables in memory) fail beyond this
+WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
+
+# Authorizer action codes by name, for saying what was blocked ("DELETE singer").
+_ACTIONS = (  # noqa: SIM905 -- four lines instead of thirty-three
+    "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW CREATE_TRIGGER "
+    "CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER DROP_TEMP_VIEW "
+    "DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE REINDEX ANALYZE "
+    "CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE"
+).split()
+ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + name): name for name in _ACTIONS if hasattr(sqlite3, "SQLITE_" + name)}
+
+SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
+
+
+def _authorizer(action, arg1, arg2, db_name, trigger):
+    """Allow reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
+    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, getattr(sqlite3, "SQLITE_RECURSIVE", 33)):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        return sqlite3.SQLITE_OK if (arg1 or "").lower() in READ_PRAGMAS else sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_DENY
+
+
+def _describe_denial(action, arg1, arg2):
+    target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
+    description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+    # CREATE and DROP are first checked as writes to the schema table: say so, "INSERT sqlite_master" alone puzzles.
+    return f"schema change: {description}" if target in SCHEMA_TABLES else description
+
+
+def classify_error(message):
+    """sqlite's (or Python's) message to one of our error kinds."""
+    text = message.lower()
+    if text == "interrupted":  # only our progress handler interrupts
+        return "timeout"
+    if "no such table" in text or "no such column" in text or "ambiguous column" in text:
+        return "unknown_table_or_column"
+    if "syntax error" in text or "incomplete input" in text or "unrecognized token" in text:
+        return "syntax"
+    if "string or blob too big" in text or "out of memory" in text or text == "memoryerror":
+        return "too_large"
+    # Everything the read-only sandbox blocks: writes, schema changes, ATTACH, pragmas, extensions, and a second
+    # statement (where a write would hide). The message says which.
+    if (
+        "not authorized" in text
+        or "authorization denied" in text
+        or "readonly database" in text
+        or "one statement at a time" in text
+    ):
+        return "write_blocked"
+    return "error"
+
+
+def _failure(kind, message):
+    return {"ok": False, "rows": None, "error_kind": kind, "message": message}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inside the worker.
+
+
+def _open_readonly(db_uri, authorize, past_deadline):
+    # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
+    connection = sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)
+    if hasattr(connection, "enable_load_extension"):
+        connection.enable_load_extension(False)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    connection.execute("PRAGMA query_only=ON")
+    connection.execute("PRAGMA temp_store=MEMORY")  # sorts spill to the capped heap, not to unbounded temp files
+    connection.set_authorizer(authorize)
+    # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
+    connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
+    connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
+    return connection
+
+
+def _value_bytes(value):
+    return len(value) if isinstance(value, (str, bytes)) else 8
+
+
+def _fetch_capped(cursor, max_rows, max_bytes):
+    """Rows one at a time, so that neither cap is overshot by more than one row; (rows, None) or (None, failure)."""
+    rows, total = [], 0
+    for row in cursor:
+        total += sum(_value_bytes(value) for value in row)
+        if total > max_bytes:
+            return None, _failure("too_large", f"result over {max_bytes:,} bytes")
+        if len(rows) == max_rows:
+            return None, _failure("too_many_rows", f"more than {max_rows} rows")
+        rows.append(tuple(row))
+    return rows, None
+
+
+def run_query(db_uri, sql, timeout_seconds, max_rows, max_bytes):
+    """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
+    deadline = time.monotonic() + timeout_seconds
+    timed_out = False
+    denied = []
+
+    def authorize(action, arg1, arg2, db_name, trigger):
+        verdict = _authorizer(action, arg1, arg2, db_name, trigger)
+        if verdict != sqlite3.SQLITE_OK:
+            denied.append(_describe_denial(action, arg1, arg2))
+        return verdict
+
+    def past_deadline():
+        nonlocal timed_out
+        timed_out = time.monotonic() > deadline
+        return 1 if timed_out else 0  # nonzero interrupts the statement
+
+    connection = None
+    try:
+        connection = _open_readonly(db_uri, authorize, past_deadline)
+        cursor = connection.execute(sql)  # execute() refuses a second statement
+        if cursor.description is None:
+            return _failure("not_a_query", "no result columns")
+        rows, failure = _fetch_capped(cursor, max_rows, max_bytes)
+        return failure or {"ok": True, "rows": rows, "error_kind": None, "message": ""}
+    except Exception as error:  # noqa: BLE001 -- sqlite errors, MemoryError, anything: a bad prediction must never crash a run
+        if timed_out:
+            return _failure("timeout", f"exceeded {timeout_seconds:g} s")
+        message = str(error) or type(error).__name__
+        if denied:  # say what was blocked: "not authorized (DELETE singer)"
+            message += f" ({', '.join(dict.fromkeys(denied))})"
+        return _failure(classify_error(message), message)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _limit_memory():
+    """Backstops for what the caps above do not count; both apply to this worker process only."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
+    except (ImportError, ValueError, OSError):  # not on every platform; the other caps still hold
+        pass
+    connection = sqlite3.connect(":memory:")
+    connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
+    connection.close()
+
+
+def _exit_with_parent(parent_pid):
+    """A killed parent must not leave this worker spinning: sqlite releases the GIL, so this thread still runs."""
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def serve(request_fd, reply_fd, parent_pid):
+    """The worker's loop: one request, one reply, until the parent closes its end of the pipe."""
+    requests, replies = Connection(request_fd, writable=False), Connection(reply_fd, readable=False)
+    _exit_with_parent(parent_pid)
+    _limit_memory()
+    replies.send("ready")
+    while True:
+        try:
+            request = requests.recv()
+        except EOFError:
+            return
+        replies.send(run_query(**request))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# In the parent.
+
+_worker = None
+_worker_lock = threading.Lock()  # DeepEval scores each case in its own thread: one query in the worker at a time
+
+
+class _Worker:
+    """The worker process and the parent's ends of its two pipes."""
+
+    def __init__(self):
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
+        boot = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import sql_sandbox; "
+            f"sql_sandbox.serve({request_read}, {reply_write}, {os.getpid()})"
+        )
+        command = [sys.executable, "-c", boot]
+        self.process = subprocess.Popen(command, pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL)
+        os.close(request_read)
+        os.close(reply_write)
+        self.owner = os.getpid()
+        self.requests = Connection(request_write, readable=False)
+        self.replies = Connection(reply_read, writable=False)
+        try:
+            ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
+        except EOFError:  # it died while starting; its traceback is on stderr
+            ready = False
+        if not ready:
+            self.stop()
+            raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
+
+    def alive(self):
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def stop(self):
+        self.process.kill()  # nothing to save: it holds only a read-only connection
+        self.process.wait()
+        self.requests.close()
+        self.replies.close()
+
+
+def _current_worker():
+    """The running worker, started on first use or after a kill; a forked child starts its own."""
+    global _worker
+    if _worker is not None and not _worker.alive():
+        if _worker.owner == os.getpid():
+            _worker.stop()
+        _worker = None
+    if _worker is None:
+        _worker = _Worker()
+    return _worker
+
+
+def stop_worker():
+    """Kill the worker, if this process started one (at exit, after a timeout)."""
+    global _worker
+    if _worker is not None and _worker.owner == os.getpid():
+        _worker.stop()
+    _worker = None
+
+
+atexit.register(stop_worker)
+
+
+def worker_pid():
+    """The worker's process id, None before the first query (for tests and diagnostics)."""
+    return _worker.process.pid if _worker is not None and _worker.alive() else None
+
+
+def _ask_worker(request, timeout_seconds):
+    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (error)."""
+    worker = _current_worker()
+    try:
+        worker.requests.send(request)
+        if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
+            return worker.replies.recv()
+        failure = _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
+    except (EOFError, OSError):  # the memory backstop or a crash took the worker down mid-query
+        failure = _failure("error", f"the SQL worker died (exit code {worker.process.poll()})")
+    except BaseException:  # Ctrl-C while waiting: a reply may still come, and would answer the next request
+        stop_worker()
+        raise
+    stop_worker()
+    return failure
+
+
+def execute_sql(
+    db_path,
+    sql,
+    timeout_seconds=SQL_TIMEOUT_SECONDS,
+    max_rows=SQL_MAX_ROWS,
+    max_bytes=SQL_MAX_RESULT_BYTES,
+):
+    """Run the first (and only) statement of sql on a read-only connection in the worker; never raises for a bad query.
+
+    Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
+    FileNotFoundError: that is a setup problem, not a wrong prediction.
+    """
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise FileNotFoundError(f"database {db_path} does not exist")
+    sql = sql if isinstance(sql, str) else ""
+    if not sql.strip():
+        return _failure("syntax", "empty query")
+    if len(sql) > MAX_PREDICTION_CHARS:
+        return _failure("too_long", f"query over {MAX_PREDICTION_CHARS:,} characters")
+    request = {
+        "db_uri": db_path.resolve().as_uri() + "?mode=ro",
+        "sql": sql,
+        "timeout_seconds": float(timeout_seconds),
+        "max_rows": int(max_rows),
+        "max_bytes": int(max_bytes),
+    }
+    with _worker_lock:
+        return _ask_worker(request, float(timeout_seconds))
