@@ -3,7 +3,8 @@
 The levels are those of the official Spider evaluator (taoyds/spider, evaluation.py: `Evaluator.eval_hardness` with
 `count_component1`, `count_component2`, `count_others`; the parse tree is process_sql.py's `get_sql`). This module
 parses with sqlglot's sqlite dialect instead of that hand-written parser, and mirrors what the official code counts,
-quirks included, on the top-level query only (the leftmost SELECT of a set operation, as the official parse keeps it):
+quirks included (taoyds/test-suite-sql-eval's evaluation.py has the same counting functions and thresholds), on the
+top-level query only (the leftmost SELECT of a set operation, as the official parse keeps it):
 
 - component1: WHERE, GROUP BY, ORDER BY, LIMIT (one each when present); one per FROM item beyond the first (a FROM
   subquery is an item too); one per OR connector and one per LIKE condition (NOT LIKE included) across the JOIN ... ON
