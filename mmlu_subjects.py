@@ -1,0 +1,171 @@
+"""The 57 MMLU subjects, their category (STEM / humanities / social sciences / other) and test-set sizes.
+
+Where the facts come from:
+- Categories: the original MMLU code, hendrycks/test `categories.py`, maps each subject to a subcategory
+  (`subcategories`) and each subcategory to one of four categories (`categories`). Both tables are written out below
+  and MMLU_CATEGORIES is derived from them, so it is exactly the paper's grouping.
+- lm-evaluation-harness (EleutherAI, lm_eval/tasks/mmlu/_generate_configs.py `SUBJECTS`, and the `group`/`tag` of each
+  default/mmlu_<subject>.yaml) agrees on 56 subjects and differs on one: it puts `anatomy` in stem (its yaml says
+  group mmlu_stem), where the original has anatomy -> health -> other. LM_EVAL_CATEGORIES records that grouping, so a
+  per-category score can be compared with either: original 18 / 13 / 12 / 14 subjects, lm-eval 19 / 13 / 12 / 13.
+- Test questions per subject: the `dataset_info` split sizes of the Hugging Face MMLU copies (`all` test: 14,042),
+  the same table in independent evaluation code on GitHub, and management = 103 rows in the original management_test.csv.
+  The counts here sum to 14,042 (checked in tests).
+"""
+
+# hendrycks/test categories.py: subject -> subcategory (each list there has exactly one element).
+SUBCATEGORIES = {
+    "abstract_algebra": "math",
+    "anatomy": "health",
+    "astronomy": "physics",
+    "business_ethics": "business",
+    "clinical_knowledge": "health",
+    "college_biology": "biology",
+    "college_chemistry": "chemistry",
+    "college_computer_science": "computer science",
+    "college_mathematics": "math",
+    "college_medicine": "health",
+    "college_physics": "physics",
+    "computer_security": "computer science",
+    "conceptual_physics": "physics",
+    "econometrics": "economics",
+    "electrical_engineering": "engineering",
+    "elementary_mathematics": "math",
+    "formal_logic": "philosophy",
+    "global_facts": "other",
+    "high_school_biology": "biology",
+    "high_school_chemistry": "chemistry",
+    "high_school_computer_science": "computer science",
+    "high_school_european_history": "history",
+    "high_school_geography": "geography",
+    "high_school_government_and_politics": "politics",
+    "high_school_macroeconomics": "economics",
+    "high_school_mathematics": "math",
+    "high_school_microeconomics": "economics",
+    "high_school_physics": "physics",
+    "high_school_psychology": "psychology",
+    "high_school_statistics": "math",
+    "high_school_us_history": "history",
+    "high_school_world_history": "history",
+    "human_aging": "health",
+    "human_sexuality": "culture",
+    "international_law": "law",
+    "jurisprudence": "law",
+    "logical_fallacies": "philosophy",
+    "machine_learning": "computer science",
+    "management": "business",
+    "marketing": "business",
+    "medical_genetics": "health",
+    "miscellaneous": "other",
+    "moral_disputes": "philosophy",
+    "moral_scenarios": "philosophy",
+    "nutrition": "health",
+    "philosophy": "philosophy",
+    "prehistory": "history",
+    "professional_accounting": "other",
+    "professional_law": "law",
+    "professional_medicine": "health",
+    "professional_psychology": "psychology",
+    "public_relations": "politics",
+    "security_studies": "politics",
+    "sociology": "culture",
+    "us_foreign_policy": "politics",
+    "virology": "health",
+    "world_religions": "philosophy",
+}
+
+# hendrycks/test categories.py: category -> its subcategories.
+CATEGORY_SUBCATEGORIES = {
+    "STEM": ("physics", "chemistry", "biology", "computer science", "math", "engineering"),
+    "humanities": ("history", "philosophy", "law"),
+    "social sciences": ("politics", "culture", "economics", "geography", "psychology"),
+    "other": ("other", "business", "health"),
+}
+
+CATEGORIES = tuple(CATEGORY_SUBCATEGORIES)
+
+# Test questions per subject (dev has 5 per subject, validation differs); total 14,042.
+TEST_QUESTIONS = {
+    "abstract_algebra": 100,
+    "anatomy": 135,
+    "astronomy": 152,
+    "business_ethics": 100,
+    "clinical_knowledge": 265,
+    "college_biology": 144,
+    "college_chemistry": 100,
+    "college_computer_science": 100,
+    "college_mathematics": 100,
+    "college_medicine": 173,
+    "college_physics": 102,
+    "computer_security": 100,
+    "conceptual_physics": 235,
+    "econometrics": 114,
+    "electrical_engineering": 145,
+    "elementary_mathematics": 378,
+    "formal_logic": 126,
+    "global_facts": 100,
+    "high_school_biology": 310,
+    "high_school_chemistry": 203,
+    "high_school_computer_science": 100,
+    "high_school_european_history": 165,
+    "high_school_geography": 198,
+    "high_school_government_and_politics": 193,
+    "high_school_macroeconomics": 390,
+    "high_school_mathematics": 270,
+    "high_school_microeconomics": 238,
+    "high_school_physics": 151,
+    "high_school_psychology": 545,
+    "high_school_statistics": 216,
+    "high_school_us_history": 204,
+    "high_school_world_history": 237,
+    "human_aging": 223,
+    "human_sexuality": 131,
+    "international_law": 121,
+    "jurisprudence": 108,
+    "logical_fallacies": 163,
+    "machine_learning": 112,
+    "management": 103,
+    "marketing": 234,
+    "medical_genetics": 100,
+    "miscellaneous": 783,
+    "moral_disputes": 346,
+    "moral_scenarios": 895,
+    "nutrition": 306,
+    "philosophy": 311,
+    "prehistory": 324,
+    "professional_accounting": 282,
+    "professional_law": 1534,
+    "professional_medicine": 272,
+    "professional_psychology": 612,
+    "public_relations": 110,
+    "security_studies": 245,
+    "sociology": 201,
+    "us_foreign_policy": 100,
+    "virology": 166,
+    "world_religions": 171,
+}
+
+
+def category_of_subcategory(subcategory: str) -> str:
+    (category,) = [name for name, members in CATEGORY_SUBCATEGORIES.items() if subcategory in members]
+    return category
+
+
+def original_categories() -> dict[str, str]:
+    """Subject -> category as the original MMLU code groups them (through the subcategory)."""
+    return {subject: category_of_subcategory(sub) for subject, sub in SUBCATEGORIES.items()}
+
+
+MMLU_CATEGORIES = original_categories()
+
+# lm-evaluation-harness differs from the original on this subject only (see module docstring).
+LM_EVAL_DIFFERENCES = {"anatomy": "STEM"}
+LM_EVAL_CATEGORIES = {**MMLU_CATEGORIES, **LM_EVAL_DIFFERENCES}
+
+
+def subjects_in(category: str, mapping: dict[str, str] = MMLU_CATEGORIES) -> list[str]:
+    return sorted(subject for subject, name in mapping.items() if name == category)
+
+
+def questions_in(category: str, mapping: dict[str, str] = MMLU_CATEGORIES) -> int:
+    return sum(TEST_QUESTIONS[subject] for subject in subjects_in(category, mapping))
