@@ -24,7 +24,8 @@ from stats import (MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_e
 
 # The study's column order in Table II / III; categories not listed here follow in MMLU_SUBJECTS order.
 STUDY_CATEGORY_ORDER = ("STEM", "Ciências Sociais", "Humanidades")
-ERROR_KINDS = ("syntax", "unknown_table_or_column", "timeout", "write_blocked", "too_many_rows", "wrong_result", "other")
+ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows", "too_large",
+               "too_long", "wrong_result", "other")
 SIGNIFICANCE_LEVEL = 0.05
 # What the study's evaluated sample really was (its dev.json order): worth saying next to every Spider table.
 STUDY_SAMPLE_NOTE = ("The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
