@@ -3,10 +3,12 @@
 # make bench  install into .venv, then print speed and memory figures for the demo profile
 # make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
 #                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
+# make test-lmeval  install lm-evaluation-harness beside requirements.txt into .venv-lmeval, then check that script 4
+#                   scores MMLU as lm-eval's mmlu task does, offline on the demo questions (not part of CI)
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test bench test-vllm clean-demo
+.PHONY: install demo test bench test-vllm test-lmeval clean-demo
 
 install: .venv/installed
 
@@ -38,6 +40,16 @@ bench: install
 
 test-vllm: .venv-vllm/installed
 	.venv-vllm/bin/python -m pytest -q tests/test_vllm_engine.py
+
+.venv-lmeval/installed: requirements.txt requirements-lmeval.txt
+	python3 -m venv .venv-lmeval
+	.venv-lmeval/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+		-r requirements-lmeval.txt
+	touch $@
+
+test-lmeval: .venv-lmeval/installed
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DEEPEVAL_TELEMETRY_OPT_OUT=YES .venv-lmeval/bin/python -m pytest -q -rxX \
+		tests/test_lmeval.py
 
 clean-demo:
 	rm -rf outputs/demo data/prepared/demo data/demo/spider/database
