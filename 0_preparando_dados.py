@@ -28,7 +28,8 @@ SPIDER_DOWNLOAD_HINT = ("download the official Spider release (https://yale-lily
 def spider_input_files(spider_dir):
     """The files this step reads from the Spider folder, or a one-line error if the folder is not a Spider release."""
     if not spider_dir.is_dir():
-        raise common.PipelineError(f"Spider folder {spider_dir} does not exist; {SPIDER_DOWNLOAD_HINT}")
+        state = "is a file, not a folder" if spider_dir.exists() else "does not exist"
+        raise common.PipelineError(f"Spider folder {spider_dir} {state}; {SPIDER_DOWNLOAD_HINT}")
     required = [spider_dir / name for name in ("tables.json", "dev.json", "train_spider.json")]
     missing = [path.name for path in required if not path.exists()]
     if missing:
@@ -38,10 +39,12 @@ def spider_input_files(spider_dir):
     return required + [path for path in optional if path.exists()] + sql_scripts
 
 
-def build_databases_from_sql(spider_dir):
-    """Build database/<db_id>/<db_id>.sqlite from sql/<db_id>.sql where it is missing (the demo's databases)."""
-    for script in sorted((spider_dir / "sql").glob("*.sql")):
-        target = spider_dir / "database" / script.stem / f"{script.stem}.sqlite"
+def build_databases_from_sql(folder):
+    """Build database/<db_id>/<name>.sqlite from sql/<db_id>.sql (name = db_id) or sql/<db_id>/<name>.sql where it
+    is missing: the demo ships its databases, and its test suite, as SQL text."""
+    for script in sorted((folder / "sql").rglob("*.sql")):
+        db_id = script.stem if script.parent == folder / "sql" else script.parent.name
+        target = folder / "database" / db_id / f"{script.stem}.sqlite"
         if target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -113,13 +116,21 @@ def mmlu_csv_rows(path, subject):
         raise common.PipelineError(f"MMLU file {path} is missing; MMLU_DIR must hold dev/ and test/ with the "
                                    f"original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)")
     items = []
-    with open(path, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.reader(handle), 1):
-            if len(row) != 6 or row[5].strip() not in MMLU_LETTERS:
-                raise common.PipelineError(f"{path} row {line} is malformed: expected question, A, B, C, D and an "
-                                           f"answer letter A-D, found {len(row)} fields")
-            items.append({"question": row[0], "subject": subject, "choices": row[1:5],
-                          "answer": MMLU_LETTERS.index(row[5].strip())})
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise common.PipelineError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); use the "
+                                   f"original MMLU CSVs") from None
+    for line, row in enumerate(rows, 1):
+        if len(row) != 6:
+            raise common.PipelineError(f"{path} row {line} is malformed: expected 6 fields (question, A, B, C, D, "
+                                       f"answer letter), found {len(row)}")
+        if row[5].strip() not in MMLU_LETTERS:
+            raise common.PipelineError(f"{path} row {line} is malformed: the answer must be a letter A-D, found "
+                                       f"{row[5].strip()!r}")
+        items.append({"question": row[0], "subject": subject, "choices": row[1:5],
+                      "answer": MMLU_LETTERS.index(row[5].strip())})
     return items
 
 
@@ -146,7 +157,7 @@ def prepare_mmlu():
     test, dev = [], {}
     for subject, category in common.MMLU_SUBJECTS.items():
         questions = mmlu_split(subject, "test")
-        wanted = common.MMLU_QUESTIONS_PER_SUBJECT
+        wanted = common.MMLU_QUESTIONS_PER_SUBJECT or len(questions)  # 0: every test question
         if wanted > len(questions):
             raise common.PipelineError(f"MMLU_QUESTIONS_PER_SUBJECT={wanted} but {subject} has only "
                                        f"{len(questions)} test questions; lower it")
@@ -201,6 +212,8 @@ def main():
     spider_dir = common.project_path(common.SPIDER_DIR)
     spider_input_files(spider_dir)  # fails early, before building anything, if the folder is not Spider
     build_databases_from_sql(spider_dir)
+    if common.TEST_SUITE_DIR:
+        build_databases_from_sql(common.project_path(common.TEST_SUITE_DIR))
     fingerprint = input_fingerprint(spider_dir)
     paths = common.PATHS
     if outputs_up_to_date(fingerprint):

@@ -1,5 +1,6 @@
 # make demo   install into .venv, then run the whole study offline on the demo profile (scripts 0 to 4)
-# make test   install into .venv, then run the test suite (what CI runs)
+# make test   install into .venv, then check the style (ruff) and run the test suite (what CI runs)
+# make format rewrite the code in the project's style (ruff format, ruff check --fix)
 # make bench  install into .venv, then print speed and memory figures for the demo profile
 # make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
 #                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
@@ -8,7 +9,7 @@
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test bench test-vllm test-lmeval clean-demo
+.PHONY: install demo test lint format bench test-vllm test-lmeval clean-demo
 
 install: .venv/installed
 
@@ -23,7 +24,15 @@ demo: install
 		PROFILE=demo $(PYTHON) $$script || exit $$?; \
 	done
 
-test: install
+lint: install
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+test: lint
 	$(PYTHON) -m pytest -q tests
 
 bench: install
@@ -52,4 +61,4 @@ test-lmeval: .venv-lmeval/installed
 		tests/test_lmeval.py
 
 clean-demo:
-	rm -rf outputs/demo data/prepared/demo data/demo/spider/database
+	rm -rf outputs/demo data/prepared/demo data/demo/spider/database data/demo/test_suite/database

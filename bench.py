@@ -84,9 +84,9 @@ def bench_generation(folder):
     speedup = rates[common.EVAL_BATCH_SIZE][0] / rates[1][0]
     rows.append(("batched vs batch size 1", f"{speedup:.1f}x", f"{len(texts)} prompts, target >= 5x"))
 
-    letter_ids = modeling.letter_token_ids(tokenizer, prompts.MMLU_LETTERS)
+    letter_ids = modeling.letter_token_ids(tokenizer, prompts.mmlu_answer_texts(common.MMLU_PROMPT_FORMAT))
     items, dev = mmlu.read_questions()
-    mmlu_texts = [prompts.render_prompt(tokenizer, prompts.mmlu_messages(item, dev[item["subject"]]))
+    mmlu_texts = [prompts.mmlu_prompt(tokenizer, item, dev[item["subject"]], common.MMLU_PROMPT_FORMAT)
                   for item in items]
     started = time.time()
     plan = runner.batch_plan(modeling.token_lengths(tokenizer, mmlu_texts), common.EVAL_BATCH_SIZE)

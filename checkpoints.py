@@ -5,6 +5,7 @@ A checkpoint counts only once its save finished (trainer_state.json is written l
 RUN_DEFINING_SETTINGS is never continued; --fresh keeps the previous run beside the new one as lora.previous-<time>.
 """
 
+import json
 import os
 import platform
 import shutil
@@ -23,15 +24,20 @@ PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate"
 def read_manifest():
     """The training run's manifest, or None before the first run."""
     path = common.PATHS.training_manifest
-    return records.read_json(path) if path.exists() else None
+    if not path.exists():
+        return None
+    manifest = records.read_json(path)
+    read_manifest_epochs(manifest)
+    return manifest
 
 
 def checkpoint_epoch(folder):
-    state = records.read_json(Path(folder) / "trainer_state.json")
+    path = Path(folder) / "trainer_state.json"
     try:
-        return round(state["epoch"])
-    except (KeyError, TypeError):
-        raise common.PipelineError(f"{folder}/trainer_state.json has no epoch; run {TRAINING_SCRIPT} --fresh") from None
+        return round(json.loads(path.read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise common.PipelineError(f"checkpoint {folder} is damaged (its trainer_state.json is unreadable); run "
+                                   f"{TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)") from None
 
 
 def epoch_checkpoints():
@@ -79,8 +85,7 @@ def move_previous_run_aside():
 
 def adapter_path(epoch):
     """The checkpoint folder of one training epoch, from the training manifest."""
-    manifest = records.read_json(common.PATHS.training_manifest)
-    epochs = manifest.get("epochs", {})
+    epochs = read_manifest_epochs(records.read_json(common.PATHS.training_manifest))
     if str(epoch) not in epochs:
         done = ", ".join(sorted(epochs, key=int)) or "none"
         raise common.PipelineError(
@@ -88,9 +93,38 @@ def adapter_path(epoch):
             f"finish {TRAINING_SCRIPT} or set EVAL_EPOCHS to epochs that exist"
         )
     path = common.PATHS.lora / epochs[str(epoch)]
-    if not (path / "adapter_config.json").exists():
-        raise common.PipelineError(f"adapter for epoch {epoch} is missing at {path}; run {TRAINING_SCRIPT} again")
+    check_adapter(path)
     return path
+
+
+def check_adapter(folder):
+    """An adapter folder must hold a readable adapter_config.json and a complete adapter_model.safetensors (its
+    header's byte ranges all inside the file), so that a damaged checkpoint is one line, not a peft traceback."""
+    hint = f"run {TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)"
+    config, weights = folder / "adapter_config.json", folder / "adapter_model.safetensors"
+    for path in (config, weights):
+        if not path.is_file():
+            raise common.PipelineError(f"adapter {folder} has no {path.name}; {hint}")
+    try:
+        if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
+            raise ValueError("not a JSON object")
+        with open(weights, "rb") as handle:
+            header_length = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(header_length))
+        end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
+        if weights.stat().st_size < 8 + header_length + end:
+            raise ValueError("the file is truncated")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, MemoryError) as error:
+        raise common.PipelineError(f"adapter {folder} is damaged ({error}); {hint}") from None
+
+
+def read_manifest_epochs(manifest):
+    """The manifest's {epoch: folder}; a manifest of another shape is named, not a traceback."""
+    epochs = manifest.get("epochs") if isinstance(manifest, dict) else None
+    if not isinstance(epochs, dict) or not all(isinstance(folder, str) for folder in epochs.values()):
+        raise common.PipelineError(f"{common.PATHS.training_manifest} is not a training manifest; run "
+                                   f"{TRAINING_SCRIPT} --fresh")
+    return epochs
 
 
 def check_adapters_exist(epochs):

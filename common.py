@@ -84,13 +84,22 @@ SQL_MAX_RESULT_BYTES = 64_000_000
 MAX_PREDICTION_CHARS = 20_000
 # MMLU: 4-shot, one subject per category, N test questions each drawn with the seed.
 MMLU_SHOTS = 4
+# "all" (or MMLU_SUBJECTS=all): the 57 subjects with the original MMLU categories (mmlu_subjects.py).
 MMLU_SUBJECTS = {"elementary_mathematics": "STEM", "philosophy": "Humanidades", "management": "Ciências Sociais"}
-MMLU_QUESTIONS_PER_SUBJECT = 50
+MMLU_QUESTIONS_PER_SUBJECT = 50  # 0: every test question of each subject (14,042 for all 57)
+# "plain": the raw 4-shot text with the letter scored after "Answer:" as " A".." D", as the original MMLU code and
+# lm-evaluation-harness do by default (published MMLU figures, 70.5 for Qwen2-7B-Instruct, are of this kind);
+# "chat": the same text through the model's chat template as lm-evaluation-harness's --apply_chat_template mode
+# sends it (the header as the system turn, shots and question as one user turn), the letter scored as "A".."D".
+MMLU_PROMPT_FORMAT = "plain"
 MMLU_GENERATION_SCORE = True  # second column: parse the first letter of a short greedy answer
 MMLU_GENERATION_TOKENS = 8  # enough for "B" or "The answer is B"
 # Data sources. SPIDER_DIR holds the official release (dev.json, train_spider.json, tables.json, database/).
 # MMLU_DIR, when set, holds the original CSVs (dev/, test/); empty means the Hugging Face dataset MMLU_DATASET.
 SPIDER_DIR = "data/spider"
+# Optional: the official test-suite databases (database/<db_id>/*.sqlite, several per db_id). When set, a prediction
+# also gets the test-suite score: correct only if it matches the gold on every database of its suite.
+TEST_SUITE_DIR = ""
 MMLU_DIR = ""
 MMLU_DATASET = "cais/mmlu"
 # Outputs: prepared data under data/, everything produced later under outputs/, one folder per profile so that
@@ -108,6 +117,7 @@ PROFILES = {
         "MODEL_NAME": "outputs/cache/tiny-qwen2",  # built by 0_preparando_dados.py (tiny_model.py)
         "SPIDER_DIR": "data/demo/spider",
         "MMLU_DIR": "data/demo/mmlu",
+        "TEST_SUITE_DIR": "data/demo/test_suite",  # each database and a copy with its columns' values shuffled
         "HF_OFFLINE": True,
         "LEARNING_RATE": 2e-3,  # a 164k-parameter model needs larger steps to change visibly in 5 epochs
         "LOGGING_STEPS": 5,
@@ -130,7 +140,7 @@ VALID = {
     "VLLM_BATCH_SIZE": (1, None), "SQL_TIMEOUT_SECONDS": (0.01, 86400.0), "SQL_MAX_ROWS": (1, None),
     "MMLU_SHOTS": (0, 5), "MMLU_QUESTIONS_PER_SUBJECT": (0, None), "MMLU_GENERATION_TOKENS": (1, None),
     "TRAIN_SPLIT": {"train", "dev"}, "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
-    "INFERENCE_ENGINE": {"hf", "vllm"}, "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"}, "LORA_BIAS": {"none", "all", "lora_only"},
+    "INFERENCE_ENGINE": {"hf", "vllm"}, "MMLU_PROMPT_FORMAT": {"plain", "chat"}, "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"}, "LORA_BIAS": {"none", "all", "lora_only"},
 }
 
 PROFILE = os.environ.get("PROFILE", "demo")
@@ -156,6 +166,8 @@ def parse_override(name, text, current):
             item_type = type(current[0]) if current else str
             return tuple(item_type(part.strip()) for part in text.split(",") if part.strip())
         if isinstance(current, dict):
+            if text.strip() == "all":  # MMLU_SUBJECTS=all
+                return "all"
             value = json.loads(text)
             if not isinstance(value, dict):
                 raise ValueError
@@ -202,6 +214,13 @@ def resolve_configuration(namespace, environ):
         check_valid(name, namespace[name], PROFILES[PROFILE].get(name, defaults[name]))
     for name in ("PREPARED_DIR", "OUTPUT_DIR"):
         namespace[name] = namespace[name].format(PROFILE=PROFILE)
+    if namespace["MMLU_SUBJECTS"] == "all":
+        from mmlu_subjects import MMLU_CATEGORIES
+
+        namespace["MMLU_SUBJECTS"] = dict(MMLU_CATEGORIES)
+    if not isinstance(namespace["MMLU_SUBJECTS"], dict) or not namespace["MMLU_SUBJECTS"]:
+        raise PipelineError(f"MMLU_SUBJECTS={namespace['MMLU_SUBJECTS']!r} must be 'all' or a JSON object of "
+                            f"subject: category")
 
 
 try:

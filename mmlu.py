@@ -10,7 +10,7 @@ import common
 import records
 import runner
 import stats
-from prompts import MMLU_LETTERS
+from prompts import MMLU_LETTERS, mmlu_answer_texts
 
 # An answer in a short generation: "B", "B.", "(B)", "The answer is B", "Answer: B". Not the article "A" of
 # "A student received...", and not a re-listed option line "A. <text>" followed by more options.
@@ -91,7 +91,7 @@ def evaluate_model(model, tokenizer, key, items, prompts, lengths, made_with, ba
     """Score one model on every question, resumable; its records in question order."""
     import modeling
 
-    letter_ids = modeling.letter_token_ids(tokenizer, MMLU_LETTERS)
+    letter_ids = modeling.letter_token_ids(tokenizer, mmlu_answer_texts(common.MMLU_PROMPT_FORMAT))
 
     def evaluate_batch(indices):
         texts = [prompts[i] for i in indices]

@@ -9,6 +9,7 @@ complete(texts, max_new_tokens) interface.
 import functools
 import gc
 import hashlib
+import logging
 import os
 import random
 
@@ -18,6 +19,10 @@ import torch
 import checkpoints
 import common
 import records
+
+# bitsandbytes asks the Hugging Face hub for an optional faster CPU 4-bit kernel and logs a warning on every run when
+# it cannot have it (offline, or the `kernels` package absent); its own kernel is then used, with the same results.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 # Models the project builds itself, offline (0_preparando_dados.py builds the profile's model when it is one).
 LOCAL_MODEL_BUILDERS = {"outputs/cache/tiny-qwen2": "tiny_model"}
@@ -193,7 +198,12 @@ def load_model(epoch=None):
     if epoch is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, checkpoints.adapter_path(epoch))
+        path = checkpoints.adapter_path(epoch)
+        try:
+            model = PeftModel.from_pretrained(model, path)
+        except (OSError, ValueError, KeyError, RuntimeError) as error:  # safetensors and peft raise many kinds
+            raise common.PipelineError(f"adapter {path} does not load ({type(error).__name__}); run "
+                                       f"{checkpoints.TRAINING_SCRIPT} --fresh to train again") from None
     return model.eval()
 
 
@@ -291,16 +301,14 @@ def load_generator(tokenizer, epoch, engine):
     return functools.partial(generate_batch, load_model(epoch), tokenizer)
 
 
-def letter_token_ids(tokenizer, letters):
-    """Token id of each answer letter as it follows the prompt: the bare letter, one token each.
-
-    The chat template ends the prompt with '<|im_start|>assistant\\n', so the answer starts a new line and the
-    letter comes without a leading space ('A', not ' A')."""
+def letter_token_ids(tokenizer, answer_texts):
+    """Token id of each answer text as it follows the prompt (prompts.mmlu_answer_texts: " A" after "Answer:" in
+    the plain format, "A" at the start of the assistant turn in the chat format), one token each."""
     ids = []
-    for letter in letters:
-        pieces = tokenizer.encode(letter, add_special_tokens=False)
+    for text in answer_texts:
+        pieces = tokenizer.encode(text, add_special_tokens=False)
         if len(pieces) != 1:
-            raise common.PipelineError(f"answer letter {letter!r} is not a single token for this tokenizer ({pieces})")
+            raise common.PipelineError(f"answer {text!r} is not a single token for this tokenizer ({pieces})")
         ids.append(pieces[0])
     return ids
 

@@ -3,7 +3,8 @@ so with Qwen2 they render exactly as the study's Figure 2.
 
 Spider: the schema as in Figure 1, the question, the system prompt of Figure 2 (few-shot examples, baseline only,
 as earlier turns). MMLU: the original MMLU code's 4-shot prompt (header, the subject's first dev examples with their
-answers, the question ending in "Answer:").
+answers, the question ending in "Answer:"), plain or through the chat template exactly as lm-evaluation-harness
+sends it (MMLU_PROMPT_FORMAT).
 """
 
 import hashlib
@@ -55,12 +56,24 @@ def mmlu_header(subject):
     return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
 
 
-def mmlu_messages(item, dev_examples):
-    """The original MMLU 4-shot prompt, as one user turn."""
-    header = mmlu_header(item["subject"])
+def mmlu_body(item, dev_examples):
+    """The MMLU_SHOTS dev examples with their answers, then the question ending in "Answer:"."""
     shots = [mmlu_question_block(shot, with_answer=True) for shot in dev_examples[: common.MMLU_SHOTS]]
-    body = "\n\n".join(shots + [mmlu_question_block(item, with_answer=False)])
-    return [{"role": "user", "content": header + body}]
+    return "\n\n".join(shots + [mmlu_question_block(item, with_answer=False)])
+
+
+def mmlu_prompt(tokenizer, item, dev_examples, prompt_format):
+    """The 4-shot prompt as lm-evaluation-harness builds it: "plain", the raw text; "chat", through the model's chat
+    template with the header as the system turn (its --apply_chat_template --fewshot_as_multiturn false mode)."""
+    header, body = mmlu_header(item["subject"]), mmlu_body(item, dev_examples)
+    if prompt_format == "plain":
+        return header + body
+    return render_prompt(tokenizer, [{"role": "system", "content": header}, {"role": "user", "content": body}])
+
+
+def mmlu_answer_texts(prompt_format):
+    """What is scored after the prompt: " A".." D" after "Answer:" (plain), the bare letter in a new turn (chat)."""
+    return tuple((" " if prompt_format == "plain" else "") + letter for letter in MMLU_LETTERS)
 
 
 def render_prompt(tokenizer, messages):

@@ -1,15 +1,20 @@
 """The Spider benchmark: the evaluated questions, one record per question, one model's evaluation, its summary.
 
-A record holds the question, the gold query, the model's raw output, the SQL extracted from it, both execution
-scores with their reasons and the error kind (sql_eval.py scores; this file keeps the books).
+A record holds the question, the gold query and its hardness level (as the official evaluator classifies it), the
+model's raw output, the SQL extracted from it, both execution scores with their reasons, the error kind, and the
+test-suite score where TEST_SUITE_DIR is set (sql_eval.py scores; this file keeps the books).
 """
 
+import functools
 import json
 from collections import Counter
+
+import sqlglot
 
 import common
 import records
 import runner
+import spider_hardness
 import sql_eval
 import stats
 
@@ -80,6 +85,27 @@ def check_databases_exist(entries):
             )
 
 
+@functools.lru_cache(maxsize=None)
+def gold_hardness(gold_sql):
+    """The official evaluator's hardness level of a gold query (easy, medium, hard, extra); None if unparseable."""
+    try:
+        return spider_hardness.hardness(gold_sql)
+    except sqlglot.errors.SqlglotError:
+        return None
+
+
+def test_suite_databases(db_id):
+    """Every database of db_id's official test suite (TEST_SUITE_DIR/database/<db_id>/*.sqlite), or () if unset."""
+    if not common.TEST_SUITE_DIR:
+        return ()
+    folder = sql_eval.database_path(common.project_path(common.TEST_SUITE_DIR), db_id).parent
+    databases = tuple(sorted(str(path) for path in folder.glob("*.sqlite")))
+    if not databases:
+        raise common.PipelineError(f"TEST_SUITE_DIR={common.TEST_SUITE_DIR} has no databases for {db_id!r} in "
+                                   f"{folder}; point it at the official test-suite folder or unset it")
+    return databases
+
+
 def score_outputs(entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored."""
     predictions = [sql_eval.extract_sql(raw) for raw in raw_outputs]
@@ -87,11 +113,13 @@ def score_outputs(entries, raw_outputs):
               "db_id": entry["db_id"], "db_path": str(sql_eval.database_path(spider_dir(), entry["db_id"]))}
              for entry, prediction in zip(entries, predictions)]
     outcomes = sql_eval.evaluate_predictions(items)
-    return [{"db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"], "raw_output": raw,
-             "prediction": prediction, "score": int(outcome["score"]), "strict_score": int(outcome["strict_score"]),
-             "reason": outcome["reason"], "strict_reason": outcome["strict_reason"],
-             "error_kind": outcome["error_kind"]}
-            for entry, raw, prediction, outcome in zip(entries, raw_outputs, predictions, outcomes)]
+    suites = [test_suite_databases(entry["db_id"]) for entry in entries]
+    return [{"db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
+             "hardness": gold_hardness(entry["query"]), "raw_output": raw, "prediction": prediction,
+             "score": int(outcome["score"]), "strict_score": int(outcome["strict_score"]),
+             "test_suite_score": sql_eval.test_suite_score(suite, prediction, entry["query"]) if suite else None,
+             "reason": outcome["reason"], "strict_reason": outcome["strict_reason"], "error_kind": outcome["error_kind"]}
+            for entry, raw, prediction, outcome, suite in zip(entries, raw_outputs, predictions, outcomes, suites)]
 
 
 def evaluate_model(complete, key, entries, prompts, lengths, made_with, batch_size):

@@ -262,6 +262,13 @@ def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECO
     return dict(_score(str(db_path), prediction, gold, float(timeout_seconds), int(max_rows)))
 
 
+def test_suite_score(database_paths, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    """The official test-suite accuracy of one prediction: 1 only if it matches the gold under the strict rule on
+    every database of its suite (the official evaluator's eval_exec_match over the db_id's folder)."""
+    return int(all(score_prediction(path, prediction, gold, timeout_seconds, max_rows)["strict_score"] == 1
+                   for path in database_paths))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # DeepEval metrics. The database travels in the test case's metadata (DeepEval 4 renamed additional_metadata to
 # metadata; the old name still works as a constructor keyword but warns when read).

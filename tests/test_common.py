@@ -103,14 +103,27 @@ def test_spider_prompt_renders_as_the_studys_figure_2():
 
 
 def test_mmlu_prompt_is_the_harness_format():
+    """Plain: lm-evaluation-harness's mmlu text; chat: its --apply_chat_template --fewshot_as_multiturn false layout
+    (header as the system turn, shots and question as one user turn), with the answers each format scores."""
     dev = [{"question": f"Q{i}?", "subject": "management", "choices": ["w", "x", "y", "z"], "answer": i % 4}
            for i in range(5)]
     item = {"question": "Test?", "subject": "management", "choices": ["p", "q", "r", "s"], "answer": 2}
-    text = prompts.mmlu_messages(item, dev)[0]["content"]
+    text = prompts.mmlu_prompt(None, item, dev, "plain")
     assert text.startswith("The following are multiple choice questions (with answers) about management.\n\nQ0?\n"
                            "A. w\nB. x\nC. y\nD. z\nAnswer: A\n\nQ1?")
     assert "Q4?" not in text and text.count("Answer:") == 5
     assert text.endswith("Test?\nA. p\nB. q\nC. r\nD. s\nAnswer:")
+    assert prompts.mmlu_answer_texts("plain") == (" A", " B", " C", " D")
+
+    class Template:  # records the messages the chat format sends
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            assert add_generation_prompt and not tokenize
+            return messages
+
+    header = "The following are multiple choice questions (with answers) about management.\n\n"
+    assert prompts.mmlu_prompt(Template(), item, dev, "chat") == [
+        {"role": "system", "content": header}, {"role": "user", "content": text.removeprefix(header)}]
+    assert prompts.mmlu_answer_texts("chat") == ("A", "B", "C", "D")
 
 
 def test_seeding_repeats_random_draws():

@@ -157,7 +157,7 @@ def assert_one_line_exit_2(result, message):
     ("4_analise_mmlu.py", {"EVAL_EPOCHS": "2,9"}, "no adapter for epoch 9"),
     ("2_calculando_baseline.py", {"SPIDER_DIR": "/nonexistent/spider"}, "is missing from /nonexistent/spider"),
     ("3_avaliacao_customizada.py", {"PROFILE": "demo-typo"}, "unknown PROFILE='demo-typo'"),
-    ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be 'hf' or 'vllm'"),
+    ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be one of hf, vllm"),
     # Without vLLM installed: install it or use hf; with it: vLLM cannot load 4-bit, set LOAD_IN_4BIT=0.
     ("3_avaliacao_customizada.py", {"INFERENCE_ENGINE": "vllm"}, "INFERENCE_ENGINE=vllm"),
     ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct"},
@@ -168,6 +168,153 @@ def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(uninterrupted, scri
     result = run_script(script, {**environment(uninterrupted), **change})
     assert_one_line_exit_2(result, message)
     assert snapshot(uninterrupted / "outputs") == before
+
+
+def copy_of_run(uninterrupted, tmp_path):
+    """A writable copy of the finished run (prepared data and outputs) to damage."""
+    import shutil
+
+    for folder in ("prepared", "outputs"):
+        shutil.copytree(uninterrupted / folder, tmp_path / folder)
+    return tmp_path
+
+
+def edit_json(path, change):
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data)))
+
+
+def first_adapter(root):
+    return root / "outputs" / "lora" / json.loads((root / "outputs/lora/run_manifest.json").read_text())["epochs"]["1"]
+
+
+def damage_trainer_state(root):
+    edit_json(root / "outputs/lora/run_manifest.json", lambda manifest: dict(manifest, finished=False))
+    (first_adapter(root) / "trainer_state.json").write_text('{"epoch": ')
+
+
+def write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+PREDICTION = '{"db_id": "city_library", "question": "q", "query": "SELECT 1", "prediction": "SELECT 1"}'
+# Each class of bad input the hostile probe found: (script, damage to a copy of the run, extra arguments or environment,
+# the message). Every one must end in one line, exit code 2, no traceback and no file changed.
+BAD_INPUTS = {
+    "prepared list is a dict": ("2_calculando_baseline.py", lambda root: edit_json(
+        root / "prepared/spider_dev.json", lambda entries: {"entries": entries}), {}, "should hold a list of entries"),
+    "entry without db_schema": ("3_avaliacao_customizada.py", lambda root: edit_json(
+        root / "prepared/spider_dev.json", lambda entries: [{k: v for k, v in e.items() if k != "db_schema"}
+                                                             for e in entries]), {}, "entry 0 lacks a text"),
+    "db_id is a list": ("2_calculando_baseline.py", lambda root: edit_json(
+        root / "prepared/spider_dev.json", lambda entries: [dict(e, db_id=[e["db_id"]]) for e in entries]), {},
+        "entry 0 lacks a text"),
+    "MMLU answer index 9": ("4_analise_mmlu.py", lambda root: edit_json(
+        root / "prepared/mmlu_test.json", lambda items: [dict(items[0], answer=9)] + items[1:]), {},
+        "entry 0 is not a question with 4 text choices and an answer index 0-3"),
+    "MMLU subject missing from dev": ("4_analise_mmlu.py", lambda root: edit_json(
+        root / "prepared/mmlu_dev.json", lambda dev: dict(list(dev.items())[1:])), {}, "lacks 4 dev examples of subject"),
+    "result record without index": ("3_avaliacao_customizada.py", lambda root: write_lines(
+        root / "outputs/spider/lora_epoch1.jsonl", ['{"prompt": "x"}']), {}, "line 1 is not a record with an integer"),
+    "adapter without weights": ("3_avaliacao_customizada.py", lambda root: (
+        first_adapter(root) / "adapter_model.safetensors").unlink(), {}, "has no adapter_model.safetensors; run 1_fine"),
+    "truncated adapter weights": ("4_analise_mmlu.py", lambda root: (first_adapter(root) / "adapter_model.safetensors")
+                                  .write_bytes((first_adapter(root) / "adapter_model.safetensors").read_bytes()[:-100]),
+                                  {}, "is damaged (the file is truncated); run 1_fine-tuning.py --fresh"),
+    "corrupt adapter config": ("3_avaliacao_customizada.py", lambda root: (
+        first_adapter(root) / "adapter_config.json").write_text("{"), {}, "is damaged"),
+    "corrupt trainer state": ("1_fine-tuning.py", damage_trainer_state, {}, "its trainer_state.json is unreadable"),
+    "training manifest of another shape": ("3_avaliacao_customizada.py", lambda root: edit_json(
+        root / "outputs/lora/run_manifest.json", lambda manifest: [manifest]), {}, "is not a training manifest"),
+    "predictions file is a folder": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").mkdir(),
+                                     ["--predictions", "p.jsonl"], "p.jsonl is a folder"),
+    "predictions not UTF-8": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").write_bytes(b"\xff\xfe{"),
+                              ["--predictions", "p.jsonl"], "is not UTF-8 text"),
+    "empty predictions file": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").write_text(""),
+                               ["--predictions", "p.jsonl"], "holds no predictions"),
+    "question not text": ("3_avaliacao_customizada.py", lambda root: write_lines(
+        root / "p.jsonl", [PREDICTION, PREDICTION.replace('"q"', "7")]), ["--predictions", "p.jsonl"],
+        "p.jsonl line 2 is not a JSON object with text db_id, question, query"),
+    "db_id leaves SPIDER_DIR": ("3_avaliacao_customizada.py", lambda root: write_lines(
+        root / "p.jsonl", [PREDICTION.replace("city_library", "../../etc")]), ["--predictions", "p.jsonl"],
+        "db_id '../../etc' must be a plain database name"),
+    "absolute db_id": ("3_avaliacao_customizada.py", lambda root: write_lines(
+        root / "p.jsonl", [PREDICTION.replace("city_library", "/somewhere/evil")]), ["--predictions", "p.jsonl"],
+        "db_id '/somewhere/evil' must be a plain database name"),
+    "SPIDER_DIR is a file": ("0_preparando_dados.py", lambda root: (root / "spider").write_text(""),
+                             {"SPIDER_DIR": "spider"}, "spider is a file, not a folder"),
+    "EVALUATION_ENTRIES_SIZE=0": ("2_calculando_baseline.py", None, {"EVALUATION_ENTRIES_SIZE": "0"}, "out of range"),
+    "EVAL_BATCH_SIZE=0": ("3_avaliacao_customizada.py", None, {"EVAL_BATCH_SIZE": "0"}, "out of range"),
+    "SQL_TIMEOUT_SECONDS=nan": ("3_avaliacao_customizada.py", None, {"SQL_TIMEOUT_SECONDS": "nan"}, "out of range"),
+    "MMLU_QUESTIONS_PER_SUBJECT=-1": ("0_preparando_dados.py", None, {"MMLU_QUESTIONS_PER_SUBJECT": "-1"},
+                                      "out of range"),
+}
+
+
+def mmlu_copy_with(root, row):
+    """A copy of the demo MMLU folder whose first test row of every subject is replaced by row (bytes)."""
+    import shutil
+
+    shutil.copytree(PROJECT_DIR / "data/demo/mmlu", root / "mmlu")
+    for path in (root / "mmlu" / "test").glob("*.csv"):
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(row + b"".join(lines[1:]))
+
+
+BAD_INPUTS["MMLU answer letter E"] = ("0_preparando_dados.py", lambda root: mmlu_copy_with(root, b'q,a,b,c,d,E\n'),
+                                      {"MMLU_DIR": "mmlu"}, "the answer must be a letter A-D, found 'E'")
+BAD_INPUTS["MMLU CSV not UTF-8"] = ("0_preparando_dados.py", lambda root: mmlu_copy_with(root, b'q\xff,a,b,c,d,A\n'),
+                                    {"MMLU_DIR": "mmlu"}, "is not UTF-8 text")
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_each_class_of_bad_input_is_one_line_exit_2_and_changes_nothing(uninterrupted, tmp_path, case):
+    script, damage, extra, message = BAD_INPUTS[case]
+    root = copy_of_run(uninterrupted, tmp_path)
+    if damage:
+        damage(root)
+    arguments = [str(root / arg) if arg.endswith(".jsonl") else arg for arg in extra] if isinstance(extra, list) else []
+    env = {**environment(root), **({key: str(root / value) if key.endswith("_DIR") else value
+                                    for key, value in extra.items()} if isinstance(extra, dict) else {})}
+    before = snapshot(root)
+    result = run_script(script, env, args=arguments)
+    assert_one_line_exit_2(result, message)
+    assert snapshot(root) == before
+
+
+def test_ctrl_c_is_one_line_exit_130(uninterrupted, tmp_path):
+    root = copy_of_run(uninterrupted, tmp_path)
+    for path in (root / "outputs" / "spider").glob("base_*"):
+        path.unlink()
+    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")],
+                               env=dict(os.environ, **environment(root)), cwd=PROJECT_DIR,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (root / "outputs/spider/base_3shot.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == "interrupted; run the same command to continue"
+    assert "Traceback" not in stderr
+
+
+def test_a_second_run_on_the_same_outputs_is_refused_and_the_first_is_unharmed(uninterrupted, tmp_path):
+    root = copy_of_run(uninterrupted, tmp_path)
+    for path in (root / "outputs" / "spider").glob("base_*"):
+        path.unlink()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **environment(root))
+    first = subprocess.Popen([sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")], env=env,
+                             cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (root / "outputs/spider/base_3shot.made_with.json").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    second = run_script("2_calculando_baseline.py", environment(root))
+    assert_one_line_exit_2(second, f"another run (PID {first.pid}) is writing")
+    assert first.wait(timeout=300) == 0
+    for key in ("base_3shot", "base_0shot"):
+        assert records(root, "spider", key) == records(uninterrupted, "spider", key)
 
 
 @pytest.mark.parametrize("script", SCRIPTS[1:])

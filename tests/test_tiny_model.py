@@ -116,7 +116,7 @@ def test_built_model_answers_through_the_chat_template(built_model):
     import modeling
 
     tokenizer, model = built_model
-    letter_ids = modeling.letter_token_ids(tokenizer, prompts.MMLU_LETTERS)
+    letter_ids = modeling.letter_token_ids(tokenizer, prompts.mmlu_answer_texts("chat"))
     text = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nA. a\nB. b\nC. c\nD. d\nAnswer:"}])
     inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
