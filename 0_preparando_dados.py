@@ -7,7 +7,6 @@ MMLU_QUESTIONS_PER_SUBJECT test questions per subject are drawn with the seed, a
 few-shot prompts. Everything is checked before anything is written; files are written atomically with a manifest,
 and a re-run with unchanged inputs does nothing.
 """
-import csv
 import json
 import random
 import sqlite3
@@ -16,11 +15,7 @@ import time
 import common
 import mmlu
 import records
-from prompts import MMLU_LETTERS, schema_text
-
-SPIDER_DOWNLOAD_HINT = ("download the official Spider release (https://yale-lily.github.io/spider) and unzip it "
-                        "there, or set SPIDER_DIR to its folder")
-
+import spider
 
 # ---------------------------------------------------------------------------------------------------------------
 # Spider
@@ -29,11 +24,11 @@ def spider_input_files(spider_dir):
     """The files this step reads from the Spider folder, or a one-line error if the folder is not a Spider release."""
     if not spider_dir.is_dir():
         state = "is a file, not a folder" if spider_dir.exists() else "does not exist"
-        raise common.PipelineError(f"Spider folder {spider_dir} {state}; {SPIDER_DOWNLOAD_HINT}")
+        raise common.PipelineError(f"Spider folder {spider_dir} {state}; {spider.DOWNLOAD_HINT}")
     required = [spider_dir / name for name in ("tables.json", "dev.json", "train_spider.json")]
     missing = [path.name for path in required if not path.exists()]
     if missing:
-        raise common.PipelineError(f"Spider folder {spider_dir} lacks {', '.join(missing)}; {SPIDER_DOWNLOAD_HINT}")
+        raise common.PipelineError(f"Spider folder {spider_dir} lacks {', '.join(missing)}; {spider.DOWNLOAD_HINT}")
     optional = [spider_dir / "train_others.json"]
     sql_scripts = sorted((spider_dir / "sql").glob("*.sql"))  # the demo ships its databases as SQL text
     return required + [path for path in optional if path.exists()] + sql_scripts
@@ -61,109 +56,21 @@ def build_databases_from_sql(folder):
         partial.rename(target)
 
 
-def load_json_list(path):
-    data = records.read_json(path)
-    if not isinstance(data, list):
-        raise common.PipelineError(f"{path} should hold a JSON list of entries, found {type(data).__name__}")
-    return data
-
-
-def schema_texts(tables_file):
-    """db_id -> the schema as in the study's Figure 1: original table and column names, no '*'."""
-    schemas = {}
-    for number, database in enumerate(load_json_list(tables_file)):
-        try:
-            tables = [(table, [name for owner, name in database["column_names_original"] if owner == table_index])
-                      for table_index, table in enumerate(database["table_names_original"])]
-            schemas[database["db_id"]] = schema_text(database["db_id"], tables)
-        except (KeyError, TypeError, ValueError) as error:
-            raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
-    return schemas
-
-
-def spider_entries(path, schemas, spider_dir):
-    """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
-    entries = []
-    for number, raw in enumerate(load_json_list(path)):
-        try:
-            db_id, question, query = raw["db_id"], raw["question"], raw["query"]
-        except (KeyError, TypeError):
-            raise common.PipelineError(f"{path} entry {number} lacks db_id, question or query") from None
-        if db_id not in schemas:
-            raise common.PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
-        if not (spider_dir / "database" / db_id / f"{db_id}.sqlite").exists():
-            raise common.PipelineError(f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is "
-                                       f"missing from {spider_dir}; {SPIDER_DOWNLOAD_HINT}")
-        entries.append({"db_id": db_id, "question": question, "query": query, "db_schema": schemas[db_id]})
-    return entries
-
-
-def prepare_spider(spider_dir):
-    schemas = schema_texts(spider_dir / "tables.json")
-    train = spider_entries(spider_dir / "train_spider.json", schemas, spider_dir)
-    if (spider_dir / "train_others.json").exists():
-        train += spider_entries(spider_dir / "train_others.json", schemas, spider_dir)
-    dev = spider_entries(spider_dir / "dev.json", schemas, spider_dir)
-    return train, dev
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # MMLU
-
-def mmlu_csv_rows(path, subject):
-    """Rows of an original MMLU CSV (no header: question, A, B, C, D, answer letter) as Figure 3's records."""
-    if not path.exists():
-        raise common.PipelineError(f"MMLU file {path} is missing; MMLU_DIR must hold dev/ and test/ with the "
-                                   f"original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)")
-    items = []
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except UnicodeDecodeError as error:
-        raise common.PipelineError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); use the "
-                                   f"original MMLU CSVs") from None
-    for line, row in enumerate(rows, 1):
-        if len(row) != 6:
-            raise common.PipelineError(f"{path} row {line} is malformed: expected 6 fields (question, A, B, C, D, "
-                                       f"answer letter), found {len(row)}")
-        if row[5].strip() not in MMLU_LETTERS:
-            raise common.PipelineError(f"{path} row {line} is malformed: the answer must be a letter A-D, found "
-                                       f"{row[5].strip()!r}")
-        items.append({"question": row[0], "subject": subject, "choices": row[1:5],
-                      "answer": MMLU_LETTERS.index(row[5].strip())})
-    return items
-
-
-def mmlu_hub_rows(subject, split):
-    from datasets import load_dataset
-
-    try:
-        dataset = load_dataset(common.MMLU_DATASET, subject, split=split)
-    except Exception as error:  # the hub raises many kinds; all mean the same to the user
-        raise common.PipelineError(f"cannot load {common.MMLU_DATASET}/{subject} ({type(error).__name__}); check "
-                                   f"your network, or set MMLU_DIR to a folder of the original CSVs") from None
-    return [{"question": row["question"], "subject": subject, "choices": list(row["choices"]),
-             "answer": int(row["answer"])} for row in dataset]
-
-
-def mmlu_split(subject, split):
-    if common.MMLU_DIR:
-        return mmlu_csv_rows(common.project_path(common.MMLU_DIR) / split / f"{subject}_{split}.csv", subject)
-    return mmlu_hub_rows(subject, split)
-
 
 def prepare_mmlu():
     """N seeded test questions per subject with their category, and each subject's dev examples for the shots."""
     test, dev = [], {}
     for subject, category in common.MMLU_SUBJECTS.items():
-        questions = mmlu_split(subject, "test")
+        questions = mmlu.load_split(subject, "test")
         wanted = common.MMLU_QUESTIONS_PER_SUBJECT or len(questions)  # 0: every test question
         if wanted > len(questions):
             raise common.PipelineError(f"MMLU_QUESTIONS_PER_SUBJECT={wanted} but {subject} has only "
                                        f"{len(questions)} test questions; lower it")
         chosen = sorted(random.Random(f"{common.SEED}:{subject}").sample(range(len(questions)), wanted))
         test += [dict(questions[i], category=category) for i in chosen]
-        dev[subject] = [dict(item, category=category) for item in mmlu_split(subject, "dev")]
+        dev[subject] = [dict(item, category=category) for item in mmlu.load_split(subject, "dev")]
         if len(dev[subject]) < common.MMLU_SHOTS:
             raise common.PipelineError(f"{subject} has {len(dev[subject])} dev examples, fewer than "
                                        f"MMLU_SHOTS={common.MMLU_SHOTS}")
@@ -220,7 +127,7 @@ def main():
         print(f"prepared data in {paths.prepared} is up to date with its inputs: nothing to do")
     else:
         started = time.time()
-        train, dev = prepare_spider(spider_dir)
+        train, dev = spider.read_release(spider_dir)
         mmlu_test, mmlu_dev = prepare_mmlu()
         records.write_json(paths.spider_train, train)
         records.write_json(paths.spider_dev, dev)

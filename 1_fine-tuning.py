@@ -11,14 +11,15 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
     accelerate launch 1_fine-tuning.py           # several GPUs (DDP), same code
 """
 import argparse
-import csv
-import io
 import json
 import os
 import time
 
+import torch
+
 import checkpoints
 import common
+import modeling
 import prompts
 import records
 import spider
@@ -33,8 +34,6 @@ def parse_arguments(argv=None):
 
 def run_settings():
     """The settings that define this run (RUN_DEFINING_SETTINGS) and the base model's identity."""
-    import modeling
-
     config = common.resolved_config()
     return dict({name: config[name] for name in common.RUN_DEFINING_SETTINGS}, base_model=modeling.model_identity())
 
@@ -86,10 +85,7 @@ def lora_model(base_model):
 
 def training_arguments():
     """Figure 6, in transformers 5 / TRL names (group_by_length is now a sampling strategy, warmup a ratio float)."""
-    import torch
     from trl import SFTConfig
-
-    import modeling
 
     dtype = modeling.compute_dtype()
     return SFTConfig(
@@ -124,38 +120,13 @@ def training_arguments():
     )
 
 
-def guard_callbacks(stop_after_epoch):
-    """The non-finite guard on every logged loss and on the trainable weights after each step, and the early stop."""
-    import torch
-    from transformers import TrainerCallback
-
-    import modeling
-
-    class TrainingGuard(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                modeling.check_finite(logs["loss"], f"training loss at step {state.global_step}")
-
-        def on_step_end(self, args, state, control, model=None, **kwargs):
-            # Before the save of this step: a corrupted adapter never becomes a checkpoint.
-            weights = [p for p in model.parameters() if p.requires_grad]
-            if not all(torch.isfinite(p).all() for p in weights):
-                modeling.check_finite(float("nan"), f"LoRA weights after step {state.global_step}")
-
-        def on_epoch_end(self, args, state, control, **kwargs):
-            if stop_after_epoch is not None and round(state.epoch) >= stop_after_epoch:
-                control.should_training_stop = True
-
-    return [TrainingGuard()]
-
-
 def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
     from datasets import Dataset
     from trl import SFTTrainer
 
     dataset = Dataset.from_list(examples).add_column("length", lengths)
     trainer = SFTTrainer(model=model, args=training_arguments(), train_dataset=dataset, processing_class=tokenizer,
-                         callbacks=guard_callbacks(stop_after_epoch))
+                         callbacks=[modeling.training_guard(stop_after_epoch)])
     # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
     # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
     for parameter in trainer.model.parameters():
@@ -166,14 +137,6 @@ def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
 
 # ---------------------------------------------------------------------------------------------------------------
 # The run
-
-
-def write_loss_log(log_history):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["step", "epoch", "loss", "learning_rate", "grad_norm"])
-    writer.writeheader()
-    writer.writerows(checkpoints.loss_rows(log_history))
-    records.write_text(common.PATHS.loss_log, buffer.getvalue())
 
 
 def main(argv=None):
@@ -187,8 +150,6 @@ def main(argv=None):
         print(f"training already finished: {json.dumps(manifest['epochs'])} in {common.PATHS.lora} "
               f"(use --fresh to train again)")
         return
-
-    import modeling
 
     modeling.seed_everything()
     entries = training_entries()
@@ -221,7 +182,7 @@ def main(argv=None):
     seconds = time.time() - started
 
     epochs = checkpoints.epoch_checkpoints()
-    write_loss_log(trainer.state.log_history)
+    checkpoints.write_loss_log(trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
     manifest.update(
         finished=str(common.NUM_EPOCHS) in epochs, epochs=epochs, global_step=trainer.state.global_step,

@@ -10,6 +10,7 @@ Each example's outcome is checkpointed as it is produced; a re-run continues whe
 import random
 
 import common
+import modeling
 import prompts
 import records
 import spider
@@ -27,8 +28,6 @@ def baseline_shots(evaluated):
 
 
 def main():
-    import modeling
-
     engine, batch_size = common.INFERENCE_ENGINE, modeling.engine_batch_size(common.INFERENCE_ENGINE)
     modeling.check_engine(engine)
     entries = spider.evaluated_entries()

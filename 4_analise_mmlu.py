@@ -11,6 +11,7 @@ probably did. Each question's outcome is checkpointed; a re-run continues. At th
 
 import checkpoints
 import common
+import modeling
 import mmlu
 import prompts
 import records
@@ -18,8 +19,6 @@ import report
 
 
 def main():
-    import modeling
-
     items, dev = mmlu.read_questions()
     checkpoints.check_adapters_exist(common.EVAL_EPOCHS)
     modeling.seed_everything()

@@ -132,7 +132,7 @@ def bench_metric(folder):
     entries = spider.read_entries(common.PATHS.spider_dev)
     spider_dir = common.project_path(common.SPIDER_DIR)
     items = [{"question": e["question"], "prediction": e["query"], "gold": e["query"], "db_id": e["db_id"],
-              "db_path": str(sql_eval.database_path(spider_dir, e["db_id"]))} for e in entries]
+              "db_path": str(spider.database_path(spider_dir, e["db_id"]))} for e in entries]
     sql_eval.evaluate_predictions(items[:4])  # warm-up: imports and DeepEval's first-call setup
     started = time.time()
     for start in range(0, len(items), common.EVAL_BATCH_SIZE):

@@ -5,6 +5,8 @@ A checkpoint counts only once its save finished (trainer_state.json is written l
 RUN_DEFINING_SETTINGS is never continued; --fresh keeps the previous run beside the new one as lora.previous-<time>.
 """
 
+import csv
+import io
 import json
 import os
 import platform
@@ -165,6 +167,15 @@ def device_description():
 
 def environment():
     return {"packages": package_versions(), "git_commit": git_commit(), "device": device_description()}
+
+
+def write_loss_log(log_history):
+    """The logged training losses as loss_log.csv (step, epoch, loss, learning_rate, grad_norm)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["step", "epoch", "loss", "learning_rate", "grad_norm"])
+    writer.writeheader()
+    writer.writerows(loss_rows(log_history))
+    records.write_text(common.PATHS.loss_log, buffer.getvalue())
 
 
 def loss_rows(log_history):

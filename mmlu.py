@@ -4,6 +4,7 @@ The score is the model's log-probability of each answer letter as the next token
 unparseable). With MMLU_GENERATION_SCORE a second column parses the answer of a short greedy generation.
 """
 
+import csv
 import re
 
 import common
@@ -29,6 +30,55 @@ def generated_choice(text):
             return MMLU_LETTERS.index(match.group(1).upper())
     return None
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# The original files
+
+def csv_rows(path, subject):
+    """Rows of an original MMLU CSV (no header: question, A, B, C, D, answer letter) as Figure 3's records."""
+    if not path.exists():
+        raise common.PipelineError(f"MMLU file {path} is missing; MMLU_DIR must hold dev/ and test/ with the "
+                                   f"original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)")
+    items = []
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise common.PipelineError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); use the "
+                                   f"original MMLU CSVs") from None
+    for line, row in enumerate(rows, 1):
+        if len(row) != 6:
+            raise common.PipelineError(f"{path} row {line} is malformed: expected 6 fields (question, A, B, C, D, "
+                                       f"answer letter), found {len(row)}")
+        if row[5].strip() not in MMLU_LETTERS:
+            raise common.PipelineError(f"{path} row {line} is malformed: the answer must be a letter A-D, found "
+                                       f"{row[5].strip()!r}")
+        items.append({"question": row[0], "subject": subject, "choices": row[1:5],
+                      "answer": MMLU_LETTERS.index(row[5].strip())})
+    return items
+
+
+def hub_rows(subject, split):
+    from datasets import load_dataset
+
+    try:
+        dataset = load_dataset(common.MMLU_DATASET, subject, split=split)
+    except Exception as error:  # the hub raises many kinds; all mean the same to the user
+        raise common.PipelineError(f"cannot load {common.MMLU_DATASET}/{subject} ({type(error).__name__}); check "
+                                   f"your network, or set MMLU_DIR to a folder of the original CSVs") from None
+    return [{"question": row["question"], "subject": subject, "choices": list(row["choices"]),
+             "answer": int(row["answer"])} for row in dataset]
+
+
+def load_split(subject, split):
+    """One subject's split (dev or test) from MMLU_DIR's original CSVs, or from the hub dataset MMLU_DATASET."""
+    if common.MMLU_DIR:
+        return csv_rows(common.project_path(common.MMLU_DIR) / split / f"{subject}_{split}.csv", subject)
+    return hub_rows(subject, split)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prepared questions and records
 
 def preparation_settings():
     """The settings that shape the prepared MMLU files; 0_preparando_dados.py records them in its manifest."""

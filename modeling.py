@@ -63,6 +63,28 @@ def check_finite(values, where):
         )
 
 
+def training_guard(stop_after_epoch=None):
+    """The non-finite guard on every logged loss and on the trainable weights after each step, and the early stop."""
+    from transformers import TrainerCallback
+
+    class TrainingGuard(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                check_finite(logs["loss"], f"training loss at step {state.global_step}")
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            # Before the save of this step: a corrupted adapter never becomes a checkpoint.
+            weights = [p for p in model.parameters() if p.requires_grad]
+            if not all(torch.isfinite(p).all() for p in weights):
+                check_finite(float("nan"), f"LoRA weights after step {state.global_step}")
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if stop_after_epoch is not None and round(state.epoch) >= stop_after_epoch:
+                control.should_training_stop = True
+
+    return TrainingGuard()
+
+
 def free_memory():
     """Give a finished model's memory back before the next one loads."""
     gc.collect()

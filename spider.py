@@ -7,11 +7,14 @@ test-suite score where TEST_SUITE_DIR is set (sql_eval.py scores; this file keep
 
 import functools
 import json
+import os
 from collections import Counter
+from pathlib import Path
 
 import sqlglot
 
 import common
+import prompts
 import records
 import runner
 import spider_hardness
@@ -20,6 +23,71 @@ import stats
 
 REQUIRED_FIELDS = ("db_id", "question", "query", "db_schema")
 
+
+DOWNLOAD_HINT = ("download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
+                 "set SPIDER_DIR to its folder")
+
+
+def database_path(spider_dir, db_id):
+    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
+    if not isinstance(db_id, str) or db_id in ("", ".") or ".." in db_id or "\0" in db_id or any(
+            separator in db_id for separator in ("/", "\\", os.sep, os.altsep) if separator):
+        raise common.PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
+    return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The official release
+
+def load_json_list(path):
+    data = records.read_json(path)
+    if not isinstance(data, list):
+        raise common.PipelineError(f"{path} should hold a JSON list of entries, found {type(data).__name__}")
+    return data
+
+
+def schema_texts(tables_file):
+    """db_id -> the schema as in the study's Figure 1: original table and column names, no '*'."""
+    schemas = {}
+    for number, database in enumerate(load_json_list(tables_file)):
+        try:
+            tables = [(table, [name for owner, name in database["column_names_original"] if owner == table_index])
+                      for table_index, table in enumerate(database["table_names_original"])]
+            schemas[database["db_id"]] = prompts.schema_text(database["db_id"], tables)
+        except (KeyError, TypeError, ValueError) as error:
+            raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
+    return schemas
+
+
+def release_entries(path, schemas, spider_dir):
+    """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
+    entries = []
+    for number, raw in enumerate(load_json_list(path)):
+        try:
+            db_id, question, query = raw["db_id"], raw["question"], raw["query"]
+        except (KeyError, TypeError):
+            raise common.PipelineError(f"{path} entry {number} lacks db_id, question or query") from None
+        if db_id not in schemas:
+            raise common.PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
+        if not database_path(spider_dir, db_id).exists():
+            raise common.PipelineError(f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is "
+                                       f"missing from {spider_dir}; {DOWNLOAD_HINT}")
+        entries.append({"db_id": db_id, "question": question, "query": query, "db_schema": schemas[db_id]})
+    return entries
+
+
+def read_release(spider_dir):
+    """The official release's train (train_spider + train_others) and dev splits as prepared entries."""
+    schemas = schema_texts(spider_dir / "tables.json")
+    train = release_entries(spider_dir / "train_spider.json", schemas, spider_dir)
+    if (spider_dir / "train_others.json").exists():
+        train += release_entries(spider_dir / "train_others.json", schemas, spider_dir)
+    dev = release_entries(spider_dir / "dev.json", schemas, spider_dir)
+    return train, dev
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prepared entries and records
 
 def read_entries(path):
     """A prepared Spider file: a list of {db_id, question, query, db_schema}, each checked."""
@@ -78,7 +146,7 @@ def spider_dir():
 def check_databases_exist(entries):
     """Fail before any work, with one line, if a database the entries need is missing from SPIDER_DIR."""
     for db_id in sorted({entry["db_id"] for entry in entries}):
-        if not sql_eval.database_path(spider_dir(), db_id).is_file():
+        if not database_path(spider_dir(), db_id).is_file():
             raise common.PipelineError(
                 f"database {db_id!r} is missing from {spider_dir()}/database; set SPIDER_DIR to the Spider release "
                 f"the data was prepared from, or run {records.SCRIPTS[0]}"
@@ -98,7 +166,7 @@ def test_suite_databases(db_id):
     """Every database of db_id's official test suite (TEST_SUITE_DIR/database/<db_id>/*.sqlite), or () if unset."""
     if not common.TEST_SUITE_DIR:
         return ()
-    folder = sql_eval.database_path(common.project_path(common.TEST_SUITE_DIR), db_id).parent
+    folder = database_path(common.project_path(common.TEST_SUITE_DIR), db_id).parent
     databases = tuple(sorted(str(path) for path in folder.glob("*.sqlite")))
     if not databases:
         raise common.PipelineError(f"TEST_SUITE_DIR={common.TEST_SUITE_DIR} has no databases for {db_id!r} in "
@@ -110,7 +178,7 @@ def score_outputs(entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored."""
     predictions = [sql_eval.extract_sql(raw) for raw in raw_outputs]
     items = [{"question": entry["question"], "prediction": prediction, "gold": entry["query"],
-              "db_id": entry["db_id"], "db_path": str(sql_eval.database_path(spider_dir(), entry["db_id"]))}
+              "db_id": entry["db_id"], "db_path": str(database_path(spider_dir(), entry["db_id"]))}
              for entry, prediction in zip(entries, predictions)]
     outcomes = sql_eval.evaluate_predictions(items)
     suites = [test_suite_databases(entry["db_id"]) for entry in entries]

@@ -12,7 +12,6 @@ a wall-clock budget and a row cap; failures become a reason string, never an exc
 import contextlib
 import io
 import itertools
-import os
 import re
 from collections import Counter
 from functools import lru_cache
@@ -25,14 +24,6 @@ from deepeval import evaluate
 from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig
 from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
-
-
-def database_path(spider_dir, db_id):
-    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
-    if not isinstance(db_id, str) or db_id in ("", ".") or ".." in db_id or "\0" in db_id or any(
-            separator in db_id for separator in ("/", "\\", os.sep, os.altsep) if separator):
-        raise common.PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
-    return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 import common
+import spider
 import mmlu
 from conftest import PROJECT_DIR, load_script, run_script, use_directories
 
@@ -32,7 +33,7 @@ OFFICIAL_TABLES_ENTRY = {
 def test_schema_text_is_the_studys_figure_1_format(tmp_path):
     path = tmp_path / "tables.json"
     path.write_text(json.dumps([OFFICIAL_TABLES_ENTRY]))
-    assert prepare.schema_texts(path) == {
+    assert spider.schema_texts(path) == {
         "orchestra_hall": "Database: orchestra_hall\nTable Hall (Hall_ID, Name, Seats)\n"
                           "Table Concert_Night (Night_ID, Hall_ID, Date)\n"}
 
@@ -142,16 +143,16 @@ def test_malformed_mmlu_row_is_named(tmp_path, isolated_run, monkeypatch):
 def test_loaders_on_the_real_reference_slices(tmp_path, isolated_run, monkeypatch):
     """Real Spider and MMLU files: Figure 1's schema text and Figure 3's record, exactly."""
     spider = REFERENCE / "spider-sample"
-    schemas = prepare.schema_texts(spider / "tables.json")
+    schemas = spider.schema_texts(spider / "tables.json")
     assert schemas["concert_singer"] == (
         "Database: concert_singer\nTable stadium (Stadium_ID, Location, Name, Capacity, Highest, Lowest, Average)\n"
         "Table singer (Singer_ID, Name, Country, Song_Name, Song_release_year, Age, Is_male)\n"
         "Table concert (concert_ID, concert_Name, Theme, Stadium_ID, Year)\n"
         "Table singer_in_concert (concert_ID, Singer_ID)\n")
-    dev = prepare.spider_entries(spider / "dev.json", schemas, spider)
+    dev = spider.release_entries(spider / "dev.json", schemas, spider)
     assert dev[0] == {"db_id": "concert_singer", "question": "How many singers do we have?",
                       "query": "SELECT count(*) FROM singer", "db_schema": schemas["concert_singer"]}
-    items = prepare.mmlu_csv_rows(REFERENCE / "mmlu-sample" / "test" / "management_test.csv", "management")
+    items = mmlu.csv_rows(REFERENCE / "mmlu-sample" / "test" / "management_test.csv", "management")
     assert len(items) == 103
     t_group = next(item for item in items if item["question"] == "What is T-group training?")
     assert t_group["answer"] == 3 and t_group["choices"][3] == "Team building activities involving learning"

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+import spider
 import sql_eval
 from sql_eval import (evaluate_predictions, execute_sql, extract_sql, normalize_for_strict, score_prediction,
                       strict_match, study_match)
@@ -165,7 +166,7 @@ def test_missing_database_raises(tmp_path):
 
 
 def test_database_path(tmp_path):
-    assert sql_eval.database_path(tmp_path, "concert") == tmp_path / "database" / "concert" / "concert.sqlite"
+    assert spider.database_path(tmp_path, "concert") == tmp_path / "database" / "concert" / "concert.sqlite"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import tracemalloc
 import pytest
 
 import common
-import sql_eval
+import spider
 import sql_sandbox
 from sql_eval import score_prediction
 from sql_sandbox import execute_sql
@@ -170,12 +170,12 @@ def test_statement_without_result_columns_is_not_a_query(singers_db):
 @pytest.mark.parametrize("db_id", ["/somewhere/evil", "../x", "..", ".", "", "a/b", "a\\b", "concert/../../x", "x..y"])
 def test_escaping_db_id_is_refused_by_name(tmp_path, db_id):
     with pytest.raises(common.PipelineError, match="must be a plain database name") as raised:
-        sql_eval.database_path(tmp_path, db_id)
+        spider.database_path(tmp_path, db_id)
     assert repr(db_id) in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_plain_db_id_is_accepted(tmp_path):
-    assert sql_eval.database_path(tmp_path, "car_1") == tmp_path / "database" / "car_1" / "car_1.sqlite"
+    assert spider.database_path(tmp_path, "car_1") == tmp_path / "database" / "car_1" / "car_1.sqlite"
 
 
 # ---------------------------------------------------------------------------------------------------------------
