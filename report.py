@@ -6,6 +6,7 @@ Writes REPORT_FILE (markdown), RESULTS_JSON, RESULTS_CSV and TRADEOFF_PLOT, each
 
     python report.py
 """
+
 import csv
 import io
 import os
@@ -16,24 +17,36 @@ import checkpoints
 import common
 import records
 from records import SCRIPTS, key_epoch, model_key, producer, results_path
-from stats import (MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change,
-                   summarize_scores)
+from stats import MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change, summarize_scores
 
 # Paths and settings are read from `common` at call time (common.X, not `from common import X`), so a test can
 # point them at a temporary folder with monkeypatch.
 
 # The study's column order in Table II / III; categories not listed here follow in MMLU_SUBJECTS order.
 STUDY_CATEGORY_ORDER = ("STEM", "Ciências Sociais", "Humanidades")
-ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows", "too_large",
-               "too_long", "wrong_result", "other")
+ERROR_KINDS = (
+    "syntax",
+    "unknown_table_or_column",
+    "not_a_query",
+    "write_blocked",
+    "timeout",
+    "too_many_rows",
+    "too_large",
+    "too_long",
+    "wrong_result",
+    "other",
+)
 SIGNIFICANCE_LEVEL = 0.05
 # What the study's evaluated sample really was (its dev.json order): worth saying next to every Spider table.
-STUDY_SAMPLE_NOTE = ("The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
-                     "the full dev set (1034 questions, 20 databases) is the number to publish.")
+STUDY_SAMPLE_NOTE = (
+    "The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
+    "the full dev set (1034 questions, 20 databases) is the number to publish."
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reading
+
 
 def read_results(path):
     """Per-example records keyed by "index" (a resumed run that repeated an item keeps the last), or None if absent."""
@@ -47,8 +60,11 @@ def paired_test(base_records, model_records, field):
     """Exact McNemar on the items present in both files (by index) that have a non-null score in both."""
     if base_records is None or model_records is None:
         return None
-    indices = [index for index in sorted(set(base_records) & set(model_records))
-               if base_records[index].get(field) is not None and model_records[index].get(field) is not None]
+    indices = [
+        index
+        for index in sorted(set(base_records) & set(model_records))
+        if base_records[index].get(field) is not None and model_records[index].get(field) is not None
+    ]
     result = mcnemar_exact([base_records[i][field] for i in indices], [model_records[i][field] for i in indices])
     return {**result, "n_paired": len(indices)}
 
@@ -72,8 +88,7 @@ def spider_models():
 
 
 def mmlu_models():
-    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch)
-                                    for epoch in common.EVAL_EPOCHS]
+    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch) for epoch in common.EVAL_EPOCHS]
 
 
 def mmlu_categories():
@@ -83,6 +98,7 @@ def mmlu_categories():
 
 # ---------------------------------------------------------------------------------------------------------------
 # Computing
+
 
 def error_breakdown(records):
     """Counts of error_kind among the wrong answers (study rule); an unknown or missing kind counts as "other"."""
@@ -106,12 +122,18 @@ def spider_results():
             continue
         summary = summarize_scores(scores(records, "score"), ddof=SPIDER_STD_DDOF)
         models[key] = {
-            **entry, "status": "ok" if summary["n"] == expected else "incomplete", "expected_n": expected,
+            **entry,
+            "status": "ok" if summary["n"] == expected else "incomplete",
+            "expected_n": expected,
             "summary": summary,
             "strict": summarize_scores(scores(records, "strict_score"), ddof=SPIDER_STD_DDOF),
             "errors": error_breakdown(records),
-            "mcnemar_vs_base_3shot": None if key == "base_3shot" else paired_test(loaded["base_3shot"], records, "score"),
-            "mcnemar_vs_base_0shot": None if key == "base_0shot" else paired_test(loaded["base_0shot"], records, "score"),
+            "mcnemar_vs_base_3shot": None
+            if key == "base_3shot"
+            else paired_test(loaded["base_3shot"], records, "score"),
+            "mcnemar_vs_base_0shot": None
+            if key == "base_0shot"
+            else paired_test(loaded["base_0shot"], records, "score"),
         }
     databases = sorted({record["db_id"] for records in loaded.values() if records for record in records.values()})
     last = model_key(max(common.EVAL_EPOCHS)) if common.EVAL_EPOCHS else None
@@ -119,22 +141,37 @@ def spider_results():
     def accuracy(key):
         return models.get(key, {}).get("summary", {}).get("accuracy")
 
-    delta = {"from": "base_3shot", "to": last, "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
-             "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last))}
-    return {"expected_n": expected, "std_ddof": SPIDER_STD_DDOF, "databases": databases, "models": models,
-            "delta_last_epoch": delta}
+    delta = {
+        "from": "base_3shot",
+        "to": last,
+        "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
+        "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
+    }
+    return {
+        "expected_n": expected,
+        "std_ddof": SPIDER_STD_DDOF,
+        "databases": databases,
+        "models": models,
+        "delta_last_epoch": delta,
+    }
 
 
 def mmlu_scores_table(loaded, field):
     """Per model: per-category summaries, the study's aggregate, pooled summary, McNemar vs base (all items)."""
     categories = mmlu_categories()
-    expected_per_category = {c: common.MMLU_QUESTIONS_PER_SUBJECT * list(common.MMLU_SUBJECTS.values()).count(c)
-                             for c in categories}
+    expected_per_category = {
+        c: common.MMLU_QUESTIONS_PER_SUBJECT * list(common.MMLU_SUBJECTS.values()).count(c) for c in categories
+    }
     table = {}
     for key, label, epochs in mmlu_models():
         records = loaded[key]
         if records is None:
-            table[key] = {"label": label, "epochs": epochs, "status": "missing", "missing_hint": f"run {producer(results_path('mmlu', key))}"}
+            table[key] = {
+                "label": label,
+                "epochs": epochs,
+                "status": "missing",
+                "missing_hint": f"run {producer(results_path('mmlu', key))}",
+            }
             continue
         per_category, per_category_p = {}, {}
         for category in categories:
@@ -146,8 +183,11 @@ def mmlu_scores_table(loaded, field):
         pooled = summarize_scores(scores(records, field), ddof=MMLU_STD_DDOF)
         complete = all(per_category[c]["n"] == expected_per_category[c] for c in categories)
         table[key] = {
-            "label": label, "epochs": epochs, "status": "ok" if complete else "incomplete",
-            "expected_n": sum(expected_per_category.values()), "n": pooled["n"],
+            "label": label,
+            "epochs": epochs,
+            "status": "ok" if complete else "incomplete",
+            "expected_n": sum(expected_per_category.values()),
+            "n": pooled["n"],
             "categories": per_category,
             # The study's "Agregada": mean of the category accuracies +- their population std.
             "aggregate": aggregate_accuracy([per_category[c]["accuracy"] for c in categories]),
@@ -162,15 +202,24 @@ def mmlu_scores_table(loaded, field):
 def mmlu_results():
     loaded = {key: read_results(results_path("mmlu", key)) for key, *_ in mmlu_models()}
     logprob = mmlu_scores_table(loaded, "correct")
-    has_generation = any(record.get("generated_correct") is not None
-                         for records in loaded.values() if records for record in records.values())
-    return {"categories": mmlu_categories(), "std_ddof": MMLU_STD_DDOF,
-            "expected_n": common.MMLU_QUESTIONS_PER_SUBJECT * len(common.MMLU_SUBJECTS),
-            "models": logprob, "generation": mmlu_scores_table(loaded, "generated_correct") if has_generation else None}
+    has_generation = any(
+        record.get("generated_correct") is not None
+        for records in loaded.values()
+        if records
+        for record in records.values()
+    )
+    return {
+        "categories": mmlu_categories(),
+        "std_ddof": MMLU_STD_DDOF,
+        "expected_n": common.MMLU_QUESTIONS_PER_SUBJECT * len(common.MMLU_SUBJECTS),
+        "models": logprob,
+        "generation": mmlu_scores_table(loaded, "generated_correct") if has_generation else None,
+    }
 
 
 def table_iii(mmlu):
     """Table III for every evaluated epoch: category accuracy of base and each LoRA, and the percent change."""
+
     def accuracy(key, category):
         model = mmlu["models"][key]
         if model["status"] == "missing":
@@ -194,7 +243,7 @@ def mmlu_readings(mmlu):
     """One line per fine-tuned model: is its MMLU change vs base significant (McNemar, all items)?"""
     readings = {}
     base = mmlu["models"]["base"]
-    for key, label, epochs in mmlu_models()[1:]:
+    for key, _label, epochs in mmlu_models()[1:]:
         model = mmlu["models"][key]
         if model["status"] == "missing" or base["status"] == "missing":
             readings[key] = None
@@ -203,10 +252,16 @@ def mmlu_readings(mmlu):
         supported = test["p_value"] < SIGNIFICANCE_LEVEL
         change = model["aggregate"]["accuracy"] - base["aggregate"]["accuracy"]
         readings[key] = {
-            "epochs": epochs, "aggregate_change": change, "p_value": test["p_value"], "significant": supported,
-            "text": (f"LoRA epoch {epochs}: MMLU aggregate {change:+.3f} vs base (McNemar p = {test['p_value']:.4f}, "
-                     f"b = {test['b']}, c = {test['c']}, n = {test['n_paired']}): a change is "
-                     f"{'supported' if supported else 'not supported'} by this sample at {SIGNIFICANCE_LEVEL}.")}
+            "epochs": epochs,
+            "aggregate_change": change,
+            "p_value": test["p_value"],
+            "significant": supported,
+            "text": (
+                f"LoRA epoch {epochs}: MMLU aggregate {change:+.3f} vs base (McNemar p = {test['p_value']:.4f}, "
+                f"b = {test['b']}, c = {test['c']}, n = {test['n_paired']}): a change is "
+                f"{'supported' if supported else 'not supported'} by this sample at {SIGNIFICANCE_LEVEL}."
+            ),
+        }
     return readings
 
 
@@ -218,9 +273,11 @@ def leakage(manifest, spider):
     evaluated = manifest.get("evaluated_questions") or spider["expected_n"]
     warning = None
     if overlap > 0:
-        warning = (f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
-                   f"(TRAIN_SPLIT={manifest.get('train_split', common.TRAIN_SPLIT)}); these Spider numbers measure "
-                   f"memorisation, not generalisation.")
+        warning = (
+            f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
+            f"(TRAIN_SPLIT={manifest.get('train_split', common.TRAIN_SPLIT)}); these Spider numbers measure "
+            f"memorisation, not generalisation."
+        )
     return {"overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "warning": warning}
 
 
@@ -228,23 +285,38 @@ def collect_results():
     manifest = checkpoints.read_manifest()
     spider = spider_results()
     mmlu = mmlu_results()
-    config = {name: (list(value) if isinstance(value, tuple) else value) for name, value in (
-        ("SEED", common.SEED), ("TRAIN_SPLIT", common.TRAIN_SPLIT),
-        ("EVALUATION_ENTRIES_SIZE", common.EVALUATION_ENTRIES_SIZE), ("EVAL_EPOCHS", common.EVAL_EPOCHS),
-        ("BASELINE_SHOTS", common.BASELINE_SHOTS), ("MMLU_SHOTS", common.MMLU_SHOTS),
-        ("MMLU_QUESTIONS_PER_SUBJECT", common.MMLU_QUESTIONS_PER_SUBJECT), ("MMLU_SUBJECTS", common.MMLU_SUBJECTS))}
+    config = {
+        name: (list(value) if isinstance(value, tuple) else value)
+        for name, value in (
+            ("SEED", common.SEED),
+            ("TRAIN_SPLIT", common.TRAIN_SPLIT),
+            ("EVALUATION_ENTRIES_SIZE", common.EVALUATION_ENTRIES_SIZE),
+            ("EVAL_EPOCHS", common.EVAL_EPOCHS),
+            ("BASELINE_SHOTS", common.BASELINE_SHOTS),
+            ("MMLU_SHOTS", common.MMLU_SHOTS),
+            ("MMLU_QUESTIONS_PER_SUBJECT", common.MMLU_QUESTIONS_PER_SUBJECT),
+            ("MMLU_SUBJECTS", common.MMLU_SUBJECTS),
+        )
+    }
     return {
-        "profile": common.PROFILE, "model": common.MODEL_NAME, "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "profile": common.PROFILE,
+        "model": common.MODEL_NAME,
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "config": config,
         # The split actually trained on is the manifest's; the config value is only a fallback before training.
         "train_split": manifest.get("train_split") if manifest else None,
-        "training_manifest": manifest, "leakage": leakage(manifest, spider),
-        "spider": spider, "mmlu": mmlu, "table_iii": table_iii(mmlu), "mmlu_readings": mmlu_readings(mmlu),
+        "training_manifest": manifest,
+        "leakage": leakage(manifest, spider),
+        "spider": spider,
+        "mmlu": mmlu,
+        "table_iii": table_iii(mmlu),
+        "mmlu_readings": mmlu_readings(mmlu),
     }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Writing: markdown
+
 
 def fmt(value, digits=3):
     return "—" if value is None else f"{value:.{digits}f}"
@@ -269,9 +341,15 @@ def n_note(n, expected):
 
 def markdown_header(results):
     config = results["config"]
-    lines = [f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider", "",
-             f"- Profile: **{results['profile']}**", f"- Model: `{results['model']}`", f"- Date: {results['date']}",
-             "", "```"]
+    lines = [
+        f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider",
+        "",
+        f"- Profile: **{results['profile']}**",
+        f"- Model: `{results['model']}`",
+        f"- Date: {results['date']}",
+        "",
+        "```",
+    ]
     manifest = results["training_manifest"]
     for name, value in config.items():
         if name == "MMLU_SUBJECTS":
@@ -282,15 +360,22 @@ def markdown_header(results):
         lines.append(f"{name} = {value}")
     lines += ["```", ""]
     if results["profile"] == "demo":
-        lines += ["> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
-                  "pipeline, not the science.", ""]
+        lines += [
+            "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
+            "pipeline, not the science.",
+            "",
+        ]
     if manifest is None:
-        lines += [f"Training: manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = "
-                  f"{config['TRAIN_SPLIT']}.", ""]
+        lines += [
+            f"Training: manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {config['TRAIN_SPLIT']}.",
+            "",
+        ]
     else:
-        text = (f"Training: train split **{manifest.get('train_split')}**, {manifest.get('train_examples')} "
-                f"examples, {manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated "
-                f"questions: {manifest.get('overlap_with_evaluated')}")
+        text = (
+            f"Training: train split **{manifest.get('train_split')}**, {manifest.get('train_examples')} "
+            f"examples, {manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated "
+            f"questions: {manifest.get('overlap_with_evaluated')}"
+        )
         if not manifest.get("finished", False):
             text += " — training NOT finished"
         lines += [text + ".", ""]
@@ -303,77 +388,120 @@ def markdown_spider(spider):
     lines = ["## Spider (text-to-SQL)", ""]
     databases = spider["databases"]
     if databases:
-        lines.append(f"Sample: the evaluated questions cover {len(databases)} database(s): "
-                     f"{', '.join(databases)}. {STUDY_SAMPLE_NOTE}")
+        lines.append(
+            f"Sample: the evaluated questions cover {len(databases)} database(s): "
+            f"{', '.join(databases)}. {STUDY_SAMPLE_NOTE}"
+        )
     else:
         lines.append(f"Sample: no Spider results yet. {STUDY_SAMPLE_NOTE}")
-    lines += ["", f"### Table I — Spider execution accuracy (std with ddof={spider['std_ddof']}, as the study)", "",
-              "| Model | Epochs | Accuracy | Std | 95% CI | Strict accuracy (official rules) | "
-              "McNemar p vs base 3-shot | McNemar p vs base 0-shot |",
-              "|---|---|---|---|---|---|---|---|"]
-    for key, model in spider["models"].items():
+    lines += [
+        "",
+        f"### Table I — Spider execution accuracy (std with ddof={spider['std_ddof']}, as the study)",
+        "",
+        "| Model | Epochs | Accuracy | Std | 95% CI | Strict accuracy (official rules) | "
+        "McNemar p vs base 3-shot | McNemar p vs base 0-shot |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for model in spider["models"].values():
         if model["status"] == "missing":
-            lines.append(f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) "
-                         f"| — | — | — | — | — |")
+            lines.append(
+                f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) | — | — | — | — | — |"
+            )
             continue
         summary, strict = model["summary"], model["strict"]
-        lines.append(f"| {model['label']} | {model['epochs']} | {fmt(summary['accuracy'])}{n_note(summary['n'], model['expected_n'])} | "
-                     f"{fmt(summary['std'])} | {fmt_ci(summary)} | {fmt(strict['accuracy'])} {fmt_ci(strict)} | "
-                     f"{fmt_p(model['mcnemar_vs_base_3shot'])} | {fmt_p(model['mcnemar_vs_base_0shot'])} |")
+        partial = n_note(summary["n"], model["expected_n"])
+        lines.append(
+            f"| {model['label']} | {model['epochs']} | {fmt(summary['accuracy'])}{partial} | "
+            f"{fmt(summary['std'])} | {fmt_ci(summary)} | {fmt(strict['accuracy'])} {fmt_ci(strict)} | "
+            f"{fmt_p(model['mcnemar_vs_base_3shot'])} | {fmt_p(model['mcnemar_vs_base_0shot'])} |"
+        )
     delta = spider["delta_last_epoch"]
     last = f"LoRA epoch {key_epoch(delta['to'])}" if delta["to"] else "the last epoch"
-    lines += ["", f"Δ accuracy, base 3-shot → {last} (the study's Δ): {fmt_change(delta['percent'])}; "
-                  f"base 0-shot (same prompt) → {last}: {fmt_change(delta['percent_from_base_0shot'])}.", ""]
-    lines += ["### Spider errors (wrong answers by kind, study rule)", "",
-              "| Model | Epochs | n | Correct | " + " | ".join(ERROR_KINDS) + " |",
-              "|---" * (4 + len(ERROR_KINDS)) + "|"]
-    for key, model in spider["models"].items():
+    lines += [
+        "",
+        f"Δ accuracy, base 3-shot → {last} (the study's Δ): {fmt_change(delta['percent'])}; "
+        f"base 0-shot (same prompt) → {last}: {fmt_change(delta['percent_from_base_0shot'])}.",
+        "",
+    ]
+    lines += [
+        "### Spider errors (wrong answers by kind, study rule)",
+        "",
+        "| Model | Epochs | n | Correct | " + " | ".join(ERROR_KINDS) + " |",
+        "|---" * (4 + len(ERROR_KINDS)) + "|",
+    ]
+    for model in spider["models"].values():
         if model["status"] == "missing":
-            lines.append(f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) |"
-                         + " — |" * (1 + len(ERROR_KINDS)))
+            lines.append(
+                f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) |"
+                + " — |" * (1 + len(ERROR_KINDS))
+            )
             continue
         counts = " | ".join(str(model["errors"][kind]) for kind in ERROR_KINDS)
-        lines.append(f"| {model['label']} | {model['epochs']} | {model['summary']['n']} | "
-                     f"{model['summary']['correct']} | {counts} |")
+        lines.append(
+            f"| {model['label']} | {model['epochs']} | {model['summary']['n']} | "
+            f"{model['summary']['correct']} | {counts} |"
+        )
     return lines + [""]
 
 
 def markdown_mmlu_table(title, table, categories):
-    lines = [title, "", "| Model | n | Aggregate | " + " | ".join(categories) + " | McNemar p vs base (all items) |",
-             "|---" * (4 + len(categories)) + "|"]
-    for key, model in table.items():
+    lines = [
+        title,
+        "",
+        "| Model | n | Aggregate | " + " | ".join(categories) + " | McNemar p vs base (all items) |",
+        "|---" * (4 + len(categories)) + "|",
+    ]
+    for model in table.values():
         if model["status"] == "missing":
-            lines.append(f"| {model['label']} | missing ({model['missing_hint']}) | — |" + " — |" * len(categories)
-                         + " — |")
+            lines.append(
+                f"| {model['label']} | missing ({model['missing_hint']}) | — |" + " — |" * len(categories) + " — |"
+            )
             continue
         aggregate = model["aggregate"]
-        cells = [f"{fmt(s['accuracy'])} ± {fmt(s['std'])} {fmt_ci(s)}" + ("" if s["n"] else " (no items)")
-                 for s in (model["categories"][c] for c in categories)]
+        cells = [
+            f"{fmt(s['accuracy'])} ± {fmt(s['std'])} {fmt_ci(s)}" + ("" if s["n"] else " (no items)")
+            for s in (model["categories"][c] for c in categories)
+        ]
         partial = "" if model["n"] == model["expected_n"] else f" of {model['expected_n']}"
-        lines.append(f"| {model['label']} | {model['n']}{partial} | "
-                     f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])} | " + " | ".join(cells)
-                     + f" | {fmt_p(model['mcnemar_vs_base'])} |")
+        lines.append(
+            f"| {model['label']} | {model['n']}{partial} | "
+            f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])} | "
+            + " | ".join(cells)
+            + f" | {fmt_p(model['mcnemar_vs_base'])} |"
+        )
     return lines + [""]
 
 
 def markdown_mmlu(results):
     mmlu = results["mmlu"]
     categories = mmlu["categories"]
-    lines = ["## MMLU (generalisation, 4-shot)", "",
-             f"Per category: accuracy ± std (ddof={mmlu['std_ddof']}, as the study) [95% Wilson CI]. Aggregate: mean "
-             "of the category accuracies ± their population std, as the study.", ""]
-    lines += markdown_mmlu_table("### Table II — MMLU accuracy by category (letter log-probabilities)",
-                                 mmlu["models"], categories)
+    lines = [
+        "## MMLU (generalisation, 4-shot)",
+        "",
+        f"Per category: accuracy ± std (ddof={mmlu['std_ddof']}, as the study) [95% Wilson CI]. Aggregate: mean "
+        "of the category accuracies ± their population std, as the study.",
+        "",
+    ]
+    lines += markdown_mmlu_table(
+        "### Table II — MMLU accuracy by category (letter log-probabilities)", mmlu["models"], categories
+    )
     if mmlu["generation"] is not None:
-        lines += markdown_mmlu_table("### Table II-b — MMLU accuracy by category (first letter of a greedy answer)",
-                                     mmlu["generation"], categories)
+        lines += markdown_mmlu_table(
+            "### Table II-b — MMLU accuracy by category (first letter of a greedy answer)",
+            mmlu["generation"],
+            categories,
+        )
     epochs = [str(epoch) for epoch in common.EVAL_EPOCHS]
-    lines += ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", "",
-              "| Categoria | Base | " + " | ".join(f"LoRA {e} épocas | Variação (%)" for e in epochs) + " |",
-              "|---" * (2 + 2 * len(epochs)) + "|"]
+    lines += [
+        "### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)",
+        "",
+        "| Categoria | Base | " + " | ".join(f"LoRA {e} épocas | Variação (%)" for e in epochs) + " |",
+        "|---" * (2 + 2 * len(epochs)) + "|",
+    ]
     for row in results["table_iii"]:
-        cells = " | ".join(f"{fmt(row['epochs'][e]['accuracy'])} | {fmt_change(row['epochs'][e]['percent_change'])}"
-                           for e in epochs)
+        cells = " | ".join(
+            f"{fmt(row['epochs'][e]['accuracy'])} | {fmt_change(row['epochs'][e]['percent_change'])}" for e in epochs
+        )
         lines.append(f"| {row['category']} | {fmt(row['base'])} | {cells} |")
     lines += ["", "### Reading", ""]
     for key, reading in results["mmlu_readings"].items():
@@ -390,8 +518,19 @@ def render_markdown(results):
 # ---------------------------------------------------------------------------------------------------------------
 # Writing: CSV and plot
 
-CSV_COLUMNS = ("benchmark", "model", "category", "status", "n", "accuracy", "std", "ci_low", "ci_high", "p_value",
-               "p_value_vs")
+CSV_COLUMNS = (
+    "benchmark",
+    "model",
+    "category",
+    "status",
+    "n",
+    "accuracy",
+    "std",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_vs",
+)
 
 
 def csv_rows(results):
@@ -400,10 +539,21 @@ def csv_rows(results):
 
     def add(benchmark, key, category, status, summary=None, test=None, versus=""):
         summary = summary or {}
-        rows.append({"benchmark": benchmark, "model": key, "category": category, "status": status,
-                     "n": summary.get("n", ""), "accuracy": summary.get("accuracy"), "std": summary.get("std"),
-                     "ci_low": summary.get("ci_low"), "ci_high": summary.get("ci_high"),
-                     "p_value": test["p_value"] if test else None, "p_value_vs": versus if test else ""})
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "model": key,
+                "category": category,
+                "status": status,
+                "n": summary.get("n", ""),
+                "accuracy": summary.get("accuracy"),
+                "std": summary.get("std"),
+                "ci_low": summary.get("ci_low"),
+                "ci_high": summary.get("ci_high"),
+                "p_value": test["p_value"] if test else None,
+                "p_value_vs": versus if test else "",
+            }
+        )
 
     for key, model in results["spider"]["models"].items():
         if model["status"] == "missing":
@@ -423,7 +573,11 @@ def csv_rows(results):
             by_category = model["mcnemar_vs_base_by_category"] or {}
             for category, summary in model["categories"].items():
                 add(benchmark, key, category, model["status"], summary, by_category.get(category), "base")
-            aggregate = {**model["pooled"], "accuracy": model["aggregate"]["accuracy"], "std": model["aggregate"]["std"]}
+            aggregate = {
+                **model["pooled"],
+                "accuracy": model["aggregate"]["accuracy"],
+                "std": model["aggregate"]["std"],
+            }
             add(benchmark, key, "aggregate", model["status"], aggregate, model["mcnemar_vs_base"], "base")
     return rows
 
@@ -440,13 +594,18 @@ def render_csv(results):
 def plot_series(points):
     """(xs, ys, lower errors, upper errors) of the (epoch, summary) points that exist."""
     points = [(x, s) for x, s in points if s is not None and s["accuracy"] is not None]
-    return ([x for x, _ in points], [s["accuracy"] for _, s in points],
-            [s["accuracy"] - s["ci_low"] for _, s in points], [s["ci_high"] - s["accuracy"] for _, s in points])
+    return (
+        [x for x, _ in points],
+        [s["accuracy"] for _, s in points],
+        [s["accuracy"] - s["ci_low"] for _, s in points],
+        [s["ci_high"] - s["accuracy"] for _, s in points],
+    )
 
 
 def write_plot(results, path):
     """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -458,21 +617,30 @@ def write_plot(results, path):
         return None if model is None or model["status"] == "missing" else model[field]
 
     epochs = list(common.EVAL_EPOCHS)
-    spider_points = [(0, summary(spider, "base_0shot", "summary"))] + \
-        [(e, summary(spider, model_key(e), "summary")) for e in epochs]
-    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled"))
-                                                           for e in epochs]
+    spider_points = [(0, summary(spider, "base_0shot", "summary"))] + [
+        (e, summary(spider, model_key(e), "summary")) for e in epochs
+    ]
+    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled")) for e in epochs]
     figure, axis = plt.subplots(figsize=(7, 4.5))
     # Small horizontal offsets keep the error bars of the series at the same epoch apart.
-    for points, label, style, shift in ((spider_points, "Spider execution accuracy (0-shot prompt)", "o-", 0.0),
-                                        (mmlu_points, "MMLU accuracy (all items)", "s-", 0.08)):
+    for points, label, style, shift in (
+        (spider_points, "Spider execution accuracy (0-shot prompt)", "o-", 0.0),
+        (mmlu_points, "MMLU accuracy (all items)", "s-", 0.08),
+    ):
         xs, ys, low, high = plot_series(points)
         if xs:
             axis.errorbar([x + shift for x in xs], ys, yerr=[low, high], fmt=style, capsize=4, label=label)
     xs, ys, low, high = plot_series([(0, summary(spider, "base_3shot", "summary"))])
     if xs:  # the study's baseline, a different prompt: a separate point, slightly offset so the bars don't overlap
-        axis.errorbar([x - 0.08 for x in xs], ys, yerr=[low, high], fmt="D", capsize=4, color="gray",
-                      label=f"Spider base {common.BASELINE_SHOTS}-shot (study baseline)")
+        axis.errorbar(
+            [x - 0.08 for x in xs],
+            ys,
+            yerr=[low, high],
+            fmt="D",
+            capsize=4,
+            color="gray",
+            label=f"Spider base {common.BASELINE_SHOTS}-shot (study baseline)",
+        )
     axis.set_xticks([0] + epochs)
     axis.set_xlabel("Epochs of LoRA fine-tuning (0 = base model)")
     axis.set_ylabel("Accuracy (95% Wilson CI)")

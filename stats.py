@@ -3,6 +3,7 @@
 The standard deviations follow the study's own (inconsistent) conventions so that its Tables I and II reproduce
 exactly from per-example 0/1 scores; the intervals and tests are our additions, the study reported none.
 """
+
 import math
 
 import numpy as np
@@ -31,8 +32,14 @@ def summarize_scores(scores, ddof):
     interval = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=CONFIDENCE_LEVEL, method="wilson")
     # The sample std of a single score is undefined (0/0); say so instead of printing nan.
     std = float(np.std(values, ddof=ddof)) if n > ddof else None
-    return {"n": n, "correct": correct, "accuracy": correct / n, "std": std,
-            "ci_low": float(interval.low), "ci_high": float(interval.high)}
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "std": std,
+        "ci_low": float(interval.low),
+        "ci_high": float(interval.high),
+    }
 
 
 def aggregate_accuracy(accuracies):
@@ -43,8 +50,11 @@ def aggregate_accuracy(accuracies):
     values = [value for value in accuracies if value is not None]
     if not values:
         return {"accuracy": None, "std": None, "categories": 0}
-    return {"accuracy": float(np.mean(values)), "std": float(np.std(values, ddof=MMLU_STD_DDOF)),
-            "categories": len(values)}
+    return {
+        "accuracy": float(np.mean(values)),
+        "std": float(np.std(values, ddof=MMLU_STD_DDOF)),
+        "categories": len(values),
+    }
 
 
 def mcnemar_exact(base_scores, model_scores):

@@ -1,4 +1,5 @@
 """report.py on fixed per-example files in a temporary folder: numbers, missing parts, leakage, consistency."""
+
 import csv
 import json
 
@@ -38,9 +39,20 @@ def spider_records(key):
     records = []
     for index, score in enumerate(SPIDER_SCORES[key]):
         kind = None if score else ERROR_CYCLE[index % len(ERROR_CYCLE)]
-        records.append({"index": index, "db_id": DATABASES[index % 3], "question": f"q{index}", "gold": "SELECT 1",
-                        "raw_output": "SELECT 1", "prediction": "SELECT 1", "score": score,
-                        "strict_score": SPIDER_STRICT[key][index], "reason": "", "error_kind": kind})
+        records.append(
+            {
+                "index": index,
+                "db_id": DATABASES[index % 3],
+                "question": f"q{index}",
+                "gold": "SELECT 1",
+                "raw_output": "SELECT 1",
+                "prediction": "SELECT 1",
+                "score": score,
+                "strict_score": SPIDER_STRICT[key][index],
+                "reason": "",
+                "error_kind": kind,
+            }
+        )
     return records
 
 
@@ -50,10 +62,20 @@ def mmlu_records(key, generation):
     for index, correct in enumerate(MMLU_SCORES[key]):
         subject, category = subjects[index // PER_SUBJECT]
         generated = (correct if index % 3 else 1 - correct) if generation else None
-        records.append({"index": index, "subject": subject, "category": category, "answer": 0,
-                        "letter_logprobs": [-1.0, -2.0, -3.0, -4.0], "predicted": 0 if correct else 1,
-                        "correct": correct, "generated_text": "A" if generation else None,
-                        "generated_choice": 0 if generation else None, "generated_correct": generated})
+        records.append(
+            {
+                "index": index,
+                "subject": subject,
+                "category": category,
+                "answer": 0,
+                "letter_logprobs": [-1.0, -2.0, -3.0, -4.0],
+                "predicted": 0 if correct else 1,
+                "correct": correct,
+                "generated_text": "A" if generation else None,
+                "generated_choice": 0 if generation else None,
+                "generated_correct": generated,
+            }
+        )
     return records
 
 
@@ -64,8 +86,11 @@ def outputs(tmp_path, monkeypatch):
     monkeypatch.setattr(common, "EVAL_EPOCHS", (3, 5))
     monkeypatch.setattr(common, "EVALUATION_ENTRIES_SIZE", EXPECTED_SPIDER)
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", PER_SUBJECT)
-    monkeypatch.setattr(common, "MMLU_SUBJECTS", {"elementary_mathematics": "STEM",
-                                                  "management": "Ciências Sociais", "philosophy": "Humanidades"})
+    monkeypatch.setattr(
+        common,
+        "MMLU_SUBJECTS",
+        {"elementary_mathematics": "STEM", "management": "Ciências Sociais", "philosophy": "Humanidades"},
+    )
     use_directories(monkeypatch, tmp_path / "prepared", tmp_path)
     for key in SPIDER_SCORES:
         write_jsonl(tmp_path / "spider" / f"{key}.jsonl", spider_records(key))
@@ -75,14 +100,22 @@ def outputs(tmp_path, monkeypatch):
 
 
 def write_manifest(outputs, overlap, split):
-    records.write_json(common.PATHS.training_manifest, {
-        "train_split": split, "train_examples": 7000, "overlap_with_evaluated": overlap,
-        "evaluated_questions": EXPECTED_SPIDER, "dropped_too_long": 2, "finished": True})
+    records.write_json(
+        common.PATHS.training_manifest,
+        {
+            "train_split": split,
+            "train_examples": 7000,
+            "overlap_with_evaluated": overlap,
+            "evaluated_questions": EXPECTED_SPIDER,
+            "dropped_too_long": 2,
+            "finished": True,
+        },
+    )
 
 
 def table_row(markdown, title, label):
     """Cells of the first row starting with `label` in the table that follows the heading containing `title`."""
-    section = markdown[markdown.index(title):]
+    section = markdown[markdown.index(title) :]
     for line in section.splitlines():
         if line.startswith(f"| {label} |"):
             return [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -94,8 +127,11 @@ def test_spider_table_matches_records(outputs):
     results = report.build_report()
     markdown = common.PATHS.report.read_text(encoding="utf-8")
     name = "tiny-qwen2"
-    labels = {"base_3shot": f"{name} (base, 3-shot)", "base_0shot": f"{name} (base, 0-shot)",
-              "lora_epoch3": f"{name}-LoRA | 3"}
+    labels = {
+        "base_3shot": f"{name} (base, 3-shot)",
+        "base_0shot": f"{name} (base, 0-shot)",
+        "lora_epoch3": f"{name}-LoRA | 3",
+    }
     for key, label in labels.items():
         expected = summarize_scores(SPIDER_SCORES[key], ddof=SPIDER_STD_DDOF)
         strict = summarize_scores(SPIDER_STRICT[key], ddof=SPIDER_STD_DDOF)
@@ -162,10 +198,12 @@ def test_mmlu_tables_match_records(outputs):
         per_category = {}
         for column, category in enumerate(categories, start=3):
             start = order.index(category) * PER_SUBJECT
-            expected = summarize_scores(MMLU_SCORES[key][start:start + PER_SUBJECT], ddof=MMLU_STD_DDOF)
+            expected = summarize_scores(MMLU_SCORES[key][start : start + PER_SUBJECT], ddof=MMLU_STD_DDOF)
             per_category[category] = expected["accuracy"]
-            assert row[column] == (f"{expected['accuracy']:.3f} ± {expected['std']:.3f} "
-                                   f"[{expected['ci_low']:.3f}, {expected['ci_high']:.3f}]")
+            assert row[column] == (
+                f"{expected['accuracy']:.3f} ± {expected['std']:.3f} "
+                f"[{expected['ci_low']:.3f}, {expected['ci_high']:.3f}]"
+            )
         aggregate = aggregate_accuracy(per_category.values())
         assert row[2] == f"{aggregate['accuracy']:.3f} ± {aggregate['std']:.3f}"
         accuracies[key] = per_category
@@ -200,8 +238,10 @@ def test_leakage_warning_iff_overlap(outputs, overlap, split):
     markdown = common.PATHS.report.read_text(encoding="utf-8")
     stored = json.loads(common.PATHS.results_json.read_text(encoding="utf-8"))
     assert f"train split **{split}**" in markdown and stored["train_split"] == split
-    warning = ("LEAKAGE: 10 of the 10 evaluated Spider questions were in the training data (TRAIN_SPLIT=dev); "
-               "these Spider numbers measure memorisation, not generalisation.")
+    warning = (
+        "LEAKAGE: 10 of the 10 evaluated Spider questions were in the training data (TRAIN_SPLIT=dev); "
+        "these Spider numbers measure memorisation, not generalisation."
+    )
     if overlap:
         assert warning in markdown and stored["leakage"]["warning"] == warning
     else:
@@ -223,7 +263,8 @@ def test_json_csv_markdown_consistent_and_plot_written(outputs):
         assert float(row["accuracy"]) == pytest.approx(model["summary"]["accuracy"], abs=1e-6)
         assert float(row["ci_low"]) == pytest.approx(model["summary"]["ci_low"], abs=1e-6)
     assert float(by_key[("spider", "lora_epoch3", "all")]["p_value"]) == pytest.approx(
-        stored["spider"]["models"]["lora_epoch3"]["mcnemar_vs_base_0shot"]["p_value"], abs=1e-6)
+        stored["spider"]["models"]["lora_epoch3"]["mcnemar_vs_base_0shot"]["p_value"], abs=1e-6
+    )
     markdown = common.PATHS.report.read_text(encoding="utf-8")
     for key, model in stored["mmlu"]["models"].items():
         aggregate = by_key[("mmlu", key, "aggregate")]

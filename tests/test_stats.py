@@ -1,10 +1,10 @@
 """stats.py against values computed by hand, and the study's Tables I-III reproduced from 0/1 lists."""
+
 import math
 
 import pytest
 
-from stats import (MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change,
-                   summarize_scores)
+from stats import MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change, summarize_scores
 
 Z = 1.959964
 
@@ -73,7 +73,7 @@ def test_mcnemar_exact_by_hand():
     model = [0, 1, 1, 1, 1, 1, 1, 1, 0]
     result = mcnemar_exact(base, model)
     assert (result["b"], result["c"], result["n_discordant"]) == (1, 6, 7)
-    assert result["p_value"] == pytest.approx(2 * (math.comb(7, 0) + math.comb(7, 1)) / 2 ** 7)
+    assert result["p_value"] == pytest.approx(2 * (math.comb(7, 0) + math.comb(7, 1)) / 2**7)
     assert result["p_value"] == pytest.approx(0.125)
     # Symmetric in b and c.
     assert mcnemar_exact(model, base)["p_value"] == pytest.approx(0.125)
