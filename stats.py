@@ -125,12 +125,34 @@ def mcnemar_rejection_bounds(m, alpha=ALPHA):
 
     The binomial(m, 1/2) is symmetric, so the two-sided p-value of k is 2 * min(P(X <= k), P(X >= k)) (what
     scipy's binomtest, and so mcnemar_exact, computes) and the test rejects iff k <= bound or k >= m - bound.
+    Depends on m and alpha only, so it is computed once per alpha for the largest m asked so far (sample sizes
+    search up to tens of thousands of pairs, and scipy's ppf is slow there).
     """
     m = np.asarray(m)
-    bound = scipy_stats.binom.ppf(alpha / 2, m, 0.5)
-    # ppf gives the smallest k with cdf >= alpha / 2; step back where cdf overshoots (the usual, no-tie, case).
-    overshoot = scipy_stats.binom.cdf(bound, m, 0.5) > alpha / 2 * (1 + 1e-12)
-    return np.where(overshoot, bound - 1, bound).astype(int)
+    size = int(m.max(initial=0)) + 1
+    cached = _BOUNDS.get(alpha)
+    if cached is None or len(cached) < size:
+        cached = _BOUNDS[alpha] = critical_counts(
+            np.arange(max(size, 2 * len(cached) if cached is not None else 0)), alpha
+        )
+    return cached[m]
+
+
+_BOUNDS = {}
+
+
+def critical_counts(m, alpha):
+    """The bounds of mcnemar_rejection_bounds for an array m: start from the normal approximation, then step each
+    entry to the exact largest k with P(X <= k) <= alpha / 2 (a handful of vectorised steps at most)."""
+    threshold = alpha / 2 * (1 + 1e-12)  # no ties in practice (2^m / 40 is never an integer), the margin is rounding
+    z = scipy_stats.norm.ppf(alpha / 2)
+    k = np.floor(m / 2 + z * np.sqrt(m) / 2).astype(int)
+    k = np.clip(k, -1, m)
+    while np.any(too_high := (k >= 0) & (scipy_stats.binom.cdf(k, m, 0.5) > threshold)):
+        k = np.where(too_high, k - 1, k)
+    while np.any(too_low := (k + 1 <= m) & (scipy_stats.binom.cdf(k + 1, m, 0.5) <= threshold)):
+        k = np.where(too_low, k + 1, k)
+    return k
 
 
 def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
@@ -143,7 +165,10 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
         raise ValueError(f"need 0 < p_discordant <= 1 and |difference| <= p_discordant ({difference}, {p_discordant})")
     if n <= 0:
         return 0.0
-    m = np.arange(n + 1)
+    # Only m within 12 standard deviations of n p_d carry probability (the rest sums to < 1e-30): summing there
+    # keeps a power call cheap at the tens of thousands of pairs a sample-size search visits.
+    spread = 12 * math.sqrt(n * p_discordant * (1 - p_discordant)) + 12
+    m = np.arange(max(0, math.floor(n * p_discordant - spread)), min(n, math.ceil(n * p_discordant + spread)) + 1)
     bound = mcnemar_rejection_bounds(m, alpha)
     favour = min((p_discordant + difference) / (2 * p_discordant), 1.0)
     # P(k <= bound) + P(k >= m - bound) for k ~ Binomial(m, favour); bound = -1 makes both terms 0.
