@@ -4,6 +4,7 @@ The standard deviations follow the study's own (inconsistent) conventions so tha
 exactly from per-example 0/1 scores; the intervals and tests are our additions, the study reported none.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -177,6 +178,7 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
     return float(np.sum(scipy_stats.binom.pmf(m, n, p_discordant) * rejected))
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
 def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
     """The smallest |p01 - p10| the design detects with at least `power`; None if even |delta| = p_d does not.
 
@@ -192,6 +194,7 @@ def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tol
     return high
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
 def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
     """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible).
 
