@@ -93,6 +93,9 @@ POWER = 0.8
 ALPHA = 0.05
 
 
+_BOUNDS = {}  # alpha -> mcnemar_rejection_bounds for m = 0, 1, ...
+
+
 def paired_difference_interval(both_right, b, c, both_wrong, confidence=CONFIDENCE_LEVEL):
     """Newcombe's (1998, method 10) hybrid score interval for the paired difference (c - b) / n = model - base.
 
@@ -126,20 +129,14 @@ def mcnemar_rejection_bounds(m, alpha=ALPHA):
 
     The binomial(m, 1/2) is symmetric, so the two-sided p-value of k is 2 * min(P(X <= k), P(X >= k)) (what
     scipy's binomtest, and so mcnemar_exact, computes) and the test rejects iff k <= bound or k >= m - bound.
-    Depends on m and alpha only, so it is computed once per alpha for the largest m asked so far (sample sizes
-    search up to tens of thousands of pairs, and scipy's ppf is slow there).
+    Depends on m and alpha only, so it is computed once per alpha up to the largest m asked so far (at least
+    doubling), not again for each of the many power calls of a sample-size search.
     """
     m = np.asarray(m)
-    size = int(m.max(initial=0)) + 1
-    cached = _BOUNDS.get(alpha)
-    if cached is None or len(cached) < size:
-        cached = _BOUNDS[alpha] = critical_counts(
-            np.arange(max(size, 2 * len(cached) if cached is not None else 0)), alpha
-        )
+    cached = _BOUNDS.get(alpha, np.empty(0, dtype=int))
+    if len(cached) <= m.max(initial=0):
+        cached = _BOUNDS[alpha] = critical_counts(np.arange(max(int(m.max()) + 1, 2 * len(cached))), alpha)
     return cached[m]
-
-
-_BOUNDS = {}
 
 
 def critical_counts(m, alpha):

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from stats import (
@@ -10,6 +11,7 @@ from stats import (
     aggregate_accuracy,
     mcnemar_exact,
     mcnemar_power,
+    mcnemar_rejection_bounds,
     minimum_detectable_difference,
     normal_approximation_sample_size,
     paired_comparison,
@@ -138,6 +140,12 @@ def test_rejection_region_by_hand():
         for k in range(m + 1):
             got = mcnemar_exact([1] * (m - k) + [0] * k, [0] * (m - k) + [1] * k)["p_value"]
             assert got == pytest.approx(exact_p_by_hand(k, m))
+
+
+def test_rejection_bounds_equal_brute_force():
+    for m in range(0, 80):
+        rejecting = [k for k in range(m + 1) if exact_p_by_hand(k, m) <= 0.05 and k <= m / 2]
+        assert mcnemar_rejection_bounds(np.array([m]))[0] == (max(rejecting) if rejecting else -1)
 
 
 def test_mcnemar_power_n10_by_explicit_summation():
