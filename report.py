@@ -2,38 +2,63 @@
 
 Every number comes from the per-example JSONL files (never from a summary), so a half-finished run reports what it
 has, labelled with its n. A part whose file is missing is written "missing (run X)", never as a zero.
-Writes REPORT_FILE (markdown), RESULTS_JSON, RESULTS_CSV and TRADEOFF_PLOT, each atomically.
+Writes REPORT_FILE (markdown, rendered by report_markdown.py), RESULTS_JSON, RESULTS_CSV, TRADEOFF_PLOT and, when the
+training loss log exists, training_loss.png beside it, each atomically. The statistics are stats.py's: Wilson
+intervals, the exact McNemar test with its power, Newcombe's interval for a paired difference.
 
     python report.py
 """
+
 import csv
 import io
 import os
+import random
 from datetime import datetime
 from pathlib import Path
 
 import checkpoints
 import common
 import records
-from records import SCRIPTS, key_epoch, model_key, producer, results_path
-from stats import (MMLU_STD_DDOF, SPIDER_STD_DDOF, aggregate_accuracy, mcnemar_exact, percent_change,
-                   summarize_scores)
+from records import key_epoch, model_key, producer, results_path
+from report_markdown import render_markdown
+from stats import (
+    MMLU_STD_DDOF,
+    SPIDER_STD_DDOF,
+    aggregate_accuracy,
+    paired_comparison,
+    percent_change,
+    sample_size_for,
+    summarize_scores,
+)
 
 # Paths and settings are read from `common` at call time (common.X, not `from common import X`), so a test can
 # point them at a temporary folder with monkeypatch.
 
 # The study's column order in Table II / III; categories not listed here follow in MMLU_SUBJECTS order.
 STUDY_CATEGORY_ORDER = ("STEM", "Ciências Sociais", "Humanidades")
-ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows", "too_large",
-               "too_long", "wrong_result", "other")
+ERROR_KINDS = (
+    "syntax",
+    "unknown_table_or_column",
+    "not_a_query",
+    "write_blocked",
+    "timeout",
+    "too_many_rows",
+    "too_large",
+    "too_long",
+    "wrong_result",
+    "other",
+)
 SIGNIFICANCE_LEVEL = 0.05
-# What the study's evaluated sample really was (its dev.json order): worth saying next to every Spider table.
-STUDY_SAMPLE_NOTE = ("The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
-                     "the full dev set (1034 questions, 20 databases) is the number to publish.")
+# Spider's hardness levels in the official evaluator's order; a record made before hardness was recorded has none.
+HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
+# "How many questions would be needed": differences in accuracy points.
+SAMPLE_SIZE_POINTS = (1, 2, 5, 10)
+ERROR_EXAMPLES_PER_KIND = 3
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reading
+
 
 def read_results(path):
     """Per-example records keyed by "index" (a resumed run that repeated an item keeps the last), or None if absent."""
@@ -44,13 +69,17 @@ def read_results(path):
 
 
 def paired_test(base_records, model_records, field):
-    """Exact McNemar on the items present in both files (by index) that have a non-null score in both."""
+    """stats.paired_comparison (exact McNemar, Newcombe interval, power) on the items present in both files (by
+    index) that have a non-null score in both."""
     if base_records is None or model_records is None:
         return None
-    indices = [index for index in sorted(set(base_records) & set(model_records))
-               if base_records[index].get(field) is not None and model_records[index].get(field) is not None]
-    result = mcnemar_exact([base_records[i][field] for i in indices], [model_records[i][field] for i in indices])
-    return {**result, "n_paired": len(indices)}
+    indices = [
+        index
+        for index in sorted(set(base_records) & set(model_records))
+        if base_records[index].get(field) is not None and model_records[index].get(field) is not None
+    ]
+    test = paired_comparison([base_records[i][field] for i in indices], [model_records[i][field] for i in indices])
+    return {**test, "reading": difference_reading(test)}
 
 
 def scores(records, field):
@@ -72,8 +101,7 @@ def spider_models():
 
 
 def mmlu_models():
-    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch)
-                                    for epoch in common.EVAL_EPOCHS]
+    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch) for epoch in common.EVAL_EPOCHS]
 
 
 def mmlu_categories():
@@ -84,19 +112,58 @@ def mmlu_categories():
 # ---------------------------------------------------------------------------------------------------------------
 # Computing
 
+
 def error_breakdown(records):
     """Counts of error_kind among the wrong answers (study rule); an unknown or missing kind counts as "other"."""
     counts = dict.fromkeys(ERROR_KINDS, 0)
     for record in records.values():
         if record.get("score") == 0:
-            kind = record.get("error_kind")
-            counts[kind if kind in counts else "other"] += 1
+            counts[error_kind(record)] += 1
     return counts
+
+
+def error_kind(record):
+    """The record's error kind, "other" when unknown or missing (a kind added later by the sandbox, or none)."""
+    kind = record.get("error_kind")
+    return kind if kind in ERROR_KINDS else "other"
+
+
+def summaries_by(records, field, group):
+    """Accuracy of `field` per value of `group` (db_id, hardness), groups sorted; records without it are skipped."""
+    values = sorted({record.get(group) for record in records.values()} - {None})
+    return {
+        value: summarize_scores(
+            scores({i: r for i, r in records.items() if r.get(group) == value}, field), ddof=SPIDER_STD_DDOF
+        )
+        for value in values
+    }
+
+
+def by_hardness(records):
+    """Accuracy per hardness level in the official order, or None when no record carries a hardness."""
+    found = summaries_by(records, "score", "hardness")
+    if not found:
+        return None
+    levels = list(HARDNESS_LEVELS) + sorted(set(found) - set(HARDNESS_LEVELS))
+    without = sum(1 for record in records.values() if record.get("hardness") is None)
+    table = {level: found[level] for level in levels if level in found}
+    if without:  # a file resumed across the change: say how many records have no level rather than drop them
+        table["(no hardness)"] = summarize_scores(
+            scores({i: r for i, r in records.items() if r.get("hardness") is None}, "score"), ddof=SPIDER_STD_DDOF
+        )
+    return table
+
+
+def has_field(loaded, field):
+    """Whether any record of any file carries a non-null `field` (a column appears only when there is data)."""
+    return any(record.get(field) is not None for records in loaded.values() if records for record in records.values())
 
 
 def spider_results():
     expected = common.EVALUATION_ENTRIES_SIZE
     loaded = {key: read_results(results_path("spider", key)) for key, *_ in spider_models()}
+    # test_suite_score is null where the run had no TEST_SUITE_DIR: the column exists only if some record has it.
+    has_test_suite = has_field(loaded, "test_suite_score")
     models = {}
     for key, label, epochs, script in spider_models():
         records = loaded[key]
@@ -106,12 +173,23 @@ def spider_results():
             continue
         summary = summarize_scores(scores(records, "score"), ddof=SPIDER_STD_DDOF)
         models[key] = {
-            **entry, "status": "ok" if summary["n"] == expected else "incomplete", "expected_n": expected,
+            **entry,
+            "status": "ok" if summary["n"] == expected else "incomplete",
+            "expected_n": expected,
             "summary": summary,
             "strict": summarize_scores(scores(records, "strict_score"), ddof=SPIDER_STD_DDOF),
+            "test_suite": summarize_scores(scores(records, "test_suite_score"), ddof=SPIDER_STD_DDOF)
+            if has_test_suite
+            else None,
+            "by_database": summaries_by(records, "score", "db_id"),
+            "by_hardness": by_hardness(records),
             "errors": error_breakdown(records),
-            "mcnemar_vs_base_3shot": None if key == "base_3shot" else paired_test(loaded["base_3shot"], records, "score"),
-            "mcnemar_vs_base_0shot": None if key == "base_0shot" else paired_test(loaded["base_0shot"], records, "score"),
+            "mcnemar_vs_base_3shot": None
+            if key == "base_3shot"
+            else paired_test(loaded["base_3shot"], records, "score"),
+            "mcnemar_vs_base_0shot": None
+            if key == "base_0shot"
+            else paired_test(loaded["base_0shot"], records, "score"),
         }
     databases = sorted({record["db_id"] for records in loaded.values() if records for record in records.values()})
     last = model_key(max(common.EVAL_EPOCHS)) if common.EVAL_EPOCHS else None
@@ -119,22 +197,71 @@ def spider_results():
     def accuracy(key):
         return models.get(key, {}).get("summary", {}).get("accuracy")
 
-    delta = {"from": "base_3shot", "to": last, "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
-             "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last))}
-    return {"expected_n": expected, "std_ddof": SPIDER_STD_DDOF, "databases": databases, "models": models,
-            "delta_last_epoch": delta}
+    delta = {
+        "from": "base_3shot",
+        "to": last,
+        "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
+        "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
+    }
+    return {
+        "expected_n": expected,
+        "std_ddof": SPIDER_STD_DDOF,
+        "databases": databases,
+        "has_test_suite": has_test_suite,
+        "error_kinds": list(ERROR_KINDS),
+        "has_hardness": any(model.get("by_hardness") for model in models.values()),
+        "models": models,
+        "delta_last_epoch": delta,
+        "error_examples": error_examples(loaded),
+    }
+
+
+def last_evaluated_epoch(loaded):
+    """The key of the highest EVAL_EPOCHS adapter that has a Spider file, or None."""
+    present = [epoch for epoch in common.EVAL_EPOCHS if loaded.get(model_key(epoch))]
+    return model_key(max(present)) if present else None
+
+
+def error_examples(loaded):
+    """The study's III.C error analysis: up to ERROR_EXAMPLES_PER_KIND wrong answers of each error kind of the
+    last evaluated epoch, drawn with common.SEED (a random draw, not the first ones: those cluster by database)."""
+    key = last_evaluated_epoch(loaded)
+    if key is None:
+        return None
+    wrong = [record for _, record in sorted(loaded[key].items()) if record.get("score") == 0]
+    kinds = {}
+    for kind in ERROR_KINDS:
+        of_kind = [record for record in wrong if error_kind(record) == kind]
+        if of_kind:
+            # One generator per kind, seeded by the kind too, so adding a kind never reshuffles another's sample.
+            chosen = random.Random(f"{common.SEED}-{kind}").sample(of_kind, min(ERROR_EXAMPLES_PER_KIND, len(of_kind)))
+            kinds[kind] = {
+                "count": len(of_kind),
+                "examples": [
+                    {
+                        field: record.get(field)
+                        for field in ("index", "db_id", "question", "prediction", "gold", "reason")
+                    }
+                    for record in sorted(chosen, key=lambda r: r["index"])
+                ],
+            }
+    return {"model": key, "epochs": key_epoch(key), "seed": common.SEED, "wrong": len(wrong), "kinds": kinds}
 
 
 def mmlu_scores_table(loaded, field):
     """Per model: per-category summaries, the study's aggregate, pooled summary, McNemar vs base (all items)."""
     categories = mmlu_categories()
-    expected_per_category = {c: common.MMLU_QUESTIONS_PER_SUBJECT * list(common.MMLU_SUBJECTS.values()).count(c)
-                             for c in categories}
+    expected_per_category = mmlu_expected_per_category(categories)
     table = {}
     for key, label, epochs in mmlu_models():
         records = loaded[key]
         if records is None:
-            table[key] = {"label": label, "epochs": epochs, "status": "missing", "missing_hint": f"run {producer(results_path('mmlu', key))}"}
+            table[key] = {
+                "label": label,
+                "epochs": epochs,
+                "status": "missing",
+                "missing_hint": f"run {producer(results_path('mmlu', key))}",
+            }
             continue
         per_category, per_category_p = {}, {}
         for category in categories:
@@ -144,14 +271,21 @@ def mmlu_scores_table(loaded, field):
                 base_subset = {i: r for i, r in loaded["base"].items() if r.get("category") == category}
                 per_category_p[category] = paired_test(base_subset, subset, field)
         pooled = summarize_scores(scores(records, field), ddof=MMLU_STD_DDOF)
-        complete = all(per_category[c]["n"] == expected_per_category[c] for c in categories)
+        # Unknown expected counts (every test question of each subject): the n present is all we can state.
+        complete = expected_per_category is None or all(
+            per_category[c]["n"] == expected_per_category[c] for c in categories
+        )
         table[key] = {
-            "label": label, "epochs": epochs, "status": "ok" if complete else "incomplete",
-            "expected_n": sum(expected_per_category.values()), "n": pooled["n"],
+            "label": label,
+            "epochs": epochs,
+            "status": "ok" if complete else "incomplete",
+            "expected_n": None if expected_per_category is None else sum(expected_per_category.values()),
+            "n": pooled["n"],
             "categories": per_category,
             # The study's "Agregada": mean of the category accuracies +- their population std.
             "aggregate": aggregate_accuracy([per_category[c]["accuracy"] for c in categories]),
-            # All items pooled: equals the aggregate when the categories are equally sized; its CI is the plot's.
+            # The micro average, all questions pooled: equals the aggregate only when the categories are equally
+            # sized (not so with all 57 subjects); its CI is the plot's.
             "pooled": pooled,
             "mcnemar_vs_base": None if key == "base" else paired_test(loaded["base"], records, field),
             "mcnemar_vs_base_by_category": per_category_p or None,
@@ -159,18 +293,48 @@ def mmlu_scores_table(loaded, field):
     return table
 
 
+def mmlu_expected_per_category(categories):
+    """Questions per category the configuration asks for; None when MMLU_QUESTIONS_PER_SUBJECT is 0 (every test
+    question of each subject: the count is the data's, not the configuration's)."""
+    if not common.MMLU_QUESTIONS_PER_SUBJECT:
+        return None
+    subjects = list(common.MMLU_SUBJECTS.values())
+    return {c: common.MMLU_QUESTIONS_PER_SUBJECT * subjects.count(c) for c in categories}
+
+
+def unparseable_generations(loaded):
+    """Per model: generations that gave no answer letter (generated_text present, generated_choice None)."""
+    counts = {}
+    for key, items in loaded.items():
+        if items is None:
+            continue
+        generated = [r for r in items.values() if r.get("generated_text") is not None]
+        counts[key] = {
+            "unparseable": sum(1 for r in generated if r.get("generated_choice") is None),
+            "generated": len(generated),
+        }
+    return counts
+
+
 def mmlu_results():
     loaded = {key: read_results(results_path("mmlu", key)) for key, *_ in mmlu_models()}
     logprob = mmlu_scores_table(loaded, "correct")
-    has_generation = any(record.get("generated_correct") is not None
-                         for records in loaded.values() if records for record in records.values())
-    return {"categories": mmlu_categories(), "std_ddof": MMLU_STD_DDOF,
-            "expected_n": common.MMLU_QUESTIONS_PER_SUBJECT * len(common.MMLU_SUBJECTS),
-            "models": logprob, "generation": mmlu_scores_table(loaded, "generated_correct") if has_generation else None}
+    has_generation = has_field(loaded, "generated_correct")
+    expected = mmlu_expected_per_category(mmlu_categories())
+    return {
+        "categories": mmlu_categories(),
+        "std_ddof": MMLU_STD_DDOF,
+        "expected_n": None if expected is None else sum(expected.values()),
+        "prompt_format": getattr(common, "MMLU_PROMPT_FORMAT", "chat"),
+        "models": logprob,
+        "generation": mmlu_scores_table(loaded, "generated_correct") if has_generation else None,
+        "unparseable_generations": unparseable_generations(loaded) if has_generation else None,
+    }
 
 
 def table_iii(mmlu):
     """Table III for every evaluated epoch: category accuracy of base and each LoRA, and the percent change."""
+
     def accuracy(key, category):
         model = mmlu["models"][key]
         if model["status"] == "missing":
@@ -190,24 +354,111 @@ def table_iii(mmlu):
     return rows
 
 
+def difference_reading(test):
+    """The words for a paired difference: a direction only when its 95% interval excludes zero."""
+    if test["difference"] is None:
+        return "no paired items"
+    if not test["distinguishable"]:
+        return "not distinguishable from no change at this sample size"
+    return "higher than base" if test["difference"] > 0 else "lower than base"
+
+
 def mmlu_readings(mmlu):
-    """One line per fine-tuned model: is its MMLU change vs base significant (McNemar, all items)?"""
+    """One line per fine-tuned model: its MMLU change vs base (all items), with interval, test and power."""
     readings = {}
     base = mmlu["models"]["base"]
-    for key, label, epochs in mmlu_models()[1:]:
+    for key, _label, epochs in mmlu_models()[1:]:
         model = mmlu["models"][key]
         if model["status"] == "missing" or base["status"] == "missing":
             readings[key] = None
             continue
         test = model["mcnemar_vs_base"]
+        if test["difference"] is None:  # the two files share no question yet
+            readings[key] = None
+            continue
         supported = test["p_value"] < SIGNIFICANCE_LEVEL
         change = model["aggregate"]["accuracy"] - base["aggregate"]["accuracy"]
+        detectable = test["minimum_detectable_difference"]
+        power = (
+            f"the smallest difference detectable at 80% power is {100 * detectable:.1f} points"
+            if detectable
+            else "at this n no difference reaches 80% power"
+        )
         readings[key] = {
-            "epochs": epochs, "aggregate_change": change, "p_value": test["p_value"], "significant": supported,
-            "text": (f"LoRA epoch {epochs}: MMLU aggregate {change:+.3f} vs base (McNemar p = {test['p_value']:.4f}, "
-                     f"b = {test['b']}, c = {test['c']}, n = {test['n_paired']}): a change is "
-                     f"{'supported' if supported else 'not supported'} by this sample at {SIGNIFICANCE_LEVEL}.")}
+            "epochs": epochs,
+            "aggregate_change": change,
+            "difference": test["difference"],
+            "p_value": test["p_value"],
+            "significant": supported,
+            "reading": difference_reading(test),
+            "text": (
+                f"LoRA epoch {epochs}: MMLU micro average {test['difference']:+.3f} "
+                f"[{test['ci_low']:+.3f}, {test['ci_high']:+.3f}] vs base (study aggregate {change:+.3f}; "
+                f"McNemar p = {test['p_value']:.4f}, b = {test['b']}, c = {test['c']}, n = {test['n_paired']}): "
+                f"{test['reading']}; {power}."
+            ),
+        }
     return readings
+
+
+def comparisons(spider, mmlu):
+    """Every base-vs-fine-tuned comparison on all items: (benchmark, model key, label, paired test or None)."""
+    rows = []
+    for epoch in common.EVAL_EPOCHS:
+        key = model_key(epoch)
+        model = spider["models"][key]
+        for versus in ("base_0shot", "base_3shot"):
+            rows.append(("Spider", key, f"LoRA epoch {epoch} vs {versus}", model.get(f"mcnemar_vs_{versus}")))
+    for epoch in common.EVAL_EPOCHS:
+        key = model_key(epoch)
+        rows.append(("MMLU", key, f"LoRA epoch {epoch} vs base", mmlu["models"][key].get("mcnemar_vs_base")))
+    return rows
+
+
+def sample_sizes(spider, mmlu):
+    """How many paired questions a difference of SAMPLE_SIZE_POINTS would need, at each comparison's discordance
+    rate (observed, or assumed as stats.paired_comparison says); None where the difference exceeds the rate."""
+    rows = []
+    for benchmark, key, label, test in comparisons(spider, mmlu):
+        rate = test["p_discordant"] if test else None
+        needed = {str(points): (sample_size_for(points / 100, rate) if rate else None) for points in SAMPLE_SIZE_POINTS}
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "model": key,
+                "comparison": label,
+                "n_paired": test["n_paired"] if test else None,
+                "p_discordant": rate,
+                "p_discordant_source": test["p_discordant_source"] if test else None,
+                "n_needed": needed,
+            }
+        )
+    return rows
+
+
+def read_loss_log(path):
+    """(step, loss) pairs of the training loss log, or None when the file is absent or has no loss rows."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        # Rows without a loss (evaluation or end-of-training entries) are not points of the curve.
+        rows = [row for row in csv.DictReader(handle) if row.get("loss") not in (None, "") and row.get("step")]
+    points = [(int(float(row["step"])), float(row["loss"])) for row in rows]
+    return points or None
+
+
+def training_loss(points):
+    """What the report says about the loss log: its path, the plot's, and first and last losses."""
+    summary = {"log": str(common.PATHS.loss_log), "plot": str(loss_plot_path()), "status": "missing"}
+    if points:
+        summary.update(status="ok", points=len(points), first=list(points[0]), last=list(points[-1]))
+    return summary
+
+
+def loss_plot_path():
+    # Beside the trade-off plot; common.output_paths has no entry for it (yet).
+    return common.PATHS.outputs / "training_loss.png"
 
 
 def leakage(manifest, spider):
@@ -218,9 +469,11 @@ def leakage(manifest, spider):
     evaluated = manifest.get("evaluated_questions") or spider["expected_n"]
     warning = None
     if overlap > 0:
-        warning = (f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
-                   f"(TRAIN_SPLIT={manifest.get('train_split', common.TRAIN_SPLIT)}); these Spider numbers measure "
-                   f"memorisation, not generalisation.")
+        warning = (
+            f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
+            f"(TRAIN_SPLIT={manifest.get('train_split', common.TRAIN_SPLIT)}); these Spider numbers measure "
+            f"memorisation, not generalisation."
+        )
     return {"overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "warning": warning}
 
 
@@ -228,182 +481,100 @@ def collect_results():
     manifest = checkpoints.read_manifest()
     spider = spider_results()
     mmlu = mmlu_results()
-    config = {name: (list(value) if isinstance(value, tuple) else value) for name, value in (
-        ("SEED", common.SEED), ("TRAIN_SPLIT", common.TRAIN_SPLIT),
-        ("EVALUATION_ENTRIES_SIZE", common.EVALUATION_ENTRIES_SIZE), ("EVAL_EPOCHS", common.EVAL_EPOCHS),
-        ("BASELINE_SHOTS", common.BASELINE_SHOTS), ("MMLU_SHOTS", common.MMLU_SHOTS),
-        ("MMLU_QUESTIONS_PER_SUBJECT", common.MMLU_QUESTIONS_PER_SUBJECT), ("MMLU_SUBJECTS", common.MMLU_SUBJECTS))}
+    config = {
+        name: (list(value) if isinstance(value, tuple) else value)
+        for name, value in (
+            ("SEED", common.SEED),
+            ("TRAIN_SPLIT", common.TRAIN_SPLIT),
+            ("EVALUATION_ENTRIES_SIZE", common.EVALUATION_ENTRIES_SIZE),
+            ("EVAL_EPOCHS", common.EVAL_EPOCHS),
+            ("BASELINE_SHOTS", common.BASELINE_SHOTS),
+            ("MMLU_SHOTS", common.MMLU_SHOTS),
+            ("MMLU_QUESTIONS_PER_SUBJECT", common.MMLU_QUESTIONS_PER_SUBJECT),
+            ("MMLU_PROMPT_FORMAT", getattr(common, "MMLU_PROMPT_FORMAT", "chat")),
+            ("MMLU_SUBJECTS", common.MMLU_SUBJECTS),
+        )
+    }
     return {
-        "profile": common.PROFILE, "model": common.MODEL_NAME, "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "profile": common.PROFILE,
+        "model": common.MODEL_NAME,
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "config": config,
         # The split actually trained on is the manifest's; the config value is only a fallback before training.
         "train_split": manifest.get("train_split") if manifest else None,
-        "training_manifest": manifest, "leakage": leakage(manifest, spider),
-        "spider": spider, "mmlu": mmlu, "table_iii": table_iii(mmlu), "mmlu_readings": mmlu_readings(mmlu),
+        "training_manifest": manifest,
+        "leakage": leakage(manifest, spider),
+        "spider": spider,
+        "mmlu": mmlu,
+        "table_iii": table_iii(mmlu),
+        "mmlu_readings": mmlu_readings(mmlu),
+        "sample_sizes": sample_sizes(spider, mmlu),
+        "training_loss": training_loss(read_loss_log(common.PATHS.loss_log)),
     }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Writing: markdown
-
-def fmt(value, digits=3):
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def fmt_ci(summary):
-    return "—" if summary["ci_low"] is None else f"[{summary['ci_low']:.3f}, {summary['ci_high']:.3f}]"
-
-
-def fmt_p(test):
-    return "—" if test is None else f"{test['p_value']:.4f} (b={test['b']}, c={test['c']}, n={test['n_paired']})"
-
-
-def fmt_change(value):
-    return "—" if value is None else f"{value:+.1f}%"
-
-
-def n_note(n, expected):
-    """Flags a partial file: the n it has against the n the configuration asks for."""
-    return "" if n == expected else f" (n={n} of {expected})"
-
-
-def markdown_header(results):
-    config = results["config"]
-    lines = [f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider", "",
-             f"- Profile: **{results['profile']}**", f"- Model: `{results['model']}`", f"- Date: {results['date']}",
-             "", "```"]
-    manifest = results["training_manifest"]
-    for name, value in config.items():
-        if name == "MMLU_SUBJECTS":
-            continue
-        # The adapters may come from a run with another split than the one configured now: the manifest decides.
-        if name == "TRAIN_SPLIT" and manifest and manifest.get("train_split") not in (None, value):
-            value = f"{value}  # configured now; the adapters were trained on {manifest['train_split']}"
-        lines.append(f"{name} = {value}")
-    lines += ["```", ""]
-    if results["profile"] == "demo":
-        lines += ["> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
-                  "pipeline, not the science.", ""]
-    if manifest is None:
-        lines += [f"Training: manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = "
-                  f"{config['TRAIN_SPLIT']}.", ""]
-    else:
-        text = (f"Training: train split **{manifest.get('train_split')}**, {manifest.get('train_examples')} "
-                f"examples, {manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated "
-                f"questions: {manifest.get('overlap_with_evaluated')}")
-        if not manifest.get("finished", False):
-            text += " — training NOT finished"
-        lines += [text + ".", ""]
-    if results["leakage"]["warning"]:
-        lines += [f"> **⚠ {results['leakage']['warning']}**", ""]
-    return lines
-
-
-def markdown_spider(spider):
-    lines = ["## Spider (text-to-SQL)", ""]
-    databases = spider["databases"]
-    if databases:
-        lines.append(f"Sample: the evaluated questions cover {len(databases)} database(s): "
-                     f"{', '.join(databases)}. {STUDY_SAMPLE_NOTE}")
-    else:
-        lines.append(f"Sample: no Spider results yet. {STUDY_SAMPLE_NOTE}")
-    lines += ["", f"### Table I — Spider execution accuracy (std with ddof={spider['std_ddof']}, as the study)", "",
-              "| Model | Epochs | Accuracy | Std | 95% CI | Strict accuracy (official rules) | "
-              "McNemar p vs base 3-shot | McNemar p vs base 0-shot |",
-              "|---|---|---|---|---|---|---|---|"]
-    for key, model in spider["models"].items():
-        if model["status"] == "missing":
-            lines.append(f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) "
-                         f"| — | — | — | — | — |")
-            continue
-        summary, strict = model["summary"], model["strict"]
-        lines.append(f"| {model['label']} | {model['epochs']} | {fmt(summary['accuracy'])}{n_note(summary['n'], model['expected_n'])} | "
-                     f"{fmt(summary['std'])} | {fmt_ci(summary)} | {fmt(strict['accuracy'])} {fmt_ci(strict)} | "
-                     f"{fmt_p(model['mcnemar_vs_base_3shot'])} | {fmt_p(model['mcnemar_vs_base_0shot'])} |")
-    delta = spider["delta_last_epoch"]
-    last = f"LoRA epoch {key_epoch(delta['to'])}" if delta["to"] else "the last epoch"
-    lines += ["", f"Δ accuracy, base 3-shot → {last} (the study's Δ): {fmt_change(delta['percent'])}; "
-                  f"base 0-shot (same prompt) → {last}: {fmt_change(delta['percent_from_base_0shot'])}.", ""]
-    lines += ["### Spider errors (wrong answers by kind, study rule)", "",
-              "| Model | Epochs | n | Correct | " + " | ".join(ERROR_KINDS) + " |",
-              "|---" * (4 + len(ERROR_KINDS)) + "|"]
-    for key, model in spider["models"].items():
-        if model["status"] == "missing":
-            lines.append(f"| {model['label']} | {model['epochs']} | missing ({model['missing_hint']}) |"
-                         + " — |" * (1 + len(ERROR_KINDS)))
-            continue
-        counts = " | ".join(str(model["errors"][kind]) for kind in ERROR_KINDS)
-        lines.append(f"| {model['label']} | {model['epochs']} | {model['summary']['n']} | "
-                     f"{model['summary']['correct']} | {counts} |")
-    return lines + [""]
-
-
-def markdown_mmlu_table(title, table, categories):
-    lines = [title, "", "| Model | n | Aggregate | " + " | ".join(categories) + " | McNemar p vs base (all items) |",
-             "|---" * (4 + len(categories)) + "|"]
-    for key, model in table.items():
-        if model["status"] == "missing":
-            lines.append(f"| {model['label']} | missing ({model['missing_hint']}) | — |" + " — |" * len(categories)
-                         + " — |")
-            continue
-        aggregate = model["aggregate"]
-        cells = [f"{fmt(s['accuracy'])} ± {fmt(s['std'])} {fmt_ci(s)}" + ("" if s["n"] else " (no items)")
-                 for s in (model["categories"][c] for c in categories)]
-        partial = "" if model["n"] == model["expected_n"] else f" of {model['expected_n']}"
-        lines.append(f"| {model['label']} | {model['n']}{partial} | "
-                     f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])} | " + " | ".join(cells)
-                     + f" | {fmt_p(model['mcnemar_vs_base'])} |")
-    return lines + [""]
-
-
-def markdown_mmlu(results):
-    mmlu = results["mmlu"]
-    categories = mmlu["categories"]
-    lines = ["## MMLU (generalisation, 4-shot)", "",
-             f"Per category: accuracy ± std (ddof={mmlu['std_ddof']}, as the study) [95% Wilson CI]. Aggregate: mean "
-             "of the category accuracies ± their population std, as the study.", ""]
-    lines += markdown_mmlu_table("### Table II — MMLU accuracy by category (letter log-probabilities)",
-                                 mmlu["models"], categories)
-    if mmlu["generation"] is not None:
-        lines += markdown_mmlu_table("### Table II-b — MMLU accuracy by category (first letter of a greedy answer)",
-                                     mmlu["generation"], categories)
-    epochs = [str(epoch) for epoch in common.EVAL_EPOCHS]
-    lines += ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", "",
-              "| Categoria | Base | " + " | ".join(f"LoRA {e} épocas | Variação (%)" for e in epochs) + " |",
-              "|---" * (2 + 2 * len(epochs)) + "|"]
-    for row in results["table_iii"]:
-        cells = " | ".join(f"{fmt(row['epochs'][e]['accuracy'])} | {fmt_change(row['epochs'][e]['percent_change'])}"
-                           for e in epochs)
-        lines.append(f"| {row['category']} | {fmt(row['base'])} | {cells} |")
-    lines += ["", "### Reading", ""]
-    for key, reading in results["mmlu_readings"].items():
-        lines.append(f"- {reading['text']}" if reading else f"- {key}: no test (base or model results missing).")
-    return lines + [""]
-
-
-def render_markdown(results):
-    lines = markdown_header(results) + markdown_spider(results["spider"]) + markdown_mmlu(results)
-    lines += ["Figure: `tradeoff.png` — Spider and MMLU accuracy by epoch with 95% CIs.", ""]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Writing: CSV and plot
 
-CSV_COLUMNS = ("benchmark", "model", "category", "status", "n", "accuracy", "std", "ci_low", "ci_high", "p_value",
-               "p_value_vs")
+CSV_COLUMNS = (
+    "benchmark",
+    "model",
+    "category",
+    "status",
+    "n",
+    "accuracy",
+    "std",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_vs",
+    "b",
+    "c",
+    "difference",
+    "difference_ci_low",
+    "difference_ci_high",
+    "p_discordant",
+    "minimum_detectable_difference",
+)
+
+
+def paired_cells(test):
+    """The paired columns of a CSV row from one stats.paired_comparison (all empty without a test)."""
+    test = test or {}
+    return {
+        "p_value": test.get("p_value"),
+        "b": test.get("b"),
+        "c": test.get("c"),
+        "difference": test.get("difference"),
+        "difference_ci_low": test.get("ci_low"),
+        "difference_ci_high": test.get("ci_high"),
+        "p_discordant": test.get("p_discordant"),
+        "minimum_detectable_difference": test.get("minimum_detectable_difference"),
+    }
 
 
 def csv_rows(results):
-    """One row per (benchmark, model, category); p_value is McNemar vs the row named in p_value_vs."""
+    """One row per (benchmark, model, category). The paired columns (p_value, b, c, difference and its Newcombe
+    interval, p_discordant, minimum_detectable_difference at 80% power) compare with the model in p_value_vs."""
     rows = []
 
     def add(benchmark, key, category, status, summary=None, test=None, versus=""):
         summary = summary or {}
-        rows.append({"benchmark": benchmark, "model": key, "category": category, "status": status,
-                     "n": summary.get("n", ""), "accuracy": summary.get("accuracy"), "std": summary.get("std"),
-                     "ci_low": summary.get("ci_low"), "ci_high": summary.get("ci_high"),
-                     "p_value": test["p_value"] if test else None, "p_value_vs": versus if test else ""})
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "model": key,
+                "category": category,
+                "status": status,
+                "n": summary.get("n", ""),
+                "accuracy": summary.get("accuracy"),
+                "std": summary.get("std"),
+                "ci_low": summary.get("ci_low"),
+                "ci_high": summary.get("ci_high"),
+                "p_value_vs": versus if test else "",
+                **paired_cells(test),
+            }
+        )
 
     for key, model in results["spider"]["models"].items():
         if model["status"] == "missing":
@@ -414,7 +585,15 @@ def csv_rows(results):
         versus = "base_3shot" if key == "base_0shot" else ("" if key == "base_3shot" else "base_0shot")
         test = model.get(f"mcnemar_vs_{versus}") if versus else None
         add("spider", key, "all", model["status"], model["summary"], test, versus)
+        if key.startswith("lora_epoch"):
+            test = model.get("mcnemar_vs_base_3shot")
+            add("spider_vs_base_3shot", key, "all", model["status"], model["summary"], test, "base_3shot")
         add("spider_strict", key, "all", model["status"], model["strict"])
+        if model["test_suite"] is not None:
+            add("spider_test_suite", key, "all", model["status"], model["test_suite"])
+        for field, benchmark in (("by_database", "spider_by_database"), ("by_hardness", "spider_by_hardness")):
+            for group, summary in (model[field] or {}).items():
+                add(benchmark, key, group, model["status"], summary)
     for benchmark, table in (("mmlu", results["mmlu"]["models"]), ("mmlu_generation", results["mmlu"]["generation"])):
         for key, model in (table or {}).items():
             if model["status"] == "missing":
@@ -423,8 +602,10 @@ def csv_rows(results):
             by_category = model["mcnemar_vs_base_by_category"] or {}
             for category, summary in model["categories"].items():
                 add(benchmark, key, category, model["status"], summary, by_category.get(category), "base")
-            aggregate = {**model["pooled"], "accuracy": model["aggregate"]["accuracy"], "std": model["aggregate"]["std"]}
-            add(benchmark, key, "aggregate", model["status"], aggregate, model["mcnemar_vs_base"], "base")
+            # The study's aggregate (mean of categories, population std) has no interval; the micro average has.
+            aggregate = {"n": model["n"], **model["aggregate"], "ci_low": None, "ci_high": None}
+            add(benchmark, key, "aggregate", model["status"], aggregate)
+            add(benchmark, key, "micro_average", model["status"], model["pooled"], model["mcnemar_vs_base"], "base")
     return rows
 
 
@@ -440,13 +621,18 @@ def render_csv(results):
 def plot_series(points):
     """(xs, ys, lower errors, upper errors) of the (epoch, summary) points that exist."""
     points = [(x, s) for x, s in points if s is not None and s["accuracy"] is not None]
-    return ([x for x, _ in points], [s["accuracy"] for _, s in points],
-            [s["accuracy"] - s["ci_low"] for _, s in points], [s["ci_high"] - s["accuracy"] for _, s in points])
+    return (
+        [x for x, _ in points],
+        [s["accuracy"] for _, s in points],
+        [s["accuracy"] - s["ci_low"] for _, s in points],
+        [s["ci_high"] - s["accuracy"] for _, s in points],
+    )
 
 
 def write_plot(results, path):
     """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -458,21 +644,30 @@ def write_plot(results, path):
         return None if model is None or model["status"] == "missing" else model[field]
 
     epochs = list(common.EVAL_EPOCHS)
-    spider_points = [(0, summary(spider, "base_0shot", "summary"))] + \
-        [(e, summary(spider, model_key(e), "summary")) for e in epochs]
-    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled"))
-                                                           for e in epochs]
+    spider_points = [(0, summary(spider, "base_0shot", "summary"))] + [
+        (e, summary(spider, model_key(e), "summary")) for e in epochs
+    ]
+    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled")) for e in epochs]
     figure, axis = plt.subplots(figsize=(7, 4.5))
     # Small horizontal offsets keep the error bars of the series at the same epoch apart.
-    for points, label, style, shift in ((spider_points, "Spider execution accuracy (0-shot prompt)", "o-", 0.0),
-                                        (mmlu_points, "MMLU accuracy (all items)", "s-", 0.08)):
+    for points, label, style, shift in (
+        (spider_points, "Spider execution accuracy (0-shot prompt)", "o-", 0.0),
+        (mmlu_points, "MMLU accuracy (all items)", "s-", 0.08),
+    ):
         xs, ys, low, high = plot_series(points)
         if xs:
             axis.errorbar([x + shift for x in xs], ys, yerr=[low, high], fmt=style, capsize=4, label=label)
     xs, ys, low, high = plot_series([(0, summary(spider, "base_3shot", "summary"))])
     if xs:  # the study's baseline, a different prompt: a separate point, slightly offset so the bars don't overlap
-        axis.errorbar([x - 0.08 for x in xs], ys, yerr=[low, high], fmt="D", capsize=4, color="gray",
-                      label=f"Spider base {common.BASELINE_SHOTS}-shot (study baseline)")
+        axis.errorbar(
+            [x - 0.08 for x in xs],
+            ys,
+            yerr=[low, high],
+            fmt="D",
+            capsize=4,
+            color="gray",
+            label=f"Spider base {common.BASELINE_SHOTS}-shot (study baseline)",
+        )
     axis.set_xticks([0] + epochs)
     axis.set_xlabel("Epochs of LoRA fine-tuning (0 = base model)")
     axis.set_ylabel("Accuracy (95% Wilson CI)")
@@ -481,6 +676,13 @@ def write_plot(results, path):
     axis.grid(alpha=0.3)
     if axis.get_legend_handles_labels()[0]:
         axis.legend(loc="best", fontsize=8)
+    save_figure(figure, path)
+
+
+def save_figure(figure, path):
+    """Save atomically (a temporary file, then a rename) and close the figure."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -490,6 +692,22 @@ def write_plot(results, path):
     os.replace(temporary, path)
 
 
+def write_loss_plot(points, path):
+    """The training loss by optimizer step, from the loss log: the training curve beside the trade-off plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    axis.plot([step for step, _ in points], [loss for _, loss in points], "-", linewidth=1.2)
+    axis.set_xlabel("Optimizer step")
+    axis.set_ylabel("Training loss (answer tokens)")
+    axis.set_title(f"Training loss ({common.PROFILE} profile, {len(points)} logged steps)")
+    axis.grid(alpha=0.3)
+    save_figure(figure, path)
+
+
 def build_report():
     """Recompute everything from the per-example files and write the four outputs. Returns the results dict."""
     results = collect_results()
@@ -497,6 +715,9 @@ def build_report():
     records.write_json(paths.results_json, results)
     records.write_text(paths.results_csv, render_csv(results))
     write_plot(results, paths.tradeoff_plot)
+    points = read_loss_log(paths.loss_log)
+    if points:
+        write_loss_plot(points, loss_plot_path())
     records.write_text(paths.report, render_markdown(results))
     return results
 
