@@ -1,12 +1,14 @@
 # make demo   install into .venv, then run the whole study offline on the demo profile (scripts 0 to 4)
 # make test   install into .venv, then run the test suite (what CI runs)
 # make bench  install into .venv, then print speed and memory figures for the demo profile
+# make bench-gpu  install into .venv, then measure the paper profile at full size (Qwen2-7B shape, random weights;
+#                 needs a CUDA GPU and ~16 GB of disk for outputs/cache/bench-qwen2-7b, written once)
 # make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
 #                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test bench test-vllm clean-demo
+.PHONY: install demo test bench bench-gpu test-vllm clean-demo
 
 install: .venv/installed
 
@@ -26,6 +28,9 @@ test: install
 
 bench: install
 	PROFILE=demo $(PYTHON) bench.py
+
+bench-gpu: install
+	PROFILE=paper $(PYTHON) bench_gpu.py
 
 .venv-vllm/installed: requirements.txt requirements-vllm.txt
 	python3 -m venv .venv-vllm
