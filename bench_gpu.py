@@ -159,7 +159,7 @@ class StepTimer:
 
     def seconds_per_step(self):
         gaps = sorted(b - a for a, b in zip(self.ends, self.ends[1:]))
-        return gaps[len(gaps) // 2]
+        return gaps[len(gaps) // 2] if gaps else float("nan")  # one step (the T4 fit test): memory only
 
 
 def train_steps(script, model, tokenizer, entries, batch_size):
