@@ -2,6 +2,8 @@
 # make test   install into .venv, then check the style (ruff) and run the test suite (what CI runs)
 # make format rewrite the code in the project's style (ruff format, ruff check --fix)
 # make bench  install into .venv, then print speed and memory figures for the demo profile
+# make bench-gpu  install into .venv, then measure the paper profile at full size (Qwen2-7B shape, random weights;
+#                 needs a CUDA GPU and ~16 GB of disk for outputs/cache/bench-qwen2-7b, written once)
 # make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
 #                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
 # make test-lmeval  install lm-evaluation-harness beside requirements.txt into .venv-lmeval, then check that script 4
@@ -9,7 +11,7 @@
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test lint format bench test-vllm test-lmeval clean-demo
+.PHONY: install demo test lint format bench bench-gpu test-vllm test-lmeval clean-demo
 
 install: .venv/installed
 
@@ -37,6 +39,9 @@ test: lint
 
 bench: install
 	PROFILE=demo $(PYTHON) bench.py
+
+bench-gpu: install
+	PROFILE=paper $(PYTHON) bench_gpu.py
 
 .venv-vllm/installed: requirements.txt requirements-vllm.txt
 	python3 -m venv .venv-vllm

@@ -284,8 +284,11 @@ def finite_logits_guard():
 
 
 @torch.inference_mode()
-def generate_batch(model, tokenizer, texts, max_new_tokens):
-    """Greedy completions of rendered prompts, stopped at the end-of-turn token, special tokens removed."""
+def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
+    """Greedy completions of rendered prompts, stopped at the end-of-turn token, special tokens removed.
+
+    stop_at_end_of_turn=False is for bench_gpu.py only: its random weights never emit the stop token, so it times
+    exactly max_new_tokens new tokens (eos_token_id=None also overrides the model's generation_config)."""
     inputs = _left_padded(tokenizer, texts, model)
     output = model.generate(
         **inputs,
@@ -294,7 +297,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens):
         num_beams=1,
         use_cache=True,
         repetition_penalty=repetition_penalty(),
-        eos_token_id=stop_token_ids(tokenizer),
+        eos_token_id=stop_token_ids(tokenizer) if stop_at_end_of_turn else None,
         pad_token_id=tokenizer.pad_token_id,
         logits_processor=[finite_logits_guard()],
     )

@@ -142,14 +142,14 @@ def test_malformed_mmlu_row_is_named(tmp_path, isolated_run, monkeypatch):
 @pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference-data is absent (opt-in check)")
 def test_loaders_on_the_real_reference_slices(tmp_path, isolated_run, monkeypatch):
     """Real Spider and MMLU files: Figure 1's schema text and Figure 3's record, exactly."""
-    spider = REFERENCE / "spider-sample"
-    schemas = spider.schema_texts(spider / "tables.json")
+    release = REFERENCE / "spider-sample"
+    schemas = spider.schema_texts(release / "tables.json")
     assert schemas["concert_singer"] == (
         "Database: concert_singer\nTable stadium (Stadium_ID, Location, Name, Capacity, Highest, Lowest, Average)\n"
         "Table singer (Singer_ID, Name, Country, Song_Name, Song_release_year, Age, Is_male)\n"
         "Table concert (concert_ID, concert_Name, Theme, Stadium_ID, Year)\n"
         "Table singer_in_concert (concert_ID, Singer_ID)\n")
-    dev = spider.release_entries(spider / "dev.json", schemas, spider)
+    dev = spider.release_entries(release / "dev.json", schemas, release)
     assert dev[0] == {"db_id": "concert_singer", "question": "How many singers do we have?",
                       "query": "SELECT count(*) FROM singer", "db_schema": schemas["concert_singer"]}
     items = mmlu.csv_rows(REFERENCE / "mmlu-sample" / "test" / "management_test.csv", "management")
