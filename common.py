@@ -256,6 +256,7 @@ def output_paths(prepared_dir, output_dir):
         results_json=outputs / "results.json",
         results_csv=outputs / "results.csv",
         tradeoff_plot=outputs / "tradeoff.png",
+        loss_plot=outputs / "training_loss.png",
     )
 
 

@@ -450,15 +450,10 @@ def read_loss_log(path):
 
 def training_loss(points):
     """What the report says about the loss log: its path, the plot's, and first and last losses."""
-    summary = {"log": str(common.PATHS.loss_log), "plot": str(loss_plot_path()), "status": "missing"}
+    summary = {"log": str(common.PATHS.loss_log), "plot": str(common.PATHS.loss_plot), "status": "missing"}
     if points:
         summary.update(status="ok", points=len(points), first=list(points[0]), last=list(points[-1]))
     return summary
-
-
-def loss_plot_path():
-    # Beside the trade-off plot; common.output_paths has no entry for it (yet).
-    return common.PATHS.outputs / "training_loss.png"
 
 
 def leakage(manifest, spider):
@@ -717,7 +712,7 @@ def build_report():
     write_plot(results, paths.tradeoff_plot)
     points = read_loss_log(paths.loss_log)
     if points:
-        write_loss_plot(points, loss_plot_path())
+        write_loss_plot(points, common.PATHS.loss_plot)
     records.write_text(paths.report, render_markdown(results))
     return results
 

@@ -131,6 +131,7 @@ def write_manifest(outputs, overlap, split):
             "evaluated_questions": EXPECTED_SPIDER,
             "dropped_too_long": 2,
             "finished": True,
+            "epochs": {"3": "checkpoint-3", "5": "checkpoint-5"},
         },
     )
 
