@@ -77,6 +77,12 @@ def training_examples(tokenizer, entries):
 def lora_model(base_model):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
+    missing = [module for module in common.LORA_TARGET_MODULES if module not in present]
+    if missing:
+        raise common.PipelineError(f"LORA_TARGET_MODULES names {', '.join(missing)}, which {common.MODEL_NAME} does not "
+                                   f"have; choose among its linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, "
+                                   f"o_proj, gate_proj, up_proj, down_proj)")
     model = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=common.GRADIENT_CHECKPOINTING)
     config = LoraConfig(r=common.LORA_R, lora_alpha=common.LORA_ALPHA, lora_dropout=common.LORA_DROPOUT,
                         target_modules=list(common.LORA_TARGET_MODULES), bias=common.LORA_BIAS, task_type="CAUSAL_LM")

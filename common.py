@@ -31,7 +31,7 @@ LOAD_IN_4BIT = True
 BNB_4BIT_QUANT_TYPE = "nf4"
 BNB_4BIT_USE_DOUBLE_QUANT = False
 # float16 is the study's choice (a T4 has no bfloat16), but Qwen2 in float16 can overflow into NaN.
-# "auto": bfloat16 where the GPU supports it, float16 otherwise; "float32" is the stable fallback.
+# "auto": bfloat16 where the GPU supports it, float16 on other GPUs, float32 on a CPU; "float32" is the stable fallback.
 COMPUTE_DTYPE = "auto"
 # LoRA (Figure 5).
 LORA_R = 4
@@ -119,6 +119,7 @@ PROFILES = {
         "MMLU_DIR": "data/demo/mmlu",
         "TEST_SUITE_DIR": "data/demo/test_suite",  # each database and a copy with its columns' values shuffled
         "HF_OFFLINE": True,
+        "COMPUTE_DTYPE": "float16",  # a T4's: the demo runs the study's float16 path (autocast, GradScaler) on the CPU
         "LEARNING_RATE": 2e-3,  # a 164k-parameter model needs larger steps to change visibly in 5 epochs
         "LOGGING_STEPS": 5,
         "EVALUATION_ENTRIES_SIZE": 106,  # the whole demo dev set

@@ -45,13 +45,14 @@ def seed_everything(seed=None):
 
 
 def compute_dtype():
-    """COMPUTE_DTYPE as a torch dtype. 'auto': bfloat16 where the GPU supports it, else float16 (the study's)."""
+    """COMPUTE_DTYPE as a torch dtype. 'auto': on a GPU, bfloat16 where it is native, else float16 (the study's, on
+    a T4); on a CPU float32, since half precision there is slower and gains nothing."""
     if common.COMPUTE_DTYPE != "auto":
         return getattr(torch, common.COMPUTE_DTYPE)
+    if not torch.cuda.is_available():
+        return torch.float32
     # Native support only: by default torch counts emulation, which says yes on a T4 and then runs slowly.
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False):
-        return torch.bfloat16
-    return torch.float16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
 def check_finite(values, where):
@@ -168,8 +169,20 @@ def load_tokenizer():
     tokenizer.padding_side = "left"  # decoder-only batches: the prompt must end where generation starts
     if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
         # Padding with the end-of-turn token would teach (or let) the model to skip its stop signal.
-        tokenizer.pad_token = "<|endoftext|>"
+        tokenizer.pad_token = padding_token(tokenizer)
     return tokenizer
+
+
+def padding_token(tokenizer):
+    """A special token of this tokenizer other than its end of turn: Qwen2's <|endoftext|>, SmolLM2's unknown token
+    (also <|endoftext|>, id 0), else the first other special token it has."""
+    for token in [tokenizer.unk_token, "<|endoftext|>", *tokenizer.all_special_tokens]:
+        if token is None or token not in tokenizer.get_vocab():
+            continue
+        if tokenizer.convert_tokens_to_ids(token) not in stop_token_ids(tokenizer):
+            return token
+    raise common.PipelineError(f"tokenizer of {common.MODEL_NAME!r} has no special token to pad with other than its "
+                               f"end of turn {tokenizer.eos_token!r}; give it a pad_token")
 
 
 def quantization_config():
@@ -266,9 +279,24 @@ def _left_padded(tokenizer, texts, model):
     return {name: tensor.to(model.device) for name, tensor in batch.items()}
 
 
+@functools.lru_cache(maxsize=None)
+def generation_eos_ids():
+    """The model's own end-of-turn ids from its generation_config.json: one id or a list (Qwen2-7B-Instruct:
+    <|im_end|> and <|endoftext|>; SmolLM2: <|im_end|>)."""
+    from transformers import GenerationConfig
+
+    try:
+        configured = GenerationConfig.from_pretrained(model_source()).eos_token_id
+    except OSError:  # no generation_config.json
+        return ()
+    return tuple(configured) if isinstance(configured, (list, tuple)) else (() if configured is None else (configured,))
+
+
 def stop_token_ids(tokenizer):
-    """Every id that ends a turn: the chat end-of-turn token and the tokenizer's end of sequence."""
-    return sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
+    """Every id that ends a turn: the model's generation_config's, the tokenizer's end of sequence, and the ChatML
+    end of turn <|im_end|> where the vocabulary has it."""
+    chat_end = tokenizer.get_vocab().get("<|im_end|>")
+    return sorted({tokenizer.eos_token_id, chat_end, *generation_eos_ids()} - {None})
 
 
 def finite_logits_guard():

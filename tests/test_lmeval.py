@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("lm_eval")
 
 import common
+from prompts import prompt_digest
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
 TASKS = [f"demo_mmlu_{subject}" for subject in common.MMLU_SUBJECTS]
@@ -30,23 +31,6 @@ MODEL = os.environ.get("LMEVAL_MODEL", "")
 MODE_FLAGS = {"plain": [], "chat": ["--apply_chat_template", "--fewshot_as_multiturn", "false"]}
 MIN_AGREEMENT = 0.99
 SCORE_TOLERANCE = 1e-3  # float32 on both sides; batches are padded differently
-PROMPT_FORMAT_SUPPORTED = hasattr(common, "MMLU_PROMPT_FORMAT")
-NOT_YET = {
-    "plain": "MMLU_PROMPT_FORMAT is not implemented yet: script 4 scores its chat format whatever the variable says",
-    "chat": "MMLU_PROMPT_FORMAT is not implemented yet, and today's chat prompt is not lm-eval's: the header goes in "
-            "the user turn under Qwen's default system prompt, where lm-eval sends it as the system message",
-}
-
-
-def mode_params(*modes, expect_chat=True):
-    """One case per mode; until MMLU_PROMPT_FORMAT exists, plain (and chat, unless expect_chat) may fail."""
-    def marks(mode):
-        pending = not PROMPT_FORMAT_SUPPORTED and (mode == "plain" or not expect_chat)
-        return [pytest.mark.xfail(reason=NOT_YET[mode], strict=False)] if pending else []
-
-    return [pytest.param(mode, marks=marks(mode)) for mode in modes]
-
-
 def offline_environment(**extra):
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", DEEPEVAL_TELEMETRY_OPT_OUT="YES",
                TOKENIZERS_PARALLELISM="false", PROFILE="demo")
@@ -69,7 +53,7 @@ def model_folder():
 
     folder = common.project_path(DEMO_MODEL)
     if not tiny_model.is_built(folder):
-        tiny_model.build_tiny_model(folder)
+        tiny_model.build(folder)
     return str(folder)
 
 
@@ -187,20 +171,20 @@ def test_lmeval_continuations_are_the_letters(lmeval_outcomes, mode):
         assert outcome["context"].endswith("Answer:" if mode == "plain" else "<|im_start|>assistant\n")
 
 
-@pytest.mark.parametrize("mode", mode_params("plain", "chat", expect_chat=False))
+@pytest.mark.parametrize("mode", ["plain", "chat"])
 def test_same_prompt_text(matched, mode):
     pairs = matched(mode)
-    differing = [ours["index"] for theirs, ours in pairs if common.prompt_digest(theirs["context"]) != ours["prompt"]]
+    differing = [ours["index"] for theirs, ours in pairs if prompt_digest(theirs["context"]) != ours["prompt"]]
     assert not differing, f"{len(differing)} of {len(pairs)} prompts differ from lm-eval's ({mode})"
 
 
-@pytest.mark.parametrize("mode", mode_params("plain", "chat", expect_chat=False))
+@pytest.mark.parametrize("mode", ["plain", "chat"])
 def test_same_letter_scores(matched, mode):
     gap = largest_score_gap(matched(mode))
     assert gap < SCORE_TOLERANCE, f"letter log-probabilities differ from lm-eval's by up to {gap:.4f} ({mode})"
 
 
-@pytest.mark.parametrize("mode", mode_params("plain", "chat"))
+@pytest.mark.parametrize("mode", ["plain", "chat"])
 def test_same_chosen_letter(matched, mode):
     pairs = matched(mode)
     share = agreement(pairs)
