@@ -91,8 +91,20 @@ def load_tokenizer():
     tokenizer.padding_side = "left"  # decoder-only batches: the prompt must end where generation starts
     if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
         # Padding with the end-of-turn token would teach (or let) the model to skip its stop signal.
-        tokenizer.pad_token = "<|endoftext|>"
+        tokenizer.pad_token = padding_token(tokenizer)
     return tokenizer
+
+
+def padding_token(tokenizer):
+    """A special token of this tokenizer other than its end of turn: Qwen2's <|endoftext|>, SmolLM2's unknown token
+    (also <|endoftext|>, id 0), else the first other special token it has."""
+    for token in [tokenizer.unk_token, "<|endoftext|>", *tokenizer.all_special_tokens]:
+        if token is None or token not in tokenizer.get_vocab():
+            continue
+        if tokenizer.convert_tokens_to_ids(token) != tokenizer.eos_token_id:
+            return token
+    raise common.PipelineError(f"tokenizer of {common.MODEL_NAME!r} has no special token to pad with other than its "
+                               f"end of turn {tokenizer.eos_token!r}; give it a pad_token")
 
 
 def quantization_config():
