@@ -64,6 +64,24 @@ def model_identity():
 
 
 @functools.lru_cache(maxsize=None)
+def generation_eos_ids():
+    """The model's own end-of-turn ids from its generation_config.json: one id or a list (Qwen2-7B-Instruct:
+    <|im_end|> and <|endoftext|>; SmolLM2: <|im_end|>)."""
+    from transformers import GenerationConfig
+
+    try:
+        configured = GenerationConfig.from_pretrained(model_source()).eos_token_id
+    except OSError:  # no generation_config.json
+        return ()
+    return tuple(configured) if isinstance(configured, (list, tuple)) else (() if configured is None else (configured,))
+
+
+def stop_token_ids(tokenizer):
+    """Decoding stops at every end of turn the model knows: its generation_config's and the tokenizer's eos."""
+    return sorted({tokenizer.eos_token_id, *generation_eos_ids()} - {None})
+
+
+@functools.lru_cache(maxsize=None)
 def repetition_penalty():
     """The model's own repetition penalty, from its generation_config.json (Qwen2-7B-Instruct: 1.05). HF generate
     applies it even to greedy decoding, so the study decoded with it; both engines are given it explicitly."""
@@ -259,7 +277,7 @@ def finite_logits_guard():
 def generate_batch(model, tokenizer, texts, max_new_tokens):
     """Greedy completions of rendered prompts, stopped at the end-of-turn token, special tokens removed."""
     inputs = _left_padded(tokenizer, texts, model)
-    stop_ids = sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
+    stop_ids = stop_token_ids(tokenizer)
     output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
                             repetition_penalty=repetition_penalty(), eos_token_id=stop_ids,
                             pad_token_id=tokenizer.pad_token_id,
@@ -371,7 +389,7 @@ def vllm_generate_batch(tokenizer, epoch, texts, max_new_tokens):
     """generate_batch on vLLM: the same token ids in, greedy, the same stops, decoded by the same tokenizer."""
     from vllm import SamplingParams
 
-    stop_ids = sorted({tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id})
+    stop_ids = stop_token_ids(tokenizer)
     # logprobs=0: the chosen token's log-probability only, so the non-finite guard sees every step.
     sampling = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, stop_token_ids=stop_ids, logprobs=0,
                               repetition_penalty=repetition_penalty(), detokenize=False)
