@@ -86,6 +86,9 @@ def training_examples(tokenizer, entries):
 def lora_model(base_model):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    import modeling
+
+    modeling.check_lora_targets(base_model, common.LORA_TARGET_MODULES)
     model = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=common.GRADIENT_CHECKPOINTING)
     config = LoraConfig(r=common.LORA_R, lora_alpha=common.LORA_ALPHA, lora_dropout=common.LORA_DROPOUT,
                         target_modules=list(common.LORA_TARGET_MODULES), bias=common.LORA_BIAS, task_type="CAUSAL_LM")

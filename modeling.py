@@ -157,6 +157,18 @@ def load_base_model():
     return model
 
 
+def check_lora_targets(model, targets):
+    """Fail with one line if a LoRA target module name matches no module of the model (peft would raise a long
+    error, or with a partial match train fewer layers than configured)."""
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [target for target in targets if target not in names]
+    if missing:
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                         if isinstance(module, torch.nn.Linear)})
+        raise common.PipelineError(f"LORA_TARGET_MODULES {', '.join(missing)} not in {common.MODEL_NAME!r} (its "
+                                   f"linear layers: {', '.join(linear)}); set LORA_TARGET_MODULES to some of them")
+
+
 def adapter_path(epoch):
     """The checkpoint folder of one training epoch, from the index script 1 writes."""
     index = common.read_json(common.LORA_INDEX_FILE, produced_by="1_fine-tuning.py")
