@@ -154,7 +154,10 @@ def execute_sql(db_path, sql, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_
 # Extracting the SQL from a model's output.
 
 END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
-FENCE = re.compile(r"```[ \t]*(?:sqlite|sql)?[ \t]*\n?(.*?)(?:```|$)", re.IGNORECASE | re.DOTALL)
+# The language tag that may follow an opening fence (```sql, ```SQLite).
+FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
+# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
+INLINE_QUERY = re.compile(r"`\s*((?:select|with)\b[^`]*)`", re.IGNORECASE)
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
 SQL_LINE_START = re.compile(r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()",
@@ -204,12 +207,30 @@ def _first_statement(text):
     return "".join(out).strip()
 
 
+def _has_query(text):
+    return bool(SQL_LINE_START.search(text) or re.search(r"\bselect\b", text, re.IGNORECASE))
+
+
+def _fenced_query(text):
+    """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
+    it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
+    fence and its explanation); else the first block. An unclosed opening fence runs to the end."""
+    parts = text.split("```")
+    if len(parts) == 1:
+        return text
+    blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
+    for part in blocks + parts[0::2]:
+        if _has_query(part):
+            return part
+    return blocks[0]
+
+
 def extract_sql(raw_text):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement."""
-    text = END_TOKENS.split(raw_text or "", maxsplit=1)[0]
-    fenced = FENCE.search(text)
-    if fenced:
-        text = fenced.group(1)
+    text = _fenced_query(END_TOKENS.split(raw_text or "", maxsplit=1)[0])
+    inline = INLINE_QUERY.search(text)
+    if inline and not SQL_LINE_START.match(text.lstrip()):
+        text = inline.group(1)
     text = LABEL.sub("", text, count=1)
     start = (SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text)
              or re.search(r"\bselect\b", text, re.IGNORECASE))
