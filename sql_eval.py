@@ -207,6 +207,11 @@ def _first_statement(text):
     return "".join(out).strip()
 
 
+# A line that starts some other statement: what a model wrote as its SQL even when it is not a query.
+STATEMENT_LINE_START = re.compile(r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b",
+                                  re.IGNORECASE | re.MULTILINE)
+
+
 def _has_query(text):
     return bool(SQL_LINE_START.search(text) or re.search(r"\bselect\b", text, re.IGNORECASE))
 
@@ -222,6 +227,9 @@ def _fenced_query(text):
     for part in blocks + parts[0::2]:
         if _has_query(part):
             return part
+    for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
+        if STATEMENT_LINE_START.search(part):
+            return part
     return blocks[0]
 
 
@@ -235,7 +243,8 @@ def extract_sql(raw_text):
     start = (SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text)
              or re.search(r"\bselect\b", text, re.IGNORECASE))
     if start is None:
-        return text.strip()
+        other = STATEMENT_LINE_START.search(text)
+        return _first_statement(text[other.start():]) if other else text.strip()
     text = text[start.start():]
     lines = text.split("\n")
     for number, line in enumerate(lines[1:], 1):  # a prose line after the statement ends it
