@@ -157,7 +157,7 @@ END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\
 # The language tag that may follow an opening fence (```sql, ```SQLite).
 FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
 # An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
-INLINE_QUERY = re.compile(r"`\s*((?:select|with)\b[^`]*)`", re.IGNORECASE)
+INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
 SQL_LINE_START = re.compile(r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()",
