@@ -233,6 +233,19 @@ def _fenced_query(text):
     return blocks[0]
 
 
+# What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
+OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
+
+
+def _starts_new_query(previous_lines, line):
+    """A line that starts another SELECT at the top level, after a query that is complete: models list several
+    queries one per line without ';' ("SELECT ... = 1\nSELECT ... = 1\n...")."""
+    before = "\n".join(previous_lines)
+    only_common_tables = re.match(r"\s*with\b", before, re.IGNORECASE) and before.rstrip().endswith(")")
+    return bool(SQL_LINE_START.match(line)) and before.count("(") <= before.count(")") \
+        and not OPEN_QUERY_END.search(before) and not only_common_tables
+
+
 def extract_sql(raw_text):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement."""
     text = _fenced_query(END_TOKENS.split(raw_text or "", maxsplit=1)[0])
@@ -247,8 +260,8 @@ def extract_sql(raw_text):
         return _first_statement(text[other.start():]) if other else text.strip()
     text = text[start.start():]
     lines = text.split("\n")
-    for number, line in enumerate(lines[1:], 1):  # a prose line after the statement ends it
-        if PROSE_LINE.match(line):
+    for number, line in enumerate(lines[1:], 1):  # a prose line, or a new query, after the statement ends it
+        if PROSE_LINE.match(line) or _starts_new_query(lines[:number], line):
             lines = lines[:number]
             break
     return _first_statement("\n".join(lines))
