@@ -2,6 +2,13 @@
 shared 2-core machine: noisy. Settings come from the environment like every script (LOAD_IN_4BIT, COMPUTE_DTYPE,
 MAX_NEW_TOKENS, EVAL_BATCH_SIZE); BENCH_SHOTS (3 or 0) picks the prompt, BENCH_THREADS torch's threads.
     PROFILE=demo MODEL_NAME=outputs/cache/smollm2-135m-instruct PREPARED_DIR=/tmp/smolprep python bench_smol.py
+
+Measured 2026-11-25, 16 demo dev questions 3-shot (10394 prompt tokens, 1.4% padding), one run each, machine shared:
+    4-bit, 2 threads:     decode step 1.61 s
+    4-bit, 1 thread:      decode step 1.37 s
+    float32, 2 threads:   decode step 4.44 s, 32 new tokens in 165.5 s (2.7 tokens/s)
+    float32, 1 thread:    decode step 0.38 s, 32 new tokens in 57.0 s (7.8 tokens/s); 256 in 228.4 s (0.070 q/s)
+With other processes on both cores, torch's 2 threads wait on each other at every small matmul: OMP_NUM_THREADS=1.
 """
 
 import importlib
