@@ -42,7 +42,8 @@ def run_settings():
 # Data
 
 def training_entries():
-    return spider.read_entries(common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev)
+    entries = spider.read_entries(common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev)
+    return entries[: common.MAX_TRAIN_EXAMPLES] if common.MAX_TRAIN_EXAMPLES else entries
 
 
 def evaluated_overlap(train_entries):

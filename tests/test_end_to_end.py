@@ -160,7 +160,8 @@ def assert_one_line_exit_2(result, message):
     ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be one of hf, vllm"),
     # Without vLLM installed: install it or use hf; with it: vLLM cannot load 4-bit, set LOAD_IN_4BIT=0.
     ("3_avaliacao_customizada.py", {"INFERENCE_ENGINE": "vllm"}, "INFERENCE_ENGINE=vllm"),
-    ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct"},
+    ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct",
+                                  "SPIDER_DIR": "data/demo/spider"},
      "cannot load model 'Qwen/Qwen2-7B-Instruct'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(uninterrupted, script, change, message):

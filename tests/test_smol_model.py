@@ -35,7 +35,7 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    return smol_model.build_smol_model(tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct")
+    return smol_model.build(tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_chat_template_is_the_models_own(converted):
 
 
 def test_build_is_deterministic_and_recorded(converted, tmp_path):
-    again = smol_model.build_smol_model(tmp_path / "again")
+    again = smol_model.build(tmp_path / "again")
     assert common.sha256_file(again / "model.safetensors") == common.sha256_file(converted / "model.safetensors")
     assert smol_model.is_built(converted)
     info = json.loads((converted / smol_model.BUILD_INFO).read_text())

