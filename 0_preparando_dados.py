@@ -7,6 +7,7 @@ MMLU_QUESTIONS_PER_SUBJECT test questions per subject are drawn with the seed, a
 few-shot prompts. Everything is checked before anything is written; files are written atomically with a manifest,
 and a re-run with unchanged inputs does nothing.
 """
+
 import json
 import random
 import sqlite3
@@ -19,6 +20,7 @@ import spider
 
 # ---------------------------------------------------------------------------------------------------------------
 # Spider
+
 
 def spider_input_files(spider_dir):
     """The files this step reads from the Spider folder, or a one-line error if the folder is not a Spider release."""
@@ -59,6 +61,7 @@ def build_databases_from_sql(folder):
 # ---------------------------------------------------------------------------------------------------------------
 # MMLU
 
+
 def prepare_mmlu():
     """N seeded test questions per subject with their category, and each subject's dev examples for the shots."""
     test, dev = [], {}
@@ -66,14 +69,16 @@ def prepare_mmlu():
         questions = mmlu.load_split(subject, "test")
         wanted = common.MMLU_QUESTIONS_PER_SUBJECT or len(questions)  # 0: every test question
         if wanted > len(questions):
-            raise common.PipelineError(f"MMLU_QUESTIONS_PER_SUBJECT={wanted} but {subject} has only "
-                                       f"{len(questions)} test questions; lower it")
+            raise common.PipelineError(
+                f"MMLU_QUESTIONS_PER_SUBJECT={wanted} but {subject} has only {len(questions)} test questions; lower it"
+            )
         chosen = sorted(random.Random(f"{common.SEED}:{subject}").sample(range(len(questions)), wanted))
         test += [dict(questions[i], category=category) for i in chosen]
         dev[subject] = [dict(item, category=category) for item in mmlu.load_split(subject, "dev")]
         if len(dev[subject]) < common.MMLU_SHOTS:
-            raise common.PipelineError(f"{subject} has {len(dev[subject])} dev examples, fewer than "
-                                       f"MMLU_SHOTS={common.MMLU_SHOTS}")
+            raise common.PipelineError(
+                f"{subject} has {len(dev[subject])} dev examples, fewer than MMLU_SHOTS={common.MMLU_SHOTS}"
+            )
     return test, dev
 
 
@@ -87,11 +92,16 @@ def mmlu_input_files():
 # ---------------------------------------------------------------------------------------------------------------
 # Manifest: what these outputs were made from
 
+
 def input_fingerprint(spider_dir):
     files = spider_input_files(spider_dir) + [path for path in mmlu_input_files() if path.exists()]
     return {
-        "inputs": {str(path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path):
-                   records.sha256_file(path) for path in files},
+        "inputs": {
+            str(
+                path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path
+            ): records.sha256_file(path)
+            for path in files
+        },
         "settings": mmlu.preparation_settings(),
     }
 
@@ -133,13 +143,24 @@ def main():
         records.write_json(paths.spider_dev, dev)
         records.write_json(paths.mmlu_test, mmlu_test)
         records.write_json(paths.mmlu_dev, mmlu_dev)
-        counts = {"spider_train": len(train), "spider_dev": len(dev), "mmlu_test": len(mmlu_test),
-                  "mmlu_dev": sum(len(items) for items in mmlu_dev.values()),
-                  "spider_train_databases": len({e["db_id"] for e in train}),
-                  "spider_dev_databases": len({e["db_id"] for e in dev})}
-        records.write_json(paths.prepared_manifest, dict(fingerprint, profile=common.PROFILE, counts=counts,
-                                                         spider_dir=str(spider_dir),
-                                                         seconds=round(time.time() - started, 2)))
+        counts = {
+            "spider_train": len(train),
+            "spider_dev": len(dev),
+            "mmlu_test": len(mmlu_test),
+            "mmlu_dev": sum(len(items) for items in mmlu_dev.values()),
+            "spider_train_databases": len({e["db_id"] for e in train}),
+            "spider_dev_databases": len({e["db_id"] for e in dev}),
+        }
+        records.write_json(
+            paths.prepared_manifest,
+            dict(
+                fingerprint,
+                profile=common.PROFILE,
+                counts=counts,
+                spider_dir=str(spider_dir),
+                seconds=round(time.time() - started, 2),
+            ),
+        )
         print(f"prepared into {paths.prepared}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
     build_local_model()
 

@@ -10,6 +10,7 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
     python 1_fine-tuning.py --fresh              # start over; the previous run is renamed, not deleted
     accelerate launch 1_fine-tuning.py           # several GPUs (DDP), same code
 """
+
 import argparse
 import json
 import os
@@ -41,8 +42,11 @@ def run_settings():
 # ---------------------------------------------------------------------------------------------------------------
 # Data
 
+
 def training_entries():
-    entries = spider.read_entries(common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev)
+    entries = spider.read_entries(
+        common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev
+    )
     return entries[: common.MAX_TRAIN_EXAMPLES] if common.MAX_TRAIN_EXAMPLES else entries
 
 
@@ -75,18 +79,27 @@ def training_examples(tokenizer, entries):
 # ---------------------------------------------------------------------------------------------------------------
 # Model and trainer
 
+
 def lora_model(base_model):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
     missing = [module for module in common.LORA_TARGET_MODULES if module not in present]
     if missing:
-        raise common.PipelineError(f"LORA_TARGET_MODULES names {', '.join(missing)}, which {common.MODEL_NAME} does not "
-                                   f"have; choose among its linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, "
-                                   f"o_proj, gate_proj, up_proj, down_proj)")
+        raise common.PipelineError(
+            f"LORA_TARGET_MODULES names {', '.join(missing)}, which {common.MODEL_NAME} does not "
+            f"have; choose among its linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, "
+            f"o_proj, gate_proj, up_proj, down_proj)"
+        )
     model = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=common.GRADIENT_CHECKPOINTING)
-    config = LoraConfig(r=common.LORA_R, lora_alpha=common.LORA_ALPHA, lora_dropout=common.LORA_DROPOUT,
-                        target_modules=list(common.LORA_TARGET_MODULES), bias=common.LORA_BIAS, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=common.LORA_R,
+        lora_alpha=common.LORA_ALPHA,
+        lora_dropout=common.LORA_DROPOUT,
+        target_modules=list(common.LORA_TARGET_MODULES),
+        bias=common.LORA_BIAS,
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config)
 
 
@@ -132,8 +145,13 @@ def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
     from trl import SFTTrainer
 
     dataset = Dataset.from_list(examples).add_column("length", lengths)
-    trainer = SFTTrainer(model=model, args=training_arguments(), train_dataset=dataset, processing_class=tokenizer,
-                         callbacks=[modeling.training_guard(stop_after_epoch)])
+    trainer = SFTTrainer(
+        model=model,
+        args=training_arguments(),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=[modeling.training_guard(stop_after_epoch)],
+    )
     # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
     # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
     for parameter in trainer.model.parameters():
@@ -154,33 +172,47 @@ def main(argv=None):
     settings = run_settings()
     checkpoints.check_resumable(manifest, settings)
     if manifest and manifest.get("finished"):
-        print(f"training already finished: {json.dumps(manifest['epochs'])} in {common.PATHS.lora} "
-              f"(use --fresh to train again)")
+        print(
+            f"training already finished: {json.dumps(manifest['epochs'])} in {common.PATHS.lora} "
+            f"(use --fresh to train again)"
+        )
         return
 
     modeling.seed_everything()
     entries = training_entries()
     overlap, evaluated = evaluated_overlap(entries)
     if overlap:
-        print(f"LEAKAGE: {overlap} of the {evaluated} evaluated dev questions are training examples "
-              f"(TRAIN_SPLIT={common.TRAIN_SPLIT})")
+        print(
+            f"LEAKAGE: {overlap} of the {evaluated} evaluated dev questions are training examples "
+            f"(TRAIN_SPLIT={common.TRAIN_SPLIT})"
+        )
     tokenizer = modeling.load_tokenizer()
     examples, lengths, dropped = training_examples(tokenizer, entries)
     if not examples:
         raise common.PipelineError(f"no training example fits MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH}; raise it")
-    print(f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
-          + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else ""))
+    print(
+        f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
+        + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else "")
+    )
 
     resume_from = checkpoints.last_complete_checkpoint()
-    manifest = {"profile": common.PROFILE, "config": common.resolved_config(), "base_model": settings["base_model"],
-                "train_split": common.TRAIN_SPLIT, "train_examples": len(examples), "dropped_too_long": dropped,
-                "overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "finished": False,
-                "epochs": checkpoints.epoch_checkpoints(), **checkpoints.environment(),
-                "resumed_from": resume_from and os.path.basename(resume_from)}
+    manifest = {
+        "profile": common.PROFILE,
+        "config": common.resolved_config(),
+        "base_model": settings["base_model"],
+        "train_split": common.TRAIN_SPLIT,
+        "train_examples": len(examples),
+        "dropped_too_long": dropped,
+        "overlap_with_evaluated": overlap,
+        "evaluated_questions": evaluated,
+        "finished": False,
+        "epochs": checkpoints.epoch_checkpoints(),
+        **checkpoints.environment(),
+        "resumed_from": resume_from and os.path.basename(resume_from),
+    }
     records.write_json(common.PATHS.training_manifest, manifest)
 
-    trainer = build_trainer(lora_model(modeling.load_base_model()), tokenizer, examples, lengths,
-                            args.stop_after_epoch)
+    trainer = build_trainer(lora_model(modeling.load_base_model()), tokenizer, examples, lengths, args.stop_after_epoch)
     start_epoch = checkpoints.checkpoint_epoch(resume_from) if resume_from else 0
     if resume_from:
         print(f"resuming from {resume_from} (epoch {start_epoch})")
@@ -192,12 +224,19 @@ def main(argv=None):
     checkpoints.write_loss_log(trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
     manifest.update(
-        finished=str(common.NUM_EPOCHS) in epochs, epochs=epochs, global_step=trainer.state.global_step,
-        wall_seconds=round(seconds, 1), tokens_per_second=round(tokens_trained / seconds, 1),
-        train_loss=result.training_loss, peak_memory_gib=round(modeling.peak_memory_gib(), 3))
+        finished=str(common.NUM_EPOCHS) in epochs,
+        epochs=epochs,
+        global_step=trainer.state.global_step,
+        wall_seconds=round(seconds, 1),
+        tokens_per_second=round(tokens_trained / seconds, 1),
+        train_loss=result.training_loss,
+        peak_memory_gib=round(modeling.peak_memory_gib(), 3),
+    )
     records.write_json(common.PATHS.training_manifest, manifest)
-    print(f"epochs saved: {json.dumps(epochs)}; {trainer.state.global_step} steps in {seconds:.0f} s; "
-          f"peak memory {manifest['peak_memory_gib']} GiB")
+    print(
+        f"epochs saved: {json.dumps(epochs)}; {trainer.state.global_step} steps in {seconds:.0f} s; "
+        f"peak memory {manifest['peak_memory_gib']} GiB"
+    )
 
 
 if __name__ == "__main__":

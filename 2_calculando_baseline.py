@@ -22,8 +22,10 @@ def baseline_shots(evaluated):
     evaluated_questions = {(entry["db_id"], entry["question"]) for entry in evaluated}
     candidates = [entry for entry in train if (entry["db_id"], entry["question"]) not in evaluated_questions]
     if len(candidates) < common.BASELINE_SHOTS:
-        raise common.PipelineError(f"BASELINE_SHOTS={common.BASELINE_SHOTS} but the training split has only "
-                                   f"{len(candidates)} questions outside the evaluated ones; lower it")
+        raise common.PipelineError(
+            f"BASELINE_SHOTS={common.BASELINE_SHOTS} but the training split has only "
+            f"{len(candidates)} questions outside the evaluated ones; lower it"
+        )
     return random.Random(common.SEED).sample(candidates, common.BASELINE_SHOTS)
 
 

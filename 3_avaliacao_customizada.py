@@ -60,8 +60,15 @@ def score_external_predictions(path):
         return spider.score_outputs([rows[i] for i in indices], [predictions[i] for i in indices])
 
     same_lengths = [0] * len(rows)  # no model: batches in file order
-    key_records = runner.evaluate(records.results_path("spider", key), made_with, predictions, same_lengths,
-                                  common.EVAL_BATCH_SIZE, evaluate_batch, f"spider {key}")
+    key_records = runner.evaluate(
+        records.results_path("spider", key),
+        made_with,
+        predictions,
+        same_lengths,
+        common.EVAL_BATCH_SIZE,
+        evaluate_batch,
+        f"spider {key}",
+    )
     spider.summarize(key, key_records)
 
 

@@ -11,8 +11,8 @@ probably did. Each question's outcome is checkpointed; a re-run continues. At th
 
 import checkpoints
 import common
-import modeling
 import mmlu
+import modeling
 import prompts
 import records
 import report
@@ -28,12 +28,16 @@ def main():
     lengths = modeling.token_lengths(tokenizer, texts)
     for epoch in (None, *common.EVAL_EPOCHS):
         key = records.model_key(epoch)
-        made_with = dict(modeling.made_with(epoch, "hf", common.EVAL_BATCH_SIZE),
-                         prompt_format=prompt_format, generation_score=common.MMLU_GENERATION_SCORE,
-                         generation_tokens=common.MMLU_GENERATION_TOKENS)
+        made_with = dict(
+            modeling.made_with(epoch, "hf", common.EVAL_BATCH_SIZE),
+            prompt_format=prompt_format,
+            generation_score=common.MMLU_GENERATION_SCORE,
+            generation_tokens=common.MMLU_GENERATION_TOKENS,
+        )
         model = modeling.load_model(epoch)
-        key_records = mmlu.evaluate_model(model, tokenizer, key, items, texts, lengths, made_with,
-                                          common.EVAL_BATCH_SIZE)
+        key_records = mmlu.evaluate_model(
+            model, tokenizer, key, items, texts, lengths, made_with, common.EVAL_BATCH_SIZE
+        )
         mmlu.print_summary(key, key_records)
         modeling.free_memory()
     report.build_report()

@@ -11,6 +11,7 @@
 7. Only where vLLM is installed (.venv-vllm/bin/python bench.py): the HF and vLLM engines on the same prompts,
    base in float32 (vLLM loads no 4-bit), questions per second and how many completions agree.
 """
+
 import functools
 import json
 import os
@@ -35,8 +36,14 @@ GENERATION_PROMPTS = 32
 def run_measured(script, env):
     """Run one script; return (seconds, peak RSS in GiB of that process alone)."""
     started = time.time()
-    process = subprocess.Popen([sys.executable, str(common.PROJECT_DIR / script)], env=env, cwd=common.PROJECT_DIR,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(common.PROJECT_DIR / script)],
+        env=env,
+        cwd=common.PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -54,8 +61,13 @@ def bench_whole_demo(folder):
     total = sum(float(row[1].split()[0]) for row in rows)
     rows.append(("demo total, scripts 0-4", f"{total:.1f} s", "target < 600 s, < 3 GiB per script"))
     manifest = json.loads((folder / "outputs" / "lora" / "run_manifest.json").read_text())
-    rows.append(("training throughput", f"{manifest['tokens_per_second']:.0f} tokens/s",
-                 f"{manifest['global_step']} steps in {manifest['wall_seconds']} s"))
+    rows.append(
+        (
+            "training throughput",
+            f"{manifest['tokens_per_second']:.0f} tokens/s",
+            f"{manifest['global_step']} steps in {manifest['wall_seconds']} s",
+        )
+    )
     return rows
 
 
@@ -83,21 +95,29 @@ def bench_generation(folder):
         seconds = time.time() - started
         tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in completions)
         rates[batch_size] = (len(texts) / seconds, tokens / seconds)
-    rows = [(f"generation, batch size {size}", f"{questions:.2f} questions/s", f"{tokens:.0f} tokens/s")
-            for size, (questions, tokens) in rates.items()]
+    rows = [
+        (f"generation, batch size {size}", f"{questions:.2f} questions/s", f"{tokens:.0f} tokens/s")
+        for size, (questions, tokens) in rates.items()
+    ]
     speedup = rates[common.EVAL_BATCH_SIZE][0] / rates[1][0]
     rows.append(("batched vs batch size 1", f"{speedup:.1f}x", f"{len(texts)} prompts, target >= 5x"))
 
     letter_ids = modeling.letter_token_ids(tokenizer, prompts.mmlu_answer_texts(common.MMLU_PROMPT_FORMAT))
     items, dev = mmlu.read_questions()
-    mmlu_texts = [prompts.mmlu_prompt(tokenizer, item, dev[item["subject"]], common.MMLU_PROMPT_FORMAT)
-                  for item in items]
+    mmlu_texts = [
+        prompts.mmlu_prompt(tokenizer, item, dev[item["subject"]], common.MMLU_PROMPT_FORMAT) for item in items
+    ]
     started = time.time()
     plan = runner.batch_plan(modeling.token_lengths(tokenizer, mmlu_texts), common.EVAL_BATCH_SIZE)
     for batch in plan:
         modeling.letter_log_probs_batch(model, tokenizer, [mmlu_texts[i] for i in batch], letter_ids)
-    rows.append(("MMLU letter scoring", f"{len(items) / (time.time() - started):.1f} questions/s",
-                 f"{len(items)} questions, base model"))
+    rows.append(
+        (
+            "MMLU letter scoring",
+            f"{len(items) / (time.time() - started):.1f} questions/s",
+            f"{len(items)} questions, base model",
+        )
+    )
     return rows
 
 
@@ -108,8 +128,10 @@ def bench_engines(folder):
     common.LOAD_IN_4BIT, common.COMPUTE_DTYPE = False, "float32"
     common.PATHS = common.output_paths(folder / "prepared", folder / "outputs")
     tokenizer = modeling.load_tokenizer()
-    texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry))
-             for entry in spider.read_entries(common.PATHS.spider_dev)]
+    texts = [
+        prompts.render_prompt(tokenizer, prompts.spider_messages(entry))
+        for entry in spider.read_entries(common.PATHS.spider_dev)
+    ]
     lengths = modeling.token_lengths(tokenizer, texts)
     completions, rows = {}, []
     for engine in ("hf", "vllm"):
@@ -121,9 +143,13 @@ def bench_engines(folder):
         batch_size = modeling.engine_batch_size(engine)
         started = time.time()
         completions[engine] = generate_all(complete, texts, lengths, batch_size, common.MAX_NEW_TOKENS)
-        rows.append((f"generation, {engine} engine (float32 base)",
-                     f"{len(texts) / (time.time() - started):.2f} questions/s",
-                     f"{len(texts)} prompts, batches of {batch_size}"))
+        rows.append(
+            (
+                f"generation, {engine} engine (float32 base)",
+                f"{len(texts) / (time.time() - started):.2f} questions/s",
+                f"{len(texts)} prompts, batches of {batch_size}",
+            )
+        )
     same = sum(completions["hf"][i] == completions["vllm"][i] for i in completions["hf"])
     rows.append(("hf and vllm completions identical", f"{same} of {len(texts)}", "greedy, same token ids in"))
     return rows
@@ -135,15 +161,28 @@ def bench_metric(folder):
 
     entries = spider.read_entries(common.PATHS.spider_dev)
     spider_dir = common.project_path(common.SPIDER_DIR)
-    items = [{"question": e["question"], "prediction": e["query"], "gold": e["query"], "db_id": e["db_id"],
-              "db_path": str(spider.database_path(spider_dir, e["db_id"]))} for e in entries]
+    items = [
+        {
+            "question": e["question"],
+            "prediction": e["query"],
+            "gold": e["query"],
+            "db_id": e["db_id"],
+            "db_path": str(spider.database_path(spider_dir, e["db_id"])),
+        }
+        for e in entries
+    ]
     sql_eval.evaluate_predictions(items[:4])  # warm-up: imports and DeepEval's first-call setup
     started = time.time()
     for start in range(0, len(items), common.EVAL_BATCH_SIZE):
-        sql_eval.evaluate_predictions(items[start:start + common.EVAL_BATCH_SIZE])
+        sql_eval.evaluate_predictions(items[start : start + common.EVAL_BATCH_SIZE])
     per_thousand = (time.time() - started) / len(items) * 1000
-    return [("execution metric (DeepEval)", f"{per_thousand:.1f} s per 1000 examples",
-             f"{len(items)} examples in batches of {common.EVAL_BATCH_SIZE}")]
+    return [
+        (
+            "execution metric (DeepEval)",
+            f"{per_thousand:.1f} s per 1000 examples",
+            f"{len(items)} examples in batches of {common.EVAL_BATCH_SIZE}",
+        )
+    ]
 
 
 def bench_smol_generation(folder):
@@ -165,13 +204,19 @@ def bench_smol_generation(folder):
     entries = spider.read_entries(common.PATHS.spider_dev)[:GENERATION_PROMPTS]
     texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) for entry in entries]
     started = time.time()
-    completions = generate_all(complete, texts, modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE,
-                               common.MAX_NEW_TOKENS).values()
+    completions = generate_all(
+        complete, texts, modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE, common.MAX_NEW_TOKENS
+    ).values()
     seconds = time.time() - started
     tokens = sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in completions)
-    return [("generation, SmolLM2 (smol profile)", f"{len(texts) / seconds:.3f} questions/s",
-             f"{tokens / seconds:.1f} tokens/s; {len(texts)} prompts, batches of {common.EVAL_BATCH_SIZE}, "
-             f"MAX_NEW_TOKENS {common.MAX_NEW_TOKENS}, torch threads {torch.get_num_threads()}")]
+    return [
+        (
+            "generation, SmolLM2 (smol profile)",
+            f"{len(texts) / seconds:.3f} questions/s",
+            f"{tokens / seconds:.1f} tokens/s; {len(texts)} prompts, batches of {common.EVAL_BATCH_SIZE}, "
+            f"MAX_NEW_TOKENS {common.MAX_NEW_TOKENS}, torch threads {torch.get_num_threads()}",
+        )
+    ]
 
 
 def main():

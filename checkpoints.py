@@ -38,8 +38,10 @@ def checkpoint_epoch(folder):
     try:
         return round(json.loads(path.read_text(encoding="utf-8"))["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise common.PipelineError(f"checkpoint {folder} is damaged (its trainer_state.json is unreadable); run "
-                                   f"{TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)") from None
+        raise common.PipelineError(
+            f"checkpoint {folder} is damaged (its trainer_state.json is unreadable); run "
+            f"{TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)"
+        ) from None
 
 
 def epoch_checkpoints():
@@ -124,8 +126,9 @@ def read_manifest_epochs(manifest):
     """The manifest's {epoch: folder}; a manifest of another shape is named, not a traceback."""
     epochs = manifest.get("epochs") if isinstance(manifest, dict) else None
     if not isinstance(epochs, dict) or not all(isinstance(folder, str) for folder in epochs.values()):
-        raise common.PipelineError(f"{common.PATHS.training_manifest} is not a training manifest; run "
-                                   f"{TRAINING_SCRIPT} --fresh")
+        raise common.PipelineError(
+            f"{common.PATHS.training_manifest} is not a training manifest; run {TRAINING_SCRIPT} --fresh"
+        )
     return epochs
 
 
@@ -137,6 +140,7 @@ def check_adapters_exist(epochs):
 
 # ---------------------------------------------------------------------------------------------------------------
 # What made the run
+
 
 def package_versions():
     versions = {}
@@ -185,4 +189,3 @@ def loss_rows(log_history):
         for entry in log_history
         if "loss" in entry
     ]
-

@@ -56,11 +56,31 @@ MAX_SEQ_LENGTH = 2048
 # The settings that define a training run: a checkpoint made under others is never resumed under these. A new
 # constant above that changes what training computes belongs here (tests/test_common.py checks this block).
 RUN_DEFINING_SETTINGS = (
-    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
-    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
-    "MAX_TRAIN_EXAMPLES")
+    "SEED",
+    "MODEL_NAME",
+    "TRAIN_SPLIT",
+    "LOAD_IN_4BIT",
+    "BNB_4BIT_QUANT_TYPE",
+    "BNB_4BIT_USE_DOUBLE_QUANT",
+    "COMPUTE_DTYPE",
+    "LORA_R",
+    "LORA_ALPHA",
+    "LORA_DROPOUT",
+    "LORA_TARGET_MODULES",
+    "LORA_BIAS",
+    "NUM_EPOCHS",
+    "PER_DEVICE_TRAIN_BATCH_SIZE",
+    "GRADIENT_ACCUMULATION_STEPS",
+    "LEARNING_RATE",
+    "LR_SCHEDULER_TYPE",
+    "WARMUP_RATIO",
+    "OPTIM",
+    "MAX_GRAD_NORM",
+    "GROUP_BY_LENGTH",
+    "GRADIENT_CHECKPOINTING",
+    "MAX_SEQ_LENGTH",
+    "MAX_TRAIN_EXAMPLES",
+)
 # "train" (train_spider + train_others) is what the study's specification asked for;
 # "dev" reproduces the study's accidental choice (it then trains on the questions it evaluates).
 TRAIN_SPLIT = "train"
@@ -154,15 +174,36 @@ PROFILES = {
 # Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
 # profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
 VALID = {
-    "SEED": (0, None), "LORA_R": (1, None), "LORA_ALPHA": (1e-9, None), "LORA_DROPOUT": (0.0, 0.99),
-    "NUM_EPOCHS": (1, None), "PER_DEVICE_TRAIN_BATCH_SIZE": (1, None), "GRADIENT_ACCUMULATION_STEPS": (1, None),
-    "LEARNING_RATE": (1e-12, 1.0), "WARMUP_RATIO": (0.0, 0.99), "MAX_GRAD_NORM": (1e-9, None),
-    "LOGGING_STEPS": (1, None), "MAX_SEQ_LENGTH": (16, None), "MAX_TRAIN_EXAMPLES": (0, None), "EVALUATION_ENTRIES_SIZE": (1, None),
-    "EVAL_EPOCHS": (1, None), "BASELINE_SHOTS": (0, 20), "EVAL_BATCH_SIZE": (1, None), "MAX_NEW_TOKENS": (1, None),
-    "VLLM_BATCH_SIZE": (1, None), "SQL_TIMEOUT_SECONDS": (0.01, 86400.0), "SQL_MAX_ROWS": (1, None),
-    "MMLU_SHOTS": (0, 5), "MMLU_QUESTIONS_PER_SUBJECT": (0, None), "MMLU_GENERATION_TOKENS": (1, None),
-    "TRAIN_SPLIT": {"train", "dev"}, "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
-    "INFERENCE_ENGINE": {"hf", "vllm"}, "MMLU_PROMPT_FORMAT": {"plain", "chat"}, "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"}, "LORA_BIAS": {"none", "all", "lora_only"},
+    "SEED": (0, None),
+    "LORA_R": (1, None),
+    "LORA_ALPHA": (1e-9, None),
+    "LORA_DROPOUT": (0.0, 0.99),
+    "NUM_EPOCHS": (1, None),
+    "PER_DEVICE_TRAIN_BATCH_SIZE": (1, None),
+    "GRADIENT_ACCUMULATION_STEPS": (1, None),
+    "LEARNING_RATE": (1e-12, 1.0),
+    "WARMUP_RATIO": (0.0, 0.99),
+    "MAX_GRAD_NORM": (1e-9, None),
+    "LOGGING_STEPS": (1, None),
+    "MAX_SEQ_LENGTH": (16, None),
+    "MAX_TRAIN_EXAMPLES": (0, None),
+    "EVALUATION_ENTRIES_SIZE": (1, None),
+    "EVAL_EPOCHS": (1, None),
+    "BASELINE_SHOTS": (0, 20),
+    "EVAL_BATCH_SIZE": (1, None),
+    "MAX_NEW_TOKENS": (1, None),
+    "VLLM_BATCH_SIZE": (1, None),
+    "SQL_TIMEOUT_SECONDS": (0.01, 86400.0),
+    "SQL_MAX_ROWS": (1, None),
+    "MMLU_SHOTS": (0, 5),
+    "MMLU_QUESTIONS_PER_SUBJECT": (0, None),
+    "MMLU_GENERATION_TOKENS": (1, None),
+    "TRAIN_SPLIT": {"train", "dev"},
+    "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
+    "INFERENCE_ENGINE": {"hf", "vllm"},
+    "MMLU_PROMPT_FORMAT": {"plain", "chat"},
+    "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"},
+    "LORA_BIAS": {"none", "all", "lora_only"},
 }
 
 PROFILE = os.environ.get("PROFILE", "demo")
@@ -196,10 +237,16 @@ def parse_override(name, text, current):
             return value
         return text
     except ValueError:
-        kind = {bool: "a boolean (1/0/true/false)", int: "an integer", float: "a number",
-                tuple: "a comma-separated list", dict: "a JSON object"}.get(type(current), "a value")
-        raise PipelineError(f"environment variable {name}={text!r} is not {kind}; "
-                            f"fix or unset it (the default is {current!r})") from None
+        kind = {
+            bool: "a boolean (1/0/true/false)",
+            int: "an integer",
+            float: "a number",
+            tuple: "a comma-separated list",
+            dict: "a JSON object",
+        }.get(type(current), "a value")
+        raise PipelineError(
+            f"environment variable {name}={text!r} is not {kind}; fix or unset it (the default is {current!r})"
+        ) from None
 
 
 def check_valid(name, value, default):
@@ -210,15 +257,18 @@ def check_valid(name, value, default):
     for item in value if isinstance(value, tuple) else (value,):
         if isinstance(rule, set):
             if item not in rule:
-                raise PipelineError(f"{name}={value!r} must be one of {', '.join(sorted(rule))}; "
-                                    f"fix or unset it (the default is {default!r})")
+                raise PipelineError(
+                    f"{name}={value!r} must be one of {', '.join(sorted(rule))}; "
+                    f"fix or unset it (the default is {default!r})"
+                )
             continue
         low, high = rule
         finite = not isinstance(item, float) or math.isfinite(item)
         if not finite or (low is not None and item < low) or (high is not None and item > high):
             bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise PipelineError(f"{name}={value!r} is out of range: it must be {bounds}; "
-                                f"fix or unset it (the default is {default!r})")
+            raise PipelineError(
+                f"{name}={value!r} is out of range: it must be {bounds}; fix or unset it (the default is {default!r})"
+            )
 
 
 def resolve_configuration(namespace, environ):
@@ -227,8 +277,9 @@ def resolve_configuration(namespace, environ):
         raise PipelineError(f"unknown PROFILE={PROFILE!r}; use one of: {', '.join(PROFILES)}")
     defaults = {name: value for name, value in namespace.items() if name.isupper()}
     namespace.update(PROFILES[PROFILE])
-    overridable = [name for name in namespace if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID",
-                                                                                 "PROJECT_DIR")]
+    overridable = [
+        name for name in namespace if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID", "PROJECT_DIR")
+    ]
     for name in overridable:
         if name in environ:
             namespace[name] = parse_override(name, environ[name], namespace[name])
@@ -241,8 +292,9 @@ def resolve_configuration(namespace, environ):
 
         namespace["MMLU_SUBJECTS"] = dict(MMLU_CATEGORIES)
     if not isinstance(namespace["MMLU_SUBJECTS"], dict) or not namespace["MMLU_SUBJECTS"]:
-        raise PipelineError(f"MMLU_SUBJECTS={namespace['MMLU_SUBJECTS']!r} must be 'all' or a JSON object of "
-                            f"subject: category")
+        raise PipelineError(
+            f"MMLU_SUBJECTS={namespace['MMLU_SUBJECTS']!r} must be 'all' or a JSON object of subject: category"
+        )
 
 
 try:
@@ -287,9 +339,13 @@ PATHS = output_paths(PREPARED_DIR, OUTPUT_DIR)
 
 def resolved_config():
     """Every constant as this run sees it, logged with the results."""
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in globals().items()
-            if key.isupper() and isinstance(value, (str, int, float, bool, tuple, dict))
-            and key not in ("PROFILES", "VALID")}
+    return {
+        key: (list(value) if isinstance(value, tuple) else value)
+        for key, value in globals().items()
+        if key.isupper()
+        and isinstance(value, (str, int, float, bool, tuple, dict))
+        and key not in ("PROFILES", "VALID")
+    }
 
 
 def configure_environment():

@@ -34,27 +34,35 @@ def generated_choice(text):
 # ---------------------------------------------------------------------------------------------------------------
 # The original files
 
+
 def csv_rows(path, subject):
     """Rows of an original MMLU CSV (no header: question, A, B, C, D, answer letter) as Figure 3's records."""
     if not path.exists():
-        raise common.PipelineError(f"MMLU file {path} is missing; MMLU_DIR must hold dev/ and test/ with the "
-                                   f"original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)")
+        raise common.PipelineError(
+            f"MMLU file {path} is missing; MMLU_DIR must hold dev/ and test/ with the "
+            f"original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)"
+        )
     items = []
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     except UnicodeDecodeError as error:
-        raise common.PipelineError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); use the "
-                                   f"original MMLU CSVs") from None
+        raise common.PipelineError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); use the original MMLU CSVs"
+        ) from None
     for line, row in enumerate(rows, 1):
         if len(row) != 6:
-            raise common.PipelineError(f"{path} row {line} is malformed: expected 6 fields (question, A, B, C, D, "
-                                       f"answer letter), found {len(row)}")
+            raise common.PipelineError(
+                f"{path} row {line} is malformed: expected 6 fields (question, A, B, C, D, "
+                f"answer letter), found {len(row)}"
+            )
         if row[5].strip() not in MMLU_LETTERS:
-            raise common.PipelineError(f"{path} row {line} is malformed: the answer must be a letter A-D, found "
-                                       f"{row[5].strip()!r}")
-        items.append({"question": row[0], "subject": subject, "choices": row[1:5],
-                      "answer": MMLU_LETTERS.index(row[5].strip())})
+            raise common.PipelineError(
+                f"{path} row {line} is malformed: the answer must be a letter A-D, found {row[5].strip()!r}"
+            )
+        items.append(
+            {"question": row[0], "subject": subject, "choices": row[1:5], "answer": MMLU_LETTERS.index(row[5].strip())}
+        )
     return items
 
 
@@ -64,10 +72,14 @@ def hub_rows(subject, split):
     try:
         dataset = load_dataset(common.MMLU_DATASET, subject, split=split)
     except Exception as error:  # the hub raises many kinds; all mean the same to the user
-        raise common.PipelineError(f"cannot load {common.MMLU_DATASET}/{subject} ({type(error).__name__}); check "
-                                   f"your network, or set MMLU_DIR to a folder of the original CSVs") from None
-    return [{"question": row["question"], "subject": subject, "choices": list(row["choices"]),
-             "answer": int(row["answer"])} for row in dataset]
+        raise common.PipelineError(
+            f"cannot load {common.MMLU_DATASET}/{subject} ({type(error).__name__}); check "
+            f"your network, or set MMLU_DIR to a folder of the original CSVs"
+        ) from None
+    return [
+        {"question": row["question"], "subject": subject, "choices": list(row["choices"]), "answer": int(row["answer"])}
+        for row in dataset
+    ]
 
 
 def load_split(subject, split):
@@ -80,21 +92,33 @@ def load_split(subject, split):
 # ---------------------------------------------------------------------------------------------------------------
 # Prepared questions and records
 
+
 def preparation_settings():
     """The settings that shape the prepared MMLU files; 0_preparando_dados.py records them in its manifest."""
-    return {"SEED": common.SEED, "MMLU_SUBJECTS": common.MMLU_SUBJECTS, "MMLU_SHOTS": common.MMLU_SHOTS,
-            "MMLU_QUESTIONS_PER_SUBJECT": common.MMLU_QUESTIONS_PER_SUBJECT,
-            "mmlu_source": common.MMLU_DIR or common.MMLU_DATASET}
+    return {
+        "SEED": common.SEED,
+        "MMLU_SUBJECTS": common.MMLU_SUBJECTS,
+        "MMLU_SHOTS": common.MMLU_SHOTS,
+        "MMLU_QUESTIONS_PER_SUBJECT": common.MMLU_QUESTIONS_PER_SUBJECT,
+        "mmlu_source": common.MMLU_DIR or common.MMLU_DATASET,
+    }
 
 
 def check_item(path, where, item):
-    valid = (isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("subject"), str)
-             and isinstance(item.get("choices"), list) and len(item["choices"]) == len(MMLU_LETTERS)
-             and all(isinstance(choice, str) for choice in item["choices"])
-             and item.get("answer") in range(len(MMLU_LETTERS)))
+    valid = (
+        isinstance(item, dict)
+        and isinstance(item.get("question"), str)
+        and isinstance(item.get("subject"), str)
+        and isinstance(item.get("choices"), list)
+        and len(item["choices"]) == len(MMLU_LETTERS)
+        and all(isinstance(choice, str) for choice in item["choices"])
+        and item.get("answer") in range(len(MMLU_LETTERS))
+    )
     if not valid:
-        raise common.PipelineError(f"{path} {where} is not a question with 4 text choices and an answer index 0-3; "
-                                   f"run {records.SCRIPTS[0]} again")
+        raise common.PipelineError(
+            f"{path} {where} is not a question with 4 text choices and an answer index 0-3; "
+            f"run {records.SCRIPTS[0]} again"
+        )
 
 
 def read_questions():
@@ -103,22 +127,26 @@ def read_questions():
     recorded = records.read_json(paths.prepared_manifest).get("settings", {})
     for name, value in preparation_settings().items():
         if recorded.get(name) != value:
-            raise common.PipelineError(f"the prepared MMLU data in {paths.prepared} was made with "
-                                       f"{name}={recorded.get(name)!r} (now {value!r}); run {records.SCRIPTS[0]} again")
+            raise common.PipelineError(
+                f"the prepared MMLU data in {paths.prepared} was made with "
+                f"{name}={recorded.get(name)!r} (now {value!r}); run {records.SCRIPTS[0]} again"
+            )
     items, dev = records.read_json(paths.mmlu_test), records.read_json(paths.mmlu_dev)
     if not isinstance(items, list) or not isinstance(dev, dict):
-        raise common.PipelineError(f"{paths.prepared} holds MMLU files of the wrong shape; run {records.SCRIPTS[0]} "
-                                   f"again")
+        raise common.PipelineError(
+            f"{paths.prepared} holds MMLU files of the wrong shape; run {records.SCRIPTS[0]} again"
+        )
     for number, item in enumerate(items):
         check_item(paths.mmlu_test, f"entry {number}", item)
         if item["subject"] not in dev or len(dev[item["subject"]]) < common.MMLU_SHOTS:
-            raise common.PipelineError(f"{paths.mmlu_dev} lacks {common.MMLU_SHOTS} dev examples of subject "
-                                       f"{item['subject']!r}; run {records.SCRIPTS[0]} again")
+            raise common.PipelineError(
+                f"{paths.mmlu_dev} lacks {common.MMLU_SHOTS} dev examples of subject "
+                f"{item['subject']!r}; run {records.SCRIPTS[0]} again"
+            )
     for subject, examples in dev.items():
         for number, example in enumerate(examples):
             check_item(paths.mmlu_dev, f"{subject} example {number}", example)
     return items, dev
-
 
 
 def question_record(item, log_probs, generated_text):
@@ -146,11 +174,16 @@ def evaluate_model(model, tokenizer, key, items, prompts, lengths, made_with, ba
     def evaluate_batch(indices):
         texts = [prompts[i] for i in indices]
         log_probs = modeling.letter_log_probs_batch(model, tokenizer, texts, letter_ids)
-        generated = (modeling.generate_batch(model, tokenizer, texts, common.MMLU_GENERATION_TOKENS)
-                     if common.MMLU_GENERATION_SCORE else [None] * len(indices))
+        generated = (
+            modeling.generate_batch(model, tokenizer, texts, common.MMLU_GENERATION_TOKENS)
+            if common.MMLU_GENERATION_SCORE
+            else [None] * len(indices)
+        )
         return [question_record(items[i], *outputs) for i, outputs in zip(indices, zip(log_probs, generated))]
 
-    return runner.evaluate(records.results_path("mmlu", key), made_with, prompts, lengths, batch_size, evaluate_batch, f"mmlu {key}")
+    return runner.evaluate(
+        records.results_path("mmlu", key), made_with, prompts, lengths, batch_size, evaluate_batch, f"mmlu {key}"
+    )
 
 
 def print_summary(key, model_records):

@@ -9,7 +9,8 @@ Where the facts come from:
   group mmlu_stem), where the original has anatomy -> health -> other. LM_EVAL_CATEGORIES records that grouping, so a
   per-category score can be compared with either: original 18 / 13 / 12 / 14 subjects, lm-eval 19 / 13 / 12 / 13.
 - Test questions per subject: the `dataset_info` split sizes of the Hugging Face MMLU copies (`all` test: 14,042),
-  the same table in independent evaluation code on GitHub, and management = 103 rows in the original management_test.csv.
+  the same table in independent evaluation code on GitHub, and management = 103 rows in the original
+  management_test.csv.
   The counts here sum to 14,042 (checked in tests).
 """
 

@@ -33,6 +33,7 @@ ATTENTION_IMPLEMENTATION = "sdpa"
 # ---------------------------------------------------------------------------------------------------------------
 # Determinism, devices and dtypes
 
+
 def seed_everything(seed=None):
     """Seed python, numpy and torch, and ask torch for deterministic kernels where they exist."""
     seed = common.SEED if seed is None else seed
@@ -105,6 +106,7 @@ def peak_memory_gib():
 # ---------------------------------------------------------------------------------------------------------------
 # Loading
 
+
 def build_local_model():
     """Build the profile's model if the project makes it itself (the demo's tiny model) and it is not built yet."""
     builder = LOCAL_MODEL_BUILDERS.get(common.MODEL_NAME)
@@ -127,7 +129,7 @@ def model_source():
     return common.MODEL_NAME
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_identity():
     """What identifies the base weights: the hub name, or for a local folder its name and the hash of its weights
     (the demo's tiny model is rebuilt when its corpus changes, under the same name)."""
@@ -140,7 +142,7 @@ def model_identity():
     return f"{common.MODEL_NAME}@sha256:{digest.hexdigest()[:16]}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def repetition_penalty():
     """The model's own repetition penalty, from its generation_config.json (Qwen2-7B-Instruct: 1.05). HF generate
     applies it even to greedy decoding, so the study decoded with it; both engines are given it explicitly."""
@@ -181,8 +183,10 @@ def padding_token(tokenizer):
             continue
         if tokenizer.convert_tokens_to_ids(token) not in stop_token_ids(tokenizer):
             return token
-    raise common.PipelineError(f"tokenizer of {common.MODEL_NAME!r} has no special token to pad with other than its "
-                               f"end of turn {tokenizer.eos_token!r}; give it a pad_token")
+    raise common.PipelineError(
+        f"tokenizer of {common.MODEL_NAME!r} has no special token to pad with other than its "
+        f"end of turn {tokenizer.eos_token!r}; give it a pad_token"
+    )
 
 
 def quantization_config():
@@ -237,8 +241,10 @@ def load_model(epoch=None):
         try:
             model = PeftModel.from_pretrained(model, path)
         except (OSError, ValueError, KeyError, RuntimeError) as error:  # safetensors and peft raise many kinds
-            raise common.PipelineError(f"adapter {path} does not load ({type(error).__name__}); run "
-                                       f"{checkpoints.TRAINING_SCRIPT} --fresh to train again") from None
+            raise common.PipelineError(
+                f"adapter {path} does not load ({type(error).__name__}); run "
+                f"{checkpoints.TRAINING_SCRIPT} --fresh to train again"
+            ) from None
     return model.eval()
 
 
@@ -269,6 +275,7 @@ def made_with(epoch, engine, batch_size):
 # ---------------------------------------------------------------------------------------------------------------
 # Inference
 
+
 def token_lengths(tokenizer, prompts):
     """Each prompt's length in tokens: the runner's batch plan groups similar lengths."""
     return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
@@ -279,7 +286,7 @@ def _left_padded(tokenizer, texts, model):
     return {name: tensor.to(model.device) for name, tensor in batch.items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def generation_eos_ids():
     """The model's own end-of-turn ids from its generation_config.json: one id or a list (Qwen2-7B-Instruct:
     <|im_end|> and <|endoftext|>; SmolLM2: <|im_end|>)."""

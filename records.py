@@ -61,6 +61,7 @@ def key_epoch(key):
 # ---------------------------------------------------------------------------------------------------------------
 # Files
 
+
 def write_text(path, text):
     """Write atomically: a temporary file in the same folder, then a rename. A crash leaves the old file."""
     path = Path(path)
@@ -75,8 +76,10 @@ def write_text(path, text):
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
-        raise common.PipelineError(f"cannot write {path} ({error.strerror or error}); check that its folder is "
-                                   f"writable and the disk is not full") from None
+        raise common.PipelineError(
+            f"cannot write {path} ({error.strerror or error}); check that its folder is "
+            f"writable and the disk is not full"
+        ) from None
 
 
 def write_json(path, data):
@@ -108,6 +111,7 @@ def sha256_file(path):
 # ---------------------------------------------------------------------------------------------------------------
 # Per-example result files
 
+
 def read_jsonl_records(path):
     """Records of a per-example file, the last one per index. A torn last line (a kill mid-write) is dropped."""
     path = Path(path)
@@ -123,8 +127,9 @@ def read_jsonl_records(path):
                 break
             raise common.PipelineError(f"{path} line {number} is corrupt; delete the file to recompute it") from None
         if not isinstance(record, dict) or not isinstance(record.get("index"), int):
-            raise common.PipelineError(f"{path} line {number} is not a record with an integer index; "
-                                       f"delete the file to recompute it")
+            raise common.PipelineError(
+                f"{path} line {number} is not a record with an integer index; delete the file to recompute it"
+            )
         by_index[record["index"]] = record
     return [by_index[index] for index in sorted(by_index)]
 
@@ -155,7 +160,9 @@ def resume_records(path, made_with, prompts):
             previous = None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
-            set_aside(path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it")
+            set_aside(
+                path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
+            )
     if not path.exists() or read_text_or_none(settings_file) != json.dumps(made_with, indent=2) + "\n":
         write_json(settings_file, made_with)  # only on change: a finished run rewrites nothing
     records = read_jsonl_records(path)
@@ -194,12 +201,15 @@ def say_what_was_set_aside():
     outputs = common.PATHS.outputs
     stale = sorted(outputs.glob("*/*.stale-*")) + sorted(outputs.glob("lora.previous-*"))
     if stale:
-        print(f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {outputs} (*.stale-*, lora.previous-*); "
-              f"delete them when you no longer need them")
+        print(
+            f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {outputs} (*.stale-*, lora.previous-*); "
+            f"delete them when you no longer need them"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Running a script
+
 
 def run_main(main, *args, lock_folder=None):
     """Run a script's main() holding the lock of the folder it writes: a PipelineError becomes one line on stderr
@@ -236,11 +246,13 @@ def folder_lock(folder):
         lock.acquire(timeout=0)
     except Timeout:
         pid = (read_text_or_none(pid_file) or "unknown").strip()
-        raise common.PipelineError(f"another run (PID {pid}) is writing {folder}; wait for it to finish, or stop "
-                                   f"it, then run this again") from None
+        raise common.PipelineError(
+            f"another run (PID {pid}) is writing {folder}; wait for it to finish, or stop it, then run this again"
+        ) from None
     except OSError as error:
-        raise common.PipelineError(f"cannot create the lock {path} ({error.strerror or error}); check that "
-                                   f"{path.parent} is writable") from None
+        raise common.PipelineError(
+            f"cannot create the lock {path} ({error.strerror or error}); check that {path.parent} is writable"
+        ) from None
     try:
         pid_file.write_text(str(os.getpid()), encoding="utf-8")
         yield

@@ -24,20 +24,28 @@ import stats
 REQUIRED_FIELDS = ("db_id", "question", "query", "db_schema")
 
 
-DOWNLOAD_HINT = ("download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
-                 "set SPIDER_DIR to its folder")
+DOWNLOAD_HINT = (
+    "download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
+    "set SPIDER_DIR to its folder"
+)
 
 
 def database_path(spider_dir, db_id):
     """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
-    if not isinstance(db_id, str) or db_id in ("", ".") or ".." in db_id or "\0" in db_id or any(
-            separator in db_id for separator in ("/", "\\", os.sep, os.altsep) if separator):
+    if (
+        not isinstance(db_id, str)
+        or db_id in ("", ".")
+        or ".." in db_id
+        or "\0" in db_id
+        or any(separator in db_id for separator in ("/", "\\", os.sep, os.altsep) if separator)
+    ):
         raise common.PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The official release
+
 
 def load_json_list(path):
     data = records.read_json(path)
@@ -51,8 +59,10 @@ def schema_texts(tables_file):
     schemas = {}
     for number, database in enumerate(load_json_list(tables_file)):
         try:
-            tables = [(table, [name for owner, name in database["column_names_original"] if owner == table_index])
-                      for table_index, table in enumerate(database["table_names_original"])]
+            tables = [
+                (table, [name for owner, name in database["column_names_original"] if owner == table_index])
+                for table_index, table in enumerate(database["table_names_original"])
+            ]
             schemas[database["db_id"]] = prompts.schema_text(database["db_id"], tables)
         except (KeyError, TypeError, ValueError) as error:
             raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
@@ -70,8 +80,10 @@ def release_entries(path, schemas, spider_dir):
         if db_id not in schemas:
             raise common.PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
         if not database_path(spider_dir, db_id).exists():
-            raise common.PipelineError(f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is "
-                                       f"missing from {spider_dir}; {DOWNLOAD_HINT}")
+            raise common.PipelineError(
+                f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is "
+                f"missing from {spider_dir}; {DOWNLOAD_HINT}"
+            )
         entries.append({"db_id": db_id, "question": question, "query": query, "db_schema": schemas[db_id]})
     return entries
 
@@ -89,16 +101,19 @@ def read_release(spider_dir):
 # ---------------------------------------------------------------------------------------------------------------
 # Prepared entries and records
 
+
 def read_entries(path):
     """A prepared Spider file: a list of {db_id, question, query, db_schema}, each checked."""
     entries = records.read_json(path)
     if not isinstance(entries, list):
-        raise common.PipelineError(f"{path} should hold a list of entries, found {type(entries).__name__}; "
-                                   f"run {records.producer(path)} again")
+        raise common.PipelineError(
+            f"{path} should hold a list of entries, found {type(entries).__name__}; run {records.producer(path)} again"
+        )
     for number, entry in enumerate(entries):
         if not isinstance(entry, dict) or not all(isinstance(entry.get(field), str) for field in REQUIRED_FIELDS):
-            raise common.PipelineError(f"{path} entry {number} lacks a text {', '.join(REQUIRED_FIELDS)}; "
-                                       f"run {records.producer(path)} again")
+            raise common.PipelineError(
+                f"{path} entry {number} lacks a text {', '.join(REQUIRED_FIELDS)}; run {records.producer(path)} again"
+            )
     return entries
 
 
@@ -114,8 +129,9 @@ def read_predictions(path):
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as error:
-        raise common.PipelineError(f"predictions file {path} is not UTF-8 text ({error.reason} at byte "
-                                   f"{error.start}); save it as UTF-8") from None
+        raise common.PipelineError(
+            f"predictions file {path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -125,18 +141,22 @@ def read_predictions(path):
         except json.JSONDecodeError:
             row = None
         fields = ("db_id", "question", "query")
-        if not isinstance(row, dict) or not all(isinstance(row.get(field), str) for field in fields) \
-                or "prediction" not in row:
-            raise common.PipelineError(f"{path} line {number} is not a JSON object with text db_id, question, "
-                                       f"query and a prediction")
+        if (
+            not isinstance(row, dict)
+            or not all(isinstance(row.get(field), str) for field in fields)
+            or "prediction" not in row
+        ):
+            raise common.PipelineError(
+                f"{path} line {number} is not a JSON object with text db_id, question, query and a prediction"
+            )
         # A prediction that is not text scores 0 (reason: empty query) rather than stopping the run.
         prediction = row["prediction"] if isinstance(row["prediction"], str) else ""
-        rows.append({"db_id": row["db_id"], "question": row["question"], "query": row["query"],
-                     "prediction": prediction})
+        rows.append(
+            {"db_id": row["db_id"], "question": row["question"], "query": row["query"], "prediction": prediction}
+        )
     if not rows:
         raise common.PipelineError(f"predictions file {path} holds no predictions")
     return rows
-
 
 
 def spider_dir():
@@ -153,7 +173,7 @@ def check_databases_exist(entries):
             )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gold_hardness(gold_sql):
     """The official evaluator's hardness level of a gold query (easy, medium, hard, extra); None if unparseable."""
     try:
@@ -169,25 +189,45 @@ def test_suite_databases(db_id):
     folder = database_path(common.project_path(common.TEST_SUITE_DIR), db_id).parent
     databases = tuple(sorted(str(path) for path in folder.glob("*.sqlite")))
     if not databases:
-        raise common.PipelineError(f"TEST_SUITE_DIR={common.TEST_SUITE_DIR} has no databases for {db_id!r} in "
-                                   f"{folder}; point it at the official test-suite folder or unset it")
+        raise common.PipelineError(
+            f"TEST_SUITE_DIR={common.TEST_SUITE_DIR} has no databases for {db_id!r} in "
+            f"{folder}; point it at the official test-suite folder or unset it"
+        )
     return databases
 
 
 def score_outputs(entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored."""
     predictions = [sql_eval.extract_sql(raw) for raw in raw_outputs]
-    items = [{"question": entry["question"], "prediction": prediction, "gold": entry["query"],
-              "db_id": entry["db_id"], "db_path": str(database_path(spider_dir(), entry["db_id"]))}
-             for entry, prediction in zip(entries, predictions)]
+    items = [
+        {
+            "question": entry["question"],
+            "prediction": prediction,
+            "gold": entry["query"],
+            "db_id": entry["db_id"],
+            "db_path": str(database_path(spider_dir(), entry["db_id"])),
+        }
+        for entry, prediction in zip(entries, predictions)
+    ]
     outcomes = sql_eval.evaluate_predictions(items)
     suites = [test_suite_databases(entry["db_id"]) for entry in entries]
-    return [{"db_id": entry["db_id"], "question": entry["question"], "gold": entry["query"],
-             "hardness": gold_hardness(entry["query"]), "raw_output": raw, "prediction": prediction,
-             "score": int(outcome["score"]), "strict_score": int(outcome["strict_score"]),
-             "test_suite_score": sql_eval.test_suite_score(suite, prediction, entry["query"]) if suite else None,
-             "reason": outcome["reason"], "strict_reason": outcome["strict_reason"], "error_kind": outcome["error_kind"]}
-            for entry, raw, prediction, outcome, suite in zip(entries, raw_outputs, predictions, outcomes, suites)]
+    return [
+        {
+            "db_id": entry["db_id"],
+            "question": entry["question"],
+            "gold": entry["query"],
+            "hardness": gold_hardness(entry["query"]),
+            "raw_output": raw,
+            "prediction": prediction,
+            "score": int(outcome["score"]),
+            "strict_score": int(outcome["strict_score"]),
+            "test_suite_score": sql_eval.test_suite_score(suite, prediction, entry["query"]) if suite else None,
+            "reason": outcome["reason"],
+            "strict_reason": outcome["strict_reason"],
+            "error_kind": outcome["error_kind"],
+        }
+        for entry, raw, prediction, outcome, suite in zip(entries, raw_outputs, predictions, outcomes, suites)
+    ]
 
 
 def evaluate_model(complete, key, entries, prompts, lengths, made_with, batch_size):
@@ -198,8 +238,9 @@ def evaluate_model(complete, key, entries, prompts, lengths, made_with, batch_si
         raw_outputs = complete([prompts[i] for i in indices], common.MAX_NEW_TOKENS)
         return score_outputs([entries[i] for i in indices], raw_outputs)
 
-    return runner.evaluate(records.results_path("spider", key), made_with, prompts, lengths, batch_size, evaluate_batch,
-                           f"spider {key}")
+    return runner.evaluate(
+        records.results_path("spider", key), made_with, prompts, lengths, batch_size, evaluate_batch, f"spider {key}"
+    )
 
 
 def summarize(key, model_records):
@@ -211,7 +252,9 @@ def summarize(key, model_records):
         "errors": dict(Counter(r["error_kind"] or "correct" for r in model_records)),
     }
     records.write_json(common.PATHS.spider_results / f"{key}.summary.json", summary)
-    print(f"{key}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
-          f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
-          f"outcomes {summary['errors']}")
+    print(
+        f"{key}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
+        f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
+        f"outcomes {summary['errors']}"
+    )
     return summary

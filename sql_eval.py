@@ -9,6 +9,7 @@ Two rules, computed from the same executions:
 A prediction can be anything a model wrote, so every query runs on a read-only connection with an authorizer,
 a wall-clock budget and a row cap; failures become a reason string, never an exception.
 """
+
 import contextlib
 import io
 import itertools
@@ -17,18 +18,16 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-import common  # sets DEEPEVAL_TELEMETRY_OPT_OUT=YES before deepeval is imported
-from common import MAX_PREDICTION_CHARS, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
-
 from deepeval import evaluate
 from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig
 from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
 
+import common  # sets DEEPEVAL_TELEMETRY_OPT_OUT=YES before deepeval is imported
+from common import MAX_PREDICTION_CHARS, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
 
 # ---------------------------------------------------------------------------------------------------------------
 # Safe execution: in sql_sandbox (a worker process killed at the deadline); re-exported under the old names.
-
 from sql_sandbox import (  # noqa: F401
     ACTION_NAMES,
     DENIED_FUNCTIONS,
@@ -49,8 +48,9 @@ FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
 INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
-SQL_LINE_START = re.compile(r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()",
-                            re.IGNORECASE | re.MULTILINE)
+SQL_LINE_START = re.compile(
+    r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()", re.IGNORECASE | re.MULTILINE
+)
 # A line of commentary after the query; capitalised sentence starts only, so a column named "result" survives.
 PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
 
@@ -69,7 +69,7 @@ def _first_statement(text):
                         continue
                     break
                 end += 1
-            out.append(text[i:end + 1])
+            out.append(text[i : end + 1])
             i = end + 1
         elif char == ";":
             break
@@ -97,8 +97,9 @@ def _first_statement(text):
 
 
 # A line that starts some other statement: what a model wrote as its SQL even when it is not a query.
-STATEMENT_LINE_START = re.compile(r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b",
-                                  re.IGNORECASE | re.MULTILINE)
+STATEMENT_LINE_START = re.compile(
+    r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b", re.IGNORECASE | re.MULTILINE
+)
 
 
 def _has_query(text):
@@ -131,8 +132,12 @@ def _starts_new_query(previous_lines, line):
     queries one per line without ';' ("SELECT ... = 1\nSELECT ... = 1\n...")."""
     before = "\n".join(previous_lines)
     only_common_tables = re.match(r"\s*with\b", before, re.IGNORECASE) and before.rstrip().endswith(")")
-    return bool(SQL_LINE_START.match(line)) and before.count("(") <= before.count(")") \
-        and not OPEN_QUERY_END.search(before) and not only_common_tables
+    return (
+        bool(SQL_LINE_START.match(line))
+        and before.count("(") <= before.count(")")
+        and not OPEN_QUERY_END.search(before)
+        and not only_common_tables
+    )
 
 
 def extract_sql(raw_text):
@@ -142,12 +147,13 @@ def extract_sql(raw_text):
     if inline and not SQL_LINE_START.match(text.lstrip()):
         text = inline.group(1)
     text = LABEL.sub("", text, count=1)
-    start = (SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text)
-             or re.search(r"\bselect\b", text, re.IGNORECASE))
+    start = (
+        SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text) or re.search(r"\bselect\b", text, re.IGNORECASE)
+    )
     if start is None:
         other = STATEMENT_LINE_START.search(text)
-        return _first_statement(text[other.start():]) if other else text.strip()
-    text = text[start.start():]
+        return _first_statement(text[other.start() :]) if other else text.strip()
+    text = text[start.start() :]
     lines = text.split("\n")
     for number, line in enumerate(lines[1:], 1):  # a prose line, or a new query, after the statement ends it
         if PROSE_LINE.match(line) or _starts_new_query(lines[:number], line):
@@ -158,6 +164,7 @@ def extract_sql(raw_text):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Comparing results.
+
 
 def study_match(predicted_rows, gold_rows):
     """The study's rule: the same set of rows, order and duplicates ignored."""
@@ -228,6 +235,7 @@ def strict_match(predicted_rows, gold_rows, gold_sql):
 # ---------------------------------------------------------------------------------------------------------------
 # Scoring one prediction (cached: both metrics and every model share the executions).
 
+
 @lru_cache(maxsize=8192)
 def gold_result(db_path, sql, rule, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
     """Gold rows, once per (database, query, rule); 'strict' executes the normalised query. Do not mutate."""
@@ -248,16 +256,26 @@ def _score(db_path, prediction, gold, timeout_seconds, max_rows):
     gold_run = gold_result(db_path, gold, "study", timeout_seconds, max_rows)
     if not gold_run["ok"]:
         reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
-        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "gold_failed",
-                "strict_reason": reason}
+        return {
+            "score": 0.0,
+            "strict_score": 0.0,
+            "reason": reason,
+            "error_kind": "gold_failed",
+            "strict_reason": reason,
+        }
     if len(prediction) > MAX_PREDICTION_CHARS:  # before normalize_for_strict, whose tokens cost ~125 bytes a character
         reason = f"too_long: prediction over {MAX_PREDICTION_CHARS:,} characters"
         return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "too_long", "strict_reason": reason}
     predicted = execute_sql(db_path, prediction, timeout_seconds, max_rows)
     if not predicted["ok"]:
         reason = f"{predicted['error_kind']}: {predicted['message']}"
-        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": predicted["error_kind"],
-                "strict_reason": reason}
+        return {
+            "score": 0.0,
+            "strict_score": 0.0,
+            "reason": reason,
+            "error_kind": predicted["error_kind"],
+            "strict_reason": reason,
+        }
     if study_match(predicted["rows"], gold_run["rows"]):
         score, error_kind, reason = 1.0, None, "correct"
     else:
@@ -267,8 +285,11 @@ def _score(db_path, prediction, gold, timeout_seconds, max_rows):
     # The strict rule executes the normalised queries; usually they are the unchanged ones (cache hit or reuse).
     gold_strict = gold_result(db_path, gold, "strict", timeout_seconds, max_rows)
     prediction_strict = normalize_for_strict(prediction)
-    predicted_strict = predicted if prediction_strict == prediction else execute_sql(
-        db_path, prediction_strict, timeout_seconds, max_rows)
+    predicted_strict = (
+        predicted
+        if prediction_strict == prediction
+        else execute_sql(db_path, prediction_strict, timeout_seconds, max_rows)
+    )
     if not gold_strict["ok"]:
         strict_score, strict_reason = 0.0, f"gold_failed: {gold_strict['error_kind']}: {gold_strict['message']}"
     elif not predicted_strict["ok"]:
@@ -280,8 +301,13 @@ def _score(db_path, prediction, gold, timeout_seconds, max_rows):
         strict_reason = f"wrong_result: {_wrong_result_message(predicted_strict['rows'], gold_strict['rows'])}"
         if "order by" in normalize_for_strict(gold).lower():
             strict_reason += " (gold has ORDER BY: order matters)"
-    return {"score": score, "strict_score": strict_score, "reason": reason, "error_kind": error_kind,
-            "strict_reason": strict_reason}
+    return {
+        "score": score,
+        "strict_score": strict_score,
+        "reason": reason,
+        "error_kind": error_kind,
+        "strict_reason": strict_reason,
+    }
 
 
 def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
@@ -292,23 +318,29 @@ def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECO
     """
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    prediction = (prediction or "")[:MAX_PREDICTION_CHARS + 1]  # still over the cap for _score; a small cache key
+    prediction = (prediction or "")[: MAX_PREDICTION_CHARS + 1]  # still over the cap for _score; a small cache key
     return dict(_score(str(db_path), prediction, gold, float(timeout_seconds), int(max_rows)))
 
 
 def test_suite_score(database_paths, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
     """The official test-suite accuracy of one prediction: 1 only if it matches the gold under the strict rule on
     every database of its suite (the official evaluator's eval_exec_match over the db_id's folder)."""
-    return int(all(score_prediction(path, prediction, gold, timeout_seconds, max_rows)["strict_score"] == 1
-                   for path in database_paths))
+    return int(
+        all(
+            score_prediction(path, prediction, gold, timeout_seconds, max_rows)["strict_score"] == 1
+            for path in database_paths
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # DeepEval metrics. The database travels in the test case's metadata (DeepEval 4 renamed additional_metadata to
 # metadata; the old name still works as a constructor keyword but warns when read).
 
+
 class ExecutionAccuracy(BaseMetric):
     """The study's execution accuracy (Figure 7): 1.0 when the result sets are equal, ignoring order and duplicates."""
+
     score_key, reason_key, name = "score", "reason", "Execution Accuracy"
 
     def __init__(self, threshold=1.0, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
@@ -321,8 +353,9 @@ class ExecutionAccuracy(BaseMetric):
 
     def measure(self, test_case, *args, **kwargs):
         metadata = test_case.metadata or {}
-        result = score_prediction(metadata["db_path"], test_case.actual_output, test_case.expected_output,
-                                  self.timeout_seconds, self.max_rows)
+        result = score_prediction(
+            metadata["db_path"], test_case.actual_output, test_case.expected_output, self.timeout_seconds, self.max_rows
+        )
         self.score = result[self.score_key]
         self.reason = result[self.reason_key]
         self.error = None
@@ -343,6 +376,7 @@ class ExecutionAccuracy(BaseMetric):
 
 class StrictExecutionAccuracy(ExecutionAccuracy):
     """The official Spider test-suite rule: multisets, ORDER BY-aware, columns up to permutation, DISTINCT removed."""
+
     score_key, reason_key, name = "strict_score", "strict_reason", "Strict Execution Accuracy"
 
 
@@ -360,34 +394,46 @@ def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECON
     for item in items:  # fail fast on a setup problem rather than mid-run inside deepeval
         if not Path(item["db_path"]).is_file():
             raise FileNotFoundError(f"database {item['db_path']} does not exist")
-    test_cases = [LLMTestCase(input=item["question"], actual_output=item["prediction"] or "",
-                              expected_output=item["gold"], name=f"item-{index}",
-                              metadata={"db_path": str(item["db_path"]), "db_id": item.get("db_id"),
-                                        "index": index})
-                  for index, item in enumerate(items)]
-    metrics = [ExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
-               StrictExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows)]
+    test_cases = [
+        LLMTestCase(
+            input=item["question"],
+            actual_output=item["prediction"] or "",
+            expected_output=item["gold"],
+            name=f"item-{index}",
+            metadata={"db_path": str(item["db_path"]), "db_id": item.get("db_id"), "index": index},
+        )
+        for index, item in enumerate(items)
+    ]
+    metrics = [
+        ExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
+        StrictExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
+    ]
     work_dir = Path(work_dir or common.project_path(common.CACHE_DIR) / "deepeval")
     work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
         # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
-        outcome = evaluate(test_cases, metrics=metrics,
-                           async_config=AsyncConfig(run_async=False),
-                           display_config=DisplayConfig(show_indicator=False, print_results=False,
-                                                        inspect_after_run=False),
-                           cache_config=CacheConfig(write_cache=False, use_cache=False),
-                           error_config=ErrorConfig(ignore_errors=False))
+        outcome = evaluate(
+            test_cases,
+            metrics=metrics,
+            async_config=AsyncConfig(run_async=False),
+            display_config=DisplayConfig(show_indicator=False, print_results=False, inspect_after_run=False),
+            cache_config=CacheConfig(write_cache=False, use_cache=False),
+            error_config=ErrorConfig(ignore_errors=False),
+        )
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
-    results = [score_prediction(item["db_path"], item["prediction"], item["gold"], timeout_seconds, max_rows)
-               for item in items]
+    results = [
+        score_prediction(item["db_path"], item["prediction"], item["gold"], timeout_seconds, max_rows) for item in items
+    ]
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
         result = results[test_result.metadata["index"]]
         for metric, field in ((ExecutionAccuracy, "score"), (StrictExecutionAccuracy, "strict_score")):
             data = by_name[metric.name]
             if data.error or data.score != result[field]:
-                raise RuntimeError(f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
-                                   f"{data.error or data.score} vs {result[field]}")
+                raise RuntimeError(
+                    f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
+                    f"{data.error or data.score} vs {result[field]}"
+                )
     if len(outcome.test_results) != len(items):
         raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     return results

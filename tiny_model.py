@@ -10,6 +10,7 @@ fine-tuning has something to change. Both are saved with save_pretrained, so the
 AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
 Run directly to (re)build:  python tiny_model.py
 """
+
 import csv
 import hashlib
 import json
@@ -44,27 +45,77 @@ PRETRAIN_RENAME_PROBABILITY = 0.7
 PRETRAIN_QUESTIONS_PER_DOCUMENT = 6
 # Bump when the pretraining documents or procedure change in a way the settings above do not show.
 PRETRAIN_FORMAT_VERSION = 1
-PRETRAIN_SETTINGS = {"steps": PRETRAIN_STEPS, "batch_size": PRETRAIN_BATCH_SIZE, "seq_length": PRETRAIN_SEQ_LENGTH,
-                     "learning_rate": PRETRAIN_LEARNING_RATE, "warmup_steps": PRETRAIN_WARMUP_STEPS,
-                     "weight_decay": PRETRAIN_WEIGHT_DECAY, "max_grad_norm": PRETRAIN_MAX_GRAD_NORM,
-                     "renamed_copies": PRETRAIN_RENAMED_COPIES, "rename_probability": PRETRAIN_RENAME_PROBABILITY,
-                     "questions_per_document": PRETRAIN_QUESTIONS_PER_DOCUMENT,
-                     "version": PRETRAIN_FORMAT_VERSION}
-SQL_WORDS = {"select", "from", "where", "group", "order", "by", "limit", "join", "as", "on", "and", "or", "not", "in",
-             "between", "like", "having", "distinct", "count", "avg", "sum", "max", "min", "intersect", "union",
-             "except", "desc", "asc", "is", "null", "table", "database", "question", "sql", "id"}
+PRETRAIN_SETTINGS = {
+    "steps": PRETRAIN_STEPS,
+    "batch_size": PRETRAIN_BATCH_SIZE,
+    "seq_length": PRETRAIN_SEQ_LENGTH,
+    "learning_rate": PRETRAIN_LEARNING_RATE,
+    "warmup_steps": PRETRAIN_WARMUP_STEPS,
+    "weight_decay": PRETRAIN_WEIGHT_DECAY,
+    "max_grad_norm": PRETRAIN_MAX_GRAD_NORM,
+    "renamed_copies": PRETRAIN_RENAMED_COPIES,
+    "rename_probability": PRETRAIN_RENAME_PROBABILITY,
+    "questions_per_document": PRETRAIN_QUESTIONS_PER_DOCUMENT,
+    "version": PRETRAIN_FORMAT_VERSION,
+}
+SQL_WORDS = {
+    "select",
+    "from",
+    "where",
+    "group",
+    "order",
+    "by",
+    "limit",
+    "join",
+    "as",
+    "on",
+    "and",
+    "or",
+    "not",
+    "in",
+    "between",
+    "like",
+    "having",
+    "distinct",
+    "count",
+    "avg",
+    "sum",
+    "max",
+    "min",
+    "intersect",
+    "union",
+    "except",
+    "desc",
+    "asc",
+    "is",
+    "null",
+    "table",
+    "database",
+    "question",
+    "sql",
+    "id",
+}
 
 # The architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU. Every projection width
 # is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32 wide, the narrowest
 # vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B.
-TINY_MODEL = {"vocab_size": 1024, "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
-              "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 4096}
+TINY_MODEL = {
+    "vocab_size": 1024,
+    "hidden_size": 64,
+    "intermediate_size": 192,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "max_position_embeddings": 4096,
+}
 # As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
 GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
 
 # Qwen2's pre-tokenizer split (tokenizer.json of Qwen/Qwen2-7B-Instruct), then byte-level without its own regex.
-QWEN2_SPLIT_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                       r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # Qwen2-Instruct's template: a default system turn when none is given, then <|im_start|>role\ncontent<|im_end|>.
 QWEN2_CHAT_TEMPLATE = (
@@ -82,9 +133,11 @@ def training_corpus(demo_dir):
     questions and SQL with their schemas, the training databases' .sql scripts, MMLU dev), plus the prompt wording.
     Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
     texts = pretraining_documents(demo_dir, renamed_copies=0)
-    texts.append(prompts.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
-                 "Generate the SQL query for the following question: The following are multiple choice "
-                 "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant.")
+    texts.append(
+        prompts.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
+        "Generate the SQL query for the following question: The following are multiple choice "
+        "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant."
+    )
     return texts
 
 
@@ -97,7 +150,8 @@ def train_databases(demo_dir):
         if database["db_id"] in train_ids:
             databases[database["db_id"]] = [
                 (table, [name for owner, name in database["column_names_original"] if owner == table_index])
-                for table_index, table in enumerate(database["table_names_original"])]
+                for table_index, table in enumerate(database["table_names_original"])
+            ]
     return databases
 
 
@@ -121,8 +175,15 @@ def replacement_words(demo_dir):
 def renaming(tables, words, rng):
     """A random renaming of a database: each word part of its identifiers (Open_Year: open, year) becomes another
     word of the allowed corpus with PRETRAIN_RENAME_PROBABILITY; 'ID' and SQL words stay."""
-    parts = sorted({part.lower() for table, columns in tables for name in [table, *columns]
-                    for part in name.split("_") if part and part.lower() not in SQL_WORDS})
+    parts = sorted(
+        {
+            part.lower()
+            for table, columns in tables
+            for name in [table, *columns]
+            for part in name.split("_")
+            if part and part.lower() not in SQL_WORDS
+        }
+    )
     return {part: rng.choice(words) for part in parts if rng.random() < PRETRAIN_RENAME_PROBABILITY}
 
 
@@ -131,8 +192,9 @@ def renamed_example(entry, tables, mapping, rng):
     literals); the tables come in a shuffled order. Returns (schema text, question, query)."""
 
     def rename(identifier):
-        return "_".join(mapping[part.lower()].capitalize() if part.lower() in mapping else part
-                        for part in identifier.split("_"))
+        return "_".join(
+            mapping[part.lower()].capitalize() if part.lower() in mapping else part for part in identifier.split("_")
+        )
 
     def rename_word(match):
         new = mapping[match.group(1).lower()]
@@ -148,9 +210,16 @@ def renamed_example(entry, tables, mapping, rng):
         question = re.sub(pattern, rename_word, question, flags=re.IGNORECASE)
     identifiers = {name.lower() for table, columns in tables for name in [table, *columns]}
     pieces = re.split(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")", entry["query"])
-    query = "".join(piece if index % 2 else re.sub(
-        r"[A-Za-z_][A-Za-z0-9_]*", lambda m: rename(m.group(0)) if m.group(0).lower() in identifiers else m.group(0),
-        piece) for index, piece in enumerate(pieces))
+    query = "".join(
+        piece
+        if index % 2
+        else re.sub(
+            r"[A-Za-z_][A-Za-z0-9_]*",
+            lambda m: rename(m.group(0)) if m.group(0).lower() in identifiers else m.group(0),
+            piece,
+        )
+        for index, piece in enumerate(pieces)
+    )
     return prompts.schema_text(db_id, renamed_tables), question, query
 
 
@@ -182,8 +251,11 @@ def pretraining_documents(demo_dir, renamed_copies=None):
     entries = train_entries(demo_dir)
     for entry in entries:  # each question alone, with its real schema or without one
         schema, question, query = schemas[entry["db_id"]], entry["question"], entry["query"]
-        layouts = (f"{schema}\nQuestion: {question}\nSQL: {query}\n\n", f"{schema}\n{question}\n{query}\n\n",
-                   f"Question: {question}\nSQL: {query}\n\n")
+        layouts = (
+            f"{schema}\nQuestion: {question}\nSQL: {query}\n\n",
+            f"{schema}\n{question}\n{query}\n\n",
+            f"Question: {question}\nSQL: {query}\n\n",
+        )
         documents.append(layouts[rng.randrange(len(layouts))])
     by_database = {}
     for entry in entries:
@@ -197,7 +269,7 @@ def pretraining_documents(demo_dir, renamed_copies=None):
                 mapping = renaming(databases[db_id], words, rng)
                 schema = None
                 pairs = []
-                for entry in group[start:start + PRETRAIN_QUESTIONS_PER_DOCUMENT]:
+                for entry in group[start : start + PRETRAIN_QUESTIONS_PER_DOCUMENT]:
                     schema, question, query = renamed_example(entry, databases[db_id], mapping, rng)
                     pairs.append(f"Question: {question}\nSQL: {query}\n\n")
                 documents.append(schema + "\n" + "".join(pairs))
@@ -206,18 +278,22 @@ def pretraining_documents(demo_dir, renamed_copies=None):
         if script.exists():
             documents.append(script.read_text(encoding="utf-8").strip() + "\n\n")
     for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv")):
-        subject = path.name[:-len("_dev.csv")]
+        subject = path.name[: -len("_dev.csv")]
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
-        blocks = [prompts.mmlu_question_block({"question": row[0], "choices": row[1:5],
-                                              "answer": prompts.MMLU_LETTERS.index(row[5].strip())}, with_answer=True)
-                  for row in rows]
+        blocks = [
+            prompts.mmlu_question_block(
+                {"question": row[0], "choices": row[1:5], "answer": prompts.MMLU_LETTERS.index(row[5].strip())},
+                with_answer=True,
+            )
+            for row in rows
+        ]
         documents.append(prompts.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
     return documents
 
 
 def fingerprint(demo_dir):
-    """What the built model depends on: the corpora, the sizes and the pretraining settings. A change means a rebuild."""
+    """What the built model depends on: the corpora, the sizes and the pretraining settings; a change, a rebuild."""
     digest = hashlib.sha256(json.dumps(TINY_MODEL, sort_keys=True).encode())
     digest.update(str(common.SEED).encode())
     digest.update(json.dumps(PRETRAIN_SETTINGS, sort_keys=True).encode())  # the format version included
@@ -238,18 +314,29 @@ def build_tokenizer(corpus, vocab_size):
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tokenizer.train_from_iterator(corpus, trainer)
     # As in Qwen2-Instruct: the end of turn ends generation, padding is a different token.
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   chat_template=QWEN2_CHAT_TEMPLATE, padding_side="left",
-                                   model_max_length=TINY_MODEL["max_position_embeddings"])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        chat_template=QWEN2_CHAT_TEMPLATE,
+        padding_side="left",
+        model_max_length=TINY_MODEL["max_position_embeddings"],
+    )
 
 
 def build_model(tokenizer):
@@ -257,12 +344,18 @@ def build_model(tokenizer):
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     sizes = dict(TINY_MODEL, vocab_size=len(tokenizer))
-    config = Qwen2Config(**sizes, tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    config = Qwen2Config(
+        **sizes,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+    )
     torch.manual_seed(common.SEED)
     model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
-                                               pad_token_id=tokenizer.pad_token_id, **GENERATION_DEFAULTS)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **GENERATION_DEFAULTS
+    )
     return model
 
 
@@ -286,9 +379,17 @@ def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, see
     return tokens.view(steps, batch_size, seq_length)
 
 
-def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETRAIN_BATCH_SIZE,
-             seq_length=PRETRAIN_SEQ_LENGTH, learning_rate=PRETRAIN_LEARNING_RATE, seed=common.SEED,
-             log_every=PRETRAIN_LOG_EVERY):
+def pretrain(
+    model,
+    tokenizer,
+    documents,
+    steps=PRETRAIN_STEPS,
+    batch_size=PRETRAIN_BATCH_SIZE,
+    seq_length=PRETRAIN_SEQ_LENGTH,
+    learning_rate=PRETRAIN_LEARNING_RATE,
+    seed=common.SEED,
+    log_every=PRETRAIN_LOG_EVERY,
+):
     """Full-parameter causal-LM training in float32 with AdamW, deterministic for a given seed; returns the losses."""
     import math
 
@@ -302,8 +403,9 @@ def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETR
     torch.set_num_threads(1)
     batches = pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed)
     model.float().train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.95),
-                                  weight_decay=PRETRAIN_WEIGHT_DECAY, foreach=False)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=learning_rate, betas=(0.9, 0.95), weight_decay=PRETRAIN_WEIGHT_DECAY, foreach=False
+    )
     warmup = min(PRETRAIN_WARMUP_STEPS, max(steps - 1, 1))
 
     def factor(step):  # linear warmup, then cosine down to a tenth of the peak
@@ -329,8 +431,10 @@ def pretrain(model, tokenizer, documents, steps=PRETRAIN_STEPS, batch_size=PRETR
             losses.append(loss.item())
             if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
                 recent = losses[-log_every:]
-                print(f"  step {step + 1}/{steps}: loss {sum(recent) / len(recent):.3f} "
-                      f"({time.time() - start:.0f} s)", flush=True)
+                print(
+                    f"  step {step + 1}/{steps}: loss {sum(recent) / len(recent):.3f} ({time.time() - start:.0f} s)",
+                    flush=True,
+                )
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)

@@ -1,4 +1,5 @@
 """Shared test helpers: load the numbered scripts with importlib, keep every run offline and in the demo profile."""
+
 import importlib.util
 import os
 import sys
@@ -47,8 +48,14 @@ def run_script(file_name, env=None, args=(), timeout=600):
     import subprocess
 
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    return subprocess.run([sys.executable, str(PROJECT_DIR / file_name), *args], env=full_env, cwd=PROJECT_DIR,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(PROJECT_DIR / file_name), *args],
+        env=full_env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """Checks on the project-made demo data (Spider and MMLU formats) shipped under data/demo/."""
+
 import csv
 import json
 import re
@@ -85,8 +86,9 @@ def test_tables_json_matches_built_databases(built_dbs, tables):
 
         con = sqlite3.connect(built_dbs[db_id])
         try:
-            actual_tables = [r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+            actual_tables = [
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")
+            ]
             assert entry["table_names_original"] == actual_tables, db_id
 
             expected_cols, expected_types, expected_pks = [[-1, "*"]], ["text"], []
@@ -108,8 +110,9 @@ def test_tables_json_matches_built_databases(built_dbs, tables):
             for table in actual_tables:
                 for row in con.execute(f'PRAGMA foreign_key_list("{table}")'):
                     ref_table, from_col, to_col = row[2], row[3], row[4]
-                    expected_fks.append([index[(table.lower(), from_col.lower())],
-                                         index[(ref_table.lower(), to_col.lower())]])
+                    expected_fks.append(
+                        [index[(table.lower(), from_col.lower())], index[(ref_table.lower(), to_col.lower())]]
+                    )
             assert sorted(entry["foreign_keys"]) == sorted(expected_fks), db_id
             assert entry["foreign_keys"], f"{db_id} has no foreign keys"
             for src, dst in entry["foreign_keys"]:

@@ -1,6 +1,7 @@
 """The five scripts as a user runs them (subprocesses) on a reduced demo: the report agrees with the per-example
 files; a script killed mid-run and run again ends with the same files; bad input at every stage is one line,
 exit code 2, and nothing overwritten."""
+
 import hashlib
 import json
 import os
@@ -14,13 +15,27 @@ import pytest
 
 from conftest import PROJECT_DIR, run_script
 
-SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
-           "4_analise_mmlu.py")
+SCRIPTS = (
+    "0_preparando_dados.py",
+    "1_fine-tuning.py",
+    "2_calculando_baseline.py",
+    "3_avaliacao_customizada.py",
+    "4_analise_mmlu.py",
+)
 # Small enough for CI, large enough that each step has many batches to interrupt.
-REDUCED = {"PROFILE": "demo", "NUM_EPOCHS": "2", "EVAL_EPOCHS": "1,2", "EVALUATION_ENTRIES_SIZE": "40",
-           "MMLU_QUESTIONS_PER_SUBJECT": "8", "EVAL_BATCH_SIZE": "2", "MAX_NEW_TOKENS": "24"}
-EVALUATED_MODELS = {"spider": ("base_3shot", "base_0shot", "lora_epoch1", "lora_epoch2"),
-                    "mmlu": ("base", "lora_epoch1", "lora_epoch2")}
+REDUCED = {
+    "PROFILE": "demo",
+    "NUM_EPOCHS": "2",
+    "EVAL_EPOCHS": "1,2",
+    "EVALUATION_ENTRIES_SIZE": "40",
+    "MMLU_QUESTIONS_PER_SUBJECT": "8",
+    "EVAL_BATCH_SIZE": "2",
+    "MAX_NEW_TOKENS": "24",
+}
+EVALUATED_MODELS = {
+    "spider": ("base_3shot", "base_0shot", "lora_epoch1", "lora_epoch2"),
+    "mmlu": ("base", "lora_epoch1", "lora_epoch2"),
+}
 
 
 def environment(root):
@@ -108,14 +123,19 @@ def interrupted_run(root):
     }
     killed = {}
     for script, condition in kill_when.items():
-        process = subprocess.Popen([sys.executable, str(PROJECT_DIR / script)], env=env, cwd=PROJECT_DIR,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, str(PROJECT_DIR / script)],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         killed[script] = wait_then_kill(process, condition)
         before = {path: path.read_text().splitlines()[:-1] for path in outputs.rglob("*.jsonl")}
         result = run_script(script, environment(root))
         assert result.returncode == 0, f"{script} after a kill: {result.stderr[-3000:]}"
         for path, kept in before.items():  # what was done is kept, not redone
-            assert path.read_text().splitlines()[:len(kept)] == kept
+            assert path.read_text().splitlines()[: len(kept)] == kept
     return killed
 
 
@@ -152,18 +172,28 @@ def assert_one_line_exit_2(result, message):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("script, change, message", [
-    ("3_avaliacao_customizada.py", {"EVAL_EPOCHS": "1,7"}, "no adapter for epoch 7"),
-    ("4_analise_mmlu.py", {"EVAL_EPOCHS": "2,9"}, "no adapter for epoch 9"),
-    ("2_calculando_baseline.py", {"SPIDER_DIR": "/nonexistent/spider"}, "is missing from /nonexistent/spider"),
-    ("3_avaliacao_customizada.py", {"PROFILE": "demo-typo"}, "unknown PROFILE='demo-typo'"),
-    ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be one of hf, vllm"),
-    # Without vLLM installed: install it or use hf; with it: vLLM cannot load 4-bit, set LOAD_IN_4BIT=0.
-    ("3_avaliacao_customizada.py", {"INFERENCE_ENGINE": "vllm"}, "INFERENCE_ENGINE=vllm"),
-    ("2_calculando_baseline.py", {"PROFILE": "paper", "HF_HUB_OFFLINE": "1", "MODEL_NAME": "Qwen/Qwen2-7B-Instruct",
-                                  "SPIDER_DIR": "data/demo/spider"},
-     "cannot load model 'Qwen/Qwen2-7B-Instruct'"),
-])
+@pytest.mark.parametrize(
+    "script, change, message",
+    [
+        ("3_avaliacao_customizada.py", {"EVAL_EPOCHS": "1,7"}, "no adapter for epoch 7"),
+        ("4_analise_mmlu.py", {"EVAL_EPOCHS": "2,9"}, "no adapter for epoch 9"),
+        ("2_calculando_baseline.py", {"SPIDER_DIR": "/nonexistent/spider"}, "is missing from /nonexistent/spider"),
+        ("3_avaliacao_customizada.py", {"PROFILE": "demo-typo"}, "unknown PROFILE='demo-typo'"),
+        ("2_calculando_baseline.py", {"INFERENCE_ENGINE": "gpu"}, "INFERENCE_ENGINE='gpu' must be one of hf, vllm"),
+        # Without vLLM installed: install it or use hf; with it: vLLM cannot load 4-bit, set LOAD_IN_4BIT=0.
+        ("3_avaliacao_customizada.py", {"INFERENCE_ENGINE": "vllm"}, "INFERENCE_ENGINE=vllm"),
+        (
+            "2_calculando_baseline.py",
+            {
+                "PROFILE": "paper",
+                "HF_HUB_OFFLINE": "1",
+                "MODEL_NAME": "Qwen/Qwen2-7B-Instruct",
+                "SPIDER_DIR": "data/demo/spider",
+            },
+            "cannot load model 'Qwen/Qwen2-7B-Instruct'",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(uninterrupted, script, change, message):
     before = snapshot(uninterrupted / "outputs")
     result = run_script(script, {**environment(uninterrupted), **change})
@@ -203,53 +233,125 @@ PREDICTION = '{"db_id": "city_library", "question": "q", "query": "SELECT 1", "p
 # Each class of bad input the hostile probe found: (script, damage to a copy of the run, extra arguments or environment,
 # the message). Every one must end in one line, exit code 2, no traceback and no file changed.
 BAD_INPUTS = {
-    "prepared list is a dict": ("2_calculando_baseline.py", lambda root: edit_json(
-        root / "prepared/spider_dev.json", lambda entries: {"entries": entries}), {}, "should hold a list of entries"),
-    "entry without db_schema": ("3_avaliacao_customizada.py", lambda root: edit_json(
-        root / "prepared/spider_dev.json", lambda entries: [{k: v for k, v in e.items() if k != "db_schema"}
-                                                             for e in entries]), {}, "entry 0 lacks a text"),
-    "db_id is a list": ("2_calculando_baseline.py", lambda root: edit_json(
-        root / "prepared/spider_dev.json", lambda entries: [dict(e, db_id=[e["db_id"]]) for e in entries]), {},
-        "entry 0 lacks a text"),
-    "MMLU answer index 9": ("4_analise_mmlu.py", lambda root: edit_json(
-        root / "prepared/mmlu_test.json", lambda items: [dict(items[0], answer=9)] + items[1:]), {},
-        "entry 0 is not a question with 4 text choices and an answer index 0-3"),
-    "MMLU subject missing from dev": ("4_analise_mmlu.py", lambda root: edit_json(
-        root / "prepared/mmlu_dev.json", lambda dev: dict(list(dev.items())[1:])), {}, "lacks 4 dev examples of subject"),
-    "result record without index": ("3_avaliacao_customizada.py", lambda root: write_lines(
-        root / "outputs/spider/lora_epoch1.jsonl", ['{"prompt": "x"}']), {}, "line 1 is not a record with an integer"),
-    "adapter without weights": ("3_avaliacao_customizada.py", lambda root: (
-        first_adapter(root) / "adapter_model.safetensors").unlink(), {}, "has no adapter_model.safetensors; run 1_fine"),
-    "truncated adapter weights": ("4_analise_mmlu.py", lambda root: (first_adapter(root) / "adapter_model.safetensors")
-                                  .write_bytes((first_adapter(root) / "adapter_model.safetensors").read_bytes()[:-100]),
-                                  {}, "is damaged (the file is truncated); run 1_fine-tuning.py --fresh"),
-    "corrupt adapter config": ("3_avaliacao_customizada.py", lambda root: (
-        first_adapter(root) / "adapter_config.json").write_text("{"), {}, "is damaged"),
+    "prepared list is a dict": (
+        "2_calculando_baseline.py",
+        lambda root: edit_json(root / "prepared/spider_dev.json", lambda entries: {"entries": entries}),
+        {},
+        "should hold a list of entries",
+    ),
+    "entry without db_schema": (
+        "3_avaliacao_customizada.py",
+        lambda root: edit_json(
+            root / "prepared/spider_dev.json",
+            lambda entries: [{k: v for k, v in e.items() if k != "db_schema"} for e in entries],
+        ),
+        {},
+        "entry 0 lacks a text",
+    ),
+    "db_id is a list": (
+        "2_calculando_baseline.py",
+        lambda root: edit_json(
+            root / "prepared/spider_dev.json", lambda entries: [dict(e, db_id=[e["db_id"]]) for e in entries]
+        ),
+        {},
+        "entry 0 lacks a text",
+    ),
+    "MMLU answer index 9": (
+        "4_analise_mmlu.py",
+        lambda root: edit_json(root / "prepared/mmlu_test.json", lambda items: [dict(items[0], answer=9)] + items[1:]),
+        {},
+        "entry 0 is not a question with 4 text choices and an answer index 0-3",
+    ),
+    "MMLU subject missing from dev": (
+        "4_analise_mmlu.py",
+        lambda root: edit_json(root / "prepared/mmlu_dev.json", lambda dev: dict(list(dev.items())[1:])),
+        {},
+        "lacks 4 dev examples of subject",
+    ),
+    "result record without index": (
+        "3_avaliacao_customizada.py",
+        lambda root: write_lines(root / "outputs/spider/lora_epoch1.jsonl", ['{"prompt": "x"}']),
+        {},
+        "line 1 is not a record with an integer",
+    ),
+    "adapter without weights": (
+        "3_avaliacao_customizada.py",
+        lambda root: (first_adapter(root) / "adapter_model.safetensors").unlink(),
+        {},
+        "has no adapter_model.safetensors; run 1_fine",
+    ),
+    "truncated adapter weights": (
+        "4_analise_mmlu.py",
+        lambda root: (first_adapter(root) / "adapter_model.safetensors").write_bytes(
+            (first_adapter(root) / "adapter_model.safetensors").read_bytes()[:-100]
+        ),
+        {},
+        "is damaged (the file is truncated); run 1_fine-tuning.py --fresh",
+    ),
+    "corrupt adapter config": (
+        "3_avaliacao_customizada.py",
+        lambda root: (first_adapter(root) / "adapter_config.json").write_text("{"),
+        {},
+        "is damaged",
+    ),
     "corrupt trainer state": ("1_fine-tuning.py", damage_trainer_state, {}, "its trainer_state.json is unreadable"),
-    "training manifest of another shape": ("3_avaliacao_customizada.py", lambda root: edit_json(
-        root / "outputs/lora/run_manifest.json", lambda manifest: [manifest]), {}, "is not a training manifest"),
-    "predictions file is a folder": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").mkdir(),
-                                     ["--predictions", "p.jsonl"], "p.jsonl is a folder"),
-    "predictions not UTF-8": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").write_bytes(b"\xff\xfe{"),
-                              ["--predictions", "p.jsonl"], "is not UTF-8 text"),
-    "empty predictions file": ("3_avaliacao_customizada.py", lambda root: (root / "p.jsonl").write_text(""),
-                               ["--predictions", "p.jsonl"], "holds no predictions"),
-    "question not text": ("3_avaliacao_customizada.py", lambda root: write_lines(
-        root / "p.jsonl", [PREDICTION, PREDICTION.replace('"q"', "7")]), ["--predictions", "p.jsonl"],
-        "p.jsonl line 2 is not a JSON object with text db_id, question, query"),
-    "db_id leaves SPIDER_DIR": ("3_avaliacao_customizada.py", lambda root: write_lines(
-        root / "p.jsonl", [PREDICTION.replace("city_library", "../../etc")]), ["--predictions", "p.jsonl"],
-        "db_id '../../etc' must be a plain database name"),
-    "absolute db_id": ("3_avaliacao_customizada.py", lambda root: write_lines(
-        root / "p.jsonl", [PREDICTION.replace("city_library", "/somewhere/evil")]), ["--predictions", "p.jsonl"],
-        "db_id '/somewhere/evil' must be a plain database name"),
-    "SPIDER_DIR is a file": ("0_preparando_dados.py", lambda root: (root / "spider").write_text(""),
-                             {"SPIDER_DIR": "spider"}, "spider is a file, not a folder"),
+    "training manifest of another shape": (
+        "3_avaliacao_customizada.py",
+        lambda root: edit_json(root / "outputs/lora/run_manifest.json", lambda manifest: [manifest]),
+        {},
+        "is not a training manifest",
+    ),
+    "predictions file is a folder": (
+        "3_avaliacao_customizada.py",
+        lambda root: (root / "p.jsonl").mkdir(),
+        ["--predictions", "p.jsonl"],
+        "p.jsonl is a folder",
+    ),
+    "predictions not UTF-8": (
+        "3_avaliacao_customizada.py",
+        lambda root: (root / "p.jsonl").write_bytes(b"\xff\xfe{"),
+        ["--predictions", "p.jsonl"],
+        "is not UTF-8 text",
+    ),
+    "empty predictions file": (
+        "3_avaliacao_customizada.py",
+        lambda root: (root / "p.jsonl").write_text(""),
+        ["--predictions", "p.jsonl"],
+        "holds no predictions",
+    ),
+    "question not text": (
+        "3_avaliacao_customizada.py",
+        lambda root: write_lines(root / "p.jsonl", [PREDICTION, PREDICTION.replace('"q"', "7")]),
+        ["--predictions", "p.jsonl"],
+        "p.jsonl line 2 is not a JSON object with text db_id, question, query",
+    ),
+    "db_id leaves SPIDER_DIR": (
+        "3_avaliacao_customizada.py",
+        lambda root: write_lines(root / "p.jsonl", [PREDICTION.replace("city_library", "../../etc")]),
+        ["--predictions", "p.jsonl"],
+        "db_id '../../etc' must be a plain database name",
+    ),
+    "absolute db_id": (
+        "3_avaliacao_customizada.py",
+        lambda root: write_lines(root / "p.jsonl", [PREDICTION.replace("city_library", "/somewhere/evil")]),
+        ["--predictions", "p.jsonl"],
+        "db_id '/somewhere/evil' must be a plain database name",
+    ),
+    "SPIDER_DIR is a file": (
+        "0_preparando_dados.py",
+        lambda root: (root / "spider").write_text(""),
+        {"SPIDER_DIR": "spider"},
+        "spider is a file, not a folder",
+    ),
     "EVALUATION_ENTRIES_SIZE=0": ("2_calculando_baseline.py", None, {"EVALUATION_ENTRIES_SIZE": "0"}, "out of range"),
     "EVAL_BATCH_SIZE=0": ("3_avaliacao_customizada.py", None, {"EVAL_BATCH_SIZE": "0"}, "out of range"),
     "SQL_TIMEOUT_SECONDS=nan": ("3_avaliacao_customizada.py", None, {"SQL_TIMEOUT_SECONDS": "nan"}, "out of range"),
-    "MMLU_QUESTIONS_PER_SUBJECT=-1": ("0_preparando_dados.py", None, {"MMLU_QUESTIONS_PER_SUBJECT": "-1"},
-                                      "out of range"),
+    "MMLU_QUESTIONS_PER_SUBJECT=-1": (
+        "0_preparando_dados.py",
+        None,
+        {"MMLU_QUESTIONS_PER_SUBJECT": "-1"},
+        "out of range",
+    ),
 }
 
 
@@ -263,10 +365,18 @@ def mmlu_copy_with(root, row):
         path.write_bytes(row + b"".join(lines[1:]))
 
 
-BAD_INPUTS["MMLU answer letter E"] = ("0_preparando_dados.py", lambda root: mmlu_copy_with(root, b'q,a,b,c,d,E\n'),
-                                      {"MMLU_DIR": "mmlu"}, "the answer must be a letter A-D, found 'E'")
-BAD_INPUTS["MMLU CSV not UTF-8"] = ("0_preparando_dados.py", lambda root: mmlu_copy_with(root, b'q\xff,a,b,c,d,A\n'),
-                                    {"MMLU_DIR": "mmlu"}, "is not UTF-8 text")
+BAD_INPUTS["MMLU answer letter E"] = (
+    "0_preparando_dados.py",
+    lambda root: mmlu_copy_with(root, b"q,a,b,c,d,E\n"),
+    {"MMLU_DIR": "mmlu"},
+    "the answer must be a letter A-D, found 'E'",
+)
+BAD_INPUTS["MMLU CSV not UTF-8"] = (
+    "0_preparando_dados.py",
+    lambda root: mmlu_copy_with(root, b"q\xff,a,b,c,d,A\n"),
+    {"MMLU_DIR": "mmlu"},
+    "is not UTF-8 text",
+)
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
@@ -276,8 +386,14 @@ def test_each_class_of_bad_input_is_one_line_exit_2_and_changes_nothing(uninterr
     if damage:
         damage(root)
     arguments = [str(root / arg) if arg.endswith(".jsonl") else arg for arg in extra] if isinstance(extra, list) else []
-    env = {**environment(root), **({key: str(root / value) if key.endswith("_DIR") else value
-                                    for key, value in extra.items()} if isinstance(extra, dict) else {})}
+    env = {
+        **environment(root),
+        **(
+            {key: str(root / value) if key.endswith("_DIR") else value for key, value in extra.items()}
+            if isinstance(extra, dict)
+            else {}
+        ),
+    }
     before = snapshot(root)
     result = run_script(script, env, args=arguments)
     assert_one_line_exit_2(result, message)
@@ -288,9 +404,14 @@ def test_ctrl_c_is_one_line_exit_130(uninterrupted, tmp_path):
     root = copy_of_run(uninterrupted, tmp_path)
     for path in (root / "outputs" / "spider").glob("base_*"):
         path.unlink()
-    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")],
-                               env=dict(os.environ, **environment(root)), cwd=PROJECT_DIR,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")],
+        env=dict(os.environ, **environment(root)),
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (root / "outputs/spider/base_3shot.jsonl").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -306,8 +427,14 @@ def test_a_second_run_on_the_same_outputs_is_refused_and_the_first_is_unharmed(u
     for path in (root / "outputs" / "spider").glob("base_*"):
         path.unlink()
     env = dict(os.environ, PYTHONUNBUFFERED="1", **environment(root))
-    first = subprocess.Popen([sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")], env=env,
-                             cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "2_calculando_baseline.py")],
+        env=env,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (root / "outputs/spider/base_3shot.made_with.json").exists() and time.time() < deadline:
         time.sleep(0.1)
@@ -320,8 +447,11 @@ def test_a_second_run_on_the_same_outputs_is_refused_and_the_first_is_unharmed(u
 
 @pytest.mark.parametrize("script", SCRIPTS[1:])
 def test_missing_or_corrupt_prepared_data_is_named(uninterrupted, tmp_path, script):
-    env = {**environment(uninterrupted), "PREPARED_DIR": str(tmp_path / "prepared"),
-           "OUTPUT_DIR": str(tmp_path / "outputs")}
+    env = {
+        **environment(uninterrupted),
+        "PREPARED_DIR": str(tmp_path / "prepared"),
+        "OUTPUT_DIR": str(tmp_path / "outputs"),
+    }
     (tmp_path / "outputs").mkdir()
     if script != "1_fine-tuning.py":  # the evaluations also need the adapters
         (tmp_path / "outputs" / "lora").symlink_to(uninterrupted / "outputs" / "lora")

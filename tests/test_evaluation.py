@@ -1,4 +1,5 @@
 """The shared inference engine and the evaluation steps 2-4, in process, with the tiny model and demo data."""
+
 import json
 from types import SimpleNamespace
 
@@ -112,25 +113,44 @@ def test_letter_scorer_reads_the_bare_letter_after_the_assistant_turn(tokenizer)
     prompt = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nAnswer:"}])
     assert prompt.endswith("<|im_start|>assistant\n")  # a new line: the answer letter comes without a space
     for position, letter_id in enumerate(bare):
-        scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), letter_id), tokenizer,
-                                                 [prompt, prompt], bare)
+        scores = modeling.letter_log_probs_batch(
+            ControlledModel(len(tokenizer), letter_id), tokenizer, [prompt, prompt], bare
+        )
         assert all(max(range(4), key=row.__getitem__) == position for row in scores)
     # Favouring the spaced form must not count for the bare letter the prompt makes likely.
     scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), spaced[2][0]), tokenizer, [prompt], bare)
     assert len(set(round(value, 6) for value in scores[0])) == 1
 
 
-@pytest.mark.parametrize("text, choice", [
-    ("B", 1), ("C. Kant", 2), ("The answer is D", 3), ("Answer: (B)", 1), ("", None), ("answer unclear", None),
-    ("A or B", None), ("A student received scores of 76", None), ("A. 12\nB. 13\nC. 14\nD. 15", None),
-    ("the answer is a number", None)])
+@pytest.mark.parametrize(
+    "text, choice",
+    [
+        ("B", 1),
+        ("C. Kant", 2),
+        ("The answer is D", 3),
+        ("Answer: (B)", 1),
+        ("", None),
+        ("answer unclear", None),
+        ("A or B", None),
+        ("A student received scores of 76", None),
+        ("A. 12\nB. 13\nC. 14\nD. 15", None),
+        ("the answer is a number", None),
+    ],
+)
 def test_generated_answer_parses_an_answer_not_the_first_capital(text, choice):
     assert mmlu.generated_choice(text) == choice
 
 
 def write_predictions(path, entries, prediction_of):
-    path.write_text("".join(json.dumps({"db_id": e["db_id"], "question": e["question"], "query": e["query"],
-                                        "prediction": prediction_of(e)}) + "\n" for e in entries))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"db_id": e["db_id"], "question": e["question"], "query": e["query"], "prediction": prediction_of(e)}
+            )
+            + "\n"
+            for e in entries
+        )
+    )
 
 
 def test_gold_sql_scores_one_on_every_demo_dev_question(prepared_demo, tmp_path, monkeypatch):
@@ -154,14 +174,16 @@ def test_wrong_predictions_score_zero_with_a_reason(prepared_demo, tmp_path, mon
 
 
 def test_malformed_predictions_file_is_named(tmp_path, isolated_run):
-    (tmp_path / "bad.jsonl").write_text('{"db_id": "x", "question": "q", "query": "SELECT 1", "prediction": "x"}\n'
-                                        '{"db_id": "x"}\n')
+    (tmp_path / "bad.jsonl").write_text(
+        '{"db_id": "x", "question": "q", "query": "SELECT 1", "prediction": "x"}\n{"db_id": "x"}\n'
+    )
     with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2 is not a JSON object with text db_id"):
         evaluate_custom.main(["--predictions", str(tmp_path / "bad.jsonl")])
 
 
 def test_unknown_database_in_predictions_is_named(tmp_path, isolated_run):
-    (tmp_path / "p.jsonl").write_text('{"db_id": "atlantis", "question": "q", "query": "SELECT 1", '
-                                      '"prediction": "SELECT 1"}\n')
+    (tmp_path / "p.jsonl").write_text(
+        '{"db_id": "atlantis", "question": "q", "query": "SELECT 1", "prediction": "SELECT 1"}\n'
+    )
     with pytest.raises(common.PipelineError, match=r"database 'atlantis' is missing from"):
         evaluate_custom.main(["--predictions", str(tmp_path / "p.jsonl")])

@@ -11,6 +11,7 @@ and the very same prompt text.
 
 LMEVAL_MODEL names the model folder (default: the demo's tiny model), e.g. a local copy of SmolLM2.
 """
+
 import json
 import os
 import subprocess
@@ -31,9 +32,17 @@ MODEL = os.environ.get("LMEVAL_MODEL", "")
 MODE_FLAGS = {"plain": [], "chat": ["--apply_chat_template", "--fewshot_as_multiturn", "false"]}
 MIN_AGREEMENT = 0.99
 SCORE_TOLERANCE = 1e-3  # float32 on both sides; batches are padded differently
+
+
 def offline_environment(**extra):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", DEEPEVAL_TELEMETRY_OPT_OUT="YES",
-               TOKENIZERS_PARALLELISM="false", PROFILE="demo")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        DEEPEVAL_TELEMETRY_OPT_OUT="YES",
+        TOKENIZERS_PARALLELISM="false",
+        PROFILE="demo",
+    )
     env.update(extra)
     return env
 
@@ -60,19 +69,44 @@ def model_folder():
 # ---------------------------------------------------------------------------------------------------------------
 # lm-eval's side
 
+
 def lmeval_command(model, mode, output):
-    return [sys.executable, "-m", "lm_eval", "run", "--model", "hf",
-            "--model_args", f"pretrained={model},dtype=float32", "--device", "cpu", "--batch_size", "1",
-            "--include_path", str(TASK_DIR), "--tasks", ",".join(TASKS), "--num_fewshot", str(common.MMLU_SHOTS),
-            "--log_samples", "--output_path", str(output), *MODE_FLAGS[mode]]
+    return [
+        sys.executable,
+        "-m",
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model},dtype=float32",
+        "--device",
+        "cpu",
+        "--batch_size",
+        "1",
+        "--include_path",
+        str(TASK_DIR),
+        "--tasks",
+        ",".join(TASKS),
+        "--num_fewshot",
+        str(common.MMLU_SHOTS),
+        "--log_samples",
+        "--output_path",
+        str(output),
+        *MODE_FLAGS[mode],
+    ]
 
 
 def sample_outcome(sample):
     """One logged question: its context, the four continuations, their loglikelihoods and the chosen index."""
     arguments = [sample["arguments"][f"gen_args_{i}"] for i in range(len(sample["arguments"]))]
     scores = [float(response[0]) for response in sample["filtered_resps"]]
-    return {"context": arguments[0]["arg_0"], "continuations": [argument["arg_1"] for argument in arguments],
-            "scores": scores, "chosen": max(range(len(scores)), key=scores.__getitem__)}
+    return {
+        "context": arguments[0]["arg_0"],
+        "continuations": [argument["arg_1"] for argument in arguments],
+        "scores": scores,
+        "chosen": max(range(len(scores)), key=scores.__getitem__),
+    }
 
 
 def read_samples(output):
@@ -101,19 +135,29 @@ def lmeval_outcomes(model_folder, tmp_path_factory):
 # ---------------------------------------------------------------------------------------------------------------
 # The project's side: scripts 0 and 4, base model only (no adapters, so no script 1)
 
+
 def project_environment(model_folder, folder, mode):
     model = {} if not MODEL else {"MODEL_NAME": model_folder}
-    return offline_environment(PREPARED_DIR=str(folder / "prepared"), OUTPUT_DIR=str(folder / mode),
-                               EVAL_EPOCHS="", MMLU_QUESTIONS_PER_SUBJECT=str(demo_test_questions()),
-                               LOAD_IN_4BIT="0", COMPUTE_DTYPE="float32", MMLU_GENERATION_SCORE="0",
-                               MMLU_PROMPT_FORMAT=mode, **model)
+    return offline_environment(
+        PREPARED_DIR=str(folder / "prepared"),
+        OUTPUT_DIR=str(folder / mode),
+        EVAL_EPOCHS="",
+        MMLU_QUESTIONS_PER_SUBJECT=str(demo_test_questions()),
+        LOAD_IN_4BIT="0",
+        COMPUTE_DTYPE="float32",
+        MMLU_GENERATION_SCORE="0",
+        MMLU_PROMPT_FORMAT=mode,
+        **model,
+    )
 
 
 def demo_test_questions():
     """Every test question of the smallest demo subject (24 each)."""
     folder = common.project_path(common.PROFILES["demo"]["MMLU_DIR"]) / "test"
-    return min(len((folder / f"{subject}_test.csv").read_text(encoding="utf-8").splitlines())
-               for subject in common.MMLU_SUBJECTS)
+    return min(
+        len((folder / f"{subject}_test.csv").read_text(encoding="utf-8").splitlines())
+        for subject in common.MMLU_SUBJECTS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +181,7 @@ def project_outcomes(model_folder, tmp_path_factory):
 @pytest.fixture(scope="module")
 def matched(lmeval_outcomes, project_outcomes):
     """(lm-eval outcome, project record) for every question both scored."""
+
     def pairs(mode):
         ours, theirs = project_outcomes(mode), lmeval_outcomes(mode)
         assert len(ours) == len(theirs) == len(common.MMLU_SUBJECTS) * demo_test_questions()
@@ -157,8 +202,11 @@ def centred(scores):
 
 def largest_score_gap(pairs):
     """Largest difference between the two sides' letter scores, each question's scores taken relative to its best."""
-    return max(abs(a - b) for theirs, ours in pairs
-               for a, b in zip(centred(theirs["scores"]), centred(ours["letter_logprobs"])))
+    return max(
+        abs(a - b)
+        for theirs, ours in pairs
+        for a, b in zip(centred(theirs["scores"]), centred(ours["letter_logprobs"]))
+    )
 
 
 @pytest.mark.parametrize("mode", ["plain", "chat"])

@@ -1,4 +1,5 @@
 """0_preparando_dados.py on the demo data, on real-format inputs, and on bad input."""
+
 import csv
 import json
 import shutil
@@ -6,8 +7,8 @@ import shutil
 import pytest
 
 import common
-import spider
 import mmlu
+import spider
 from conftest import PROJECT_DIR, load_script, run_script, use_directories
 
 prepare = load_script("0_preparando_dados.py")
@@ -20,10 +21,24 @@ OFFICIAL_TABLES_ENTRY = {
     "db_id": "orchestra_hall",
     "table_names_original": ["Hall", "Concert_Night"],
     "table_names": ["hall", "concert night"],
-    "column_names_original": [[-1, "*"], [0, "Hall_ID"], [0, "Name"], [0, "Seats"], [1, "Night_ID"],
-                              [1, "Hall_ID"], [1, "Date"]],
-    "column_names": [[-1, "*"], [0, "hall id"], [0, "name"], [0, "seats"], [1, "night id"], [1, "hall id"],
-                     [1, "date"]],
+    "column_names_original": [
+        [-1, "*"],
+        [0, "Hall_ID"],
+        [0, "Name"],
+        [0, "Seats"],
+        [1, "Night_ID"],
+        [1, "Hall_ID"],
+        [1, "Date"],
+    ],
+    "column_names": [
+        [-1, "*"],
+        [0, "hall id"],
+        [0, "name"],
+        [0, "seats"],
+        [1, "night id"],
+        [1, "hall id"],
+        [1, "date"],
+    ],
     "column_types": ["text", "number", "text", "number", "number", "number", "text"],
     "primary_keys": [1, 4],
     "foreign_keys": [[5, 1]],
@@ -35,7 +50,8 @@ def test_schema_text_is_the_studys_figure_1_format(tmp_path):
     path.write_text(json.dumps([OFFICIAL_TABLES_ENTRY]))
     assert spider.schema_texts(path) == {
         "orchestra_hall": "Database: orchestra_hall\nTable Hall (Hall_ID, Name, Seats)\n"
-                          "Table Concert_Night (Night_ID, Hall_ID, Date)\n"}
+        "Table Concert_Night (Night_ID, Hall_ID, Date)\n"
+    }
 
 
 def test_demo_profile_writes_the_expected_files(prepared_demo):
@@ -78,8 +94,11 @@ def test_mmlu_data_prepared_with_other_settings_is_refused(prepared_demo, tmp_pa
     use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
     mmlu.read_questions()
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", 10)
-    with pytest.raises(common.PipelineError, match=r"made with MMLU_QUESTIONS_PER_SUBJECT=20 \(now 10\); run "
-                                                   r"0_preparando_dados.py again"):
+    with pytest.raises(
+        common.PipelineError,
+        match=r"made with MMLU_QUESTIONS_PER_SUBJECT=20 \(now 10\); run "
+        r"0_preparando_dados.py again",
+    ):
         mmlu.read_questions()
 
 
@@ -94,8 +113,10 @@ def spider_copy(tmp_path, monkeypatch):
 
 
 def test_missing_spider_folder_is_one_line_exit_2_and_writes_nothing(tmp_path):
-    result = run_script("0_preparando_dados.py", env={"SPIDER_DIR": str(tmp_path / "nowhere"),
-                                                      "PREPARED_DIR": str(tmp_path / "prepared")})
+    result = run_script(
+        "0_preparando_dados.py",
+        env={"SPIDER_DIR": str(tmp_path / "nowhere"), "PREPARED_DIR": str(tmp_path / "prepared")},
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "nowhere does not exist" in result.stderr and "yale-lily.github.io/spider" in result.stderr
@@ -148,10 +169,15 @@ def test_loaders_on_the_real_reference_slices(tmp_path, isolated_run, monkeypatc
         "Database: concert_singer\nTable stadium (Stadium_ID, Location, Name, Capacity, Highest, Lowest, Average)\n"
         "Table singer (Singer_ID, Name, Country, Song_Name, Song_release_year, Age, Is_male)\n"
         "Table concert (concert_ID, concert_Name, Theme, Stadium_ID, Year)\n"
-        "Table singer_in_concert (concert_ID, Singer_ID)\n")
+        "Table singer_in_concert (concert_ID, Singer_ID)\n"
+    )
     dev = spider.release_entries(release / "dev.json", schemas, release)
-    assert dev[0] == {"db_id": "concert_singer", "question": "How many singers do we have?",
-                      "query": "SELECT count(*) FROM singer", "db_schema": schemas["concert_singer"]}
+    assert dev[0] == {
+        "db_id": "concert_singer",
+        "question": "How many singers do we have?",
+        "query": "SELECT count(*) FROM singer",
+        "db_schema": schemas["concert_singer"],
+    }
     items = mmlu.csv_rows(REFERENCE / "mmlu-sample" / "test" / "management_test.csv", "management")
     assert len(items) == 103
     t_group = next(item for item in items if item["question"] == "What is T-group training?")

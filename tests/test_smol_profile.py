@@ -8,11 +8,24 @@ import pytest
 import smol_model
 from conftest import run_script
 
-SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
-           "4_analise_mmlu.py")
-REDUCED = {"PROFILE": "smol", "MAX_TRAIN_EXAMPLES": "16", "NUM_EPOCHS": "1", "EVAL_EPOCHS": "1",
-           "EVALUATION_ENTRIES_SIZE": "4", "MMLU_QUESTIONS_PER_SUBJECT": "2", "MAX_NEW_TOKENS": "32",
-           "EVAL_BATCH_SIZE": "4", "MMLU_GENERATION_TOKENS": "4"}
+SCRIPTS = (
+    "0_preparando_dados.py",
+    "1_fine-tuning.py",
+    "2_calculando_baseline.py",
+    "3_avaliacao_customizada.py",
+    "4_analise_mmlu.py",
+)
+REDUCED = {
+    "PROFILE": "smol",
+    "MAX_TRAIN_EXAMPLES": "16",
+    "NUM_EPOCHS": "1",
+    "EVAL_EPOCHS": "1",
+    "EVALUATION_ENTRIES_SIZE": "4",
+    "MMLU_QUESTIONS_PER_SUBJECT": "2",
+    "MAX_NEW_TOKENS": "32",
+    "EVAL_BATCH_SIZE": "4",
+    "MMLU_GENERATION_TOKENS": "4",
+}
 
 
 def gguf_installed():

@@ -1,4 +1,5 @@
 """sql_eval: safe execution, SQL extraction, the study and official comparison rules, and the DeepEval metrics."""
+
 import hashlib
 import sqlite3
 import time
@@ -7,8 +8,15 @@ import pytest
 
 import spider
 import sql_eval
-from sql_eval import (evaluate_predictions, execute_sql, extract_sql, normalize_for_strict, score_prediction,
-                      strict_match, study_match)
+from sql_eval import (
+    evaluate_predictions,
+    execute_sql,
+    extract_sql,
+    normalize_for_strict,
+    score_prediction,
+    strict_match,
+    study_match,
+)
 
 
 def sha256(path):
@@ -36,6 +44,7 @@ def singers_db(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Scoring.
+
 
 def test_gold_as_prediction_is_correct_under_both_rules(singers_db):
     gold = "SELECT name FROM singer WHERE country = 'France' ORDER BY age DESC"
@@ -102,11 +111,15 @@ def test_strict_and_study_disagree_on_duplicates_and_order(singers_db):
 
 def test_normalize_for_strict():
     assert normalize_for_strict("SELECT DISTINCT name FROM t WHERE a > = 3") == "SELECT  name FROM t WHERE a >= 3"
-    assert normalize_for_strict("SELECT count(distinct a) FROM t WHERE b < = 1 AND c ! = 2") == \
-        "SELECT count( a) FROM t WHERE b <= 1 AND c != 2"
+    assert (
+        normalize_for_strict("SELECT count(distinct a) FROM t WHERE b < = 1 AND c ! = 2")
+        == "SELECT count( a) FROM t WHERE b <= 1 AND c != 2"
+    )
     # only the keyword: a string literal or a longer identifier keep their text
-    assert normalize_for_strict("SELECT distinct_id FROM t WHERE x = 'distinct'") == \
-        "SELECT distinct_id FROM t WHERE x = 'distinct'"
+    assert (
+        normalize_for_strict("SELECT distinct_id FROM t WHERE x = 'distinct'")
+        == "SELECT distinct_id FROM t WHERE x = 'distinct'"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -160,8 +173,18 @@ def test_missing_database_raises(tmp_path):
     with pytest.raises(FileNotFoundError):
         score_prediction(tmp_path / "nope.sqlite", "SELECT 1", "SELECT 1")
     with pytest.raises(FileNotFoundError):
-        evaluate_predictions([{"question": "q", "prediction": "SELECT 1", "gold": "SELECT 1",
-                               "db_path": tmp_path / "nope.sqlite", "db_id": "nope"}], work_dir=tmp_path / "w")
+        evaluate_predictions(
+            [
+                {
+                    "question": "q",
+                    "prediction": "SELECT 1",
+                    "gold": "SELECT 1",
+                    "db_path": tmp_path / "nope.sqlite",
+                    "db_id": "nope",
+                }
+            ],
+            work_dir=tmp_path / "w",
+        )
     assert not (tmp_path / "nope.sqlite").exists()
 
 
@@ -172,27 +195,39 @@ def test_database_path(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # Extraction.
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Here is the query:\n```sql\nSELECT name\nFROM singer;\n```\nIt lists every singer.", "SELECT name FROM singer"),
-    ("```\nSELECT count(*) FROM singer\n```", "SELECT count(*) FROM singer"),
-    ("SQL: SELECT name FROM singer", "SELECT name FROM singer"),
-    ("Query: select name from singer", "select name from singer"),
-    ("To answer this we need the singer table.\nSELECT name FROM singer WHERE age > 30",
-     "SELECT name FROM singer WHERE age > 30"),
-    ("SELECT name FROM singer\n\nThis query returns the names.", "SELECT name FROM singer"),
-    ("SELECT name FROM singer\nThis query returns the names.", "SELECT name FROM singer"),
-    ("SELECT name FROM singer; this returns names", "SELECT name FROM singer"),
-    ("SELECT name FROM singer; SELECT age FROM singer;", "SELECT name FROM singer"),
-    ("SELECT name FROM singer WHERE name = 'a;  b'; DROP TABLE x", "SELECT name FROM singer WHERE name = 'a;  b'"),
-    ("SELECT name FROM singer<|im_end|>\n<|im_start|>user", "SELECT name FROM singer"),
-    ("WITH t AS (SELECT 1 AS a)\nSELECT a  FROM t -- the end\n", "WITH t AS (SELECT 1 AS a) SELECT a FROM t"),
-    ("With the schema above, the query is:\nWITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
-    ("We select the names: SELECT name FROM singer", "SELECT name FROM singer"),
-    ("Answer: SELECT\n  name,\n  result\nFROM t", "SELECT name, result FROM t"),
-    ("```sql\nSELECT name FROM singer", "SELECT name FROM singer"),
-    ("", ""),
-    ("  I don't know.  ", "I don't know."),
-])
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (
+            "Here is the query:\n```sql\nSELECT name\nFROM singer;\n```\nIt lists every singer.",
+            "SELECT name FROM singer",
+        ),
+        ("```\nSELECT count(*) FROM singer\n```", "SELECT count(*) FROM singer"),
+        ("SQL: SELECT name FROM singer", "SELECT name FROM singer"),
+        ("Query: select name from singer", "select name from singer"),
+        (
+            "To answer this we need the singer table.\nSELECT name FROM singer WHERE age > 30",
+            "SELECT name FROM singer WHERE age > 30",
+        ),
+        ("SELECT name FROM singer\n\nThis query returns the names.", "SELECT name FROM singer"),
+        ("SELECT name FROM singer\nThis query returns the names.", "SELECT name FROM singer"),
+        ("SELECT name FROM singer; this returns names", "SELECT name FROM singer"),
+        ("SELECT name FROM singer; SELECT age FROM singer;", "SELECT name FROM singer"),
+        ("SELECT name FROM singer WHERE name = 'a;  b'; DROP TABLE x", "SELECT name FROM singer WHERE name = 'a;  b'"),
+        ("SELECT name FROM singer<|im_end|>\n<|im_start|>user", "SELECT name FROM singer"),
+        ("WITH t AS (SELECT 1 AS a)\nSELECT a  FROM t -- the end\n", "WITH t AS (SELECT 1 AS a) SELECT a FROM t"),
+        (
+            "With the schema above, the query is:\nWITH x AS (SELECT 1) SELECT * FROM x",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+        ),
+        ("We select the names: SELECT name FROM singer", "SELECT name FROM singer"),
+        ("Answer: SELECT\n  name,\n  result\nFROM t", "SELECT name, result FROM t"),
+        ("```sql\nSELECT name FROM singer", "SELECT name FROM singer"),
+        ("", ""),
+        ("  I don't know.  ", "I don't know."),
+    ],
+)
 def test_extract_sql(raw, expected):
     assert extract_sql(raw) == expected
 
@@ -200,15 +235,23 @@ def test_extract_sql(raw, expected):
 # ---------------------------------------------------------------------------------------------------------------
 # DeepEval.
 
+
 def test_evaluate_predictions_in_order_and_leaves_cwd_clean(singers_db, tmp_path, monkeypatch):
     run_dir = tmp_path / "cwd"
     run_dir.mkdir()
     monkeypatch.chdir(run_dir)
     gold = "SELECT name FROM singer WHERE country = 'France'"
-    predictions = [gold, "SELECT name FROM singer", "SELEC name", "SELECT DISTINCT name FROM singer WHERE age > 40",
-                   "SELECT name FROM singer WHERE country = 'France' ORDER BY name"]
-    items = [{"question": f"q{i}", "prediction": p, "gold": gold, "db_path": singers_db, "db_id": "concert"}
-             for i, p in enumerate(predictions)]
+    predictions = [
+        gold,
+        "SELECT name FROM singer",
+        "SELEC name",
+        "SELECT DISTINCT name FROM singer WHERE age > 40",
+        "SELECT name FROM singer WHERE country = 'France' ORDER BY name",
+    ]
+    items = [
+        {"question": f"q{i}", "prediction": p, "gold": gold, "db_path": singers_db, "db_id": "concert"}
+        for i, p in enumerate(predictions)
+    ]
     results = evaluate_predictions(items * 3, work_dir=tmp_path / "deepeval")
     assert len(results) == 15
     expected = [(1.0, None), (0.0, "wrong_result"), (0.0, "syntax"), (0.0, "wrong_result"), (1.0, None)]
@@ -223,9 +266,12 @@ def test_evaluate_predictions_in_order_and_leaves_cwd_clean(singers_db, tmp_path
 def test_metrics_directly(singers_db):
     from deepeval.test_case import LLMTestCase
 
-    case = LLMTestCase(input="q", actual_output="SELECT country FROM singer LIMIT 1",
-                       expected_output="SELECT country FROM singer WHERE country = 'France'",
-                       metadata={"db_path": str(singers_db), "db_id": "concert"})
+    case = LLMTestCase(
+        input="q",
+        actual_output="SELECT country FROM singer LIMIT 1",
+        expected_output="SELECT country FROM singer WHERE country = 'France'",
+        metadata={"db_path": str(singers_db), "db_id": "concert"},
+    )
     study, strict = sql_eval.ExecutionAccuracy(), sql_eval.StrictExecutionAccuracy()
     assert study.measure(case) == 1.0 and study.is_successful() and study.reason == "correct"
     assert strict.measure(case) == 0.0 and not strict.is_successful()

@@ -1,4 +1,5 @@
 """sql_sandbox: every budget holds whatever a prediction calls; the worker is reused, replaced and cleaned up."""
+
 import os
 import signal
 import sqlite3
@@ -30,7 +31,8 @@ def singers_db(tmp_path):
         CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
         INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43);
         CREATE TABLE stadium (stadium_id INTEGER);
-        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25) INSERT INTO stadium SELECT x FROM c;
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25)
+            INSERT INTO stadium SELECT x FROM c;
     """)
     connection.commit()
     connection.close()
@@ -46,11 +48,15 @@ def timed_score(db_path, prediction, timeout_seconds=1.0):
 # ---------------------------------------------------------------------------------------------------------------
 # Time: one long function call never sees the progress handler; the worker is killed instead.
 
-@pytest.mark.parametrize("prediction", [
-    "SELECT printf('%.*c', 2147483647, 'x')",
-    "SELECT length(printf('%.*c', 2147483647, 'x')) FROM stadium",
-    "SELECT instr(printf('%.*c', 1000000, 'a'), 'b') FROM stadium",  # fast on some sqlite builds, slow on others
-])
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        "SELECT printf('%.*c', 2147483647, 'x')",
+        "SELECT length(printf('%.*c', 2147483647, 'x')) FROM stadium",
+        "SELECT instr(printf('%.*c', 1000000, 'a'), 'b') FROM stadium",  # fast on some sqlite builds, slow on others
+    ],
+)
 def test_long_function_call_stops_at_the_budget(singers_db, prediction):
     result, elapsed = timed_score(singers_db, prediction)
     assert elapsed < 10.0
@@ -87,8 +93,11 @@ def test_a_worker_killed_from_outside_is_replaced(singers_db):
 def test_slow_statement_times_out_without_a_kill(singers_db):
     execute_sql(singers_db, "SELECT 1")
     pid = sql_sandbox.worker_pid()
-    result = execute_sql(singers_db, "SELECT count(*) FROM stadium a, stadium b, stadium c, stadium d, stadium e, "
-                                     "stadium f, stadium g", timeout_seconds=0.5)
+    result = execute_sql(
+        singers_db,
+        "SELECT count(*) FROM stadium a, stadium b, stadium c, stadium d, stadium e, stadium f, stadium g",
+        timeout_seconds=0.5,
+    )
     assert result["error_kind"] == "timeout" and "killed" not in result["message"]
     assert sql_sandbox.worker_pid() == pid  # the progress handler stopped it: no restart needed
 
@@ -105,6 +114,7 @@ def test_overhead_of_the_worker_is_small(singers_db):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Memory: the result byte cap, the value length limit, sqlite's heap limit, the prediction length cap.
+
 
 def test_result_byte_cap(singers_db):
     result, elapsed = timed_score(singers_db, f"SELECT zeroblob(1000000) FROM {FIFTY_THOUSAND}", timeout_seconds=5.0)
@@ -146,13 +156,17 @@ def test_long_prediction_is_refused_before_normalisation(singers_db):
 # ---------------------------------------------------------------------------------------------------------------
 # Names of what was blocked.
 
-@pytest.mark.parametrize("prediction, blocked", [
-    ("CREATE TABLE evil (a)", "schema change: INSERT sqlite_master"),
-    ("INSERT INTO singer VALUES (9, 'x', 'y', 1)", "INSERT singer"),
-    ("DELETE FROM singer", "DELETE singer"),
-    ("DROP TABLE singer", "schema change: DELETE sqlite_master"),
-    ("UPDATE singer SET name = 'x'", "UPDATE singer"),
-])
+
+@pytest.mark.parametrize(
+    "prediction, blocked",
+    [
+        ("CREATE TABLE evil (a)", "schema change: INSERT sqlite_master"),
+        ("INSERT INTO singer VALUES (9, 'x', 'y', 1)", "INSERT singer"),
+        ("DELETE FROM singer", "DELETE singer"),
+        ("DROP TABLE singer", "schema change: DELETE sqlite_master"),
+        ("UPDATE singer SET name = 'x'", "UPDATE singer"),
+    ],
+)
 def test_writes_are_write_blocked_and_named(singers_db, prediction, blocked):
     result = score_prediction(singers_db, prediction, GOLD)
     assert result["error_kind"] == "write_blocked" and result["score"] == 0.0
@@ -167,6 +181,7 @@ def test_statement_without_result_columns_is_not_a_query(singers_db):
 # ---------------------------------------------------------------------------------------------------------------
 # Database ids.
 
+
 @pytest.mark.parametrize("db_id", ["/somewhere/evil", "../x", "..", ".", "", "a/b", "a\\b", "concert/../../x", "x..y"])
 def test_escaping_db_id_is_refused_by_name(tmp_path, db_id):
     with pytest.raises(common.PipelineError, match="must be a plain database name") as raised:
@@ -180,6 +195,7 @@ def test_plain_db_id_is_accepted(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # No worker left behind.
+
 
 def process_alive(pid):
     """True for a running process; a zombie waiting for its (new) parent to reap it counts as gone."""

@@ -1,5 +1,6 @@
 """The demo's tiny model: its pretraining corpus leaks no evaluated text, its pretraining is deterministic, and the
 built model writes SQL-looking text."""
+
 import csv
 import json
 
@@ -53,8 +54,9 @@ def test_pretraining_is_deterministic(tmp_path):
 
     def weights(seed):
         model = tiny_model.build_model(tokenizer)
-        losses = tiny_model.pretrain(model, tokenizer, documents, steps=4, batch_size=2, seq_length=64, seed=seed,
-                                     log_every=0)
+        losses = tiny_model.pretrain(
+            model, tokenizer, documents, steps=4, batch_size=2, seq_length=64, seed=seed, log_every=0
+        )
         return losses, {name: tensor.clone() for name, tensor in model.state_dict().items()}
 
     first_losses, first = weights(common.SEED)
@@ -75,8 +77,12 @@ def test_fingerprint_follows_the_pretraining_settings(monkeypatch):
 def test_every_projection_width_is_a_multiple_of_32():
     sizes = tiny_model.TINY_MODEL
     head_dim = sizes["hidden_size"] // sizes["num_attention_heads"]
-    for width in (sizes["hidden_size"], sizes["intermediate_size"], sizes["num_attention_heads"] * head_dim,
-                  sizes["num_key_value_heads"] * head_dim):
+    for width in (
+        sizes["hidden_size"],
+        sizes["intermediate_size"],
+        sizes["num_attention_heads"] * head_dim,
+        sizes["num_key_value_heads"] * head_dim,
+    ):
         assert width % 32 == 0
 
 
@@ -103,7 +109,7 @@ def test_built_model_writes_sql_looking_text(built_model):
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         output = model.generate(**inputs, max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-    new_tokens = output[0, inputs["input_ids"].shape[1]:].tolist()
+    new_tokens = output[0, inputs["input_ids"].shape[1] :].tolist()
     text = tokenizer.decode(new_tokens, skip_special_tokens=True)
     assert "SELECT" in text and "FROM" in text
     assert len(set(new_tokens)) > 3  # not one token (or two) repeated

@@ -1,4 +1,5 @@
 """1_fine-tuning.py with the tiny model on demo data: learning, labels, adapters, resumption."""
+
 import csv
 import json
 import shutil
@@ -7,8 +8,8 @@ import pytest
 import torch
 
 import common
-import records
 import prompts
+import records
 from conftest import load_script, use_directories
 
 finetune = load_script("1_fine-tuning.py")
@@ -33,9 +34,12 @@ def trained_run(prepared_demo, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         configure(monkeypatch, tmp_path_factory.mktemp("uninterrupted"), prepared_demo)
         finetune.main([])
-        run = {"lora_dir": common.PATHS.lora, "index": json.loads(common.PATHS.training_manifest.read_text()),
-               "manifest": json.loads(common.PATHS.training_manifest.read_text()),
-               "losses": list(csv.DictReader(common.PATHS.loss_log.open()))}
+        run = {
+            "lora_dir": common.PATHS.lora,
+            "index": json.loads(common.PATHS.training_manifest.read_text()),
+            "manifest": json.loads(common.PATHS.training_manifest.read_text()),
+            "losses": list(csv.DictReader(common.PATHS.loss_log.open())),
+        }
     return run
 
 
@@ -50,8 +54,9 @@ def answer_loss(model, tokenizer, entries):
     """Mean loss on the answer tokens (the SQL and its end of turn) of entries, as training counts it."""
     losses = []
     for entry in entries:
-        prompt = tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)),
-                           add_special_tokens=False)["input_ids"]
+        prompt = tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)), add_special_tokens=False)[
+            "input_ids"
+        ]
         answer = tokenizer(entry["query"] + "<|im_end|>", add_special_tokens=False)["input_ids"]
         input_ids = torch.tensor([prompt + answer])
         labels = torch.tensor([[-100] * len(prompt) + answer])
@@ -60,8 +65,9 @@ def answer_loss(model, tokenizer, entries):
 
 
 def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, prepared_demo):
-    import modeling
     from peft import PeftModel
+
+    import modeling
 
     losses = [float(entry["loss"]) for entry in trained_run["losses"]]
     assert len(losses) >= 3 and all(loss == loss for loss in losses)  # logged, and no NaN
@@ -97,8 +103,11 @@ def test_loss_falls_on_the_answer_only(prepared_demo):
     for row, entry in zip(trainer.train_dataset, entries):
         batch = collator([{"input_ids": row["input_ids"], "labels": row["labels"]}])
         labels = batch["labels"][0].tolist()
-        prompt_length = len(tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)),
-                                      add_special_tokens=False)["input_ids"])
+        prompt_length = len(
+            tokenizer(prompts.render_prompt(tokenizer, prompts.spider_messages(entry)), add_special_tokens=False)[
+                "input_ids"
+            ]
+        )
         assert all(label == -100 for label in labels[:prompt_length])
         answer = [label for label in labels[prompt_length:] if label != -100]
         assert len(answer) == len(labels) - prompt_length
@@ -123,8 +132,9 @@ def test_saved_adapter_reloads_on_the_4bit_base_and_changes_the_logits(trained_r
     assert not torch.allclose(bare, adapted_logits, atol=1e-3)
 
 
-def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(trained_run, prepared_demo, tmp_path,
-                                                                 monkeypatch, capsys):
+def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(
+    trained_run, prepared_demo, tmp_path, monkeypatch, capsys
+):
     configure(monkeypatch, tmp_path, prepared_demo)
     finetune.main(["--stop-after-epoch", "1"])
     assert json.loads(common.PATHS.training_manifest.read_text())["epochs"].keys() == {"1"}
@@ -161,8 +171,9 @@ def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared
         torch.testing.assert_close(resumed[name], uninterrupted[name], atol=1e-4, rtol=1e-3)
 
 
-def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(trained_run, prepared_demo, tmp_path,
-                                                                        monkeypatch):
+def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(
+    trained_run, prepared_demo, tmp_path, monkeypatch
+):
     configure(monkeypatch, tmp_path, prepared_demo)
     shutil.copytree(trained_run["lora_dir"], common.PATHS.lora)
     monkeypatch.setattr(common, "LEARNING_RATE", 1e-3)

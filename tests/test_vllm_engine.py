@@ -3,6 +3,7 @@
 
 vLLM cannot load 4-bit NF4, so here the whole run is LOAD_IN_4BIT=0 with COMPUTE_DTYPE=float32: script 1 trains
 the adapter on the tiny model's float32 base, and scripts 2 and 3 evaluate it once with each engine."""
+
 import json
 import shutil
 
@@ -18,8 +19,15 @@ import prompts  # noqa: E402
 import vllm_engine  # noqa: E402
 
 # Batches of 16 for both engines: three batches, so that a resumed vLLM run has batches done and batches to do.
-UNQUANTIZED = {"PROFILE": "demo", "LOAD_IN_4BIT": "0", "COMPUTE_DTYPE": "float32", "NUM_EPOCHS": "1",
-               "EVAL_EPOCHS": "1", "EVALUATION_ENTRIES_SIZE": "48", "VLLM_BATCH_SIZE": "16"}
+UNQUANTIZED = {
+    "PROFILE": "demo",
+    "LOAD_IN_4BIT": "0",
+    "COMPUTE_DTYPE": "float32",
+    "NUM_EPOCHS": "1",
+    "EVAL_EPOCHS": "1",
+    "EVALUATION_ENTRIES_SIZE": "48",
+    "VLLM_BATCH_SIZE": "16",
+}
 COMPARED_FIELDS = ("prompt", "raw_output", "prediction", "score", "strict_score", "reason", "error_kind")
 
 
@@ -28,16 +36,17 @@ def trained(tmp_path_factory):
     """Prepared demo data and a one-epoch adapter; each engine then evaluates into its own output folder."""
     root = tmp_path_factory.mktemp("engines")
     for script in ("0_preparando_dados.py", "1_fine-tuning.py"):
-        result = run_script(script, dict(UNQUANTIZED, PREPARED_DIR=str(root / "prepared"),
-                                          OUTPUT_DIR=str(root / "hf")))
+        result = run_script(script, dict(UNQUANTIZED, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / "hf")))
         assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
     shutil.copytree(root / "hf" / "lora", root / "vllm" / "lora")
     return root
 
 
 def evaluate_with(root, engine, script):
-    result = run_script(script, dict(UNQUANTIZED, INFERENCE_ENGINE=engine, PREPARED_DIR=str(root / "prepared"),
-                                     OUTPUT_DIR=str(root / engine)))
+    result = run_script(
+        script,
+        dict(UNQUANTIZED, INFERENCE_ENGINE=engine, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / engine)),
+    )
     assert result.returncode == 0, f"{script} on {engine}: {result.stderr[-3000:]}"
     return result
 
@@ -47,8 +56,10 @@ def spider_records(root, engine, key):
     return sorted((json.loads(line) for line in lines), key=lambda record: record["index"])
 
 
-@pytest.mark.parametrize("script, keys", [("2_calculando_baseline.py", ("base_3shot", "base_0shot")),
-                                          ("3_avaliacao_customizada.py", ("lora_epoch1",))])
+@pytest.mark.parametrize(
+    "script, keys",
+    [("2_calculando_baseline.py", ("base_3shot", "base_0shot")), ("3_avaliacao_customizada.py", ("lora_epoch1",))],
+)
 def test_vllm_engine_gives_the_records_the_hf_engine_gives(trained, script, keys):
     for engine in ("hf", "vllm"):
         evaluate_with(trained, engine, script)
@@ -56,8 +67,9 @@ def test_vllm_engine_gives_the_records_the_hf_engine_gives(trained, script, keys
         by_hf, by_vllm = spider_records(trained, "hf", key), spider_records(trained, "vllm", key)
         assert len(by_hf) == len(by_vllm) == int(UNQUANTIZED["EVALUATION_ENTRIES_SIZE"])
         for hf_record, vllm_record in zip(by_hf, by_vllm):
-            assert {field: vllm_record[field] for field in COMPARED_FIELDS} == \
-                   {field: hf_record[field] for field in COMPARED_FIELDS}, f"{key} example {hf_record['index']}"
+            assert {field: vllm_record[field] for field in COMPARED_FIELDS} == {
+                field: hf_record[field] for field in COMPARED_FIELDS
+            }, f"{key} example {hf_record['index']}"
         made_with = json.loads((trained / "vllm" / "spider" / f"{key}.made_with.json").read_text())
         assert made_with["engine"] == "vllm" and made_with["vllm_version"]
         assert made_with["batch_size"] == 16 and made_with["repetition_penalty"] == 1.05
@@ -84,8 +96,10 @@ def test_non_finite_vllm_generation_stops_the_run(tmp_path, monkeypatch):
     broken = tmp_path / "nan-model"
     shutil.copytree(common.project_path(modeling.model_source()), broken)
     weights = load_file(broken / "model.safetensors")
-    weights = {name: torch.full_like(tensor, float("nan")) if "embed_tokens" in name else tensor
-               for name, tensor in weights.items()}
+    weights = {
+        name: torch.full_like(tensor, float("nan")) if "embed_tokens" in name else tensor
+        for name, tensor in weights.items()
+    }
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
     monkeypatch.setattr(common, "MODEL_NAME", str(broken))
     monkeypatch.setattr(common, "LOAD_IN_4BIT", False)
