@@ -13,7 +13,6 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
 
 import argparse
 import json
-import os
 import time
 
 import torch
@@ -33,12 +32,6 @@ def parse_arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def run_settings():
-    """The settings that define this run (RUN_DEFINING_SETTINGS) and the base model's identity."""
-    config = common.resolved_config()
-    return dict({name: config[name] for name in common.RUN_DEFINING_SETTINGS}, base_model=modeling.model_identity())
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Data
 
@@ -48,13 +41,6 @@ def training_entries():
         common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev
     )
     return entries[: common.MAX_TRAIN_EXAMPLES] if common.MAX_TRAIN_EXAMPLES else entries
-
-
-def evaluated_overlap(train_entries):
-    """How many of the evaluated dev questions (the first EVALUATION_ENTRIES_SIZE) are also training examples."""
-    evaluated = spider.evaluated_entries()
-    trained = {(entry["db_id"], entry["question"], entry["query"]) for entry in train_entries}
-    return sum((entry["db_id"], entry["question"], entry["query"]) in trained for entry in evaluated), len(evaluated)
 
 
 def sequence_length(tokenizer, example):
@@ -83,14 +69,7 @@ def training_examples(tokenizer, entries):
 def lora_model(base_model):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
-    missing = [module for module in common.LORA_TARGET_MODULES if module not in present]
-    if missing:
-        raise common.PipelineError(
-            f"LORA_TARGET_MODULES names {', '.join(missing)}, which {common.MODEL_NAME} does not "
-            f"have; choose among its linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, "
-            f"o_proj, gate_proj, up_proj, down_proj)"
-        )
+    modeling.check_lora_targets(base_model, common.LORA_TARGET_MODULES)
     model = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=common.GRADIENT_CHECKPOINTING)
     config = LoraConfig(
         r=common.LORA_R,
@@ -169,7 +148,7 @@ def main(argv=None):
     if args.fresh:
         checkpoints.move_previous_run_aside()
     manifest = checkpoints.read_manifest()
-    settings = run_settings()
+    settings = checkpoints.run_settings(modeling.model_identity())
     checkpoints.check_resumable(manifest, settings)
     if manifest and manifest.get("finished"):
         print(
@@ -180,7 +159,7 @@ def main(argv=None):
 
     modeling.seed_everything()
     entries = training_entries()
-    overlap, evaluated = evaluated_overlap(entries)
+    overlap, evaluated = spider.evaluated_overlap(entries)
     if overlap:
         print(
             f"LEAKAGE: {overlap} of the {evaluated} evaluated dev questions are training examples "
@@ -196,21 +175,7 @@ def main(argv=None):
     )
 
     resume_from = checkpoints.last_complete_checkpoint()
-    manifest = {
-        "profile": common.PROFILE,
-        "config": common.resolved_config(),
-        "base_model": settings["base_model"],
-        "train_split": common.TRAIN_SPLIT,
-        "train_examples": len(examples),
-        "dropped_too_long": dropped,
-        "overlap_with_evaluated": overlap,
-        "evaluated_questions": evaluated,
-        "finished": False,
-        "epochs": checkpoints.epoch_checkpoints(),
-        **checkpoints.environment(),
-        "resumed_from": resume_from and os.path.basename(resume_from),
-    }
-    records.write_json(common.PATHS.training_manifest, manifest)
+    manifest = checkpoints.start_manifest(settings, len(examples), dropped, overlap, evaluated, resume_from)
 
     trainer = build_trainer(lora_model(modeling.load_base_model()), tokenizer, examples, lengths, args.stop_after_epoch)
     start_epoch = checkpoints.checkpoint_epoch(resume_from) if resume_from else 0
@@ -220,21 +185,11 @@ def main(argv=None):
     result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.time() - started
 
-    epochs = checkpoints.epoch_checkpoints()
     checkpoints.write_loss_log(trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
-    manifest.update(
-        finished=str(common.NUM_EPOCHS) in epochs,
-        epochs=epochs,
-        global_step=trainer.state.global_step,
-        wall_seconds=round(seconds, 1),
-        tokens_per_second=round(tokens_trained / seconds, 1),
-        train_loss=result.training_loss,
-        peak_memory_gib=round(modeling.peak_memory_gib(), 3),
-    )
-    records.write_json(common.PATHS.training_manifest, manifest)
+    manifest = checkpoints.finish_manifest(manifest, trainer.state, result.training_loss, seconds, tokens_trained)
     print(
-        f"epochs saved: {json.dumps(epochs)}; {trainer.state.global_step} steps in {seconds:.0f} s; "
+        f"epochs saved: {json.dumps(manifest['epochs'])}; {trainer.state.global_step} steps in {seconds:.0f} s; "
         f"peak memory {manifest['peak_memory_gib']} GiB"
     )
 

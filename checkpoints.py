@@ -66,6 +66,12 @@ def last_complete_checkpoint():
     return str(max(complete, key=lambda folder: int(folder.name.split("-")[1]))) if complete else None
 
 
+def run_settings(base_model):
+    """The settings that define this run (RUN_DEFINING_SETTINGS) and the base model's identity."""
+    config = common.resolved_config()
+    return dict({name: config[name] for name in common.RUN_DEFINING_SETTINGS}, base_model=base_model)
+
+
 def check_resumable(manifest, settings):
     """A run made under other settings must not be silently continued or reported."""
     if manifest is None:
@@ -77,6 +83,45 @@ def check_resumable(manifest, settings):
                 f"{common.PATHS.lora} holds a run made with {name}={recorded.get(name)!r} (now {value!r}); run "
                 f"{TRAINING_SCRIPT} --fresh to start over (the old run is kept beside it)"
             )
+
+
+def start_manifest(settings, train_examples, dropped, overlap, evaluated, resume_from):
+    """The manifest of a run starting (or resuming): what defines it, its data, where it stands, what runs it."""
+    manifest = {
+        "profile": common.PROFILE,
+        "config": common.resolved_config(),
+        "base_model": settings["base_model"],
+        "train_split": common.TRAIN_SPLIT,
+        "train_examples": train_examples,
+        "dropped_too_long": dropped,
+        "overlap_with_evaluated": overlap,
+        "evaluated_questions": evaluated,
+        "finished": False,
+        "epochs": epoch_checkpoints(),
+        **environment(),
+        "resumed_from": resume_from and os.path.basename(resume_from),
+    }
+    records.write_json(common.PATHS.training_manifest, manifest)
+    return manifest
+
+
+def finish_manifest(manifest, state, train_loss, seconds, tokens_trained):
+    """The manifest once trainer.train returned: the epochs saved, whether all are, and this invocation's figures."""
+    import modeling
+
+    epochs = epoch_checkpoints()
+    manifest = dict(
+        manifest,
+        finished=str(common.NUM_EPOCHS) in epochs,
+        epochs=epochs,
+        global_step=state.global_step,
+        wall_seconds=round(seconds, 1),
+        tokens_per_second=round(tokens_trained / seconds, 1),
+        train_loss=train_loss,
+        peak_memory_gib=round(modeling.peak_memory_gib(), 3),
+    )
+    records.write_json(common.PATHS.training_manifest, manifest)
+    return manifest
 
 
 def move_previous_run_aside():

@@ -227,6 +227,17 @@ def load_base_model():
         raise _unreachable_model(error) from None
 
 
+def check_lora_targets(model, targets):
+    """LoRA target modules the model lacks are one line naming them, not a peft error mid-setup."""
+    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [target for target in targets if target not in present]
+    if missing:
+        raise common.PipelineError(
+            f"LORA_TARGET_MODULES names {', '.join(missing)}, which {common.MODEL_NAME} does not have; choose among "
+            f"its linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
+        )
+
+
 def load_model(epoch=None):
     """A freshly loaded base model plus the LoRA adapter of one epoch (None: the base alone), in eval mode.
 

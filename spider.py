@@ -163,6 +163,13 @@ def spider_dir():
     return common.project_path(common.SPIDER_DIR)
 
 
+def evaluated_overlap(train_entries):
+    """How many of the evaluated dev questions (the first EVALUATION_ENTRIES_SIZE) are also training examples."""
+    evaluated = evaluated_entries()
+    trained = {(entry["db_id"], entry["question"], entry["query"]) for entry in train_entries}
+    return sum((entry["db_id"], entry["question"], entry["query"]) in trained for entry in evaluated), len(evaluated)
+
+
 def check_databases_exist(entries):
     """Fail before any work, with one line, if a database the entries need is missing from SPIDER_DIR."""
     for db_id in sorted({entry["db_id"] for entry in entries}):
