@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_DIR, run_script
+from records import SCRIPTS
 
-SCRIPTS = (
-    "0_preparando_dados.py",
-    "1_fine-tuning.py",
-    "2_calculando_baseline.py",
-    "3_avaliacao_customizada.py",
-    "4_analise_mmlu.py",
-)
 # Small enough for CI, large enough that each step has many batches to interrupt.
 REDUCED = {
     "PROFILE": "demo",

@@ -15,13 +15,14 @@ except PackageNotFoundError:
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import common
+import prompts
+import records
 import smol_model
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
     [
-        {"role": "system", "content": common.SPIDER_SYSTEM_PROMPT},
+        {"role": "system", "content": prompts.SPIDER_SYSTEM_PROMPT},
         {
             "role": "user",
             "content": "Given the following database schema:\nDatabase: concert_singer\nTable singer "
@@ -76,7 +77,7 @@ def test_chat_template_is_the_models_own(converted):
 
 def test_build_is_deterministic_and_recorded(converted, tmp_path):
     again = smol_model.build(tmp_path / "again")
-    assert common.sha256_file(again / "model.safetensors") == common.sha256_file(converted / "model.safetensors")
+    assert records.sha256_file(again / "model.safetensors") == records.sha256_file(converted / "model.safetensors")
     assert smol_model.is_built(converted)
     info = json.loads((converted / smol_model.BUILD_INFO).read_text())
-    assert info["gguf_sha256"] == common.sha256_file(smol_model.gguf_path())
+    assert info["gguf_sha256"] == records.sha256_file(smol_model.gguf_path())

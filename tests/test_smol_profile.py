@@ -7,14 +7,8 @@ import pytest
 
 import smol_model
 from conftest import run_script
+from records import SCRIPTS
 
-SCRIPTS = (
-    "0_preparando_dados.py",
-    "1_fine-tuning.py",
-    "2_calculando_baseline.py",
-    "3_avaliacao_customizada.py",
-    "4_analise_mmlu.py",
-)
 REDUCED = {
     "PROFILE": "smol",
     "MAX_TRAIN_EXAMPLES": "16",
