@@ -113,7 +113,8 @@ def sha256_file(path):
 
 
 def read_jsonl_records(path):
-    """Records of a per-example file, the last one per index. A torn last line (a kill mid-write) is dropped."""
+    """Records of a per-example file in file order, the last one per index. A torn last line (a kill mid-write) is
+    dropped."""
     path = Path(path)
     if not path.exists():
         return []
@@ -130,8 +131,8 @@ def read_jsonl_records(path):
             raise common.PipelineError(
                 f"{path} line {number} is not a record with an integer index; delete the file to recompute it"
             )
-        by_index[record["index"]] = record
-    return [by_index[index] for index in sorted(by_index)]
+        by_index[record["index"]] = record  # a repeated index keeps its first place and its last record
+    return list(by_index.values())
 
 
 def made_with_path(path):
@@ -146,7 +147,7 @@ def set_aside(path, why, move=True):
 
 
 def resume_records(path, made_with, prompts):
-    """The records of a per-example file that this run reuses, and those it keeps without using.
+    """The records of a per-example file that this run keeps (in file order), and the indices it reuses.
 
     Reused: made with the same model and settings (made_with) and, each, the same prompt. A file made otherwise
     (say, adapters retrained with --fresh) is set aside whole; records whose prompt changed are recomputed, the file
@@ -167,10 +168,10 @@ def resume_records(path, made_with, prompts):
         write_json(settings_file, made_with)  # only on change: a finished run rewrites nothing
     records = read_jsonl_records(path)
     within = [record for record in records if record["index"] < len(prompts)]
-    reused = [record for record in within if record.get("prompt") == prompt_digest(prompts[record["index"]])]
+    reused = {record["index"] for record in within if record.get("prompt") == prompt_digest(prompts[record["index"]])}
     if len(reused) < len(within):
         set_aside(path, f"has {len(within) - len(reused)} records of other prompts", move=False)
-    return reused, [record for record in records if record["index"] >= len(prompts)]
+    return [record for record in records if record["index"] in reused or record["index"] >= len(prompts)], reused
 
 
 def read_text_or_none(path):

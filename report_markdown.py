@@ -33,6 +33,11 @@ DESIGN_NOTE = (
 )
 
 
+def table_row(cells):
+    """One markdown table row: as many cells as given, whatever their number (no trailing empty cell)."""
+    return "| " + " | ".join(cells) + " |"
+
+
 def fmt(value, digits=3):
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -404,14 +409,13 @@ def markdown_mmlu(results):
     lines += [
         "### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)",
         "",
-        "| Categoria | Base | " + " | ".join(f"LoRA {e} épocas | Variação (%)" for e in epochs) + " |",
+        table_row(["Categoria", "Base"] + [cell for e in epochs for cell in (f"LoRA {e} épocas", "Variação (%)")]),
         "|---" * (2 + 2 * len(epochs)) + "|",
     ]
     for row in results["table_iii"]:
-        cells = " | ".join(
-            f"{fmt(row['epochs'][e]['accuracy'])} | {fmt_change(row['epochs'][e]['percent_change'])}" for e in epochs
-        )
-        lines.append(f"| {row['category']} | {fmt(row['base'])} | {cells} |")
+        changes = [(row["epochs"][e]["accuracy"], row["epochs"][e]["percent_change"]) for e in epochs]
+        cells = [cell for accuracy, change in changes for cell in (fmt(accuracy), fmt_change(change))]
+        lines.append(table_row([row["category"], fmt(row["base"])] + cells))
     lines += ["", "### Reading", ""]
     for key, reading in results["mmlu_readings"].items():
         lines.append(f"- {reading['text']}" if reading else f"- {key}: no test (base or model results missing).")
@@ -423,7 +427,14 @@ def markdown_mmlu(results):
 
 
 def markdown_sample_sizes(rows):
-    points = list(rows[0]["n_needed"]) if rows else []
+    if not rows:
+        return [
+            "## How many questions would be needed",
+            "",
+            "No fine-tuned model to compare with the base model (EVAL_EPOCHS is empty).",
+            "",
+        ]
+    points = list(rows[0]["n_needed"])
     lines = [
         "## How many questions would be needed",
         "",
@@ -432,7 +443,7 @@ def markdown_sample_sizes(rows):
         + " points with 80% power at α = 0.05 (two-sided), at each comparison's discordance rate p_d (design as "
         "above). A difference larger than p_d cannot occur at that rate (—).",
         "",
-        "| Benchmark | Comparison | n now | p_d | " + " | ".join(f"{p} pt" for p in points) + " |",
+        table_row(["Benchmark", "Comparison", "n now", "p_d"] + [f"{p} pt" for p in points]),
         "|---" * (4 + len(points)) + "|",
     ]
     for row in rows:

@@ -49,11 +49,10 @@ def evaluate(path, made_with, prompts, lengths, batch_size, evaluate_batch, desc
 
     evaluate_batch(indices) returns one record (a dict) per index; the runner adds its "index" and prompt hash.
     lengths order the batches (token counts; all equal keeps the file order)."""
-    reused, kept = records.resume_records(path, made_with, prompts)
-    done = {record["index"] for record in reused}
+    kept, done = records.resume_records(path, made_with, prompts)
     plan = batch_plan(lengths, batch_size, done)
     with (
-        records.open_checkpoint(path, sorted(reused + kept, key=lambda record: record["index"])) as handle,
+        records.open_checkpoint(path, kept) as handle,
         tqdm(total=len(prompts), initial=len(done), desc=description, unit="question") as progress,
     ):
         for indices, outcomes in run_batches(plan, batch_size, evaluate_batch):
@@ -61,4 +60,5 @@ def evaluate(path, made_with, prompts, lengths, batch_size, evaluate_batch, desc
             for index, outcome in new:
                 records.append_record(handle, {"index": index, "prompt": prompt_digest(prompts[index]), **outcome})
             progress.update(len(new))
-    return [record for record in records.read_jsonl_records(path) if record["index"] < len(prompts)]
+    done = [record for record in records.read_jsonl_records(path) if record["index"] < len(prompts)]
+    return sorted(done, key=lambda record: record["index"])

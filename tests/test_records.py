@@ -71,16 +71,16 @@ def test_resume_reuses_only_records_made_the_same_way(tmp_path, capsys):
     path = tmp_path / "lora_epoch3.jsonl"
     texts = ["p0", "p1", "p2"]
     made_with = {"adapter_sha256": "aaa", "batch_size": 2}
-    assert records.resume_records(path, made_with, texts) == ([], [])
+    assert records.resume_records(path, made_with, texts) == ([], set())
     write_records(path, texts, (0, 1))
     # Same settings, more questions asked for (EVALUATION_ENTRIES_SIZE raised): the finished ones are reused.
-    reused, beyond = records.resume_records(path, made_with, texts + ["p3"])
-    assert [r["index"] for r in reused] == [0, 1] and beyond == []
+    kept, reused = records.resume_records(path, made_with, texts + ["p3"])
+    assert [r["index"] for r in kept] == [0, 1] and reused == {0, 1}
     # A changed prompt (other data, shots or template) is recomputed; the file is copied aside first.
-    assert [r["index"] for r in records.resume_records(path, made_with, ["p0", "changed", "p2"])[0]] == [0]
+    assert records.resume_records(path, made_with, ["p0", "changed", "p2"])[1] == {0}
     assert "has 1 records of other prompts: kept as" in capsys.readouterr().out
     # Another adapter (training redone with --fresh): the file is kept aside and nothing is reused.
-    assert records.resume_records(path, dict(made_with, adapter_sha256="bbb"), texts) == ([], [])
+    assert records.resume_records(path, dict(made_with, adapter_sha256="bbb"), texts) == ([], set())
     stale = sorted(tmp_path.glob("lora_epoch3.stale-*.jsonl"))
     assert len(stale) >= 1 and len(stale[-1].read_text().splitlines()) == 2 and not path.exists()
     assert "made with other adapter_sha256: kept as lora_epoch3.stale-" in capsys.readouterr().out
@@ -91,7 +91,7 @@ def test_resume_treats_a_torn_record_of_what_made_a_file_as_unknown(tmp_path, ca
     path = tmp_path / "base.jsonl"
     path.write_text('{"index": 0, "prompt": "x"}\n')
     (tmp_path / "base.made_with.json").write_text('{"model": ')
-    assert records.resume_records(path, {"model": "m"}, ["p0"]) == ([], [])
+    assert records.resume_records(path, {"model": "m"}, ["p0"]) == ([], set())
     assert "has no record of what made it" in capsys.readouterr().out
     assert len(list(tmp_path.glob("base.stale-*.jsonl"))) == 1
 

@@ -498,3 +498,21 @@ def test_error_examples_seeded_sample_of_last_epoch(outputs):
     # The prediction's backticks and pipe stay inside one code span.
     assert "- Predicted: `` SELECT `name` FROM singers WHERE a \\|\\| b = 7 ``" in section
     assert "- Gold: `SELECT name FROM singer WHERE id = 7`" in section and "- Reason: reason 7" in section
+
+
+def test_every_table_has_as_many_header_cells_as_separator_and_row_cells(outputs, monkeypatch):
+    """With EVAL_EPOCHS empty (the base model only) too: Table III once had 3 header cells and 2 separator cells."""
+    for epochs in ((3, 5), ()):
+        monkeypatch.setattr(common, "EVAL_EPOCHS", epochs)
+        report.build_report()
+        lines = common.PATHS.report.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if line.startswith("|---"):
+                width = line.count("|") - 1
+                header, rows = lines[number - 1], []
+                for row in lines[number + 1 :]:
+                    if not row.startswith("|"):
+                        break
+                    rows.append(row)
+                assert header.count("|") - 1 == width, (epochs, header, line)
+                assert all(row.count("|") - row.count("\\|") - 1 == width for row in rows), (epochs, header)

@@ -204,7 +204,9 @@ def test_missing_prepared_data_names_the_step_to_run(isolated_run):
 def test_non_finite_loss_stops_training_with_the_setting_to_change():
     from types import SimpleNamespace
 
-    guard = finetune.guard_callbacks(stop_after_epoch=None)[0]
+    import modeling
+
+    guard = modeling.training_guard(stop_after_epoch=None)
     state = SimpleNamespace(global_step=7, epoch=0.5)
     guard.on_log(None, state, None, logs={"loss": 1.25})  # finite: nothing happens
     with pytest.raises(common.PipelineError, match=r"non-finite training loss at step 7.*COMPUTE_DTYPE=float32"):
