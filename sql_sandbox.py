@@ -284,16 +284,22 @@ def worker_pid():
     return _worker.process.pid if _worker is not None and _worker.alive() else None
 
 
-def _ask_worker(request, timeout_seconds):
-    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (error)."""
+def _ask_worker(request, timeout_seconds, attempts=2):
+    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (error).
+
+    A worker that dies is asked once more by a fresh one: one killed from outside between queries (still dying when
+    the request went out) then answers; a query that itself takes the worker down fails twice and scores "error"."""
     worker = _current_worker()
     try:
         worker.requests.send(request)
         if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
             return worker.replies.recv()
         failure = _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
-    except (EOFError, OSError):  # the memory backstop or a crash took the worker down mid-query
-        failure = _failure("error", f"the SQL worker died (exit code {worker.process.poll()})")
+    except (EOFError, OSError):  # the memory backstop, a crash or an outside kill took the worker down
+        stop_worker()
+        if attempts > 1:
+            return _ask_worker(request, timeout_seconds, attempts - 1)
+        return _failure("error", f"the SQL worker died (exit code {worker.process.poll()})")
     except BaseException:  # Ctrl-C while waiting: a reply may still come, and would answer the next request
         stop_worker()
         raise
