@@ -399,7 +399,7 @@ def markdown_mmlu(results):
     )
     if mmlu["generation"] is not None:
         lines += markdown_mmlu_table(
-            "### Table II-b — MMLU accuracy by category (first letter of a greedy answer)",
+            "### Table II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
             mmlu["generation"],
             categories,
         )
