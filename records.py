@@ -63,8 +63,11 @@ def key_epoch(key):
 
 
 def write_text(path, text):
-    """Write atomically: a temporary file in the same folder, then a rename. A crash leaves the old file."""
+    """Write atomically: a temporary file in the same folder, then a rename. A crash leaves the old file. An
+    unchanged file is not written at all, so a finished run re-run on a read-only folder writes nothing."""
     path = Path(path)
+    if read_text_or_none(path) == text:
+        return
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,8 +167,7 @@ def resume_records(path, made_with, prompts):
             set_aside(
                 path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
             )
-    if not path.exists() or read_text_or_none(settings_file) != json.dumps(made_with, indent=2) + "\n":
-        write_json(settings_file, made_with)  # only on change: a finished run rewrites nothing
+    write_json(settings_file, made_with)  # written only if changed
     records = read_jsonl_records(path)
     within = [record for record in records if record["index"] < len(prompts)]
     reused = {record["index"] for record in within if record.get("prompt") == prompt_digest(prompts[record["index"]])}
@@ -184,9 +186,7 @@ def read_text_or_none(path):
 def open_checkpoint(path, records):
     """Open a per-example file for appending, rewriting it first from the given records (drops a torn line)."""
     path = Path(path)
-    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    if read_text_or_none(path) != text:
-        write_text(path, text)
+    write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
     return open(path, "a", encoding="utf-8")
 
 
