@@ -27,6 +27,7 @@ from stats import (
     aggregate_accuracy,
     paired_comparison,
     percent_change,
+    points_change,
     sample_size_for,
     summarize_scores,
 )
@@ -202,6 +203,8 @@ def spider_results():
         "to": last,
         "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
         "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
+        "points": points_change(accuracy("base_3shot"), accuracy(last)),
+        "points_from_base_0shot": points_change(accuracy("base_0shot"), accuracy(last)),
     }
     return {
         "expected_n": expected,

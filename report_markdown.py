@@ -51,7 +51,13 @@ def fmt_p(test):
 
 
 def fmt_change(value):
-    return "—" if value is None else f"{value:+.1f}%"
+    # round first: a float residue of an unchanged aggregate (-1e-14) must not print as "-0.0%"
+    return "—" if value is None else f"{round(value, 1) + 0.0:+.1f}%"
+
+
+def fmt_signed_points(value):
+    """An accuracy difference in percentage points, with its sign."""
+    return "—" if value is None else f"{round(100 * value, 1) + 0.0:+.1f} pts"
 
 
 def fmt_points(value):
@@ -273,8 +279,10 @@ def markdown_spider(spider):
     delta = spider["delta_last_epoch"]
     last = f"LoRA epoch {key_epoch(delta['to'])}" if delta["to"] else "the last epoch"
     lines += [
-        f"Δ accuracy, base 3-shot → {last} (the study's Δ): {fmt_change(delta['percent'])}; "
-        f"base 0-shot (same prompt) → {last}: {fmt_change(delta['percent_from_base_0shot'])}.",
+        f"Δ accuracy, base 3-shot → {last} (the study's Δ, relative): {fmt_change(delta['percent'])} "
+        f"({fmt_signed_points(delta['points'])}); base 0-shot (same prompt) → {last}: "
+        f"{fmt_change(delta['percent_from_base_0shot'])} ({fmt_signed_points(delta['points_from_base_0shot'])}). "
+        "A relative change is undefined (—) where the base accuracy is 0.",
         "",
     ]
     lines += markdown_spider_comparisons(spider)

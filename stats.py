@@ -79,6 +79,13 @@ def percent_change(base, new):
     return (new - base) / base * 100.0
 
 
+def points_change(base, new):
+    """new - base as a fraction (shown in percentage points); defined at a base of 0, unlike percent_change."""
+    if base is None or new is None or math.isnan(base) or math.isnan(new):
+        return None
+    return new - base
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The paired difference and the power of the exact McNemar test
 #

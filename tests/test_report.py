@@ -8,6 +8,7 @@ import pytest
 import common
 import records
 import report
+import report_markdown
 from conftest import use_directories
 from stats import (
     MMLU_STD_DDOF,
@@ -185,6 +186,19 @@ def test_spider_table_matches_records(outputs):
     assert "cover 3 database(s): car_1, concert_singer, pets_1" in markdown
     assert "1034 questions, 20 databases" in markdown and "tiny local model" in markdown
     assert results["spider"]["delta_last_epoch"]["percent"] is None
+
+
+def test_study_delta_in_percent_and_in_points(outputs, monkeypatch):
+    monkeypatch.setattr(common, "EVAL_EPOCHS", (3,))
+    results = report.build_report()
+    markdown = common.PATHS.report.read_text(encoding="utf-8")
+    accuracy = {key: summarize_scores(SPIDER_SCORES[key], ddof=1)["accuracy"] for key in SPIDER_SCORES}
+    delta = results["spider"]["delta_last_epoch"]
+    assert delta["to"] == "lora_epoch3"
+    assert delta["points"] == pytest.approx(accuracy["lora_epoch3"] - accuracy["base_3shot"])
+    assert delta["percent"] == pytest.approx(100 * delta["points"] / accuracy["base_3shot"])
+    line = next(line for line in markdown.splitlines() if line.startswith("Δ accuracy, base 3-shot"))
+    assert f"{delta['percent']:+.1f}% ({100 * delta['points']:+.1f} pts)" in line
 
 
 def test_missing_model_is_marked_missing_not_zero(outputs):
@@ -516,3 +530,12 @@ def test_every_table_has_as_many_header_cells_as_separator_and_row_cells(outputs
                     rows.append(row)
                 assert header.count("|") - 1 == width, (epochs, header, line)
                 assert all(row.count("|") - row.count("\\|") - 1 == width for row in rows), (epochs, header)
+
+
+def test_changes_never_print_a_negative_zero():
+    # An unchanged aggregate, as a mean of category means, can differ from its base by a float residue.
+    assert report_markdown.fmt_change(-1e-14) == "+0.0%" and report_markdown.fmt_change(-14.2857) == "-14.3%"
+    assert (
+        report_markdown.fmt_signed_points(-1e-17) == "+0.0 pts"
+        and report_markdown.fmt_signed_points(0.03125) == "+3.1 pts"
+    )

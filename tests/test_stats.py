@@ -17,6 +17,7 @@ from stats import (
     paired_comparison,
     paired_difference_interval,
     percent_change,
+    points_change,
     sample_size_for,
     summarize_scores,
 )
@@ -107,6 +108,12 @@ def test_percent_change_table_iii():
     assert round(percent_change(0.30, 0.32), 1) == 6.7
     assert round(percent_change(0.480, 0.907), 1) == 89.0  # Table I's delta
     assert percent_change(0, 0.5) is None and percent_change(None, 0.5) is None and percent_change(0.3, None) is None
+
+
+def test_points_change_is_defined_where_the_relative_change_is_not():
+    assert points_change(0.0, 0.03125) == 0.03125  # the smol run: base 0/32, LoRA epoch 2 1/32
+    assert round(points_change(0.480, 0.907), 3) == 0.427
+    assert points_change(None, 0.5) is None and points_change(0.3, float("nan")) is None
 
 
 def exact_p_by_hand(k, m):
