@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import common
+import mmlu
 import prompts
+import spider
 
 REFERENCE_DIR = common.PROJECT_DIR.parent / "shared" / "reference-data"
 OUTPUT = common.PROJECT_DIR / "configs" / "prompt_lengths.json"
@@ -27,7 +29,8 @@ HISTOGRAM_BIN = 128
 HOW_COUNTED = (
     "Rendered with prompts.py through the Qwen2 chat template of the demo's tiny tokenizer (outputs/cache/tiny-qwen2, "
     "a copy of Qwen2's template), from the real Spider dev slice (179 questions, 3 databases) and MMLU management "
-    "(dev 5, test 103) in ../shared/reference-data. A real Qwen2 tokenizer is not available offline, so "
+    "(dev 5, test 103) in ../shared/reference-data; mmlu_4shot is the plain format (MMLU_PROMPT_FORMAT's default), "
+    "mmlu_4shot_chat the chat one. A real Qwen2 tokenizer is not available offline, so "
     "'qwen2_tokens_estimated' = ceil(characters / 3.5) of the rendered text, what bench_gpu.py uses; 'tiny_bpe_tokens' "
     "counts the tiny model's byte-level BPE (1k vocabulary, about 2.3 characters a token here), which over-counts "
     "Qwen2 and is given for comparison only. spider_3shot's shots and spider_training's examples are dev questions "
@@ -47,13 +50,12 @@ def load_script(file_name):
 
 def rendered_prompts(tokenizer, reference_dir):
     """{kind: [rendered text]} for each prompt the pipeline sends to the model."""
-    prepare = load_script("0_preparando_dados.py")
     spider_dir = reference_dir / "spider-sample"
-    dev = prepare.spider_entries(spider_dir / "dev.json", prepare.schema_texts(spider_dir / "tables.json"), spider_dir)
+    dev = spider.release_entries(spider_dir / "dev.json", spider.schema_texts(spider_dir / "tables.json"), spider_dir)
     shots = random.Random(common.SEED).sample(dev, common.BASELINE_SHOTS)
     mmlu_dir = reference_dir / "mmlu-sample"
-    mmlu_dev = prepare.mmlu_csv_rows(mmlu_dir / "dev" / "management_dev.csv", "management")
-    mmlu_test = prepare.mmlu_csv_rows(mmlu_dir / "test" / "management_test.csv", "management")
+    mmlu_dev = mmlu.csv_rows(mmlu_dir / "dev" / "management_dev.csv", "management")
+    mmlu_test = mmlu.csv_rows(mmlu_dir / "test" / "management_test.csv", "management")
 
     def render(messages):
         return prompts.render_prompt(tokenizer, messages)
@@ -67,7 +69,8 @@ def rendered_prompts(tokenizer, reference_dir):
         "spider_3shot": [render(prompts.spider_messages(entry, shots)) for entry in dev],
         "spider_training": [training_text(entry) for entry in dev],
         "spider_answer": [entry["query"] + "<|im_end|>" for entry in dev],
-        "mmlu_4shot": [render(prompts.mmlu_messages(item, mmlu_dev)) for item in mmlu_test],
+        "mmlu_4shot": [prompts.mmlu_prompt(tokenizer, item, mmlu_dev, "plain") for item in mmlu_test],
+        "mmlu_4shot_chat": [prompts.mmlu_prompt(tokenizer, item, mmlu_dev, "chat") for item in mmlu_test],
     }
 
 

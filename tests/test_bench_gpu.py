@@ -1,9 +1,15 @@
 """The GPU bench at tiny scale on the CPU: the same code paths as on a GPU, so `make bench-gpu` never rots."""
 
+import json
 import math
 import re
 
+import pytest
+
+import common
 from conftest import run_script
+
+REFERENCE = common.PROJECT_DIR.parent / "shared" / "reference-data"
 
 ROWS = (
     "attention implementation",
@@ -39,3 +45,13 @@ def test_tiny_bench_prints_every_row_with_a_finite_number():
             assert math.isfinite(value) and value > 0, line
     assert re.search(r"^attention implementation\s+sdpa", table, re.M)
     assert "not measured (no CUDA)" in table  # the T4 verdict on a CPU
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference-data is absent (opt-in check)")
+def test_committed_prompt_lengths_are_what_measure_prompt_lengths_gives(tmp_path, monkeypatch):
+    import measure_prompt_lengths
+
+    monkeypatch.setattr(measure_prompt_lengths, "OUTPUT", tmp_path / "prompt_lengths.json")
+    measure_prompt_lengths.main([str(REFERENCE)])
+    committed = common.PROJECT_DIR / "configs" / "prompt_lengths.json"
+    assert json.loads(measure_prompt_lengths.OUTPUT.read_text()) == json.loads(committed.read_text())

@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("lm_eval")
 
 import common
+import records
 from prompts import prompt_digest
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
@@ -171,8 +172,8 @@ def project_outcomes(model_folder, tmp_path_factory):
             for script in ("0_preparando_dados.py", "4_analise_mmlu.py"):
                 run([sys.executable, script], env)
             items = json.loads((folder / "prepared" / "mmlu_test.json").read_text(encoding="utf-8"))
-            records = common.read_jsonl_records(folder / mode / "mmlu" / "base.jsonl")
-            cache[mode] = {(items[r["index"]]["subject"], items[r["index"]]["question"]): r for r in records}
+            base_records = records.read_jsonl_records(folder / mode / "mmlu" / "base.jsonl")
+            cache[mode] = {(items[r["index"]]["subject"], items[r["index"]]["question"]): r for r in base_records}
         return cache[mode]
 
     return outcomes
