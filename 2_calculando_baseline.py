@@ -44,7 +44,6 @@ def main():
         lengths = modeling.token_lengths(tokenizer, texts)
         key_records = spider.evaluate_model(complete, key, entries, texts, lengths, made_with, batch_size)
         spider.summarize(key, key_records)
-    records.say_what_was_set_aside()
 
 
 if __name__ == "__main__":

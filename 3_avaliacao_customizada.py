@@ -78,7 +78,6 @@ def main(argv=None):
         score_external_predictions(args.predictions)
     else:
         evaluate_adapters()
-    records.say_what_was_set_aside()
 
 
 if __name__ == "__main__":

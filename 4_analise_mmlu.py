@@ -42,7 +42,6 @@ def main():
         modeling.free_memory()
     report.build_report()
     print(f"report: {common.PATHS.report}")
-    records.say_what_was_set_aside()
 
 
 if __name__ == "__main__":

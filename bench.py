@@ -29,10 +29,14 @@ import torch
 
 import common
 import mmlu
+import modeling
 import prompts
 import records
 import runner
+import smol_model
 import spider
+import sql_eval
+import vllm_engine
 
 GENERATION_PROMPTS = 32
 
@@ -83,8 +87,6 @@ def generate_all(complete, texts, lengths, batch_size, max_new_tokens):
 
 def bench_generation(folder):
     """Batch size 1 (the study's way) against EVAL_BATCH_SIZE on the same prompts, tokens generated per second."""
-    import modeling
-
     common.PATHS = common.output_paths(folder / "prepared", folder / "outputs")
     entries = spider.read_entries(common.PATHS.spider_dev)[:GENERATION_PROMPTS]
     tokenizer = modeling.load_tokenizer()
@@ -127,8 +129,6 @@ def bench_generation(folder):
 
 def bench_engines(folder):
     """HF generate against vLLM on every demo dev prompt, base model unquantized in float32."""
-    import modeling
-
     common.LOAD_IN_4BIT, common.COMPUTE_DTYPE = False, "float32"
     common.PATHS = common.output_paths(folder / "prepared", folder / "outputs")
     tokenizer = modeling.load_tokenizer()
@@ -141,8 +141,6 @@ def bench_engines(folder):
     for engine in ("hf", "vllm"):
         complete = modeling.load_generator(tokenizer, None, engine)
         if engine == "vllm":
-            import vllm_engine
-
             vllm_engine.engine()  # its start-up (about 20 s here) is not generation
         batch_size = modeling.engine_batch_size(engine)
         started = time.time()
@@ -161,8 +159,6 @@ def bench_engines(folder):
 
 def bench_metric(folder):
     """DeepEval ExecutionAccuracy + strict rule per 1000 examples (gold results cached, as in a real run)."""
-    import sql_eval
-
     entries = spider.read_entries(common.PATHS.spider_dev)
     spider_dir = common.project_path(common.SPIDER_DIR)
     items = [
@@ -206,8 +202,6 @@ def decoding_bound(model, tokenizer, texts):
     """What one batch must cost at least, timed on the model itself: (seconds of its prefill, seconds of one cached
     decoding step at its batch size, real prompt tokens, padded prompt tokens). Generating n new tokens is one
     prefill and n - 1 such steps. As in generate, the prefill computes the logits of the last position only."""
-    import modeling
-
     inputs = modeling._left_padded(tokenizer, texts, model)
     started = time.perf_counter()
     output = model(**inputs, use_cache=True, logits_to_keep=1)
@@ -226,9 +220,6 @@ def decoding_bound(model, tokenizer, texts):
 def bench_smol_generation(folder):
     """SmolLM2 as the smol profile loads it (float32, unquantised), EVAL_BATCH_SIZE prompts per batch: questions and
     tokens per second, and each batch's time against its bound (prefill plus one cached step per further token)."""
-    import modeling
-    import smol_model
-
     try:
         smol_model.gguf_path()
     except common.PipelineError as error:
@@ -284,8 +275,6 @@ def bench_smol_generation(folder):
 
 
 def main():
-    import vllm_engine
-
     if common.PROFILE != "demo":
         raise SystemExit("bench.py measures the demo profile; run it with PROFILE=demo")
     with tempfile.TemporaryDirectory(prefix="bench-") as name:

@@ -10,6 +10,7 @@ are one token each of the demo's tiny tokenizer (ids below any vocabulary size).
     PROFILE=paper BENCH_GPU_SCALE=tiny python bench_gpu.py   # same code, shrunken model, CPU, < 2 minutes
 """
 
+import importlib.util
 import json
 import math
 import os
@@ -21,12 +22,16 @@ from pathlib import Path
 
 os.environ.setdefault("PROFILE", "paper")
 
+import torch  # noqa: E402
+
 import checkpoints  # noqa: E402  (PROFILE first)
 import common  # noqa: E402
 import modeling  # noqa: E402
 import prompts  # noqa: E402
 import records  # noqa: E402
 import runner  # noqa: E402
+import vllm_engine  # noqa: E402
+from measure_prompt_lengths import load_script  # noqa: E402
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")
 ARCHITECTURE = common.PROJECT_DIR / "configs" / "qwen2-7b-instruct.json"
@@ -59,7 +64,6 @@ def bench_model_folder():
 
 def write_model(folder):
     """Seeded random weights in bfloat16, one tensor at a time into safetensors shards (no 2x model in RAM)."""
-    import torch
     from accelerate import init_empty_weights
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, Qwen2Config
@@ -164,8 +168,6 @@ class StepTimer:
 
 def train_steps(script, model, tokenizer, entries, batch_size):
     """Script 1's trainer for one epoch over entries at batch_size: (seconds/step, tokens/step, peaks GiB)."""
-    import torch
-
     common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = batch_size, 1
     examples, lengths, _ = script.training_examples(tokenizer, entries)
     trainer = script.build_trainer(model, tokenizer, examples, lengths)
@@ -184,8 +186,6 @@ def train_steps(script, model, tokenizer, entries, batch_size):
 
 
 def bench_training(script, tokenizer, words, rng):
-    import torch
-
     steps = SIZES["train_steps"] + 1
     per_step = common.PER_DEVICE_TRAIN_BATCH_SIZE * common.GRADIENT_ACCUMULATION_STEPS
     entries = training_entries(script, tokenizer, sample_lengths("spider_training", steps * per_step, rng), words, rng)
@@ -213,8 +213,6 @@ def bench_training(script, tokenizer, words, rng):
 
 def bench_t4(script, tokenizer, words, rng):
     """float16 compute under a 15 GB cap, longest real sequences: fits at batch 2? largest batch that fits?"""
-    import torch
-
     if not torch.cuda.is_available():
         return [
             ("T4 verdict, float16, 15 GB, batch 2", "not measured (no CUDA)", ""),
@@ -281,12 +279,8 @@ def bench_mmlu(model, tokenizer, words, rng):
 
 
 def bench_vllm(tokenizer, texts):
-    import importlib.util
-
     if importlib.util.find_spec("vllm") is None:
         return [("vLLM", "skipped", "vLLM not installed (see README: the vLLM engine)")]
-    import vllm_engine
-
     common.LOAD_IN_4BIT = False  # vLLM loads no NF4: the 16-bit base
     vllm_engine.engine()
     started = time.perf_counter()
@@ -296,8 +290,6 @@ def bench_vllm(tokenizer, texts):
 
 
 def environment_rows():
-    import torch
-
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (no CUDA)"
     return [
         ("device", device, f"BENCH_GPU_SCALE={SCALE}, PROFILE={common.PROFILE}"),
@@ -306,8 +298,6 @@ def environment_rows():
 
 
 def main():
-    from measure_prompt_lengths import load_script
-
     script, rng = load_script("1_fine-tuning.py"), random.Random(common.SEED)
     prepare_model()
     modeling.seed_everything()

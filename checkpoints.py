@@ -88,10 +88,8 @@ def check_resumable(manifest, settings):
 def start_manifest(settings, train_examples, dropped, overlap, evaluated, resume_from):
     """The manifest of a run starting (or resuming): what defines it, its data, where it stands, what runs it."""
     manifest = {
-        "profile": common.PROFILE,
         "config": common.resolved_config(),
         "base_model": settings["base_model"],
-        "train_split": common.TRAIN_SPLIT,
         "train_examples": train_examples,
         "dropped_too_long": dropped,
         "overlap_with_evaluated": overlap,

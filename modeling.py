@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import random
+import resource
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ import torch
 import checkpoints
 import common
 import records
+import vllm_engine  # its vllm import is lazy: importing it costs nothing
 
 # bitsandbytes asks the Hugging Face hub for an optional faster CPU 4-bit kernel and logs a warning on every run when
 # it cannot have it (offline, or the `kernels` package absent); its own kernel is then used, with the same results.
@@ -98,8 +100,6 @@ def peak_memory_gib():
     """Peak memory of this process: GPU allocator peak on CUDA, max resident set size on the CPU."""
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**30
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
@@ -125,7 +125,7 @@ def model_source():
     if local.is_dir():
         return str(local)
     if common.MODEL_NAME in LOCAL_MODEL_BUILDERS:
-        raise common.PipelineError(f"model {common.MODEL_NAME} is not built yet; run 0_preparando_dados.py first")
+        raise common.PipelineError(f"model {common.MODEL_NAME} is not built yet; run {records.SCRIPTS[0]} first")
     return common.MODEL_NAME
 
 
@@ -277,8 +277,6 @@ def made_with(epoch, engine, batch_size):
         "repetition_penalty": repetition_penalty(),
     }
     if engine == "vllm":
-        import vllm_engine
-
         settings["vllm_version"] = vllm_engine.installed_version()
     return settings
 
@@ -357,8 +355,6 @@ def engine_batch_size(engine):
 def check_engine(engine):
     """Fail before any work, with one line, if the engine cannot run with these settings."""
     if engine == "vllm":
-        import vllm_engine
-
         vllm_engine.check_usable()
 
 
@@ -366,8 +362,6 @@ def load_generator(tokenizer, epoch, engine):
     """complete(texts, max_new_tokens): greedy completions by the base model (epoch None) or base plus the adapter
     of epoch, on the given engine."""
     if engine == "vllm":
-        import vllm_engine
-
         return functools.partial(vllm_engine.generate_batch, tokenizer, epoch)
     return functools.partial(generate_batch, load_model(epoch), tokenizer)
 

@@ -214,13 +214,15 @@ def say_what_was_set_aside():
 
 def run_main(main, *args, lock_folder=None):
     """Run a script's main() holding the lock of the folder it writes: a PipelineError becomes one line on stderr
-    and exit code 2, Ctrl-C one line and exit code 130, another run on the same folder one line naming its PID."""
+    and exit code 2, Ctrl-C one line and exit code 130, another run on the same folder one line naming its PID.
+    A finished run ends with one line about the stale files and earlier runs kept aside, if any."""
     try:
         if lock_folder is None:
             main(*args)
         else:
             with folder_lock(lock_folder):
                 main(*args)
+        say_what_was_set_aside()
     except common.PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -102,7 +102,9 @@ def spider_models():
 
 
 def mmlu_models():
-    return [("base", "Base", 0)] + [(model_key(epoch), f"LoRA ({epoch} épocas)", epoch) for epoch in common.EVAL_EPOCHS]
+    return [(model_key(None), "Base", 0)] + [
+        (model_key(epoch), f"LoRA ({epoch} épocas)", epoch) for epoch in common.EVAL_EPOCHS
+    ]
 
 
 def mmlu_categories():
@@ -270,8 +272,8 @@ def mmlu_scores_table(loaded, field):
         for category in categories:
             subset = {i: r for i, r in records.items() if r.get("category") == category}
             per_category[category] = summarize_scores(scores(subset, field), ddof=MMLU_STD_DDOF)
-            if key != "base" and loaded["base"] is not None:
-                base_subset = {i: r for i, r in loaded["base"].items() if r.get("category") == category}
+            if key_epoch(key) and loaded[model_key(None)] is not None:
+                base_subset = {i: r for i, r in loaded[model_key(None)].items() if r.get("category") == category}
                 per_category_p[category] = paired_test(base_subset, subset, field)
         pooled = summarize_scores(scores(records, field), ddof=MMLU_STD_DDOF)
         # Unknown expected counts (every test question of each subject): the n present is all we can state.
@@ -290,7 +292,7 @@ def mmlu_scores_table(loaded, field):
             # The micro average, all questions pooled: equals the aggregate only when the categories are equally
             # sized (not so with all 57 subjects); its CI is the plot's.
             "pooled": pooled,
-            "mcnemar_vs_base": None if key == "base" else paired_test(loaded["base"], records, field),
+            "mcnemar_vs_base": paired_test(loaded[model_key(None)], records, field) if key_epoch(key) else None,
             "mcnemar_vs_base_by_category": per_category_p or None,
         }
     return table
@@ -348,7 +350,7 @@ def table_iii(mmlu):
 
     rows = []
     for category in mmlu["categories"] + ["Agregada"]:
-        base = accuracy("base", category)
+        base = accuracy(model_key(None), category)
         epochs = {}
         for epoch in common.EVAL_EPOCHS:
             new = accuracy(model_key(epoch), category)
@@ -369,7 +371,7 @@ def difference_reading(test):
 def mmlu_readings(mmlu):
     """One line per fine-tuned model: its MMLU change vs base (all items), with interval, test and power."""
     readings = {}
-    base = mmlu["models"]["base"]
+    base = mmlu["models"][model_key(None)]
     for key, _label, epochs in mmlu_models()[1:]:
         model = mmlu["models"][key]
         if model["status"] == "missing" or base["status"] == "missing":
@@ -459,6 +461,11 @@ def training_loss(points):
     return summary
 
 
+def trained_split(manifest):
+    """The split the adapters were trained on (None before training): the manifest's, not the configured one."""
+    return manifest.get("config", {}).get("TRAIN_SPLIT") if manifest else None
+
+
 def leakage(manifest, spider):
     """The leakage warning when the training questions overlap the evaluated ones (TRAIN_SPLIT=dev)."""
     if manifest is None:
@@ -469,7 +476,7 @@ def leakage(manifest, spider):
     if overlap > 0:
         warning = (
             f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
-            f"(TRAIN_SPLIT={manifest.get('train_split', common.TRAIN_SPLIT)}); these Spider numbers measure "
+            f"(TRAIN_SPLIT={trained_split(manifest) or common.TRAIN_SPLIT}); these Spider numbers measure "
             f"memorisation, not generalisation."
         )
     return {"overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "warning": warning}
@@ -499,7 +506,7 @@ def collect_results():
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "config": config,
         # The split actually trained on is the manifest's; the config value is only a fallback before training.
-        "train_split": manifest.get("train_split") if manifest else None,
+        "train_split": trained_split(manifest),
         "training_manifest": manifest,
         "leakage": leakage(manifest, spider),
         "spider": spider,
@@ -583,7 +590,7 @@ def csv_rows(results):
         versus = "base_3shot" if key == "base_0shot" else ("" if key == "base_3shot" else "base_0shot")
         test = model.get(f"mcnemar_vs_{versus}") if versus else None
         add("spider", key, "all", model["status"], model["summary"], test, versus)
-        if key.startswith("lora_epoch"):
+        if key_epoch(key):
             test = model.get("mcnemar_vs_base_3shot")
             add("spider_vs_base_3shot", key, "all", model["status"], model["summary"], test, "base_3shot")
         add("spider_strict", key, "all", model["status"], model["strict"])
@@ -645,7 +652,9 @@ def write_plot(results, path):
     spider_points = [(0, summary(spider, "base_0shot", "summary"))] + [
         (e, summary(spider, model_key(e), "summary")) for e in epochs
     ]
-    mmlu_points = [(0, summary(mmlu, "base", "pooled"))] + [(e, summary(mmlu, model_key(e), "pooled")) for e in epochs]
+    mmlu_points = [(0, summary(mmlu, model_key(None), "pooled"))] + [
+        (e, summary(mmlu, model_key(e), "pooled")) for e in epochs
+    ]
     figure, axis = plt.subplots(figsize=(7, 4.5))
     # Small horizontal offsets keep the error bars of the series at the same epoch apart.
     for points, label, style, shift in (

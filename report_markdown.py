@@ -119,8 +119,8 @@ def markdown_header(results):
         if name == "MMLU_SUBJECTS":
             continue
         # The adapters may come from a run with another split than the one configured now: the manifest decides.
-        if name == "TRAIN_SPLIT" and manifest and manifest.get("train_split") not in (None, value):
-            value = f"{value}  # configured now; the adapters were trained on {manifest['train_split']}"
+        if name == "TRAIN_SPLIT" and results["train_split"] not in (None, value):
+            value = f"{value}  # configured now; the adapters were trained on {results['train_split']}"
         lines.append(f"{name} = {value}")
     lines += ["```", ""]
     if results["profile"] == "demo":
@@ -136,7 +136,7 @@ def markdown_header(results):
         ]
     else:
         text = (
-            f"Training: train split **{manifest.get('train_split')}**, {manifest.get('train_examples')} "
+            f"Training: train split **{results['train_split']}**, {manifest.get('train_examples')} "
             f"examples, {manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated "
             f"questions: {manifest.get('overlap_with_evaluated')}"
         )
@@ -218,7 +218,7 @@ def markdown_spider_comparisons(spider):
         "|---" * 10 + "|",
     ]
     for key, model in spider["models"].items():
-        if not key.startswith("lora_epoch"):
+        if not key_epoch(key):
             continue
         for versus in ("base_0shot", "base_3shot"):
             label = f"LoRA epoch {key_epoch(key)}"
@@ -377,7 +377,7 @@ def markdown_mmlu_comparisons(mmlu, categories):
         "|---" * 10 + "|",
     ]
     for key, model in mmlu["models"].items():
-        if key == "base":
+        if not key_epoch(key):
             continue
         label = f"LoRA epoch {model['epochs']}"
         if model["status"] == "missing":

@@ -10,6 +10,7 @@ Run directly to (re)build:  python smol_model.py [target]
 import json
 import shutil
 import sys
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import common
@@ -28,8 +29,6 @@ END_OF_TURN = "<|im_end|>"
 def gguf_path():
     """The GGUF file inside the installed package, found through its metadata: importing the package itself fails
     without the `llm` CLI it plugs into, which --no-deps leaves out."""
-    from importlib.metadata import PackageNotFoundError, distribution
-
     try:
         files = distribution(DISTRIBUTION).files or []
     except PackageNotFoundError:

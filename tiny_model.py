@@ -14,6 +14,7 @@ Run directly to (re)build:  python tiny_model.py
 import csv
 import hashlib
 import json
+import math
 import random
 import re
 import shutil
@@ -391,8 +392,6 @@ def pretrain(
     log_every=PRETRAIN_LOG_EVERY,
 ):
     """Full-parameter causal-LM training in float32 with AdamW, deterministic for a given seed; returns the losses."""
-    import math
-
     import torch
 
     torch.manual_seed(seed)

@@ -148,3 +148,14 @@ def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path):
         holder.join(30)
     with records.folder_lock(tmp_path):  # free again once the first run ended
         pass
+
+
+def test_a_finished_run_names_what_earlier_runs_left_aside(isolated_run, capsys):
+    records.run_main(lambda: None)
+    assert "set-aside" not in capsys.readouterr().out
+    (common.PATHS.spider_results).mkdir(parents=True)
+    (common.PATHS.spider_results / "base_0shot.stale-20260101-000000.jsonl").write_text("")
+    (common.PATHS.outputs / "lora.previous-20260101-000000").mkdir()
+    records.run_main(lambda: None)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "2 set-aside file(s) or run(s) from earlier runs" in out

@@ -126,7 +126,7 @@ def write_manifest(outputs, overlap, split):
     records.write_json(
         common.PATHS.training_manifest,
         {
-            "train_split": split,
+            "config": {"TRAIN_SPLIT": split},
             "train_examples": 7000,
             "overlap_with_evaluated": overlap,
             "evaluated_questions": EXPECTED_SPIDER,

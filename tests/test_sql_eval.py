@@ -277,3 +277,13 @@ def test_metrics_directly(singers_db):
     assert strict.measure(case) == 0.0 and not strict.is_successful()
     assert strict.reason.startswith("wrong_result")
     assert study.__name__ == "Execution Accuracy" and strict.__name__ == "Strict Execution Accuracy"
+
+
+def test_deepeval_disagreeing_with_the_scorer_stops_the_run(singers_db, tmp_path, monkeypatch):
+    gold = "SELECT name FROM singer WHERE country = 'France'"
+    doubled = f"{gold} UNION ALL {gold}"  # the same set (study rule: 1), twice the rows (official rule: 0)
+    item = {"question": "q", "prediction": doubled, "gold": gold, "db_path": singers_db, "db_id": "concert"}
+    assert [(r["score"], r["strict_score"]) for r in evaluate_predictions([item], tmp_path / "a")] == [(1.0, 0.0)]
+    monkeypatch.setattr(sql_eval.StrictExecutionAccuracy, "score_key", "score")  # DeepEval now reports otherwise
+    with pytest.raises(RuntimeError, match="deepeval's Strict Execution Accuracy disagrees with the scorer"):
+        evaluate_predictions([item], work_dir=tmp_path / "b")

@@ -85,7 +85,7 @@ def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, p
         assert (checkpoint / "adapter_config.json").exists() and (checkpoint / "adapter_model.safetensors").exists()
     manifest = trained_run["manifest"]
     assert manifest["finished"] and manifest["train_examples"] == TRAIN_EXAMPLES
-    assert manifest["overlap_with_evaluated"] == 0 and manifest["train_split"] == "train"
+    assert manifest["overlap_with_evaluated"] == 0 and manifest["config"]["TRAIN_SPLIT"] == "train"
     assert manifest["tokens_per_second"] > 0 and manifest["peak_memory_gib"] > 0
     assert manifest["packages"]["transformers"] and manifest["config"]["LORA_R"] == common.LORA_R
     assert (trained_run["lora_dir"] / "loss_log.csv").read_text().startswith("step,epoch,loss")
