@@ -36,13 +36,6 @@ def parse_arguments(argv=None):
 # Data
 
 
-def training_entries():
-    entries = spider.read_entries(
-        common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev
-    )
-    return entries[: common.MAX_TRAIN_EXAMPLES] if common.MAX_TRAIN_EXAMPLES else entries
-
-
 def sequence_length(tokenizer, example):
     text = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -59,6 +52,8 @@ def training_examples(tokenizer, entries):
             continue
         examples.append(example)
         lengths.append(length)
+    if not examples:
+        raise common.PipelineError(f"no training example fits MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH}; raise it")
     return examples, lengths, dropped
 
 
@@ -158,7 +153,7 @@ def main(argv=None):
         return
 
     modeling.seed_everything()
-    entries = training_entries()
+    entries = spider.training_entries()
     overlap, evaluated = spider.evaluated_overlap(entries)
     if overlap:
         print(
@@ -167,8 +162,6 @@ def main(argv=None):
         )
     tokenizer = modeling.load_tokenizer()
     examples, lengths, dropped = training_examples(tokenizer, entries)
-    if not examples:
-        raise common.PipelineError(f"no training example fits MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH}; raise it")
     print(
         f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
         + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else "")

@@ -117,6 +117,12 @@ def read_entries(path):
     return entries
 
 
+def training_entries():
+    """The training questions: TRAIN_SPLIT's prepared entries, the first MAX_TRAIN_EXAMPLES of them if set."""
+    entries = read_entries(common.PATHS.spider_train if common.TRAIN_SPLIT == "train" else common.PATHS.spider_dev)
+    return entries[: common.MAX_TRAIN_EXAMPLES] if common.MAX_TRAIN_EXAMPLES else entries
+
+
 def evaluated_entries():
     """The evaluated questions: the first EVALUATION_ENTRIES_SIZE of the prepared dev split."""
     return read_entries(common.PATHS.spider_dev)[: common.EVALUATION_ENTRIES_SIZE]
