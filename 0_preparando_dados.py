@@ -113,9 +113,9 @@ def outputs_up_to_date(fingerprint):
         return False
     try:
         manifest = json.loads(paths.prepared_manifest.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return False
-    return {key: manifest.get(key) for key in fingerprint} == fingerprint
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False  # prepared again
+    return isinstance(manifest, dict) and {key: manifest.get(key) for key in fingerprint} == fingerprint
 
 
 def build_local_model():

@@ -12,6 +12,7 @@ outputs/<profile>/spider/external_<FILE>.jsonl and .summary.json, in the same fo
 """
 
 import argparse
+import json
 from pathlib import Path
 
 import checkpoints
@@ -54,6 +55,7 @@ def score_external_predictions(path):
     spider.check_databases_exist(rows)
     key = f"external_{path.stem}"
     predictions = [row["prediction"] for row in rows]
+    texts = [p if isinstance(p, str) else json.dumps(p) for p in predictions]  # what the records' hashes are of
     made_with = {"predictions_file": str(path.resolve())}
 
     def evaluate_batch(indices):
@@ -63,7 +65,7 @@ def score_external_predictions(path):
     key_records = runner.evaluate(
         records.results_path("spider", key),
         made_with,
-        predictions,
+        texts,
         same_lengths,
         common.EVAL_BATCH_SIZE,
         evaluate_batch,

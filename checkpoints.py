@@ -18,8 +18,10 @@ from pathlib import Path
 
 import common
 import records
+import schemas
 
 TRAINING_SCRIPT = records.SCRIPTS[1]
+FRESH_HINT = f"run {TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)"
 PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "deepeval")
 
 
@@ -28,9 +30,7 @@ def read_manifest():
     path = common.PATHS.training_manifest
     if not path.exists():
         return None
-    manifest = records.read_json(path)
-    read_manifest_epochs(manifest)
-    return manifest
+    return records.read_json(path, fix=FRESH_HINT)
 
 
 def checkpoint_epoch(folder):
@@ -63,7 +63,30 @@ def last_complete_checkpoint():
         else:
             print(f"removing {folder.name}: its save was interrupted")
             shutil.rmtree(folder)
-    return str(max(complete, key=lambda folder: int(folder.name.split("-")[1]))) if complete else None
+    if not complete:
+        return None
+    newest = max(complete, key=lambda folder: int(folder.name.split("-")[1]))
+    check_resumable_state(newest)
+    return str(newest)
+
+
+def check_resumable_state(folder):
+    """The state a resumed run loads (adapter, optimizer, scheduler) must be whole: one line, not a torch traceback
+    mid-setup. These are the project's own files, so they are unpickled as written."""
+    import torch
+
+    check_adapter(folder)
+    for name in ("optimizer.pt", "scheduler.pt"):
+        path = folder / name
+        if not path.exists():
+            continue
+        try:
+            torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as error:  # a truncated or overwritten pickle fails in many ways (EOFError, RuntimeError)
+            raise common.PipelineError(
+                f"checkpoint {folder} is damaged ({name}: {type(error).__name__}); delete that folder to resume from "
+                f"the epoch before, or {FRESH_HINT}"
+            ) from None
 
 
 def run_settings(base_model):
@@ -132,7 +155,7 @@ def move_previous_run_aside():
 
 def adapter_path(epoch):
     """The checkpoint folder of one training epoch, from the training manifest."""
-    epochs = read_manifest_epochs(records.read_json(common.PATHS.training_manifest))
+    epochs = records.read_json(common.PATHS.training_manifest, fix=FRESH_HINT)["epochs"]
     if str(epoch) not in epochs:
         done = ", ".join(sorted(epochs, key=int)) or "none"
         raise common.PipelineError(
@@ -147,14 +170,13 @@ def adapter_path(epoch):
 def check_adapter(folder):
     """An adapter folder must hold a readable adapter_config.json and a complete adapter_model.safetensors (its
     header's byte ranges all inside the file), so that a damaged checkpoint is one line, not a peft traceback."""
-    hint = f"run {TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)"
+    hint = FRESH_HINT
     config, weights = folder / "adapter_config.json", folder / "adapter_model.safetensors"
     for path in (config, weights):
         if not path.is_file():
             raise common.PipelineError(f"adapter {folder} has no {path.name}; {hint}")
     try:
-        if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
-            raise ValueError("not a JSON object")
+        schemas.check(json.loads(config.read_text(encoding="utf-8")), schemas.ADAPTER_CONFIG, f"adapter {config}", hint)
         with open(weights, "rb") as handle:
             header_length = int.from_bytes(handle.read(8), "little")
             header = json.loads(handle.read(header_length))
@@ -163,16 +185,6 @@ def check_adapter(folder):
             raise ValueError("the file is truncated")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, MemoryError) as error:
         raise common.PipelineError(f"adapter {folder} is damaged ({error}); {hint}") from None
-
-
-def read_manifest_epochs(manifest):
-    """The manifest's {epoch: folder}; a manifest of another shape is named, not a traceback."""
-    epochs = manifest.get("epochs") if isinstance(manifest, dict) else None
-    if not isinstance(epochs, dict) or not all(isinstance(folder, str) for folder in epochs.values()):
-        raise common.PipelineError(
-            f"{common.PATHS.training_manifest} is not a training manifest; run {TRAINING_SCRIPT} --fresh"
-        )
-    return epochs
 
 
 def check_adapters_exist(epochs):

@@ -199,6 +199,8 @@ VALID = {
     "VLLM_BATCH_SIZE": (1, None),
     "SQL_TIMEOUT_SECONDS": (0.01, 86400.0),
     "SQL_MAX_ROWS": (1, None),
+    "SQL_MAX_RESULT_BYTES": (1, None),
+    "MAX_PREDICTION_CHARS": (1, None),
     "MMLU_SHOTS": (0, 5),
     "MMLU_QUESTIONS_PER_SUBJECT": (0, None),
     "MMLU_GENERATION_TOKENS": (1, None),
@@ -208,7 +210,11 @@ VALID = {
     "MMLU_PROMPT_FORMAT": {"plain", "chat"},
     "BNB_4BIT_QUANT_TYPE": {"nf4", "fp4"},
     "LORA_BIAS": {"none", "all", "lora_only"},
+    # transformers' names (tests/test_common.py checks each is one); add another of its OptimizerNames here to use it.
+    "OPTIM": {"adamw_8bit", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adamw_torch", "adafactor"},
+    "LR_SCHEDULER_TYPE": {"cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial"},
 }
+NON_EMPTY = ("LORA_TARGET_MODULES",)  # tuples that need at least one item (EVAL_EPOCHS may be empty: base only)
 
 PROFILE = os.environ.get("PROFILE", "demo")
 
@@ -255,6 +261,10 @@ def parse_override(name, text, current):
 
 def check_valid(name, value, default):
     """One constant against VALID; a tuple is checked item by item."""
+    if name in NON_EMPTY and not value:
+        raise PipelineError(
+            f"{name} is empty: it needs at least one item; fix or unset it (the default is {default!r})"
+        )
     rule = VALID.get(name)
     if rule is None:
         return
@@ -282,7 +292,9 @@ def resolve_configuration(namespace, environ):
     defaults = {name: value for name, value in namespace.items() if name.isupper()}
     namespace.update(PROFILES[PROFILE])
     overridable = [
-        name for name in namespace if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID", "PROJECT_DIR")
+        name
+        for name in namespace
+        if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID", "NON_EMPTY", "PROJECT_DIR")
     ]
     for name in overridable:
         if name in environ:
@@ -293,7 +305,14 @@ def resolve_configuration(namespace, environ):
         namespace[name] = namespace[name].format(PROFILE=PROFILE)
     if namespace["MMLU_SUBJECTS"] == "all":
         namespace["MMLU_SUBJECTS"] = dict(MMLU_CATEGORIES)
-    if not isinstance(namespace["MMLU_SUBJECTS"], dict) or not namespace["MMLU_SUBJECTS"]:
+    subjects = namespace["MMLU_SUBJECTS"]
+    if (
+        not isinstance(subjects, dict)
+        or not subjects
+        or not all(
+            isinstance(name, str) and isinstance(category, str) and category for name, category in subjects.items()
+        )
+    ):
         raise PipelineError(
             f"MMLU_SUBJECTS={namespace['MMLU_SUBJECTS']!r} must be 'all' or a JSON object of subject: category"
         )
@@ -346,7 +365,7 @@ def resolved_config():
         for key, value in globals().items()
         if key.isupper()
         and isinstance(value, (str, int, float, bool, tuple, dict))
-        and key not in ("PROFILES", "VALID")
+        and key not in ("PROFILES", "VALID", "NON_EMPTY")
     }
 
 

@@ -104,48 +104,23 @@ def preparation_settings():
     }
 
 
-def check_item(path, where, item):
-    valid = (
-        isinstance(item, dict)
-        and isinstance(item.get("question"), str)
-        and isinstance(item.get("subject"), str)
-        and isinstance(item.get("choices"), list)
-        and len(item["choices"]) == len(MMLU_LETTERS)
-        and all(isinstance(choice, str) for choice in item["choices"])
-        and item.get("answer") in range(len(MMLU_LETTERS))
-    )
-    if not valid:
-        raise common.PipelineError(
-            f"{path} {where} is not a question with 4 text choices and an answer index 0-3; "
-            f"run {records.SCRIPTS[0]} again"
-        )
-
-
 def read_questions():
     """The prepared test questions and each subject's dev examples, checked against this run's MMLU settings."""
     paths = common.PATHS
-    recorded = records.read_json(paths.prepared_manifest).get("settings", {})
+    recorded = records.read_json(paths.prepared_manifest)["settings"]
     for name, value in preparation_settings().items():
         if recorded.get(name) != value:
             raise common.PipelineError(
                 f"the prepared MMLU data in {paths.prepared} was made with "
                 f"{name}={recorded.get(name)!r} (now {value!r}); run {records.SCRIPTS[0]} again"
             )
-    items, dev = records.read_json(paths.mmlu_test), records.read_json(paths.mmlu_dev)
-    if not isinstance(items, list) or not isinstance(dev, dict):
-        raise common.PipelineError(
-            f"{paths.prepared} holds MMLU files of the wrong shape; run {records.SCRIPTS[0]} again"
-        )
-    for number, item in enumerate(items):
-        check_item(paths.mmlu_test, f"entry {number}", item)
+    items, dev = records.read_json(paths.mmlu_test), records.read_json(paths.mmlu_dev)  # schemas.MMLU_TEST, _DEV
+    for item in items:
         if item["subject"] not in dev or len(dev[item["subject"]]) < common.MMLU_SHOTS:
             raise common.PipelineError(
                 f"{paths.mmlu_dev} lacks {common.MMLU_SHOTS} dev examples of subject "
                 f"{item['subject']!r}; run {records.SCRIPTS[0]} again"
             )
-    for subject, examples in dev.items():
-        for number, example in enumerate(examples):
-            check_item(paths.mmlu_dev, f"{subject} example {number}", example)
     return items, dev
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 import common
+import schemas
 from prompts import prompt_digest
 
 SCRIPTS = (
@@ -62,45 +63,57 @@ def key_epoch(key):
 # Files
 
 
-def write_text(path, text):
+def write_bytes(path, data):
     """Write atomically: a temporary file in the same folder, then a rename. A crash leaves the old file. An
     unchanged file is not written at all, so a finished run re-run on a read-only folder writes nothing."""
     path = Path(path)
-    if read_text_or_none(path) == text:
-        return
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
-        raise common.PipelineError(
-            f"cannot write {path} ({error.strerror or error}); check that its folder is "
-            f"writable and the disk is not full"
-        ) from None
+        raise cannot_write(path, error) from None
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode("utf-8"))
+
+
+def cannot_write(path, error):
+    """The one line for a write that failed: a read-only folder, a full disk."""
+    return common.PipelineError(
+        f"cannot write {path} ({error.strerror or error}); check that its folder is writable and the disk is not full"
+    )
 
 
 def write_json(path, data):
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def read_json(path):
-    """Read a JSON file or fail with one line naming the file and the script that makes it."""
+def read_json(path, schema=None, fix=None):
+    """Read a JSON file, checked against its schema (schemas.py), or fail with one line naming the file, the entry at
+    fault and the fix (by default: run the script that makes it)."""
     path = Path(path)
     script = producer(path)
     if not path.is_file():
         state = "is a folder, not a file" if path.is_dir() else "is missing"
         raise common.PipelineError(f"{path} {state}" + (f"; run {script} first" if script else ""))
+    fix = fix or (f"run {script} again" if script else "correct or replace it")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        hint = f"; delete it and run {script} again" if script else ""
-        raise common.PipelineError(f"{path} is not valid JSON ({error}){hint}") from None
+        raise common.PipelineError(f"{path} is not valid JSON ({error}); {fix}") from None
+    schema = schema or schemas.schema_of(path)
+    return data if schema is None else schemas.check(data, schema, str(path), fix)
 
 
 def sha256_file(path):
@@ -121,19 +134,23 @@ def read_jsonl_records(path):
     path = Path(path)
     if not path.exists():
         return []
+    fix = "delete the file to recompute it"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except IsADirectoryError:
+        raise common.PipelineError(f"{path} is a folder, not a results file; move it away") from None
+    except UnicodeDecodeError as error:
+        raise common.PipelineError(f"{path} is not UTF-8 text (byte {error.start}); {fix}") from None
+    schema = schemas.schema_of(path)
     by_index = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, 1):
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):
                 break
-            raise common.PipelineError(f"{path} line {number} is corrupt; delete the file to recompute it") from None
-        if not isinstance(record, dict) or not isinstance(record.get("index"), int):
-            raise common.PipelineError(
-                f"{path} line {number} is not a record with an integer index; delete the file to recompute it"
-            )
+            raise common.PipelineError(f"{path} line {number} is corrupt; {fix}") from None
+        schemas.check(record, schema, f"{path} line {number}", fix)
         by_index[record["index"]] = record  # a repeated index keeps its first place and its last record
     return list(by_index.values())
 
@@ -162,6 +179,7 @@ def resume_records(path, made_with, prompts):
             previous = json.loads(settings_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance is treated as different
             previous = None
+        previous = previous if isinstance(previous, dict) else None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
             set_aside(
@@ -187,14 +205,23 @@ def open_checkpoint(path, records):
     """Open a per-example file for appending, rewriting it first from the given records (drops a torn line)."""
     path = Path(path)
     write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
-    return open(path, "a", encoding="utf-8")
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError as error:
+        raise cannot_write(path, error) from None
 
 
 def append_record(handle, record):
-    """Append one example's outcome and flush it to disk, so a kill loses at most the example in flight."""
-    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    handle.flush()
-    os.fsync(handle.fileno())
+    """Append one example's outcome and flush it to disk, so a kill loses at most the example in flight. A line
+    torn by a full disk is dropped when the file is read again, as after a kill."""
+    try:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            handle.close()  # its unwritten buffer would fail again on the way out
+        raise cannot_write(handle.name, error) from None
 
 
 def say_what_was_set_aside():

@@ -11,7 +11,6 @@ intervals, the exact McNemar test with its power, Newcombe's interval for a pair
 
 import csv
 import io
-import os
 import random
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +45,7 @@ ERROR_KINDS = (
     "too_many_rows",
     "too_large",
     "too_long",
+    "not_text",
     "wrong_result",
     "other",
 )
@@ -61,12 +61,15 @@ ERROR_EXAMPLES_PER_KIND = 3
 # Reading
 
 
-def read_results(path):
-    """Per-example records keyed by "index" (a resumed run that repeated an item keeps the last), or None if absent."""
+def read_results(path, size=None):
+    """Per-example records keyed by "index" (a resumed run that repeated an item keeps the last), or None if absent.
+    With size, only the first size items: the records beyond a lowered EVALUATION_ENTRIES_SIZE stay in the file,
+    unreported."""
     path = Path(path)
     if not path.exists():
         return None
-    return {record["index"]: record for record in records.read_jsonl_records(path)}
+    kept = records.read_jsonl_records(path)
+    return {record["index"]: record for record in kept if size is None or record["index"] < size}
 
 
 def paired_test(base_records, model_records, field):
@@ -164,7 +167,7 @@ def has_field(loaded, field):
 
 def spider_results():
     expected = common.EVALUATION_ENTRIES_SIZE
-    loaded = {key: read_results(results_path("spider", key)) for key, *_ in spider_models()}
+    loaded = {key: read_results(results_path("spider", key), expected) for key, *_ in spider_models()}
     # test_suite_score is null where the run had no TEST_SUITE_DIR: the column exists only if some record has it.
     has_test_suite = has_field(loaded, "test_suite_score")
     models = {}
@@ -461,6 +464,15 @@ def training_loss(points):
     return summary
 
 
+def results_date():
+    """When the newest per-example result was written (not the time of this report: unchanged results, unchanged
+    report, so a finished run rebuilt on a read-only folder writes nothing)."""
+    paths = common.PATHS
+    files = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
+    newest = max((path.stat().st_mtime for path in files if ".stale-" not in path.name), default=None)
+    return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
+
+
 def trained_split(manifest):
     """The split the adapters were trained on (None before training): the manifest's, not the configured one."""
     return manifest.get("config", {}).get("TRAIN_SPLIT") if manifest else None
@@ -503,7 +515,7 @@ def collect_results():
     return {
         "profile": common.PROFILE,
         "model": common.MODEL_NAME,
-        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "date": results_date(),
         "config": config,
         # The split actually trained on is the manifest's; the config value is only a fallback before training.
         "train_split": trained_split(manifest),
@@ -687,16 +699,14 @@ def write_plot(results, path):
 
 
 def save_figure(figure, path):
-    """Save atomically (a temporary file, then a rename) and close the figure."""
+    """Save as PNG like every handed-off file (atomically, and only if it changed), and close the figure."""
     import matplotlib.pyplot as plt
 
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")  # keep .png so savefig knows the format
-    figure.savefig(temporary, dpi=120)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=120)
     plt.close(figure)
-    os.replace(temporary, path)
+    records.write_bytes(path, image.getvalue())
 
 
 def write_loss_plot(points, path):

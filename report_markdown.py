@@ -110,7 +110,7 @@ def markdown_header(results):
         "",
         f"- Profile: **{results['profile']}**",
         f"- Model: `{results['model']}`",
-        f"- Date: {results['date']}",
+        f"- Results as of: {results['date'] or 'no results yet'}",
         "",
         "```",
     ]

@@ -51,6 +51,8 @@ def evaluate(path, made_with, prompts, lengths, batch_size, evaluate_batch, desc
     lengths order the batches (token counts; all equal keeps the file order)."""
     kept, done = records.resume_records(path, made_with, prompts)
     plan = batch_plan(lengths, batch_size, done)
+    if not plan:  # all done: open nothing for writing (a finished run re-run on a read-only folder)
+        return sorted((record for record in kept if record["index"] < len(prompts)), key=lambda record: record["index"])
     with (
         records.open_checkpoint(path, kept) as handle,
         tqdm(total=len(prompts), initial=len(done), desc=description, unit="question") as progress,

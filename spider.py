@@ -17,13 +17,13 @@ import common
 import prompts
 import records
 import runner
+import schemas
 import spider_hardness
 import sql_eval
 import stats
 
-REQUIRED_FIELDS = ("db_id", "question", "query", "db_schema")
-
-
+NOT_TEXT_REASON = "not_text: the prediction is not a string"
+NOT_TEXT = dict(score=0, strict_score=0, reason=NOT_TEXT_REASON, strict_reason=NOT_TEXT_REASON, error_kind="not_text")
 DOWNLOAD_HINT = (
     "download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
     "set SPIDER_DIR to its folder"
@@ -47,54 +47,41 @@ def database_path(spider_dir, db_id):
 # The official release
 
 
-def load_json_list(path):
-    data = records.read_json(path)
-    if not isinstance(data, list):
-        raise common.PipelineError(f"{path} should hold a JSON list of entries, found {type(data).__name__}")
-    return data
-
-
 def schema_texts(tables_file):
     """db_id -> the schema as in the study's Figure 1: original table and column names, no '*'."""
-    schemas = {}
-    for number, database in enumerate(load_json_list(tables_file)):
-        try:
-            tables = [
-                (table, [name for owner, name in database["column_names_original"] if owner == table_index])
-                for table_index, table in enumerate(database["table_names_original"])
-            ]
-            schemas[database["db_id"]] = prompts.schema_text(database["db_id"], tables)
-        except (KeyError, TypeError, ValueError) as error:
-            raise common.PipelineError(f"{tables_file} entry {number} is malformed (missing {error})") from None
-    return schemas
+    texts = {}
+    for database in records.read_json(tables_file, schemas.SPIDER_TABLES, DOWNLOAD_HINT):
+        tables = [
+            (table, [name for owner, name in database["column_names_original"] if owner == table_index])
+            for table_index, table in enumerate(database["table_names_original"])
+        ]
+        texts[database["db_id"]] = prompts.schema_text(database["db_id"], tables)
+    return texts
 
 
-def release_entries(path, schemas, spider_dir):
+def release_entries(path, db_schemas, spider_dir):
     """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
     entries = []
-    for number, raw in enumerate(load_json_list(path)):
-        try:
-            db_id, question, query = raw["db_id"], raw["question"], raw["query"]
-        except (KeyError, TypeError):
-            raise common.PipelineError(f"{path} entry {number} lacks db_id, question or query") from None
-        if db_id not in schemas:
+    for number, raw in enumerate(records.read_json(path, schemas.SPIDER_RELEASE_SPLIT, DOWNLOAD_HINT)):
+        db_id, question, query = raw["db_id"], raw["question"], raw["query"]
+        if db_id not in db_schemas:
             raise common.PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
         if not database_path(spider_dir, db_id).exists():
             raise common.PipelineError(
                 f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is "
                 f"missing from {spider_dir}; {DOWNLOAD_HINT}"
             )
-        entries.append({"db_id": db_id, "question": question, "query": query, "db_schema": schemas[db_id]})
+        entries.append({"db_id": db_id, "question": question, "query": query, "db_schema": db_schemas[db_id]})
     return entries
 
 
 def read_release(spider_dir):
     """The official release's train (train_spider + train_others) and dev splits as prepared entries."""
-    schemas = schema_texts(spider_dir / "tables.json")
-    train = release_entries(spider_dir / "train_spider.json", schemas, spider_dir)
+    db_schemas = schema_texts(spider_dir / "tables.json")
+    train = release_entries(spider_dir / "train_spider.json", db_schemas, spider_dir)
     if (spider_dir / "train_others.json").exists():
-        train += release_entries(spider_dir / "train_others.json", schemas, spider_dir)
-    dev = release_entries(spider_dir / "dev.json", schemas, spider_dir)
+        train += release_entries(spider_dir / "train_others.json", db_schemas, spider_dir)
+    dev = release_entries(spider_dir / "dev.json", db_schemas, spider_dir)
     return train, dev
 
 
@@ -103,18 +90,8 @@ def read_release(spider_dir):
 
 
 def read_entries(path):
-    """A prepared Spider file: a list of {db_id, question, query, db_schema}, each checked."""
-    entries = records.read_json(path)
-    if not isinstance(entries, list):
-        raise common.PipelineError(
-            f"{path} should hold a list of entries, found {type(entries).__name__}; run {records.producer(path)} again"
-        )
-    for number, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not all(isinstance(entry.get(field), str) for field in REQUIRED_FIELDS):
-            raise common.PipelineError(
-                f"{path} entry {number} lacks a text {', '.join(REQUIRED_FIELDS)}; run {records.producer(path)} again"
-            )
-    return entries
+    """A prepared Spider file: a list of {db_id, question, query, db_schema} (schemas.SPIDER_PREPARED)."""
+    return records.read_json(path)
 
 
 def training_entries():
@@ -144,22 +121,10 @@ def read_predictions(path):
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
-            row = None
-        fields = ("db_id", "question", "query")
-        if (
-            not isinstance(row, dict)
-            or not all(isinstance(row.get(field), str) for field in fields)
-            or "prediction" not in row
-        ):
-            raise common.PipelineError(
-                f"{path} line {number} is not a JSON object with text db_id, question, query and a prediction"
-            )
-        # A prediction that is not text scores 0 (reason: empty query) rather than stopping the run.
-        prediction = row["prediction"] if isinstance(row["prediction"], str) else ""
-        rows.append(
-            {"db_id": row["db_id"], "question": row["question"], "query": row["query"], "prediction": prediction}
-        )
+        except json.JSONDecodeError as error:
+            raise common.PipelineError(f"{path} line {number} is not valid JSON ({error.msg}); correct it") from None
+        schemas.check(row, schemas.PREDICTION_LINE, f"{path} line {number}", "correct it")
+        rows.append({field: row[field] for field in ("db_id", "question", "query", "prediction")})
     if not rows:
         raise common.PipelineError(f"predictions file {path} holds no predictions")
     return rows
@@ -210,8 +175,9 @@ def test_suite_databases(db_id):
 
 
 def score_outputs(entries, raw_outputs):
-    """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored."""
-    predictions = [sql_eval.extract_sql(raw) for raw in raw_outputs]
+    """Records of the entries' raw outputs (a model's, or external predictions), the SQL extracted and scored. An
+    external prediction that is not text (a number, null, a list) scores 0 with the reason not_text."""
+    predictions = [sql_eval.extract_sql(raw) if isinstance(raw, str) else "" for raw in raw_outputs]
     items = [
         {
             "question": entry["question"],
@@ -223,6 +189,7 @@ def score_outputs(entries, raw_outputs):
         for entry, prediction in zip(entries, predictions)
     ]
     outcomes = sql_eval.evaluate_predictions(items)
+    outcomes = [outcome if isinstance(raw, str) else NOT_TEXT for raw, outcome in zip(raw_outputs, outcomes)]
     suites = [test_suite_databases(entry["db_id"]) for entry in entries]
     return [
         {

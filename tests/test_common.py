@@ -99,6 +99,12 @@ def test_profiles_pick_coherent_defaults():
         ({"EVAL_EPOCHS": "3,0"}, "EVAL_EPOCHS=(3, 0) is out of range"),
         ({"LEARNING_RATE": "inf"}, "LEARNING_RATE=inf is out of range"),
         ({"INFERENCE_ENGINE": "tgi"}, "INFERENCE_ENGINE='tgi' must be one of hf, vllm"),
+        ({"OPTIM": "foo"}, "OPTIM='foo' must be one of adafactor, adamw_8bit"),
+        ({"LR_SCHEDULER_TYPE": "cosin"}, "LR_SCHEDULER_TYPE='cosin' must be one of constant"),
+        ({"LORA_TARGET_MODULES": ","}, "LORA_TARGET_MODULES is empty: it needs at least one item"),
+        ({"MAX_PREDICTION_CHARS": "-1"}, "MAX_PREDICTION_CHARS=-1 is out of range: it must be at least 1"),
+        ({"SQL_MAX_RESULT_BYTES": "0"}, "SQL_MAX_RESULT_BYTES=0 is out of range"),
+        ({"MMLU_SUBJECTS": '{"philosophy": 3}'}, "MMLU_SUBJECTS={'philosophy': 3} must be 'all' or a JSON object"),
     ],
 )
 def test_bad_configuration_is_one_line_and_exit_2(env, message):
@@ -208,3 +214,12 @@ def test_every_training_constant_defines_the_run():
 
 def test_every_checked_constant_exists():
     assert set(common.VALID) <= set(common.resolved_config())
+
+
+def test_the_allowed_optimizers_and_schedulers_are_transformers_names():
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+
+    assert common.VALID["OPTIM"] <= {name.value for name in OptimizerNames}
+    assert common.VALID["LR_SCHEDULER_TYPE"] <= {name.value for name in SchedulerType}
+    assert common.OPTIM in common.VALID["OPTIM"] and common.LR_SCHEDULER_TYPE in common.VALID["LR_SCHEDULER_TYPE"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT_DIR, run_script
-from records import SCRIPTS
+from records import SCRIPTS, folder_lock
 
 # Small enough for CI, large enough that each step has many batches to interrupt.
 REDUCED = {
@@ -218,6 +218,22 @@ def damage_trainer_state(root):
     (first_adapter(root) / "trainer_state.json").write_text('{"epoch": ')
 
 
+def damage_optimizer_state(root):
+    """An unfinished run whose newest checkpoint has a truncated optimizer state (a disk that filled mid-save)."""
+    edit_json(root / "outputs/lora/run_manifest.json", lambda manifest: dict(manifest, finished=False))
+    newest = max((root / "outputs/lora").glob("checkpoint-*"), key=lambda folder: int(folder.name.split("-")[1]))
+    (newest / "optimizer.pt").write_bytes((newest / "optimizer.pt").read_bytes()[:100])
+
+
+def edit_jsonl(path, change):
+    path.write_text("".join(json.dumps(change(json.loads(line))) + "\n" for line in path.read_text().splitlines()))
+
+
+def replace_with_folder(path):
+    path.unlink()
+    path.mkdir()
+
+
 def write_lines(path, lines):
     path.write_text("".join(line + "\n" for line in lines))
     return path
@@ -231,7 +247,7 @@ BAD_INPUTS = {
         "2_calculando_baseline.py",
         lambda root: edit_json(root / "prepared/spider_dev.json", lambda entries: {"entries": entries}),
         {},
-        "should hold a list of entries",
+        "spider_dev.json: should be a list, found an object; run 0_preparando_dados.py again",
     ),
     "entry without db_schema": (
         "3_avaliacao_customizada.py",
@@ -240,7 +256,7 @@ BAD_INPUTS = {
             lambda entries: [{k: v for k, v in e.items() if k != "db_schema"} for e in entries],
         ),
         {},
-        "entry 0 lacks a text",
+        "spider_dev.json entry 0: 'db_schema' is a required property; run 0_preparando_dados.py again",
     ),
     "db_id is a list": (
         "2_calculando_baseline.py",
@@ -248,13 +264,13 @@ BAD_INPUTS = {
             root / "prepared/spider_dev.json", lambda entries: [dict(e, db_id=[e["db_id"]]) for e in entries]
         ),
         {},
-        "entry 0 lacks a text",
+        "entry 0, field 'db_id': should be text, found a list",
     ),
     "MMLU answer index 9": (
         "4_analise_mmlu.py",
         lambda root: edit_json(root / "prepared/mmlu_test.json", lambda items: [dict(items[0], answer=9)] + items[1:]),
         {},
-        "entry 0 is not a question with 4 text choices and an answer index 0-3",
+        "mmlu_test.json entry 0, field 'answer': 9 is greater than the maximum of 3",
     ),
     "MMLU subject missing from dev": (
         "4_analise_mmlu.py",
@@ -266,7 +282,7 @@ BAD_INPUTS = {
         "3_avaliacao_customizada.py",
         lambda root: write_lines(root / "outputs/spider/lora_epoch1.jsonl", ['{"prompt": "x"}']),
         {},
-        "line 1 is not a record with an integer",
+        "lora_epoch1.jsonl line 1: 'index' is a required property; delete the file to recompute it",
     ),
     "adapter without weights": (
         "3_avaliacao_customizada.py",
@@ -293,8 +309,53 @@ BAD_INPUTS = {
         "3_avaliacao_customizada.py",
         lambda root: edit_json(root / "outputs/lora/run_manifest.json", lambda manifest: [manifest]),
         {},
-        "is not a training manifest",
+        "run_manifest.json: should be an object, found a list; run 1_fine-tuning.py --fresh",
     ),
+    "prepared manifest of another shape": (
+        "4_analise_mmlu.py",
+        lambda root: (root / "prepared/manifest.json").write_text("[]"),
+        {},
+        "manifest.json: should be an object, found a list; run 0_preparando_dados.py again",
+    ),
+    "MMLU dev subject not a list": (
+        "4_analise_mmlu.py",
+        lambda root: edit_json(root / "prepared/mmlu_dev.json", lambda dev: dict(dev, philosophy=3)),
+        {},
+        "mmlu_dev.json field 'philosophy': should be a list, found an integer",
+    ),
+    "MMLU question without category": (
+        "4_analise_mmlu.py",
+        lambda root: edit_json(
+            root / "prepared/mmlu_test.json", lambda items: [{k: v for k, v in items[0].items() if k != "category"}]
+        ),
+        {},
+        "mmlu_test.json entry 0: 'category' is a required property",
+    ),
+    "result record with a score of the wrong kind": (
+        "4_analise_mmlu.py",
+        lambda root: edit_jsonl(root / "outputs/spider/base_0shot.jsonl", lambda record: dict(record, score="x")),
+        {},
+        "base_0shot.jsonl line 1 field 'score': 'x' is not one of [0, 1]; delete the file to recompute it",
+    ),
+    "results file not UTF-8": (
+        "2_calculando_baseline.py",
+        lambda root: (root / "outputs/spider/base_0shot.jsonl").write_bytes(b"\xff\n"),
+        {},
+        "base_0shot.jsonl is not UTF-8 text (byte 0); delete the file to recompute it",
+    ),
+    "results file is a folder": (
+        "2_calculando_baseline.py",
+        lambda root: replace_with_folder(root / "outputs/spider/base_0shot.jsonl"),
+        {},
+        "base_0shot.jsonl is a folder, not a results file",
+    ),
+    "adapter config of the wrong kind": (
+        "3_avaliacao_customizada.py",
+        lambda root: edit_json(first_adapter(root) / "adapter_config.json", lambda config: dict(config, r="x")),
+        {},
+        "adapter_config.json field 'r': should be an integer, found text; run 1_fine-tuning.py --fresh",
+    ),
+    "truncated optimizer state": ("1_fine-tuning.py", damage_optimizer_state, {}, "optimizer.pt: "),
     "predictions file is a folder": (
         "3_avaliacao_customizada.py",
         lambda root: (root / "p.jsonl").mkdir(),
@@ -317,7 +378,7 @@ BAD_INPUTS = {
         "3_avaliacao_customizada.py",
         lambda root: write_lines(root / "p.jsonl", [PREDICTION, PREDICTION.replace('"q"', "7")]),
         ["--predictions", "p.jsonl"],
-        "p.jsonl line 2 is not a JSON object with text db_id, question, query",
+        "p.jsonl line 2 field 'question': should be text, found an integer; correct it",
     ),
     "db_id leaves SPIDER_DIR": (
         "3_avaliacao_customizada.py",
@@ -339,6 +400,7 @@ BAD_INPUTS = {
     ),
     "EVALUATION_ENTRIES_SIZE=0": ("2_calculando_baseline.py", None, {"EVALUATION_ENTRIES_SIZE": "0"}, "out of range"),
     "EVAL_BATCH_SIZE=0": ("3_avaliacao_customizada.py", None, {"EVAL_BATCH_SIZE": "0"}, "out of range"),
+    "OPTIM unknown": ("1_fine-tuning.py", None, {"OPTIM": "adamw_9bit"}, "OPTIM='adamw_9bit' must be one of"),
     "SQL_TIMEOUT_SECONDS=nan": ("3_avaliacao_customizada.py", None, {"SQL_TIMEOUT_SECONDS": "nan"}, "out of range"),
     "MMLU_QUESTIONS_PER_SUBJECT=-1": (
         "0_preparando_dados.py",
@@ -437,6 +499,16 @@ def test_a_second_run_on_the_same_outputs_is_refused_and_the_first_is_unharmed(u
     assert first.wait(timeout=300) == 0
     for key in ("base_3shot", "base_0shot"):
         assert records(root, "spider", key) == records(uninterrupted, "spider", key)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_is_refused_while_another_run_holds_its_folder(uninterrupted, tmp_path, script):
+    root = copy_of_run(uninterrupted, tmp_path)
+    before = snapshot(root)
+    with folder_lock(root / ("prepared" if script == SCRIPTS[0] else "outputs")):  # this process is the other run
+        result = run_script(script, environment(root))
+    assert_one_line_exit_2(result, f"another run (PID {os.getpid()}) is writing")
+    assert snapshot(root) == before
 
 
 @pytest.mark.parametrize("script", SCRIPTS[1:])

@@ -173,11 +173,26 @@ def test_wrong_predictions_score_zero_with_a_reason(prepared_demo, tmp_path, mon
     assert all(r["score"] == 0 and r["strict_score"] == 0 and r["reason"].startswith("wrong_result") for r in records)
 
 
+def test_a_prediction_that_is_not_text_scores_zero_saying_so(prepared_demo, tmp_path, monkeypatch):
+    use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
+    entries = json.loads(common.PATHS.spider_dev.read_text())[:4]
+    odd = {0: 7, 1: None, 2: ["SELECT 1"]}
+    write_predictions(tmp_path / "odd.jsonl", entries, lambda e: odd.get(entries.index(e), e["query"]))
+    evaluate_custom.main(["--predictions", str(tmp_path / "odd.jsonl")])
+    records = [json.loads(line) for line in (common.PATHS.spider_results / "external_odd.jsonl").open()]
+    by_index = {r["index"]: r for r in records}
+    for index, value in odd.items():
+        assert by_index[index]["score"] == 0 and by_index[index]["error_kind"] == "not_text"
+        assert by_index[index]["reason"] == "not_text: the prediction is not a string"
+        assert by_index[index]["raw_output"] == value  # the original value is kept
+    assert by_index[3]["score"] == 1
+
+
 def test_malformed_predictions_file_is_named(tmp_path, isolated_run):
     (tmp_path / "bad.jsonl").write_text(
         '{"db_id": "x", "question": "q", "query": "SELECT 1", "prediction": "x"}\n{"db_id": "x"}\n'
     )
-    with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2 is not a JSON object with text db_id"):
+    with pytest.raises(common.PipelineError, match=r"bad.jsonl line 2: 'question' is a required property; correct"):
         evaluate_custom.main(["--predictions", str(tmp_path / "bad.jsonl")])
 
 

@@ -134,7 +134,9 @@ def test_entry_without_fields_is_named(spider_copy, isolated_run):
     dev = json.loads((spider_copy / "dev.json").read_text())
     del dev[3]["query"]
     (spider_copy / "dev.json").write_text(json.dumps(dev))
-    with pytest.raises(common.PipelineError, match=r"dev.json entry 3 lacks db_id, question or query"):
+    with pytest.raises(
+        common.PipelineError, match=r"dev.json entry 3: .query. is a required property; download the official Spider"
+    ):
         prepare.main()
 
 

@@ -57,7 +57,7 @@ def test_checkpoint_file_survives_a_torn_last_line(tmp_path):
     with pytest.raises(common.PipelineError, match="line 2 is corrupt"):
         records.read_jsonl_records(path)
     path.write_text('{"no_index": 0}\n{"index": 2}\n')
-    with pytest.raises(common.PipelineError, match="line 1 is not a record with an integer index"):
+    with pytest.raises(common.PipelineError, match="line 1: 'index' is a required property; delete the file"):
         records.read_jsonl_records(path)
 
 
@@ -159,3 +159,61 @@ def test_a_finished_run_names_what_earlier_runs_left_aside(isolated_run, capsys)
     records.run_main(lambda: None)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "2 set-aside file(s) or run(s) from earlier runs" in out
+
+
+def refuse_writes(monkeypatch, errno_code):
+    """Every write of records.py fails as on a read-only folder or a full disk (root ignores chmod, so patch it)."""
+    import builtins
+
+    def failing_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            raise OSError(errno_code, os.strerror(errno_code), str(file))
+        return builtins.open(file, mode, *args, **kwargs)
+
+    def failing(*args, **kwargs):
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    monkeypatch.setattr(records, "open", failing_open, raising=False)
+    monkeypatch.setattr(records.os, "replace", failing)
+
+
+def test_a_finished_run_on_a_read_only_folder_writes_nothing_and_succeeds(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "base.jsonl"
+    texts = ["p0", "p1", "p2"]
+    runner.evaluate(path, {"m": 1}, texts, [0, 0, 0], 2, lambda indices: [{"v": i} for i in indices], "t")
+    refuse_writes(monkeypatch, errno.EROFS)
+    again = runner.evaluate(path, {"m": 1}, texts, [0, 0, 0], 2, lambda indices: pytest.fail("recomputed"), "t")
+    assert [r["v"] for r in again] == [0, 1, 2]
+    with pytest.raises(common.PipelineError, match=r"cannot write .*base.jsonl \(Read-only file system\); check"):
+        runner.evaluate(path, {"m": 1}, texts + ["p3"], [0] * 4, 2, lambda indices: [{"v": i} for i in indices], "t")
+
+
+def test_a_disk_that_fills_mid_run_is_one_line_and_the_run_resumes(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "base.jsonl"
+    texts = [f"p{i}" for i in range(4)]
+    fsyncs = []
+
+    def fsync_until_full(descriptor):
+        fsyncs.append(descriptor)
+        if len(fsyncs) > 2:  # the made_with file and the first record fit; then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(records.os, "fsync", fsync_until_full)
+        with pytest.raises(common.PipelineError, match=r"cannot write .*base.jsonl \(No space left on device\)"):
+            runner.evaluate(path, {"m": 1}, texts, [0] * 4, 1, lambda indices: [{"v": i} for i in indices], "t")
+    done = runner.evaluate(path, {"m": 1}, texts, [0] * 4, 1, lambda indices: [{"v": i} for i in indices], "t")
+    assert [r["v"] for r in done] == [0, 1, 2, 3]
+
+
+def test_a_made_with_file_of_another_shape_is_unknown_provenance(tmp_path, capsys):
+    path = tmp_path / "base.jsonl"
+    runner.evaluate(path, {"m": 1}, ["p0"], [0], 1, lambda indices: [{"v": 0}], "t")
+    records.made_with_path(path).write_text("[1]")
+    runner.evaluate(path, {"m": 1}, ["p0"], [0], 1, lambda indices: [{"v": 9}], "t")
+    assert "has no record of what made it: kept as base.stale-" in capsys.readouterr().out
+    assert [r["v"] for r in records.read_jsonl_records(path)] == [9]
