@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -259,10 +260,11 @@ def run_main(main, *args, lock_folder=None):
 
 
 def lock_path(folder):
-    """Where the lock of a folder lives: in the cache, so that taking it writes nothing into the folder itself."""
+    """Where the lock of a folder lives: in the machine's temporary folder, keyed by the folder's real path, so that
+    two clones writing one OUTPUT_DIR share it and taking it writes nothing into the folder itself."""
     folder = Path(folder).resolve()
     name = f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:12]}.lock"
-    return common.project_path(common.CACHE_DIR) / "locks" / name
+    return Path(tempfile.gettempdir()) / "spider-tradeoff-locks" / name
 
 
 @contextlib.contextmanager
@@ -287,4 +289,5 @@ def folder_lock(folder):
         pid_file.write_text(str(os.getpid()), encoding="utf-8")
         yield
     finally:
+        pid_file.unlink(missing_ok=True)
         lock.release()

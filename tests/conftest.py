@@ -43,6 +43,19 @@ def isolated_run(tmp_path, monkeypatch):
     return tmp_path
 
 
+def concert_database(tmp_path, sql):
+    """A Spider-layout database db/concert/concert.sqlite made from an SQL script."""
+    import sqlite3
+
+    path = tmp_path / "db" / "concert" / "concert.sqlite"
+    path.parent.mkdir(parents=True)
+    connection = sqlite3.connect(path)
+    connection.executescript(sql)
+    connection.commit()
+    connection.close()
+    return path
+
+
 def run_script(file_name, env=None, args=(), timeout=600):
     """Run a numbered script as a user would, in a subprocess; returns the CompletedProcess."""
     import subprocess

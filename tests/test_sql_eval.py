@@ -8,6 +8,7 @@ import pytest
 
 import spider
 import sql_eval
+from conftest import concert_database
 from sql_eval import (
     evaluate_predictions,
     execute_sql,
@@ -26,16 +27,17 @@ def sha256(path):
 @pytest.fixture
 def singers_db(tmp_path):
     """A small Spider-like database: singers with duplicate countries, and a 3000-row table for cross joins."""
-    path = tmp_path / "db" / "concert" / "concert.sqlite"
-    path.parent.mkdir(parents=True)
-    connection = sqlite3.connect(path)
-    connection.executescript("""
+    path = concert_database(
+        tmp_path,
+        """
         CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
         INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43),
                                   (4, 'Eve', 'United States', 35), (5, 'Bob', 'France', 29);
         CREATE TABLE big (x INTEGER);
         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO big SELECT x FROM c;
-    """)
+        """,
+    )
+    connection = sqlite3.connect(path)
     connection.execute("INSERT INTO singer VALUES (6, CAST(? AS TEXT), 'Peru', 40)", (b"Jos\xe9 \xff",))
     connection.commit()
     connection.close()

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ import pytest
 import common
 import spider
 import sql_sandbox
+from conftest import concert_database
 from sql_eval import score_prediction
 from sql_sandbox import execute_sql
 
@@ -24,19 +24,16 @@ FIFTY_THOUSAND = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c 
 @pytest.fixture
 def singers_db(tmp_path):
     """A small Spider-like database, as in test_sql_eval: singers, and a 25-row table for per-row function calls."""
-    path = tmp_path / "db" / "concert" / "concert.sqlite"
-    path.parent.mkdir(parents=True)
-    connection = sqlite3.connect(path)
-    connection.executescript("""
+    return concert_database(
+        tmp_path,
+        """
         CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
         INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43);
         CREATE TABLE stadium (stadium_id INTEGER);
         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25)
             INSERT INTO stadium SELECT x FROM c;
-    """)
-    connection.commit()
-    connection.close()
-    return path
+        """,
+    )
 
 
 def timed_score(db_path, prediction, timeout_seconds=1.0):
