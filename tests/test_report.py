@@ -539,3 +539,19 @@ def test_changes_never_print_a_negative_zero():
         report_markdown.fmt_signed_points(-1e-17) == "+0.0 pts"
         and report_markdown.fmt_signed_points(0.03125) == "+3.1 pts"
     )
+
+
+def test_a_lowered_evaluation_size_reports_only_the_first_questions(outputs, monkeypatch):
+    monkeypatch.setattr(common, "EVALUATION_ENTRIES_SIZE", 4)  # the files keep their 10 (8) records
+    spider = report.build_report()["spider"]["models"]
+    for key in ("base_3shot", "base_0shot", "lora_epoch3"):
+        expected = summarize_scores(SPIDER_SCORES[key][:4], ddof=SPIDER_STD_DDOF)
+        assert spider[key]["status"] == "ok" and spider[key]["summary"] == expected
+    assert len((outputs / "spider" / "base_3shot.jsonl").read_text().splitlines()) == 10
+
+
+def test_a_finished_report_rebuilt_unchanged_writes_nothing(outputs):
+    report.build_report()
+    stamps = {path: path.stat().st_mtime_ns for path in outputs.iterdir() if path.is_file()}
+    report.build_report()
+    assert {path: path.stat().st_mtime_ns for path in outputs.iterdir() if path.is_file()} == stamps
