@@ -4,12 +4,15 @@ generation (modeling.generate_batch over runner.batch_plan, as scripts 2-3) and 
 
 Random weights compute exactly as many FLOPs and bytes as the real ones, so speed and memory carry over; what they
 say (SQL, letters) is noise. Sequence lengths are the real prompts' (configs/prompt_lengths.json), made of words that
-are one token each of the demo's tiny tokenizer (ids below any vocabulary size).
+are one token each of the demo's tiny tokenizer (ids below any vocabulary size). Each section's rows print as soon as
+they are measured, and all of them again as one table at the end; the optional sections (T4 verdict, vLLM) that fail
+print one row saying why, and the others still run.
 
     PROFILE=paper python bench_gpu.py                        # full size, needs a CUDA GPU (~16 GB of disk, once)
     PROFILE=paper BENCH_GPU_SCALE=tiny python bench_gpu.py   # same code, shrunken model, CPU, < 2 minutes
 """
 
+import functools
 import importlib.util
 import json
 import math
@@ -18,6 +21,7 @@ import random
 import shutil
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("PROFILE", "paper")
@@ -49,13 +53,18 @@ TINY = {
 }
 TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, 1034  # train_spider + train_others; Spider dev
 ANSWER_TOKENS = 40  # a typical SQL answer (configs/prompt_lengths.json: spider_answer p50 35, p75 47)
-T4_BYTES = 15e9
+# The T4 cap, 15e9 bytes = 13.97 GiB, on the caching allocator (what set_per_process_memory_fraction limits): torch
+# reports a Colab T4's total as 14.75 GiB (nvidia-smi: 15360 MiB; ECC keeps the rest of its 16 GB), less its CUDA
+# context (about 0.3-0.5 GiB, outside the allocator) that leaves ~14.3 GiB for tensors; 13.97 GiB errs below it, so a
+# "fits" holds on a real T4 and a "does not fit" within ~0.3 GiB of the cap may still fit there.
+T4_CAP_BYTES = 15e9
 SIZES = {
     "full": {"train_steps": 4, "questions": 64, "batch1": 4, "mmlu": 64, "t4_batches": (1, 2, 4, 8, 16)},
     "tiny": {"train_steps": 1, "questions": 16, "batch1": 1, "mmlu": 16, "t4_batches": (1, 2)},
 }[SCALE]
 SHARD_BYTES = 2 * 2**30
 GiB = 2**30
+TABLE = []  # every row shown so far, printed again as one table at the end
 
 
 def bench_model_folder():
@@ -139,9 +148,10 @@ def training_entries(script, tokenizer, lengths, words, rng):
             "db_id": "bench",
             "question": texts_of([8], words, rng)[0],
             "query": texts_of([ANSWER_TOKENS], words, rng)[0],
-            "db_schema": "",
+            "db_schema": texts_of([1], words, rng)[0],
         }
-        overhead = script.sequence_length(tokenizer, prompts.spider_training_example(entry))
+        # Counted around a one-word schema: an empty one also drops a separator token.
+        overhead = script.sequence_length(tokenizer, prompts.spider_training_example(entry)) - 1
         entry["db_schema"] = texts_of([max(length - overhead, 1)], words, rng)[0]
         entries.append(entry)
     return entries
@@ -168,9 +178,13 @@ class StepTimer:
 
 def train_steps(script, model, tokenizer, entries, batch_size):
     """Script 1's trainer for one epoch over entries at batch_size: (seconds/step, tokens/step, peaks GiB)."""
-    common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = batch_size, 1
     examples, lengths, _ = script.training_examples(tokenizer, entries)
-    trainer = script.build_trainer(model, tokenizer, examples, lengths)
+    saved = common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS
+    common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = batch_size, 1
+    try:
+        trainer = script.build_trainer(model, tokenizer, examples, lengths)  # reads them into its arguments
+    finally:
+        common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = saved
     timer = StepTimer()
     trainer.add_callback(timer.callback)
     if torch.cuda.is_available():
@@ -207,41 +221,98 @@ def bench_training(script, tokenizer, words, rng):
         ),
         (f"training hours for {epochs} epochs", f"{hours * epochs:.2f}", "NUM_EPOCHS x hours per epoch"),
     ]
-    common.NUM_EPOCHS = epochs
-    return rows, model
+    show(rows)
+
+
+def fit_search(train_at, batches, release):
+    """{batch: peak reserved GiB, or why it failed} in order, up to the first batch that does not fit; release()
+    after each attempt, once its exception (which holds the failed step's tensors) is gone."""
+    fits = {}
+    for batch in batches:
+        try:
+            fits[batch] = train_at(batch)
+        except common.PipelineError:  # the non-finite guard of script 1
+            fits[batch] = "non-finite loss in float16"
+        except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
+            if not runner.is_out_of_memory(error):
+                raise
+            fits[batch] = "out of memory"
+        release()
+        if isinstance(fits[batch], str):
+            break
+    return fits
+
+
+def fit_verdict(fits):
+    """(verdict at batch 2, largest batch that fits) of a fit_search."""
+    if isinstance(fits.get(1), str):
+        return f"does not fit at batch 1 ({fits[1]})", "none: does not fit at batch 1"
+    two = fits.get(2)
+    verdict = f"fits ({two:.2f} GiB reserved)" if isinstance(two, float) else f"does not fit ({two}); batch 1 fits"
+    return verdict, str(max(b for b, f in fits.items() if isinstance(f, float)))
+
+
+def peak_reserved(script, model, tokenizer, entry, batch):
+    """Peak reserved GiB of one optimizer step of script 1's trainer at batch, every sequence entry's."""
+    return train_steps(script, model, tokenizer, [entry] * batch * common.GRADIENT_ACCUMULATION_STEPS, batch)[2][1]
+
+
+def release_attempt(model):
+    model.zero_grad(set_to_none=True)
+    modeling.free_memory()
+    torch.cuda.reset_peak_memory_stats()
+
+
+def entry_of_length(script, tokenizer, length, words, rng):
+    """One training entry exactly length tokens long as script 1 counts it (so none is dropped as too long)."""
+    entry = training_entries(script, tokenizer, [length], words, rng)[0]
+    actual = script.sequence_length(tokenizer, prompts.spider_training_example(entry))
+    if actual != length:
+        raise common.PipelineError(f"a {length}-token training sequence came out {actual} tokens long")
+    return entry
 
 
 def bench_t4(script, tokenizer, words, rng):
-    """float16 compute under a 15 GB cap, longest real sequences: fits at batch 2? largest batch that fits?"""
+    """float16 compute (a T4 has no bfloat16) under a T4's memory: fits at batch 2? largest batch that fits?"""
+    longest = LENGTHS["spider_training"]["qwen2_tokens_estimated"]["p100"]
+    cases = {
+        common.MAX_SEQ_LENGTH: "MAX_SEQ_LENGTH: the longest script 1 trains on, the worst case",
+        longest: "the longest measured training example",
+    }
+    entries = {length: entry_of_length(script, tokenizer, length, words, rng) for length in cases}
+    show([("T4 fit test sequence tokens", ", ".join(map(str, entries)), "each run's every sequence this long")])
     if not torch.cuda.is_available():
-        return [
-            ("T4 verdict, float16, 15 GB, batch 2", "not measured (no CUDA)", ""),
-            ("T4 largest batch that fits", "not measured (no CUDA)", ""),
+        show([("T4 verdict", "not measured (no CUDA)", "float16 under the T4 cap, batch 2")])
+        return
+    modeling.free_memory()
+    allocated, reserved = torch.cuda.memory_allocated() / GiB, torch.cuda.memory_reserved() / GiB
+    print(f"T4 fit test starts with {allocated:.3f} GiB allocated, {reserved:.3f} GiB reserved", flush=True)
+    total = torch.cuda.get_device_properties(0).total_memory
+    cap = min(T4_CAP_BYTES, total)  # a GPU smaller than the cap: the whole GPU (a fraction above 1 is refused)
+    show(
+        [
+            ("T4 memory allocated before the cap GiB", f"{allocated:.3f}", f"reserved {reserved:.3f}; 0 expected"),
+            ("T4 cap GiB", f"{cap / GiB:.2f}", f"min(T4_CAP_BYTES = 15e9 bytes, this GPU's {total / GiB:.2f} GiB)"),
         ]
-    torch.cuda.set_per_process_memory_fraction(T4_BYTES / torch.cuda.get_device_properties(0).total_memory)
-    common.COMPUTE_DTYPE, longest = "float16", LENGTHS["spider_training"]["qwen2_tokens_estimated"]["p100"]
-    model, fits = script.lora_model(modeling.load_base_model()), {}
-    for batch in SIZES["t4_batches"]:
-        entries = training_entries(
-            script, tokenizer, [longest] * batch * common.GRADIENT_ACCUMULATION_STEPS, words, rng
-        )
-        try:
-            fits[batch] = train_steps(script, model, tokenizer, entries, batch)[2][1]
-        except (torch.OutOfMemoryError, common.PipelineError) as error:  # PipelineError: float16 overflowed
-            fits[batch] = type(error).__name__
-        model.zero_grad(set_to_none=True)
-        modeling.free_memory()
-        if not isinstance(fits[batch], float):
-            break
-    torch.cuda.set_per_process_memory_fraction(1.0)
-    common.COMPUTE_DTYPE = "auto"
-    two = fits.get(2)
-    verdict = f"fits ({two:.1f} GiB reserved)" if isinstance(two, float) else f"does not fit ({two})"
-    largest = max((b for b, f in fits.items() if isinstance(f, float)), default=0)
-    return [
-        ("T4 verdict, float16, 15 GB, batch 2", verdict, f"every sequence {longest} tokens (longest real)"),
-        ("T4 largest batch that fits", f"{largest}", f"tried {', '.join(map(str, fits))}; memory only, not speed"),
-    ]
+    )
+    dtype, common.COMPUTE_DTYPE = common.COMPUTE_DTYPE, "float16"
+    torch.cuda.set_per_process_memory_fraction(cap / total)
+    try:
+        model = script.lora_model(modeling.load_base_model())
+        for length, why in cases.items():
+            train_at = functools.partial(peak_reserved, script, model, tokenizer, entries[length])
+            fits = fit_search(train_at, SIZES["t4_batches"], functools.partial(release_attempt, model))
+            verdict, largest = fit_verdict(fits)
+            tried = ", ".join(f"{b}: {f:.2f} GiB" if isinstance(f, float) else f"{b}: {f}" for b, f in fits.items())
+            show(
+                [
+                    (f"T4 verdict, batch 2, {length} tokens", verdict, f"float16, under the cap; {why}"),
+                    (f"T4 largest batch that fits, {length} tokens", largest, f"peak reserved per batch: {tried}"),
+                ]
+            )
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        common.COMPUTE_DTYPE = dtype
 
 
 def generation_rate(model, tokenizer, texts, batch_size, new_tokens):
@@ -253,19 +324,26 @@ def generation_rate(model, tokenizer, texts, batch_size, new_tokens):
     return len(texts) / (time.perf_counter() - started)
 
 
-def bench_generation(model, tokenizer, texts):
-    rows, size = [], common.EVAL_BATCH_SIZE
-    for label, batch, count, new in (
-        (f"batch {size}", size, len(texts), ANSWER_TOKENS),
-        ("batch 1 (a sample)", 1, SIZES["batch1"], ANSWER_TOKENS),
-        (f"batch {size}, MAX_NEW_TOKENS", size, size, common.MAX_NEW_TOKENS),
+def bench_generation(model, tokenizer, rng, words):
+    """Script 3's fine-tuned models (and script 2's base 0-shot) get the 0-shot prompt, script 2's baseline the 3-shot
+    one (its shots' schemas included); here the epoch-1 adapter is attached throughout, an upper bound for the base."""
+    size, count = common.EVAL_BATCH_SIZE, SIZES["questions"]
+    zero, three = (texts_of(sample_lengths(kind, count, rng), words, rng) for kind in ("spider_0shot", "spider_3shot"))
+    generation_rate(model, tokenizer, zero[:1], 1, 2)  # first-call costs (4-bit repacking, kernel setup): untimed
+    for label, texts, batch, new, who in (
+        (f"0-shot, batch {size}", zero, size, ANSWER_TOKENS, "per fine-tuned model (script 3; base 0-shot too)"),
+        (f"3-shot, batch {size}", three, size, ANSWER_TOKENS, "base 3-shot (script 2); an upper bound"),
+        ("0-shot, batch 1 (a sample)", zero[: SIZES["batch1"]], 1, ANSWER_TOKENS, "per model, unbatched"),
+        (f"0-shot, batch {size}, MAX_NEW_TOKENS", zero[:size], size, common.MAX_NEW_TOKENS, "per model, worst case"),
     ):
-        rate = generation_rate(model, tokenizer, texts[:count], batch, new)
-        rows += [
-            (f"generation questions/s, {label}", f"{rate:.3f}", f"{new} new tokens each, {count} questions"),
-            (f"generation minutes per 1034 questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", "per model"),
-        ]
-    return rows
+        rate = generation_rate(model, tokenizer, texts, batch, new)
+        show(
+            [
+                (f"generation questions/s, {label}", f"{rate:.3f}", f"{new} new tokens each, {len(texts)} questions"),
+                (f"generation minutes per 1034 questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", who),
+            ]
+        )
+    return zero
 
 
 def bench_mmlu(model, tokenizer, words, rng):
@@ -275,26 +353,50 @@ def bench_mmlu(model, tokenizer, words, rng):
     for batch in runner.batch_plan(modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE):
         modeling.letter_log_probs_batch(model, tokenizer, [texts[i] for i in batch], letter_ids)
     rate = len(texts) / (time.perf_counter() - started)
-    return [("MMLU letter scoring questions/s", f"{rate:.2f}", f"4-shot lengths, batch {common.EVAL_BATCH_SIZE}")]
+    show([("MMLU letter scoring questions/s", f"{rate:.2f}", f"4-shot lengths, batch {common.EVAL_BATCH_SIZE}")])
 
 
 def bench_vllm(tokenizer, texts):
     if importlib.util.find_spec("vllm") is None:
-        return [("vLLM", "skipped", "vLLM not installed (see README: the vLLM engine)")]
+        show([("vLLM", "skipped", "vLLM not installed (see README: the vLLM engine)")])
+        return
     common.LOAD_IN_4BIT = False  # vLLM loads no NF4: the 16-bit base
     vllm_engine.engine()
     started = time.perf_counter()
     vllm_engine.generate_batch(tokenizer, None, texts, ANSWER_TOKENS)
     rate = len(texts) / (time.perf_counter() - started)
-    return [("vLLM generation questions/s", f"{rate:.3f}", f"16-bit base, stops kept, <= {ANSWER_TOKENS} tokens")]
+    show([("vLLM generation questions/s", f"{rate:.3f}", f"16-bit base, stops kept, <= {ANSWER_TOKENS} tokens")])
 
 
 def environment_rows():
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (no CUDA)"
-    return [
-        ("device", device, f"BENCH_GPU_SCALE={SCALE}, PROFILE={common.PROFILE}"),
-        ("torch / CUDA", f"{torch.__version__} / {torch.version.cuda}", f"compute {modeling.compute_dtype()}"),
-    ]
+    show(
+        [
+            ("device", device, f"BENCH_GPU_SCALE={SCALE}, PROFILE={common.PROFILE}"),
+            ("torch / CUDA", f"{torch.__version__} / {torch.version.cuda}", f"compute {modeling.compute_dtype()}"),
+        ]
+    )
+
+
+def print_rows(rows, width):
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<24}  {note}", flush=True)
+
+
+def show(rows):
+    """Print rows as soon as they are measured (a later crash loses none) and keep them for the final table."""
+    print_rows(rows, 48)
+    TABLE.extend(rows)
+
+
+def guarded(name, section, *args):
+    """An optional section (T4 verdict, vLLM): if it fails, one row says so and why, and the others still run."""
+    try:
+        return section(*args)
+    except Exception as error:  # noqa: BLE001  (any failure of this section; Ctrl-C still stops the run)
+        traceback.print_exc()
+        show([(name, "failed", f"{type(error).__name__}: {(str(error) or '-').splitlines()[0][:200]}")])
+    modeling.free_memory()  # what the failed section held, now that its traceback is gone
 
 
 def main():
@@ -303,23 +405,22 @@ def main():
     modeling.seed_everything()
     tokenizer = modeling.load_tokenizer()
     words = one_token_words(tokenizer)
+    environment_rows()
     with tempfile.TemporaryDirectory(prefix="bench-gpu-") as folder:
         common.PATHS = common.output_paths(Path(folder) / "prepared", Path(folder) / "outputs")
-        rows, trained = bench_training(script, tokenizer, words, rng)
-        del trained
-        modeling.free_memory()
+        bench_training(script, tokenizer, words, rng)  # the trained model is dropped: a fresh load follows
+        modeling.free_memory()  # also bitsandbytes' hold on its embedding (modeling.free_memory)
         records.write_json(common.PATHS.training_manifest, {"epochs": checkpoints.epoch_checkpoints()})
         model = modeling.load_model(1)  # script 3's path: base + the epoch's adapter
-        texts = texts_of(sample_lengths("spider_0shot", SIZES["questions"], rng), words, rng)
-        rows += bench_generation(model, tokenizer, texts) + bench_mmlu(model, tokenizer, words, rng)
+        texts = bench_generation(model, tokenizer, rng, words)
+        bench_mmlu(model, tokenizer, words, rng)
         del model
         modeling.free_memory()
-        rows += bench_t4(script, tokenizer, words, rng)  # before vLLM, which takes most of the GPU
-        rows += bench_vllm(tokenizer, texts[: common.EVAL_BATCH_SIZE]) + environment_rows()
-    width = max(len(row[0]) for row in rows)
+        guarded("T4 verdict", bench_t4, script, tokenizer, words, rng)  # before vLLM, which takes most of the GPU
+        guarded("vLLM", bench_vllm, tokenizer, texts[: common.EVAL_BATCH_SIZE])
+    width = max(len(row[0]) for row in TABLE)
     print(f"\n{'figure':<{width}}  {'value':<24}  definition")
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:<24}  {note}")
+    print_rows(TABLE, width)
 
 
 if __name__ == "__main__":

