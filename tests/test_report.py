@@ -492,7 +492,7 @@ def test_training_loss_plot(outputs):
     assert "Training loss: missing (run 1_fine-tuning.py)" in common.PATHS.report.read_text(encoding="utf-8")
 
 
-def test_error_examples_seeded_sample_of_last_epoch(outputs):
+def test_error_examples_seeded_sample_of_last_epoch(outputs, monkeypatch):
     # A last epoch (5) with 7 syntax errors and 1 timeout: 3 syntax examples drawn with the seed, 1 timeout.
     rows = [
         {**r, "score": 0, "reason": f"reason {r['index']}", "error_kind": "syntax" if r["index"] < 7 else "timeout"}
@@ -503,7 +503,8 @@ def test_error_examples_seeded_sample_of_last_epoch(outputs):
     second = report.build_report()["spider"]["error_examples"]
     assert first == second and first["model"] == "lora_epoch5" and first["seed"] == common.SEED
     assert first["kinds"]["syntax"]["count"] == 7 and len(first["kinds"]["syntax"]["examples"]) == 3
-    assert all(example["index"] < 7 for example in first["kinds"]["syntax"]["examples"])
+    # The draw for seed 42 (random.Random("42-syntax").sample of the 7, shown in index order): not the first three.
+    assert common.SEED == 42 and [e["index"] for e in first["kinds"]["syntax"]["examples"]] == [0, 3, 5]
     assert [e["index"] for e in first["kinds"]["timeout"]["examples"]] == [7]
     markdown = common.PATHS.report.read_text(encoding="utf-8")
     section = markdown.split("### Error analysis")[1].split("## MMLU")[0]
@@ -512,6 +513,12 @@ def test_error_examples_seeded_sample_of_last_epoch(outputs):
     # The prediction's backticks and pipe stay inside one code span.
     assert "- Predicted: `` SELECT `name` FROM singers WHERE a \\|\\| b = 7 ``" in section
     assert "- Gold: `SELECT name FROM singer WHERE id = 7`" in section and "- Reason: reason 7" in section
+    # Another seed, another sample of the same errors (the lone timeout stays).
+    monkeypatch.setattr(common, "SEED", 7)
+    other = report.build_report()["spider"]["error_examples"]
+    assert other["seed"] == 7 and [e["index"] for e in other["kinds"]["syntax"]["examples"]] == [2, 3, 4]
+    assert [e["index"] for e in other["kinds"]["timeout"]["examples"]] == [7]
+    assert "drawn with seed 7" in common.PATHS.report.read_text(encoding="utf-8")
 
 
 def test_every_table_has_as_many_header_cells_as_separator_and_row_cells(outputs, monkeypatch):
