@@ -346,7 +346,7 @@ def markdown_mmlu_table(title, table, categories):
             for s in (model["categories"][c] for c in categories)
         ]
         if model["expected_n"] is None:
-            n = f"n={model['n']}"  # every test question: the configuration does not say how many to expect
+            n = f"n={model['n']}"  # every test question and no prepared data to count: no n to expect
         else:
             n = f"{model['n']}" + ("" if model["n"] == model["expected_n"] else f" of {model['expected_n']}")
         lines.append(

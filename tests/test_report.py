@@ -6,6 +6,7 @@ import json
 import pytest
 
 import common
+import mmlu
 import records
 import report
 import report_markdown
@@ -425,7 +426,8 @@ def test_spider_by_hardness_and_database(outputs):
 
 
 def test_mmlu_all_questions_and_four_categories(outputs, monkeypatch):
-    # MMLU_QUESTIONS_PER_SUBJECT = 0 means every test question: no expected n, only the n present ("n=").
+    # MMLU_QUESTIONS_PER_SUBJECT = 0 means every test question: without the prepared data no expected n, only the n
+    # present ("n=").
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", 0)
     monkeypatch.setattr(common, "MMLU_PROMPT_FORMAT", "plain", raising=False)
     subjects = {
@@ -466,6 +468,40 @@ def test_mmlu_all_questions_and_four_categories(outputs, monkeypatch):
     assert base["pooled"] == micro and base["aggregate"]["accuracy"] != pytest.approx(micro["accuracy"])
     assert "Prompt format: **plain**" in markdown and "MMLU_PROMPT_FORMAT = plain" in markdown
     assert results["mmlu"]["generation"] is None and "Table II-b" not in markdown
+    # With the prepared questions there (every test question of each subject: 5, 3, 4, 2), their count is the n
+    # expected, so a file that stops short reads incomplete instead of ok.
+    write_prepared_mmlu(subjects, sizes)
+    results = report.build_report()
+    assert results["mmlu"]["expected_n"] == 14 and results["mmlu"]["models"]["base"]["status"] == "ok"
+    assert table_row(common.PATHS.report.read_text(encoding="utf-8"), "Table II —", "Base")[1] == "14"
+    half = [json.loads(line) for line in (outputs / "mmlu" / "lora_epoch3.jsonl").read_text().splitlines()][:9]
+    write_jsonl(outputs / "mmlu" / "lora_epoch3.jsonl", half)
+    results = report.build_report()
+    model = results["mmlu"]["models"]["lora_epoch3"]
+    assert model["status"] == "incomplete" and (model["n"], model["expected_n"]) == (9, 14)
+    assert table_row(common.PATHS.report.read_text(encoding="utf-8"), "Table II —", "LoRA (3 épocas)")[1] == "9 of 14"
+    rows = {(r["benchmark"], r["model"], r["category"]): r for r in csv.DictReader(common.PATHS.results_csv.open())}
+    assert rows[("mmlu", "lora_epoch3", "micro_average")]["status"] == "incomplete"
+    # Prepared with other settings (here 6 a subject): not this run's questions, so no expected n again.
+    records.write_json(
+        common.PATHS.prepared_manifest, {"settings": {**mmlu.preparation_settings(), "MMLU_QUESTIONS_PER_SUBJECT": 6}}
+    )
+    assert report.build_report()["mmlu"]["models"]["lora_epoch3"]["status"] == "ok"
+
+
+def write_prepared_mmlu(subjects, sizes):
+    """The prepared MMLU files script 0 writes (test questions with their category, 4 dev shots a subject, the
+    manifest's settings) for these subjects and per-subject sizes."""
+    item = {"question": "q", "choices": ["a", "b", "c", "d"], "answer": 0}
+    test = [
+        {**item, "subject": subject, "category": category}
+        for (subject, category), size in zip(subjects.items(), sizes)
+        for _ in range(size)
+    ]
+    dev = {subject: [{**item, "subject": subject, "category": category}] * 4 for subject, category in subjects.items()}
+    records.write_json(common.PATHS.mmlu_test, test)
+    records.write_json(common.PATHS.mmlu_dev, dev)
+    records.write_json(common.PATHS.prepared_manifest, {"settings": mmlu.preparation_settings()})
 
 
 def test_unparseable_generations_counted(outputs):
