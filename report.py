@@ -209,6 +209,9 @@ def spider_results():
         "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
         "points": points_change(accuracy("base_3shot"), accuracy(last)),
         "points_from_base_0shot": points_change(accuracy("base_0shot"), accuracy(last)),
+        # The paired test's words beside each signed change: a direction only where its interval excludes 0.
+        "reading": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_3shot")),
+        "reading_from_base_0shot": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_0shot")),
     }
     return {
         "expected_n": expected,
@@ -344,8 +347,14 @@ def mmlu_results():
     }
 
 
+def comparison_reading(test):
+    """The reading of a paired test, None where there is no test (a file missing)."""
+    return None if test is None else test["reading"]
+
+
 def table_iii(mmlu):
-    """Table III for every evaluated epoch: category accuracy of base and each LoRA, and the percent change."""
+    """Table III for every evaluated epoch: category accuracy of base and each LoRA, the percent change, and the
+    reading of the paired test behind it (the category's; the aggregate's is all questions')."""
 
     def accuracy(key, category):
         model = mmlu["models"][key]
@@ -355,13 +364,23 @@ def table_iii(mmlu):
             return model["aggregate"]["accuracy"]
         return model["categories"][category]["accuracy"]
 
+    def reading(key, category):
+        model = mmlu["models"][key]
+        if category == "Agregada":
+            return comparison_reading(model.get("mcnemar_vs_base"))
+        return comparison_reading((model.get("mcnemar_vs_base_by_category") or {}).get(category))
+
     rows = []
     for category in mmlu["categories"] + ["Agregada"]:
         base = accuracy(model_key(None), category)
         epochs = {}
         for epoch in common.EVAL_EPOCHS:
             new = accuracy(model_key(epoch), category)
-            epochs[str(epoch)] = {"accuracy": new, "percent_change": percent_change(base, new)}
+            epochs[str(epoch)] = {
+                "accuracy": new,
+                "percent_change": percent_change(base, new),
+                "reading": reading(model_key(epoch), category),
+            }
         rows.append({"category": category, "base": base, "epochs": epochs})
     return rows
 
@@ -421,9 +440,10 @@ def comparisons(spider, mmlu):
         model = spider["models"][key]
         for versus in ("base_0shot", "base_3shot"):
             rows.append(("Spider", key, f"LoRA epoch {epoch} vs {versus}", model.get(f"mcnemar_vs_{versus}")))
-    for epoch in common.EVAL_EPOCHS:
-        key = model_key(epoch)
-        rows.append(("MMLU", key, f"LoRA epoch {epoch} vs base", mmlu["models"][key].get("mcnemar_vs_base")))
+    for benchmark, table in (("MMLU", mmlu["models"]), ("MMLU (generation)", mmlu["generation"])):
+        for epoch in common.EVAL_EPOCHS if table else ():
+            key = model_key(epoch)
+            rows.append((benchmark, key, f"LoRA epoch {epoch} vs base", table[key].get("mcnemar_vs_base")))
     return rows
 
 

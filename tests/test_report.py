@@ -200,6 +200,20 @@ def test_study_delta_in_percent_and_in_points(outputs, monkeypatch):
     assert delta["percent"] == pytest.approx(100 * delta["points"] / accuracy["base_3shot"])
     line = next(line for line in markdown.splitlines() if line.startswith("Δ accuracy, base 3-shot"))
     assert f"{delta['percent']:+.1f}% ({100 * delta['points']:+.1f} pts)" in line
+    # Beside each signed change, the reading of its paired test (Table I-b): vs base 3-shot b = 0, c = 4 of 10,
+    # an interval above 0; vs base 0-shot b = 0, c = 5 of the 8 shared questions.
+    test = paired_comparison(SPIDER_SCORES["base_3shot"], SPIDER_SCORES["lora_epoch3"])
+    test0 = paired_comparison(SPIDER_SCORES["base_0shot"], SPIDER_SCORES["lora_epoch3"][:8])
+    assert (test["b"], test["c"], test0["b"], test0["c"]) == (0, 4, 0, 5) and test["ci_low"] > 0
+    assert delta["reading"] == report.difference_reading(test) == "higher than base"
+    assert delta["reading_from_base_0shot"] == report.difference_reading(test0)
+    assert f"({100 * delta['points']:+.1f} pts): higher than base; base 0-shot" in line
+    assert f"({100 * delta['points_from_base_0shot']:+.1f} pts): {delta['reading_from_base_0shot']}. " in line
+    # Without the last epoch's file there is no test and no reading, only the change.
+    (outputs / "spider" / "lora_epoch3.jsonl").unlink()
+    results = report.build_report()
+    line = next(line for line in common.PATHS.report.read_text().splitlines() if line.startswith("Δ accuracy"))
+    assert results["spider"]["delta_last_epoch"]["reading"] is None and "higher" not in line and "— (—); base" in line
 
 
 def test_missing_model_is_marked_missing_not_zero(outputs):
@@ -258,10 +272,20 @@ def test_mmlu_tables_match_records(outputs):
         row = table_row(markdown, "Table III", category)
         base = accuracies["base"][category]
         assert row[1] == f"{base:.3f}"
-        for offset, key in ((2, "lora_epoch3"), (4, "lora_epoch5")):
+        start = order.index(category) * PER_SUBJECT
+        for offset, key in ((2, "lora_epoch3"), (5, "lora_epoch5")):
             new = accuracies[key][category]
             assert row[offset] == f"{new:.3f}"
             assert row[offset + 1] == f"{(new - base) / base * 100:+.1f}%"
+            # Beside each signed change, the reading of the category's paired test.
+            test = paired_comparison(
+                MMLU_SCORES["base"][start : start + PER_SUBJECT], MMLU_SCORES[key][start : start + PER_SUBJECT]
+            )
+            assert row[offset + 2] == report.difference_reading(test)
+    # The aggregate's reading is that of all questions: no direction for epoch 3, higher for epoch 5.
+    row = table_row(markdown, "Table III", "Agregada")
+    assert row[4] == "not distinguishable from no change at this sample size" and row[7] == "higher than base"
+    assert "Reading (paired, epoch 3)" in markdown
     # The generation-based score gets its own table, computed from generated_correct.
     assert "Table II-b" in markdown
     generated = [r["generated_correct"] for r in mmlu_records("lora_epoch5", True)]
@@ -357,8 +381,21 @@ def test_paired_comparisons_power_and_readings(outputs):
     assert row[-1] == "higher than base"
     assert row[8] == f"{100 * minimum_detectable_difference(18, mmlu5['p_discordant']):.1f} pts"
     # Per category too: one row per category after "all".
-    stem = [line for line in markdown.splitlines() if line.startswith("| LoRA epoch 5 | STEM |")]
+    section = markdown.split("Table II-c")[1].split("Table II-d")[0]
+    stem = [line for line in section.splitlines() if line.startswith("| LoRA epoch 5 | STEM |")]
     assert len(stem) == 1 and "| 6 |" in stem[0]
+    # The generation score (Table II-b) gets the same paired columns, from generated_correct.
+    generated = {key: [r["generated_correct"] for r in mmlu_records(key, True)] for key in MMLU_SCORES}
+    for epoch in (3, 5):
+        test = paired_comparison(generated["base"], generated[f"lora_epoch{epoch}"])
+        row = table_row(markdown, "Table II-d", f"LoRA epoch {epoch} | all")
+        assert row[2:5] == ["18", str(test["b"]), str(test["c"])]
+        assert row[5] == f"{test['difference']:+.3f} [{test['ci_low']:+.3f}, {test['ci_high']:+.3f}]"
+        assert row[6] == f"{test['p_value']:.4f}" and row[-1] == report.difference_reading(test)
+        detectable = test["minimum_detectable_difference"]
+        assert row[8] == ("not reachable" if detectable is None else f"{100 * detectable:.1f} pts")
+        assert len([line for line in markdown.split("Table II-d")[1].splitlines() if "| STEM |" in line]) >= 1
+    assert table_row(markdown, "How many questions would be needed", "MMLU (generation) | LoRA epoch 5 vs base")
     assert "Newcombe" in markdown and "80% power" in markdown
     # How many questions: n for 1, 2, 5, 10 points at the observed rate, exactly sample_size_for.
     row = table_row(markdown, "How many questions would be needed", "MMLU | LoRA epoch 5 vs base")
