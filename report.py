@@ -12,11 +12,13 @@ intervals, the exact McNemar test with its power, Newcombe's interval for a pair
 import csv
 import io
 import random
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 import checkpoints
 import common
+import mmlu
 import records
 from records import key_epoch, model_key, producer, results_path
 from report_markdown import render_markdown
@@ -210,6 +212,9 @@ def spider_results():
         "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
         "points": points_change(accuracy("base_3shot"), accuracy(last)),
         "points_from_base_0shot": points_change(accuracy("base_0shot"), accuracy(last)),
+        # The paired test's words beside each signed change: a direction only where its interval excludes 0.
+        "reading": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_3shot")),
+        "reading_from_base_0shot": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_0shot")),
     }
     return {
         "expected_n": expected,
@@ -256,10 +261,9 @@ def error_examples(loaded):
     return {"model": key, "epochs": key_epoch(key), "seed": common.SEED, "wrong": len(wrong), "kinds": kinds}
 
 
-def mmlu_scores_table(loaded, field):
+def mmlu_scores_table(loaded, field, expected_per_category):
     """Per model: per-category summaries, the study's aggregate, pooled summary, McNemar vs base (all items)."""
     categories = mmlu_categories()
-    expected_per_category = mmlu_expected_per_category(categories)
     table = {}
     for key, label, epochs in mmlu_models():
         records = loaded[key]
@@ -279,7 +283,7 @@ def mmlu_scores_table(loaded, field):
                 base_subset = {i: r for i, r in loaded[model_key(None)].items() if r.get("category") == category}
                 per_category_p[category] = paired_test(base_subset, subset, field)
         pooled = summarize_scores(scores(records, field), ddof=MMLU_STD_DDOF)
-        # Unknown expected counts (every test question of each subject): the n present is all we can state.
+        # Unknown expected counts (every test question, no prepared data to count): the n present is all we can state.
         complete = expected_per_category is None or all(
             per_category[c]["n"] == expected_per_category[c] for c in categories
         )
@@ -302,12 +306,18 @@ def mmlu_scores_table(loaded, field):
 
 
 def mmlu_expected_per_category(categories):
-    """Questions per category the configuration asks for; None when MMLU_QUESTIONS_PER_SUBJECT is 0 (every test
-    question of each subject: the count is the data's, not the configuration's)."""
-    if not common.MMLU_QUESTIONS_PER_SUBJECT:
+    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0 (every test
+    question of each subject: a count of the data, not of the configuration), the prepared test questions of each
+    category. None when those are missing or were made with other settings: then the n present is all we state."""
+    if common.MMLU_QUESTIONS_PER_SUBJECT:
+        subjects = list(common.MMLU_SUBJECTS.values())
+        return {c: common.MMLU_QUESTIONS_PER_SUBJECT * subjects.count(c) for c in categories}
+    try:
+        items, _dev = mmlu.read_questions()  # the checks script 4 makes: these are the questions it evaluates
+    except common.PipelineError:
         return None
-    subjects = list(common.MMLU_SUBJECTS.values())
-    return {c: common.MMLU_QUESTIONS_PER_SUBJECT * subjects.count(c) for c in categories}
+    counts = Counter(item["category"] for item in items)
+    return {c: counts[c] for c in categories}
 
 
 def unparseable_generations(loaded):
@@ -326,22 +336,28 @@ def unparseable_generations(loaded):
 
 def mmlu_results():
     loaded = {key: read_results(results_path("mmlu", key)) for key, *_ in mmlu_models()}
-    logprob = mmlu_scores_table(loaded, "correct")
-    has_generation = has_field(loaded, "generated_correct")
     expected = mmlu_expected_per_category(mmlu_categories())
+    logprob = mmlu_scores_table(loaded, "correct", expected)
+    has_generation = has_field(loaded, "generated_correct")
     return {
         "categories": mmlu_categories(),
         "std_ddof": MMLU_STD_DDOF,
         "expected_n": None if expected is None else sum(expected.values()),
         "prompt_format": getattr(common, "MMLU_PROMPT_FORMAT", "chat"),
         "models": logprob,
-        "generation": mmlu_scores_table(loaded, "generated_correct") if has_generation else None,
+        "generation": mmlu_scores_table(loaded, "generated_correct", expected) if has_generation else None,
         "unparseable_generations": unparseable_generations(loaded) if has_generation else None,
     }
 
 
+def comparison_reading(test):
+    """The reading of a paired test, None where there is no test (a file missing)."""
+    return None if test is None else test["reading"]
+
+
 def table_iii(mmlu):
-    """Table III for every evaluated epoch: category accuracy of base and each LoRA, and the percent change."""
+    """Table III for every evaluated epoch: category accuracy of base and each LoRA, the percent change, and the
+    reading of the paired test behind it (the category's; the aggregate's is all questions')."""
 
     def accuracy(key, category):
         model = mmlu["models"][key]
@@ -351,13 +367,23 @@ def table_iii(mmlu):
             return model["aggregate"]["accuracy"]
         return model["categories"][category]["accuracy"]
 
+    def reading(key, category):
+        model = mmlu["models"][key]
+        if category == "Agregada":
+            return comparison_reading(model.get("mcnemar_vs_base"))
+        return comparison_reading((model.get("mcnemar_vs_base_by_category") or {}).get(category))
+
     rows = []
     for category in mmlu["categories"] + ["Agregada"]:
         base = accuracy(model_key(None), category)
         epochs = {}
         for epoch in common.EVAL_EPOCHS:
             new = accuracy(model_key(epoch), category)
-            epochs[str(epoch)] = {"accuracy": new, "percent_change": percent_change(base, new)}
+            epochs[str(epoch)] = {
+                "accuracy": new,
+                "percent_change": percent_change(base, new),
+                "reading": reading(model_key(epoch), category),
+            }
         rows.append({"category": category, "base": base, "epochs": epochs})
     return rows
 
@@ -417,9 +443,10 @@ def comparisons(spider, mmlu):
         model = spider["models"][key]
         for versus in ("base_0shot", "base_3shot"):
             rows.append(("Spider", key, f"LoRA epoch {epoch} vs {versus}", model.get(f"mcnemar_vs_{versus}")))
-    for epoch in common.EVAL_EPOCHS:
-        key = model_key(epoch)
-        rows.append(("MMLU", key, f"LoRA epoch {epoch} vs base", mmlu["models"][key].get("mcnemar_vs_base")))
+    for benchmark, table in (("MMLU", mmlu["models"]), ("MMLU (generation)", mmlu["generation"])):
+        for epoch in common.EVAL_EPOCHS if table else ():
+            key = model_key(epoch)
+            rows.append((benchmark, key, f"LoRA epoch {epoch} vs base", table[key].get("mcnemar_vs_base")))
     return rows
 
 

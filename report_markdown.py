@@ -60,6 +60,11 @@ def fmt_signed_points(value):
     return "—" if value is None else f"{round(100 * value, 1) + 0.0:+.1f} pts"
 
 
+def fmt_reading(reading):
+    """A paired test's reading after a signed change (nothing where there is no test)."""
+    return "" if reading is None else f": {reading}"
+
+
 def fmt_points(value):
     """A difference in accuracy as percentage points."""
     return "—" if value is None else f"{100 * value:.1f} pts"
@@ -280,9 +285,10 @@ def markdown_spider(spider):
     last = f"LoRA epoch {key_epoch(delta['to'])}" if delta["to"] else "the last epoch"
     lines += [
         f"Δ accuracy, base 3-shot → {last} (the study's Δ, relative): {fmt_change(delta['percent'])} "
-        f"({fmt_signed_points(delta['points'])}); base 0-shot (same prompt) → {last}: "
-        f"{fmt_change(delta['percent_from_base_0shot'])} ({fmt_signed_points(delta['points_from_base_0shot'])}). "
-        "A relative change is undefined (—) where the base accuracy is 0.",
+        f"({fmt_signed_points(delta['points'])}){fmt_reading(delta['reading'])}; base 0-shot (same prompt) → "
+        f"{last}: {fmt_change(delta['percent_from_base_0shot'])} "
+        f"({fmt_signed_points(delta['points_from_base_0shot'])}){fmt_reading(delta['reading_from_base_0shot'])}. "
+        "A relative change is undefined (—) where the base accuracy is 0; the reading is Table I-b's paired test.",
         "",
     ]
     lines += markdown_spider_comparisons(spider)
@@ -346,7 +352,7 @@ def markdown_mmlu_table(title, table, categories):
             for s in (model["categories"][c] for c in categories)
         ]
         if model["expected_n"] is None:
-            n = f"n={model['n']}"  # every test question: the configuration does not say how many to expect
+            n = f"n={model['n']}"  # every test question and no prepared data to count: no n to expect
         else:
             n = f"{model['n']}" + ("" if model["n"] == model["expected_n"] else f" of {model['expected_n']}")
         lines.append(
@@ -369,14 +375,9 @@ def markdown_unparseable(mmlu):
     return ["Generations with no parseable answer (counted wrong): " + ("; ".join(parts) or "—") + ".", ""]
 
 
-def markdown_mmlu_comparisons(mmlu, categories):
-    lines = [
-        "### Table II-c — MMLU: each fine-tuned model against the base model, paired on the same questions",
-        "",
-        "| Model | Category | " + COMPARISON_HEADER,
-        "|---" * 10 + "|",
-    ]
-    for key, model in mmlu["models"].items():
+def markdown_mmlu_comparisons(title, table, categories):
+    lines = [title, "", "| Model | Category | " + COMPARISON_HEADER, "|---" * 10 + "|"]
+    for key, model in table.items():
         if not key_epoch(key):
             continue
         label = f"LoRA epoch {model['epochs']}"
@@ -412,19 +413,45 @@ def markdown_mmlu(results):
             categories,
         )
         lines += markdown_unparseable(mmlu)
-    lines += markdown_mmlu_comparisons(mmlu, categories)
+    lines += markdown_mmlu_comparisons(
+        "### Table II-c — MMLU: each fine-tuned model against the base model, paired on the same questions",
+        mmlu["models"],
+        categories,
+    )
+    if mmlu["generation"] is not None:
+        lines += markdown_mmlu_comparisons(
+            "### Table II-d — MMLU scored by generation (Table II-b): each fine-tuned model against the base model, "
+            "paired on the same questions",
+            mmlu["generation"],
+            categories,
+        )
     epochs = [str(epoch) for epoch in common.EVAL_EPOCHS]
+    per_epoch = ("LoRA {} épocas", "Variação (%)", "Reading (paired, epoch {})")
     lines += [
         "### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)",
         "",
-        table_row(["Categoria", "Base"] + [cell for e in epochs for cell in (f"LoRA {e} épocas", "Variação (%)")]),
-        "|---" * (2 + 2 * len(epochs)) + "|",
+        table_row(["Categoria", "Base"] + [cell.format(e) for e in epochs for cell in per_epoch]),
+        "|---" * (2 + 3 * len(epochs)) + "|",
     ]
     for row in results["table_iii"]:
-        changes = [(row["epochs"][e]["accuracy"], row["epochs"][e]["percent_change"]) for e in epochs]
-        cells = [cell for accuracy, change in changes for cell in (fmt(accuracy), fmt_change(change))]
+        cells = [
+            cell
+            for e in epochs
+            for cell in (
+                fmt(row["epochs"][e]["accuracy"]),
+                fmt_change(row["epochs"][e]["percent_change"]),
+                row["epochs"][e]["reading"] or "—",
+            )
+        ]
         lines.append(table_row([row["category"], fmt(row["base"])] + cells))
-    lines += ["", "### Reading", ""]
+    lines += [
+        "",
+        "Reading: the paired comparison of Table II-c on the same questions (for Agregada, all of them), a direction "
+        "only where the 95% interval of the difference excludes 0.",
+        "",
+        "### Reading",
+        "",
+    ]
     for key, reading in results["mmlu_readings"].items():
         lines.append(f"- {reading['text']}" if reading else f"- {key}: no test (base or model results missing).")
     return lines + [""]

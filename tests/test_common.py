@@ -72,6 +72,26 @@ def test_profiles_pick_coherent_defaults():
     assert demo[-1] == "outputs/cache/tiny-qwen2"
 
 
+def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories():
+    code = (
+        "import collections, json, common; "
+        "print(json.dumps(collections.Counter(common.MMLU_SUBJECTS.values()), sort_keys=True))"
+    )
+    for profile in ("paper", "demo"):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=PROJECT_DIR,
+            env={"PATH": "/usr/bin:/bin", "PROFILE": profile, "MMLU_SUBJECTS": "all"},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        # The original MMLU grouping (mmlu_subjects.py): 18 STEM, 13 humanities, 12 social sciences, 14 other.
+        counts = json.loads(result.stdout)
+        assert counts == {"STEM": 18, "humanities": 13, "other": 14, "social sciences": 12}
+        assert sum(counts.values()) == 57
+
+
 @pytest.mark.parametrize(
     "env, message",
     [

@@ -85,6 +85,46 @@ def test_the_demo_ends_with_a_report_whose_numbers_are_the_per_example_files(uni
     assert "missing" not in report and "LEAKAGE" not in report and "Demo profile" in report
     assert "concert_singer, pets_1, car_1" in report and "1034" in report
     assert '"lora_epoch2"' in flat or "lora_epoch2" in flat
+    assert_every_section_of_the_issue(outputs, report, records(uninterrupted, "spider", "lora_epoch2"))
+
+
+def section(report, heading):
+    """The text from a heading to the next heading of any level."""
+    assert heading in report, heading
+    return report.split(heading, 1)[1].split("\n#", 1)[0]
+
+
+def assert_every_section_of_the_issue(outputs, report, last_epoch_records):
+    """What issue 12 asks the demo report to show, each under report_markdown.py's own heading."""
+    # Paired comparisons with power, for Spider, MMLU by letter scores and MMLU by generation (the demo scores both).
+    for heading, rows in (
+        ("### Table I-b — Spider", ("| LoRA epoch 1 | base_0shot |", "| LoRA epoch 2 | base_3shot |")),
+        ("### Table II-c — MMLU", ("| LoRA epoch 1 | all |", "| LoRA epoch 2 | all |")),
+        ("### Table II-d — MMLU scored by generation", ("| LoRA epoch 1 | all |", "| LoRA epoch 2 | all |")),
+    ):
+        text = section(report, heading)
+        assert "| Detectable at 80% power | Reading |" in text and all(row in text for row in rows), heading
+    assert "### Table II-b — MMLU accuracy by category (the answer parsed" in report
+    # Spider by hardness (official levels) and by database, with the test-suite column in Table I.
+    hardness = section(report, "### Table I-c — Spider execution accuracy by hardness")
+    assert {r["hardness"] for r in last_epoch_records} <= {"easy", "medium", "hard", "extra"}
+    assert all(f"| {level} |" in hardness for level in {r["hardness"] for r in last_epoch_records})
+    databases = section(report, "### Table I-d — Spider execution accuracy by database")
+    assert all(f"| {db_id} |" in databases for db_id in {r["db_id"] for r in last_epoch_records})
+    assert "Test-suite accuracy (official test-suite databases)" in section(report, "### Table I —")
+    assert all(r["test_suite_score"] in (0, 1) for r in last_epoch_records)
+    # The error analysis of the last epoch, the sample-size section, both MMLU aggregates, the prompt format.
+    errors = section(report, "### Error analysis")
+    assert "LoRA epoch 2 (the last evaluated epoch)" in errors and "#### " in report.split("### Error analysis")[1]
+    needed = section(report, "## How many questions would be needed")
+    assert all(f"| {name} | LoRA epoch 2 vs " in needed for name in ("Spider", "MMLU", "MMLU (generation)"))
+    table_ii = section(report, "### Table II — MMLU accuracy by category")
+    assert "Aggregate (study: mean of categories ± population std)" in table_ii
+    assert "Micro average (all questions)" in table_ii
+    assert "Prompt format: **plain** (MMLU_PROMPT_FORMAT)" in report
+    # The training curve beside the trade-off plot.
+    assert (outputs / "training_loss.png").read_bytes().startswith(b"\x89PNG")
+    assert "- `training_loss.png` — training loss by step" in report
 
 
 def wait_then_kill(process, condition, timeout=300):

@@ -1,6 +1,7 @@
 """The shared inference engine and the evaluation steps 2-4, in process, with the tiny model and demo data."""
 
 import json
+import sqlite3
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +12,8 @@ import mmlu
 import modeling
 import prompts
 import runner
+import spider
+import sql_eval
 import vllm_engine
 from conftest import load_script, use_directories
 
@@ -202,3 +205,54 @@ def test_unknown_database_in_predictions_is_named(tmp_path, isolated_run):
     )
     with pytest.raises(common.PipelineError, match=r"database 'atlantis' is missing from"):
         evaluate_custom.main(["--predictions", str(tmp_path / "p.jsonl")])
+
+
+def sql_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)  # int, or a float as the shortest text that reads back as the same double
+
+
+def hard_coded(rows):
+    """A query that returns these rows, in this order, from no table: the answer memorised, not computed."""
+    return " UNION ALL ".join("SELECT " + ", ".join(sql_literal(value) for value in row) for row in rows)
+
+
+def test_test_suite_scores_a_hard_coded_answer_zero_and_the_gold_one(prepared_demo, tmp_path, monkeypatch):
+    # The demo suite: each database and a copy with its columns' values shuffled (data/demo/test_suite).
+    use_directories(monkeypatch, prepared_demo, tmp_path / "outputs")
+    assert common.TEST_SUITE_DIR == "data/demo/test_suite"
+    entries = json.loads(common.PATHS.spider_dev.read_text())
+
+    def answer(path, entry):
+        """The gold's rows as the official rule compares them: DISTINCT removed, as a multiset (sorted)."""
+        rows = sqlite3.connect(path).execute(sql_eval.normalize_for_strict(entry["query"])).fetchall()
+        return rows, sorted(rows, key=repr)
+
+    def released(entry):
+        return answer(spider.database_path(spider.spider_dir(), entry["db_id"]), entry)[0]
+
+    # The questions whose answer differs between the two databases of their suite (a count, for example, does not).
+    differing = [
+        entry
+        for entry in entries
+        if len({repr(answer(path, entry)[1]) for path in spider.test_suite_databases(entry["db_id"])}) > 1
+    ]
+    assert len(differing) >= 10 and {entry["db_id"] for entry in differing} == {entry["db_id"] for entry in entries}
+    write_predictions(tmp_path / "memorised.jsonl", differing, lambda e: hard_coded(released(e)))
+    write_predictions(tmp_path / "gold.jsonl", entries, lambda e: e["query"])
+    evaluate_custom.main(["--predictions", str(tmp_path / "memorised.jsonl")])
+    evaluate_custom.main(["--predictions", str(tmp_path / "gold.jsonl")])
+    memorised = [json.loads(line) for line in (common.PATHS.spider_results / "external_memorised.jsonl").open()]
+    gold = [json.loads(line) for line in (common.PATHS.spider_results / "external_gold.jsonl").open()]
+    # Right on the released database by either rule, wrong on the suite: the test-suite score catches it.
+    assert len(memorised) == len(differing)
+    assert all(r["score"] == 1 and r["strict_score"] == 1 and r["test_suite_score"] == 0 for r in memorised)
+    assert all(r["test_suite_score"] == 1 for r in gold) and len(gold) == len(entries)
+    # --predictions records carry the gold query's hardness level, as the models' records do.
+    levels = {"easy", "medium", "hard", "extra"}
+    assert all(r["hardness"] in levels for r in memorised + gold)
+    assert {r["hardness"] for r in gold} == levels
+    assert all(r["hardness"] == spider.gold_hardness(r["gold"]) for r in gold)

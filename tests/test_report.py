@@ -6,6 +6,7 @@ import json
 import pytest
 
 import common
+import mmlu
 import records
 import report
 import report_markdown
@@ -199,6 +200,20 @@ def test_study_delta_in_percent_and_in_points(outputs, monkeypatch):
     assert delta["percent"] == pytest.approx(100 * delta["points"] / accuracy["base_3shot"])
     line = next(line for line in markdown.splitlines() if line.startswith("Δ accuracy, base 3-shot"))
     assert f"{delta['percent']:+.1f}% ({100 * delta['points']:+.1f} pts)" in line
+    # Beside each signed change, the reading of its paired test (Table I-b): vs base 3-shot b = 0, c = 4 of 10,
+    # an interval above 0; vs base 0-shot b = 0, c = 5 of the 8 shared questions.
+    test = paired_comparison(SPIDER_SCORES["base_3shot"], SPIDER_SCORES["lora_epoch3"])
+    test0 = paired_comparison(SPIDER_SCORES["base_0shot"], SPIDER_SCORES["lora_epoch3"][:8])
+    assert (test["b"], test["c"], test0["b"], test0["c"]) == (0, 4, 0, 5) and test["ci_low"] > 0
+    assert delta["reading"] == report.difference_reading(test) == "higher than base"
+    assert delta["reading_from_base_0shot"] == report.difference_reading(test0)
+    assert f"({100 * delta['points']:+.1f} pts): higher than base; base 0-shot" in line
+    assert f"({100 * delta['points_from_base_0shot']:+.1f} pts): {delta['reading_from_base_0shot']}. " in line
+    # Without the last epoch's file there is no test and no reading, only the change.
+    (outputs / "spider" / "lora_epoch3.jsonl").unlink()
+    results = report.build_report()
+    line = next(line for line in common.PATHS.report.read_text().splitlines() if line.startswith("Δ accuracy"))
+    assert results["spider"]["delta_last_epoch"]["reading"] is None and "higher" not in line and "— (—); base" in line
 
 
 def test_missing_model_is_marked_missing_not_zero(outputs):
@@ -257,10 +272,20 @@ def test_mmlu_tables_match_records(outputs):
         row = table_row(markdown, "Table III", category)
         base = accuracies["base"][category]
         assert row[1] == f"{base:.3f}"
-        for offset, key in ((2, "lora_epoch3"), (4, "lora_epoch5")):
+        start = order.index(category) * PER_SUBJECT
+        for offset, key in ((2, "lora_epoch3"), (5, "lora_epoch5")):
             new = accuracies[key][category]
             assert row[offset] == f"{new:.3f}"
             assert row[offset + 1] == f"{(new - base) / base * 100:+.1f}%"
+            # Beside each signed change, the reading of the category's paired test.
+            test = paired_comparison(
+                MMLU_SCORES["base"][start : start + PER_SUBJECT], MMLU_SCORES[key][start : start + PER_SUBJECT]
+            )
+            assert row[offset + 2] == report.difference_reading(test)
+    # The aggregate's reading is that of all questions: no direction for epoch 3, higher for epoch 5.
+    row = table_row(markdown, "Table III", "Agregada")
+    assert row[4] == "not distinguishable from no change at this sample size" and row[7] == "higher than base"
+    assert "Reading (paired, epoch 3)" in markdown
     # The generation-based score gets its own table, computed from generated_correct.
     assert "Table II-b" in markdown
     generated = [r["generated_correct"] for r in mmlu_records("lora_epoch5", True)]
@@ -356,8 +381,21 @@ def test_paired_comparisons_power_and_readings(outputs):
     assert row[-1] == "higher than base"
     assert row[8] == f"{100 * minimum_detectable_difference(18, mmlu5['p_discordant']):.1f} pts"
     # Per category too: one row per category after "all".
-    stem = [line for line in markdown.splitlines() if line.startswith("| LoRA epoch 5 | STEM |")]
+    section = markdown.split("Table II-c")[1].split("Table II-d")[0]
+    stem = [line for line in section.splitlines() if line.startswith("| LoRA epoch 5 | STEM |")]
     assert len(stem) == 1 and "| 6 |" in stem[0]
+    # The generation score (Table II-b) gets the same paired columns, from generated_correct.
+    generated = {key: [r["generated_correct"] for r in mmlu_records(key, True)] for key in MMLU_SCORES}
+    for epoch in (3, 5):
+        test = paired_comparison(generated["base"], generated[f"lora_epoch{epoch}"])
+        row = table_row(markdown, "Table II-d", f"LoRA epoch {epoch} | all")
+        assert row[2:5] == ["18", str(test["b"]), str(test["c"])]
+        assert row[5] == f"{test['difference']:+.3f} [{test['ci_low']:+.3f}, {test['ci_high']:+.3f}]"
+        assert row[6] == f"{test['p_value']:.4f}" and row[-1] == report.difference_reading(test)
+        detectable = test["minimum_detectable_difference"]
+        assert row[8] == ("not reachable" if detectable is None else f"{100 * detectable:.1f} pts")
+        assert len([line for line in markdown.split("Table II-d")[1].splitlines() if "| STEM |" in line]) >= 1
+    assert table_row(markdown, "How many questions would be needed", "MMLU (generation) | LoRA epoch 5 vs base")
     assert "Newcombe" in markdown and "80% power" in markdown
     # How many questions: n for 1, 2, 5, 10 points at the observed rate, exactly sample_size_for.
     row = table_row(markdown, "How many questions would be needed", "MMLU | LoRA epoch 5 vs base")
@@ -425,7 +463,8 @@ def test_spider_by_hardness_and_database(outputs):
 
 
 def test_mmlu_all_questions_and_four_categories(outputs, monkeypatch):
-    # MMLU_QUESTIONS_PER_SUBJECT = 0 means every test question: no expected n, only the n present ("n=").
+    # MMLU_QUESTIONS_PER_SUBJECT = 0 means every test question: without the prepared data no expected n, only the n
+    # present ("n=").
     monkeypatch.setattr(common, "MMLU_QUESTIONS_PER_SUBJECT", 0)
     monkeypatch.setattr(common, "MMLU_PROMPT_FORMAT", "plain", raising=False)
     subjects = {
@@ -466,6 +505,40 @@ def test_mmlu_all_questions_and_four_categories(outputs, monkeypatch):
     assert base["pooled"] == micro and base["aggregate"]["accuracy"] != pytest.approx(micro["accuracy"])
     assert "Prompt format: **plain**" in markdown and "MMLU_PROMPT_FORMAT = plain" in markdown
     assert results["mmlu"]["generation"] is None and "Table II-b" not in markdown
+    # With the prepared questions there (every test question of each subject: 5, 3, 4, 2), their count is the n
+    # expected, so a file that stops short reads incomplete instead of ok.
+    write_prepared_mmlu(subjects, sizes)
+    results = report.build_report()
+    assert results["mmlu"]["expected_n"] == 14 and results["mmlu"]["models"]["base"]["status"] == "ok"
+    assert table_row(common.PATHS.report.read_text(encoding="utf-8"), "Table II —", "Base")[1] == "14"
+    half = [json.loads(line) for line in (outputs / "mmlu" / "lora_epoch3.jsonl").read_text().splitlines()][:9]
+    write_jsonl(outputs / "mmlu" / "lora_epoch3.jsonl", half)
+    results = report.build_report()
+    model = results["mmlu"]["models"]["lora_epoch3"]
+    assert model["status"] == "incomplete" and (model["n"], model["expected_n"]) == (9, 14)
+    assert table_row(common.PATHS.report.read_text(encoding="utf-8"), "Table II —", "LoRA (3 épocas)")[1] == "9 of 14"
+    rows = {(r["benchmark"], r["model"], r["category"]): r for r in csv.DictReader(common.PATHS.results_csv.open())}
+    assert rows[("mmlu", "lora_epoch3", "micro_average")]["status"] == "incomplete"
+    # Prepared with other settings (here 6 a subject): not this run's questions, so no expected n again.
+    records.write_json(
+        common.PATHS.prepared_manifest, {"settings": {**mmlu.preparation_settings(), "MMLU_QUESTIONS_PER_SUBJECT": 6}}
+    )
+    assert report.build_report()["mmlu"]["models"]["lora_epoch3"]["status"] == "ok"
+
+
+def write_prepared_mmlu(subjects, sizes):
+    """The prepared MMLU files script 0 writes (test questions with their category, 4 dev shots a subject, the
+    manifest's settings) for these subjects and per-subject sizes."""
+    item = {"question": "q", "choices": ["a", "b", "c", "d"], "answer": 0}
+    test = [
+        {**item, "subject": subject, "category": category}
+        for (subject, category), size in zip(subjects.items(), sizes)
+        for _ in range(size)
+    ]
+    dev = {subject: [{**item, "subject": subject, "category": category}] * 4 for subject, category in subjects.items()}
+    records.write_json(common.PATHS.mmlu_test, test)
+    records.write_json(common.PATHS.mmlu_dev, dev)
+    records.write_json(common.PATHS.prepared_manifest, {"settings": mmlu.preparation_settings()})
 
 
 def test_unparseable_generations_counted(outputs):
@@ -492,7 +565,7 @@ def test_training_loss_plot(outputs):
     assert "Training loss: missing (run 1_fine-tuning.py)" in common.PATHS.report.read_text(encoding="utf-8")
 
 
-def test_error_examples_seeded_sample_of_last_epoch(outputs):
+def test_error_examples_seeded_sample_of_last_epoch(outputs, monkeypatch):
     # A last epoch (5) with 7 syntax errors and 1 timeout: 3 syntax examples drawn with the seed, 1 timeout.
     rows = [
         {**r, "score": 0, "reason": f"reason {r['index']}", "error_kind": "syntax" if r["index"] < 7 else "timeout"}
@@ -503,7 +576,8 @@ def test_error_examples_seeded_sample_of_last_epoch(outputs):
     second = report.build_report()["spider"]["error_examples"]
     assert first == second and first["model"] == "lora_epoch5" and first["seed"] == common.SEED
     assert first["kinds"]["syntax"]["count"] == 7 and len(first["kinds"]["syntax"]["examples"]) == 3
-    assert all(example["index"] < 7 for example in first["kinds"]["syntax"]["examples"])
+    # The draw for seed 42 (random.Random("42-syntax").sample of the 7, shown in index order): not the first three.
+    assert common.SEED == 42 and [e["index"] for e in first["kinds"]["syntax"]["examples"]] == [0, 3, 5]
     assert [e["index"] for e in first["kinds"]["timeout"]["examples"]] == [7]
     markdown = common.PATHS.report.read_text(encoding="utf-8")
     section = markdown.split("### Error analysis")[1].split("## MMLU")[0]
@@ -512,6 +586,12 @@ def test_error_examples_seeded_sample_of_last_epoch(outputs):
     # The prediction's backticks and pipe stay inside one code span.
     assert "- Predicted: `` SELECT `name` FROM singers WHERE a \\|\\| b = 7 ``" in section
     assert "- Gold: `SELECT name FROM singer WHERE id = 7`" in section and "- Reason: reason 7" in section
+    # Another seed, another sample of the same errors (the lone timeout stays).
+    monkeypatch.setattr(common, "SEED", 7)
+    other = report.build_report()["spider"]["error_examples"]
+    assert other["seed"] == 7 and [e["index"] for e in other["kinds"]["syntax"]["examples"]] == [2, 3, 4]
+    assert [e["index"] for e in other["kinds"]["timeout"]["examples"]] == [7]
+    assert "drawn with seed 7" in common.PATHS.report.read_text(encoding="utf-8")
 
 
 def test_every_table_has_as_many_header_cells_as_separator_and_row_cells(outputs, monkeypatch):

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from stats import (
     MMLU_STD_DDOF,
@@ -178,6 +179,25 @@ def test_minimum_detectable_difference_is_where_power_reaches_80_percent():
     # At n = 10 with p_d = 0.3 even delta = p_d (every discordant pair one way) rarely reaches 6 discordant pairs.
     assert minimum_detectable_difference(10, 0.3) is None
     assert minimum_detectable_difference(0, 0.3) is None and minimum_detectable_difference(100, None) is None
+
+
+def power_by_brute_force(n, p_discordant, difference, alpha=0.05):
+    """The design's exact power written independently of stats.py: for every m discordant pairs, the rejecting k by
+    the two-sided binomial(m, 1/2) p-value, each term a scipy.stats.binom pmf."""
+    favour = (p_discordant + difference) / (2 * p_discordant)
+    total = 0.0
+    for m in range(n + 1):
+        k = np.arange(m + 1)
+        p_values = np.minimum(1.0, 2 * np.minimum(binom.cdf(k, m, 0.5), binom.sf(k - 1, m, 0.5)))
+        total += binom.pmf(m, n, p_discordant) * binom.pmf(k[p_values <= alpha], m, favour).sum()
+    return total
+
+
+def test_minimum_detectable_difference_literal_at_the_studys_size():
+    # n = 150 paired questions (the study's Spider sample), 20% of them discordant: the exact McNemar test reaches
+    # 80% power at |delta| = 0.10583 (10.6 points), found by bisection on power_by_brute_force (0.1058318...).
+    assert power_by_brute_force(150, 0.2, 0.10582) < 0.8 <= power_by_brute_force(150, 0.2, 0.10585)
+    assert minimum_detectable_difference(150, 0.2) == pytest.approx(0.10583, abs=2e-5)
 
 
 def test_sample_size_exact_scan_and_normal_approximation():
