@@ -49,7 +49,7 @@ MMLU_QUESTION = objects_with(
 )
 MMLU_TEST = list_of(dict(MMLU_QUESTION, required=[*MMLU_QUESTION["required"], "category"]))
 MMLU_DEV = {"type": "object", "additionalProperties": list_of(MMLU_QUESTION)}
-PREPARED_MANIFEST = objects_with(("settings", "counts"), settings={"type": "object"}, counts={"type": "object"})
+PREPARED_MANIFEST = objects_with(("settings",), settings={"type": "object"}, counts={"type": "object"})
 TRAINING_MANIFEST = objects_with(
     ("config", "epochs", "finished"),
     config={"type": "object"},
