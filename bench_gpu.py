@@ -410,7 +410,10 @@ def main():
         common.PATHS = common.output_paths(Path(folder) / "prepared", Path(folder) / "outputs")
         bench_training(script, tokenizer, words, rng)  # the trained model is dropped: a fresh load follows
         modeling.free_memory()  # also bitsandbytes' hold on its embedding (modeling.free_memory)
-        records.write_json(common.PATHS.training_manifest, {"epochs": checkpoints.epoch_checkpoints()})
+        epochs = checkpoints.epoch_checkpoints()  # the manifest adapter_path reads (schemas.TRAINING_MANIFEST)
+        records.write_json(
+            common.PATHS.training_manifest, {"config": common.resolved_config(), "epochs": epochs, "finished": True}
+        )
         model = modeling.load_model(1)  # script 3's path: base + the epoch's adapter
         texts = bench_generation(model, tokenizer, rng, words)
         bench_mmlu(model, tokenizer, words, rng)
