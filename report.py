@@ -16,11 +16,12 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-import checkpoints
-import common
 import mmlu
 import records
 from records import key_epoch, model_key, producer, results_path
+
+import checkpoints
+import common
 from report_markdown import render_markdown
 from stats import (
     MMLU_STD_DDOF,

@@ -6,8 +6,9 @@ the markdown, the JSON and the CSV cannot disagree. A missing part reads "missin
 
 from pathlib import Path
 
-import common
 from records import SCRIPTS, key_epoch
+
+import common
 
 # What the study's evaluated sample really was (its dev.json order): worth saying next to every Spider table.
 STUDY_SAMPLE_NOTE = (

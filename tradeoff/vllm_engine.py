@@ -65,7 +65,8 @@ def generator(llm, tokenizer, adapter, stop_ids, repetition_penalty, check_finit
     from vllm import SamplingParams
     from vllm.lora.request import LoRARequest
 
-    request = None if adapter is None else LoRARequest(adapter.name, zlib.crc32(str(adapter).encode()) or 1, str(adapter))
+    # vLLM tells adapters apart by an integer id; a hash of the folder keeps each epoch's distinct.
+    request = adapter and LoRARequest(adapter.name, zlib.crc32(str(adapter).encode()) or 1, str(adapter))
 
     def complete(texts, max_new_tokens):
         # logprobs=0: the chosen token's log-probability only, so the non-finite guard sees every step.
