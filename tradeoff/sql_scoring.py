@@ -1,4 +1,5 @@
-"""Execution accuracy on Spider: run untrusted SQL safely, compare result rows, expose both rules as DeepEval metrics.
+"""Execution accuracy on Spider: extract the SQL from a model's output, run it in the sandbox, compare result rows,
+expose both rules as DeepEval metrics.
 
 Two rules, computed from the same executions:
     study   the study's rule (Figure 7): set(predicted rows) == set(gold rows); order and duplicates ignored.
@@ -6,37 +7,46 @@ Two rules, computed from the same executions:
             both queries normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, order only when
             the gold query has ORDER BY, columns matched up to permutation.
 
-A prediction can be anything a model wrote, so every query runs on a read-only connection with an authorizer,
-a wall-clock budget and a row cap; failures become a reason string, never an exception.
+A prediction can be anything a model wrote: it is capped in characters and lines before any parsing or hashing,
+extraction is linear in its length, and failures become a reason string, never an exception.
 """
 
 import contextlib
 import io
-import itertools
+import os
 import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from deepeval import evaluate
-from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig
-from deepeval.metrics import BaseMetric
-from deepeval.test_case import LLMTestCase
+# DeepEval reads this when it is imported: set before, it never phones home (a caller's own choice stands).
+os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
 
-import common  # sets DEEPEVAL_TELEMETRY_OPT_OUT=YES before deepeval is imported
-from common import MAX_PREDICTION_CHARS, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
+from deepeval import evaluate  # noqa: E402
+from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig  # noqa: E402
+from deepeval.metrics import BaseMetric  # noqa: E402
+from deepeval.test_case import LLMTestCase  # noqa: E402
 
-# ---------------------------------------------------------------------------------------------------------------
-# Safe execution: in sql_sandbox (a worker process killed at the deadline); re-exported under the old names.
-from sql_sandbox import (  # noqa: F401
-    ACTION_NAMES,
-    DENIED_FUNCTIONS,
-    MAX_VALUE_BYTES,
-    PROGRESS_EVERY,
-    READ_PRAGMAS,
-    classify_error,
-    execute_sql,
+from tradeoff import PipelineError  # noqa: E402
+from tradeoff.sql_sandbox import execute_sql  # noqa: E402
+
+# Every error_kind a record can carry, in the report's order: the sandbox's kinds, "too_long" (over the caps),
+# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
+# failed: a data problem), and "other" (anything else, e.g. a worker that died).
+ERROR_KINDS = tuple(
+    "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
+    "wrong_result gold_failed other".split()
 )
+# A generated output is at most a few hundred tokens; SqlLimits.max_prediction_chars caps the characters.
+MAX_LINES = 2_000
+# Rows hashed while searching the column orders of the strict rule: a few seconds at most, on any result.
+MAX_COMPARISON_STEPS = 20_000_000
+
+
+def too_long(text, limits):
+    """Over the caps: more than limits.max_prediction_chars characters or MAX_LINES lines (cost bounded by the cap)."""
+    return len(text) > limits.max_prediction_chars or text.count("\n", 0, limits.max_prediction_chars) >= MAX_LINES
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Extracting the SQL from a model's output.
@@ -47,63 +57,46 @@ FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
 # An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
 INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
-# A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ...").
+# A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ..."). The column
+# list stops at any parenthesis, so that no search scans past the next one.
 SQL_LINE_START = re.compile(
-    r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^)]*\)\s*)?as\s*\()", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*(?:select\b|with\s+(?:recursive\s+)?\w+\s*(?:\([^()]*\)\s*)?as\s*\()", re.IGNORECASE | re.MULTILINE
 )
-# A line of commentary after the query; capitalised sentence starts only, so a column named "result" survives.
-PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
-
-
-def _first_statement(text):
-    """Up to the first ';' or blank line outside string literals; comments dropped, whitespace collapsed."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        char = text[i]
-        if char in "'\"`":  # copy a quoted literal or identifier verbatim ('' and "" escape themselves)
-            end = i + 1
-            while end < n:
-                if text[end] == char:
-                    if end + 1 < n and text[end + 1] == char:
-                        end += 2
-                        continue
-                    break
-                end += 1
-            out.append(text[i : end + 1])
-            i = end + 1
-        elif char == ";":
-            break
-        elif text.startswith("--", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline
-        elif text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            i = n if close < 0 else close + 2
-            if out and out[-1] != " ":
-                out.append(" ")
-        elif char.isspace():
-            end = i
-            while end < n and text[end].isspace():
-                end += 1
-            if text[i:end].count("\n") >= 2:  # a blank line: what follows is commentary
-                break
-            if out and out[-1] != " ":
-                out.append(" ")
-            i = end
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out).strip()
-
-
+# SELECT anywhere, the capitalised keyword first (it starts the query more often than the word in prose).
+UPPER_SELECT, ANY_SELECT = re.compile(r"\bSELECT\b"), re.compile(r"\bselect\b", re.IGNORECASE)
+WITH_START = re.compile(r"\s*with\b", re.IGNORECASE)
 # A line that starts some other statement: what a model wrote as its SQL even when it is not a query.
 STATEMENT_LINE_START = re.compile(
     r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b", re.IGNORECASE | re.MULTILINE
 )
+# A line of commentary after the query; capitalised sentence starts only, so a column named "result" survives.
+PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
+# What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
+OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
+
+
+# The pieces of a statement: quoted text (unclosed: to the end), comments (unclosed: to the end), whitespace, ';'.
+STATEMENT_PIECE = re.compile(
+    r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|\Z)|\s+|;|[^'"`\s;/-]+|.""", re.DOTALL
+)
+
+
+def _first_statement(text):
+    """Up to the first ';' or blank line outside string literals; comments dropped, whitespace collapsed."""
+    out = []
+    for piece in STATEMENT_PIECE.findall(text):
+        if piece == ";" or (piece.isspace() and piece.count("\n") >= 2):  # a blank line: what follows is commentary
+            break
+        if piece.isspace() or piece.startswith("/*"):
+            if out and out[-1] != " ":
+                out.append(" ")
+        elif not piece.startswith("--"):
+            out.append(piece)
+    return "".join(out).strip()
 
 
 def _has_query(text):
-    return bool(SQL_LINE_START.search(text) or re.search(r"\bselect\b", text, re.IGNORECASE))
+    return bool(SQL_LINE_START.search(text) or ANY_SELECT.search(text))
 
 
 def _fenced_query(text):
@@ -123,43 +116,48 @@ def _fenced_query(text):
     return blocks[0]
 
 
-# What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
-OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
+def _statement_lines(lines):
+    """The lines up to a prose line, or up to a line that starts another SELECT at the top level after a complete
+    query (models list several queries one per line without ';'). One pass: the text before each line is summed up
+    by its parenthesis depth, its last two non-blank lines and its last character."""
+    in_common_tables = WITH_START.match(lines[0])
+    depth, tail, last_char = 0, [], ""
+    for number, line in enumerate(lines):
+        if number and (
+            PROSE_LINE.match(line)
+            or (
+                SQL_LINE_START.match(line)
+                and depth <= 0
+                and not (in_common_tables and last_char == ")")
+                and not OPEN_QUERY_END.search("\n".join(tail))
+            )
+        ):
+            return lines[:number]
+        depth += line.count("(") - line.count(")")
+        if line.strip():
+            tail = [*tail[-1:], line]
+            last_char = line.rstrip()[-1]
+    return lines
 
 
-def _starts_new_query(previous_lines, line):
-    """A line that starts another SELECT at the top level, after a query that is complete: models list several
-    queries one per line without ';' ("SELECT ... = 1\nSELECT ... = 1\n...")."""
-    before = "\n".join(previous_lines)
-    only_common_tables = re.match(r"\s*with\b", before, re.IGNORECASE) and before.rstrip().endswith(")")
-    return (
-        bool(SQL_LINE_START.match(line))
-        and before.count("(") <= before.count(")")
-        and not OPEN_QUERY_END.search(before)
-        and not only_common_tables
-    )
+def extract_sql(raw_text, limits):
+    """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement.
 
-
-def extract_sql(raw_text):
-    """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement."""
-    text = _fenced_query(END_TOKENS.split(raw_text or "", maxsplit=1)[0])
+    A text over the caps (too_long) is not parsed: its first max_prediction_chars + 1 characters come back, still
+    over the caps, for score_prediction to score as too_long."""
+    text = raw_text or ""
+    if too_long(text, limits):
+        return text[: limits.max_prediction_chars + 1]
+    text = _fenced_query(END_TOKENS.split(text, maxsplit=1)[0])
     inline = INLINE_QUERY.search(text)
     if inline and not SQL_LINE_START.match(text.lstrip()):
         text = inline.group(1)
     text = LABEL.sub("", text, count=1)
-    start = (
-        SQL_LINE_START.search(text) or re.search(r"\bSELECT\b", text) or re.search(r"\bselect\b", text, re.IGNORECASE)
-    )
+    start = SQL_LINE_START.search(text) or UPPER_SELECT.search(text) or ANY_SELECT.search(text)
     if start is None:
         other = STATEMENT_LINE_START.search(text)
         return _first_statement(text[other.start() :]) if other else text.strip()
-    text = text[start.start() :]
-    lines = text.split("\n")
-    for number, line in enumerate(lines[1:], 1):  # a prose line, or a new query, after the statement ends it
-        if PROSE_LINE.match(line) or _starts_new_query(lines[:number], line):
-            lines = lines[:number]
-            break
-    return _first_statement("\n".join(lines))
+    return _first_statement("\n".join(_statement_lines(text[start.start() :].split("\n"))))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -185,31 +183,56 @@ def _unorder_row(row):
     return tuple(sorted(row, key=lambda value: str(value) + str(type(value))))
 
 
-def _column_permutations(gold_rows, predicted_rows):
-    """Column orders of the prediction that could equal the gold, as the official get_constraint_permutation.
+def _column_order_exists(predicted_rows, gold_rows, order_matters):
+    """Whether some order of the predicted columns gives the gold rows (as lists under ORDER BY, else as multisets):
+    the official get_constraint_permutation search, pruned without changing its answer. Gold columns are placed left
+    to right; a predicted column is tried only if it holds the gold column's values, of identical predicted columns
+    only the first unused one, and an order is extended only while the rows cut to the columns placed so far agree
+    (compared by hash; a complete order is compared exactly). None after MAX_COMPARISON_STEPS rows hashed."""
+    agree = list if order_matters else Counter
 
-    The official code prunes with 20 random rows when there are more than 3 columns; pruning with every row
-    removes only permutations that can never match either, so the answer is the same and deterministic.
-    """
-    num_cols = len(gold_rows[0])
-    gold_columns = [{row[i] for row in gold_rows} for i in range(num_cols)]
-    allowed = [set(range(num_cols)) for _ in range(num_cols)]
-    if num_cols > 3:
-        for row in predicted_rows:
-            for gold_col in range(num_cols):
-                allowed[gold_col] = {col for col in allowed[gold_col] if row[col] in gold_columns[gold_col]}
-    return itertools.product(*allowed)
+    def values(column):
+        return column if order_matters else frozenset(Counter(column).items())
+
+    candidates, last_twin, previous_twin = {}, {}, []
+    for index, column in enumerate(zip(*predicted_rows)):
+        candidates.setdefault(values(column), []).append(index)
+        previous_twin.append(last_twin.get(column))
+        last_twin[column] = index
+    wanted = [candidates.get(values(column), []) for column in zip(*gold_rows)]
+    gold = agree(gold_rows)
+    gold_keys, gold_views = [0] * len(gold_rows), [None]  # by columns placed: gold rows cut so far, hashed
+    stack, steps = [((), [0] * len(predicted_rows))], 0  # (predicted columns placed, the parent's row hashes)
+    while stack:
+        order, keys = stack.pop()
+        depth = len(order)
+        if depth:
+            steps += len(keys)
+            if steps > MAX_COMPARISON_STEPS:
+                return None
+            keys = [hash((key, row[order[-1]])) for key, row in zip(keys, predicted_rows)]
+            if len(gold_views) == depth:
+                gold_keys = [hash((key, row[depth - 1])) for key, row in zip(gold_keys, gold_rows)]
+                gold_views.append(agree(gold_keys))
+            if agree(keys) != gold_views[depth]:
+                continue
+        if depth == len(wanted):
+            if agree(tuple(row[i] for i in order) for row in predicted_rows) == gold:
+                return True
+            continue
+        for index in reversed(wanted[depth]):
+            if index not in order and (previous_twin[index] is None or previous_twin[index] in order):
+                stack.append(((*order, index), keys))
+    return False
 
 
 def strict_match(predicted_rows, gold_rows, gold_sql):
-    """The official result_eq: multisets of rows, ordered when gold has ORDER BY, columns up to permutation."""
+    """The official result_eq: multisets of rows, ordered when gold has ORDER BY, columns up to permutation; None
+    when the column orders are too many to search (see _column_order_exists)."""
     order_matters = "order by" in gold_sql.lower()
-    if len(gold_rows) == 0 and len(predicted_rows) == 0:
+    if not gold_rows and not predicted_rows:
         return True
-    if len(gold_rows) != len(predicted_rows):
-        return False
-    num_cols = len(gold_rows[0])
-    if len(predicted_rows[0]) != num_cols:
+    if len(gold_rows) != len(predicted_rows) or len(predicted_rows[0]) != len(gold_rows[0]):
         return False
     gold_unordered = [_unorder_row(row) for row in gold_rows]
     predicted_unordered = [_unorder_row(row) for row in predicted_rows]
@@ -217,65 +240,44 @@ def strict_match(predicted_rows, gold_rows, gold_sql):
         return False
     if not order_matters and set(gold_unordered) != set(predicted_unordered):
         return False
-    gold_counts = None
-    for perm in _column_permutations(gold_rows, predicted_rows):
-        if len(set(perm)) != len(perm):
-            continue
-        permuted = list(predicted_rows) if num_cols == 1 else [tuple(row[i] for i in perm) for row in predicted_rows]
-        if order_matters:
-            if list(gold_rows) == permuted:
-                return True
-        elif set(gold_rows) == set(permuted):
-            gold_counts = gold_counts or Counter(gold_rows)
-            if Counter(permuted) == gold_counts:
-                return True
-    return False
+    return _column_order_exists(predicted_rows, gold_rows, order_matters)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Scoring one prediction (cached: both metrics and every model share the executions).
+# Scoring one prediction (cached: both metrics, every model and every test-suite database share the executions).
+
+
+def _outcome(score, strict_score, reason, strict_reason, error_kind):
+    return dict(
+        score=score, strict_score=strict_score, reason=reason, strict_reason=strict_reason, error_kind=error_kind
+    )
+
+
+def _failed(kind, message):
+    return _outcome(0.0, 0.0, f"{kind}: {message}", f"{kind}: {message}", kind)
 
 
 @lru_cache(maxsize=8192)
-def gold_result(db_path, sql, rule, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+def gold_result(db_path, sql, rule, limits):
     """Gold rows, once per (database, query, rule); 'strict' executes the normalised query. Do not mutate."""
-    query = normalize_for_strict(sql) if rule == "strict" else sql
-    return execute_sql(db_path, query, timeout_seconds, max_rows)
+    return execute_sql(db_path, normalize_for_strict(sql) if rule == "strict" else sql, limits)
 
 
 def _wrong_result_message(predicted_rows, gold_rows):
     if predicted_rows and gold_rows and len(predicted_rows[0]) != len(gold_rows[0]):
         return f"{len(predicted_rows[0])} columns, expected {len(gold_rows[0])}"
-    if len(predicted_rows) != len(gold_rows):
-        return f"{len(predicted_rows)} rows, expected {len(gold_rows)}"
-    return f"{len(predicted_rows)} rows, expected {len(gold_rows)}, values differ"
+    differ = ", values differ" if len(predicted_rows) == len(gold_rows) else ""
+    return f"{len(predicted_rows)} rows, expected {len(gold_rows)}{differ}"
 
 
 @lru_cache(maxsize=4096)
-def _score(db_path, prediction, gold, timeout_seconds, max_rows):
-    gold_run = gold_result(db_path, gold, "study", timeout_seconds, max_rows)
+def _score(db_path, prediction, gold, limits):
+    gold_run = gold_result(db_path, gold, "study", limits)
     if not gold_run["ok"]:
-        reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
-        return {
-            "score": 0.0,
-            "strict_score": 0.0,
-            "reason": reason,
-            "error_kind": "gold_failed",
-            "strict_reason": reason,
-        }
-    if len(prediction) > MAX_PREDICTION_CHARS:  # before normalize_for_strict, whose tokens cost ~125 bytes a character
-        reason = f"too_long: prediction over {MAX_PREDICTION_CHARS:,} characters"
-        return {"score": 0.0, "strict_score": 0.0, "reason": reason, "error_kind": "too_long", "strict_reason": reason}
-    predicted = execute_sql(db_path, prediction, timeout_seconds, max_rows)
+        return _failed("gold_failed", f"{gold_run['error_kind']}: {gold_run['message']}")
+    predicted = execute_sql(db_path, prediction, limits)
     if not predicted["ok"]:
-        reason = f"{predicted['error_kind']}: {predicted['message']}"
-        return {
-            "score": 0.0,
-            "strict_score": 0.0,
-            "reason": reason,
-            "error_kind": predicted["error_kind"],
-            "strict_reason": reason,
-        }
+        return _failed(predicted["error_kind"], predicted["message"])
     if study_match(predicted["rows"], gold_run["rows"]):
         score, error_kind, reason = 1.0, None, "correct"
     else:
@@ -283,59 +285,59 @@ def _score(db_path, prediction, gold, timeout_seconds, max_rows):
         reason = f"wrong_result: {_wrong_result_message(list(set(predicted['rows'])), list(set(gold_run['rows'])))}"
 
     # The strict rule executes the normalised queries; usually they are the unchanged ones (cache hit or reuse).
-    gold_strict = gold_result(db_path, gold, "strict", timeout_seconds, max_rows)
+    gold_strict = gold_result(db_path, gold, "strict", limits)
     prediction_strict = normalize_for_strict(prediction)
-    predicted_strict = (
-        predicted
-        if prediction_strict == prediction
-        else execute_sql(db_path, prediction_strict, timeout_seconds, max_rows)
-    )
+    predicted_strict = predicted if prediction_strict == prediction else execute_sql(db_path, prediction_strict, limits)
+    match = None
     if not gold_strict["ok"]:
-        strict_score, strict_reason = 0.0, f"gold_failed: {gold_strict['error_kind']}: {gold_strict['message']}"
+        strict_reason = f"gold_failed: {gold_strict['error_kind']}: {gold_strict['message']}"
     elif not predicted_strict["ok"]:
-        strict_score, strict_reason = 0.0, f"{predicted_strict['error_kind']}: {predicted_strict['message']}"
-    elif strict_match(predicted_strict["rows"], gold_strict["rows"], normalize_for_strict(gold)):
-        strict_score, strict_reason = 1.0, "correct"
+        strict_reason = f"{predicted_strict['error_kind']}: {predicted_strict['message']}"
     else:
-        strict_score = 0.0
-        strict_reason = f"wrong_result: {_wrong_result_message(predicted_strict['rows'], gold_strict['rows'])}"
-        if "order by" in normalize_for_strict(gold).lower():
-            strict_reason += " (gold has ORDER BY: order matters)"
-    return {
-        "score": score,
-        "strict_score": strict_score,
-        "reason": reason,
-        "error_kind": error_kind,
-        "strict_reason": strict_reason,
-    }
+        match = strict_match(predicted_strict["rows"], gold_strict["rows"], normalize_for_strict(gold))
+        if match:
+            strict_reason = "correct"
+        elif match is None:
+            strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
+        else:
+            strict_reason = f"wrong_result: {_wrong_result_message(predicted_strict['rows'], gold_strict['rows'])}"
+            if "order by" in normalize_for_strict(gold).lower():
+                strict_reason += " (gold has ORDER BY: order matters)"
+    return _outcome(score, float(bool(match)), reason, strict_reason, error_kind)
 
 
-def score_prediction(db_path, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
-    """Both rules for one prediction: {"score", "strict_score", "reason", "error_kind", "strict_reason"}.
+def _check_gold(gold, where, limits):
+    if not isinstance(gold, str) or too_long(gold, limits):
+        start = repr(gold[:60]) if isinstance(gold, str) else f"a {type(gold).__name__}"
+        raise PipelineError(
+            f"the gold query of {where} is not text of at most {limits.max_prediction_chars:,} characters and "
+            f"{MAX_LINES:,} lines ({start}); fix the Spider data or raise MAX_PREDICTION_CHARS"
+        )
 
-    score/reason/error_kind follow the study's rule; error_kind is None when correct, else the execution error
-    kind, "wrong_result", or "gold_failed" (the gold query itself failed: a data problem).
-    """
+
+def score_prediction(db_path, prediction, gold, limits):
+    """Both rules for one prediction: {"score", "strict_score", "reason", "strict_reason", "error_kind"}.
+
+    score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of ERROR_KINDS. A
+    prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold query over them is a
+    PipelineError, a missing database a FileNotFoundError (setup problems, not wrong predictions)."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    prediction = (prediction or "")[: MAX_PREDICTION_CHARS + 1]  # still over the cap for _score; a small cache key
-    return dict(_score(str(db_path), prediction, gold, float(timeout_seconds), int(max_rows)))
+    _check_gold(gold, db_path, limits)
+    prediction = prediction or ""
+    if too_long(prediction, limits):
+        return _failed("too_long", f"prediction over {limits.max_prediction_chars:,} characters or {MAX_LINES:,} lines")
+    return dict(_score(str(db_path), prediction, gold, limits))
 
 
-def test_suite_score(database_paths, prediction, gold, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+def test_suite_score(database_paths, prediction, gold, limits):
     """The official test-suite accuracy of one prediction: 1 only if it matches the gold under the strict rule on
     every database of its suite (the official evaluator's eval_exec_match over the db_id's folder)."""
-    return int(
-        all(
-            score_prediction(path, prediction, gold, timeout_seconds, max_rows)["strict_score"] == 1
-            for path in database_paths
-        )
-    )
+    return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# DeepEval metrics. The database travels in the test case's metadata (DeepEval 4 renamed additional_metadata to
-# metadata; the old name still works as a constructor keyword but warns when read).
+# DeepEval metrics. The database travels in the test case's metadata.
 
 
 class ExecutionAccuracy(BaseMetric):
@@ -343,19 +345,16 @@ class ExecutionAccuracy(BaseMetric):
 
     score_key, reason_key, name = "score", "reason", "Execution Accuracy"
 
-    def __init__(self, threshold=1.0, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+    def __init__(self, limits, threshold=1.0):
+        self.limits = limits
         self.threshold = threshold
-        self.timeout_seconds = timeout_seconds
-        self.max_rows = max_rows
         self.include_reason = True
         self.async_mode = False
         self.strict_mode = False
 
     def measure(self, test_case, *args, **kwargs):
-        metadata = test_case.metadata or {}
-        result = score_prediction(
-            metadata["db_path"], test_case.actual_output, test_case.expected_output, self.timeout_seconds, self.max_rows
-        )
+        db_path = test_case.metadata["db_path"]
+        result = score_prediction(db_path, test_case.actual_output, test_case.expected_output, self.limits)
         self.score = result[self.score_key]
         self.reason = result[self.reason_key]
         self.error = None
@@ -380,13 +379,12 @@ class StrictExecutionAccuracy(ExecutionAccuracy):
     score_key, reason_key, name = "strict_score", "strict_reason", "Strict Execution Accuracy"
 
 
-def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECONDS, max_rows=SQL_MAX_ROWS):
+def evaluate_predictions(items, limits, work_dir):
     """Score items ({"question", "prediction", "gold", "db_path", "db_id"}) through deepeval.evaluate.
 
-    Returns, in input order, score_prediction's {"score", "strict_score", "reason", "error_kind", "strict_reason"}
-    per item, each checked equal to DeepEval's score.
-    DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
-    unconditionally, so its stdout is swallowed.
+    Returns, in input order, score_prediction's dict per item, each checked equal to DeepEval's scores. DeepEval
+    writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary unconditionally,
+    so its stdout is swallowed.
     """
     items = list(items)
     if not items:
@@ -394,22 +392,21 @@ def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECON
     for item in items:  # fail fast on a setup problem rather than mid-run inside deepeval
         if not Path(item["db_path"]).is_file():
             raise FileNotFoundError(f"database {item['db_path']} does not exist")
+        _check_gold(item["gold"], item["db_id"], limits)
+    # Over the caps either way: a bounded copy keeps DeepEval and the caches off unbounded text.
+    predictions = [(item["prediction"] or "")[: limits.max_prediction_chars + 1] for item in items]
     test_cases = [
         LLMTestCase(
             input=item["question"],
-            actual_output=item["prediction"] or "",
+            actual_output=prediction,
             expected_output=item["gold"],
             name=f"item-{index}",
             metadata={"db_path": str(item["db_path"]), "db_id": item.get("db_id"), "index": index},
         )
-        for index, item in enumerate(items)
+        for index, (item, prediction) in enumerate(zip(items, predictions))
     ]
-    metrics = [
-        ExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
-        StrictExecutionAccuracy(timeout_seconds=timeout_seconds, max_rows=max_rows),
-    ]
-    work_dir = Path(work_dir or common.project_path(common.CACHE_DIR) / "deepeval")
-    work_dir.mkdir(parents=True, exist_ok=True)
+    metrics = [ExecutionAccuracy(limits), StrictExecutionAccuracy(limits)]
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
         # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
         outcome = evaluate(
@@ -420,10 +417,10 @@ def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECON
             cache_config=CacheConfig(write_cache=False, use_cache=False),
             error_config=ErrorConfig(ignore_errors=False),
         )
+    if len(outcome.test_results) != len(items):
+        raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
-    results = [
-        score_prediction(item["db_path"], item["prediction"], item["gold"], timeout_seconds, max_rows) for item in items
-    ]
+    results = [score_prediction(item["db_path"], p, item["gold"], limits) for item, p in zip(items, predictions)]
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
         result = results[test_result.metadata["index"]]
@@ -434,6 +431,4 @@ def evaluate_predictions(items, work_dir=None, timeout_seconds=SQL_TIMEOUT_SECON
                     f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
                     f"{data.error or data.score} vs {result[field]}"
                 )
-    if len(outcome.test_results) != len(items):
-        raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     return results
