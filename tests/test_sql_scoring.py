@@ -1,17 +1,15 @@
-"""sql_eval: safe execution, SQL extraction, the study and official comparison rules, and the DeepEval metrics."""
+"""sql_scoring: SQL extraction, the study and official comparison rules, the caps, and the DeepEval metrics."""
 
-import hashlib
-import sqlite3
-import time
+import dataclasses
 
 import pytest
 
-import spider
-import sql_eval
-from conftest import concert_database
-from sql_eval import (
+from conftest import SQL_LIMITS as LIMITS
+from tradeoff import PipelineError, sql_scoring
+from tradeoff.sql_scoring import (
+    ERROR_KINDS,
+    MAX_LINES,
     evaluate_predictions,
-    execute_sql,
     extract_sql,
     normalize_for_strict,
     score_prediction,
@@ -19,44 +17,18 @@ from sql_eval import (
     study_match,
 )
 
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def singers_db(tmp_path):
-    """A small Spider-like database: singers with duplicate countries, and a 3000-row table for cross joins."""
-    path = concert_database(
-        tmp_path,
-        """
-        CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
-        INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43),
-                                  (4, 'Eve', 'United States', 35), (5, 'Bob', 'France', 29);
-        CREATE TABLE big (x INTEGER);
-        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO big SELECT x FROM c;
-        """,
-    )
-    connection = sqlite3.connect(path)
-    connection.execute("INSERT INTO singer VALUES (6, CAST(? AS TEXT), 'Peru', 40)", (b"Jos\xe9 \xff",))
-    connection.commit()
-    connection.close()
-    return path
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Scoring.
 
 
 def test_gold_as_prediction_is_correct_under_both_rules(singers_db):
     gold = "SELECT name FROM singer WHERE country = 'France' ORDER BY age DESC"
-    result = score_prediction(singers_db, gold, gold)
-    assert result["score"] == 1.0 and result["strict_score"] == 1.0
-    assert result["reason"] == "correct" and result["error_kind"] is None
+    result = score_prediction(singers_db, gold, gold, LIMITS)
+    assert result == dict(score=1.0, strict_score=1.0, reason="correct", strict_reason="correct", error_kind=None)
 
 
 def test_wrong_answer_scores_zero_with_reason(singers_db):
-    result = score_prediction(singers_db, "SELECT name FROM singer", "SELECT name FROM singer WHERE age > 40")
+    result = score_prediction(singers_db, "SELECT name FROM singer", "SELECT name FROM singer WHERE age > 40", LIMITS)
     assert result["score"] == 0.0 and result["strict_score"] == 0.0
     assert result["error_kind"] == "wrong_result"
     assert result["reason"] == "wrong_result: 6 rows, expected 2"
@@ -64,14 +36,27 @@ def test_wrong_answer_scores_zero_with_reason(singers_db):
 
 def test_execution_errors_are_classified(singers_db):
     gold = "SELECT name FROM singer"
-    syntax = score_prediction(singers_db, "SELEC name FROM singer", gold)
+    syntax = score_prediction(singers_db, "SELEC name FROM singer", gold, LIMITS)
     assert syntax["error_kind"] == "syntax" and syntax["reason"].startswith('syntax: near "SELEC"')
-    assert score_prediction(singers_db, "SELECT nom FROM singer", gold)["error_kind"] == "unknown_table_or_column"
-    assert score_prediction(singers_db, "SELECT name FROM singers", gold)["error_kind"] == "unknown_table_or_column"
-    assert score_prediction(singers_db, "SELECT name FROM singer WHERE", gold)["error_kind"] == "syntax"
-    assert score_prediction(singers_db, "", gold)["error_kind"] == "syntax"
-    failed = score_prediction(singers_db, gold, "SELECT x FROM nowhere")
+    for prediction, kind in [
+        ("SELECT nom FROM singer", "unknown_table_or_column"),
+        ("SELECT name FROM singers", "unknown_table_or_column"),
+        ("SELECT name FROM singer WHERE", "syntax"),
+        ("", "syntax"),
+        ("SELECT '\ud800'", "syntax"),  # a lone surrogate: valid JSON, not UTF-8
+    ]:
+        assert score_prediction(singers_db, prediction, gold, LIMITS)["error_kind"] == kind, prediction
+    failed = score_prediction(singers_db, gold, "SELECT x FROM nowhere", LIMITS)
     assert failed["error_kind"] == "gold_failed" and "no such table" in failed["reason"]
+
+
+def test_every_kind_the_scorer_gives_is_a_report_kind(singers_db):
+    from tradeoff.sql_sandbox import classify_error
+
+    messages = ["interrupted", "no such table: x", "near x: syntax error", "string or blob too big", "not authorized"]
+    assert {classify_error(message) for message in messages + ["disk I/O error"]} <= set(ERROR_KINDS)
+    assert classify_error("disk I/O error") == "other"
+    assert ERROR_KINDS[-1] == "other" and len(set(ERROR_KINDS)) == len(ERROR_KINDS)
 
 
 def test_study_rule_ignores_order_and_duplicates():
@@ -88,6 +73,7 @@ def test_strict_rule_official_semantics():
     assert not strict_match([("a",), ("a",), ("b",)], [("a",), ("b",), ("b",)], unordered)  # multisets
     assert not strict_match([("a",), ("b",)], [("a",), ("a",), ("b",)], unordered)
     assert strict_match([(1, "x"), (2, "y")], [("x", 1), ("y", 2)], unordered)  # columns up to permutation
+    assert strict_match([(1, "x"), (2, "y")], [("x", 1), ("y", 2)], ordered)
     wide_gold = [(1, "a", 2.5, None, "q"), (2, "b", 3.5, None, "r")]
     wide_pred = [("q", None, 2.5, 1, "a"), ("r", None, 3.5, 2, "b")]
     assert strict_match(wide_pred, wide_gold, unordered)
@@ -97,17 +83,35 @@ def test_strict_rule_official_semantics():
     assert not strict_match([], [(1,)], unordered)
 
 
+def test_strict_rule_column_search_is_bounded(singers_db, monkeypatch):
+    # Twelve identical columns: one order to try, where the official product of candidates has 12**12.
+    assert strict_match([(0,) * 12] * 3, [(0,) * 12] * 3, "SELECT *")
+    # Twenty columns holding the same values (rotations): found through the rows cut to the columns placed so far.
+    gold = [tuple((i + j) % 20 for j in range(20)) for i in range(20)]
+    shuffled = [row[::-1] for row in reversed(gold)]  # the rows in another order: only ORDER BY tells them apart
+    assert strict_match(shuffled, gold, "SELECT *")
+    assert not strict_match(shuffled, gold, "SELECT * ORDER BY 1")
+    # Past the budget: no answer, and the strict rule says why.
+    monkeypatch.setattr(sql_scoring, "MAX_COMPARISON_STEPS", 10)
+    assert strict_match(shuffled, gold, "SELECT *") is None
+    result = score_prediction(
+        singers_db, "SELECT age, name FROM singer -- budget", "SELECT name, age FROM singer", LIMITS
+    )
+    assert result["strict_score"] == 0.0 and result["strict_reason"].startswith("too_large: over 10 rows hashed")
+    assert result["score"] == 0.0 and result["error_kind"] == "wrong_result"  # the study rule is unaffected
+
+
 def test_strict_and_study_disagree_on_duplicates_and_order(singers_db):
     gold = "SELECT country FROM singer WHERE country = 'France'"  # France three times
-    result = score_prediction(singers_db, "SELECT DISTINCT country FROM singer WHERE country = 'France'", gold)
-    assert result["score"] == 1.0 and result["strict_score"] == 1.0  # strict removes DISTINCT on both sides
-    result = score_prediction(singers_db, "SELECT country FROM singer WHERE country = 'France' LIMIT 1", gold)
+    distinct = "SELECT DISTINCT country FROM singer WHERE country = 'France'"
+    assert score_prediction(singers_db, distinct, gold, LIMITS)["strict_score"] == 1.0  # DISTINCT removed on both
+    result = score_prediction(singers_db, "SELECT country FROM singer WHERE country = 'France' LIMIT 1", gold, LIMITS)
     assert result["score"] == 1.0 and result["strict_score"] == 0.0
     ordered = "SELECT name FROM singer ORDER BY age, name"
-    result = score_prediction(singers_db, "SELECT name FROM singer ORDER BY age DESC, name", ordered)
+    result = score_prediction(singers_db, "SELECT name FROM singer ORDER BY age DESC, name", ordered, LIMITS)
     assert result["score"] == 1.0 and result["strict_score"] == 0.0
     assert "ORDER BY" in result["strict_reason"]
-    result = score_prediction(singers_db, "SELECT age, name FROM singer", "SELECT name, age FROM singer")
+    result = score_prediction(singers_db, "SELECT age, name FROM singer", "SELECT name, age FROM singer", LIMITS)
     assert result["score"] == 0.0 and result["strict_score"] == 1.0  # only the official rule permutes columns
 
 
@@ -118,80 +122,48 @@ def test_normalize_for_strict():
         == "SELECT count( a) FROM t WHERE b <= 1 AND c != 2"
     )
     # only the keyword: a string literal or a longer identifier keep their text
-    assert (
-        normalize_for_strict("SELECT distinct_id FROM t WHERE x = 'distinct'")
-        == "SELECT distinct_id FROM t WHERE x = 'distinct'"
-    )
+    kept = "SELECT distinct_id FROM t WHERE x = 'distinct'"
+    assert normalize_for_strict(kept) == kept
+
+
+def test_test_suite_score_needs_every_database(singers_db, tmp_path):
+    other = tmp_path / "other.sqlite"
+    other.write_bytes(singers_db.read_bytes())
+    import sqlite3
+
+    with sqlite3.connect(other) as connection:
+        connection.execute("UPDATE singer SET age = 99 WHERE singer_id = 2")
+    gold, lucky = "SELECT name FROM singer WHERE age < 30", "SELECT name FROM singer WHERE singer_id IN (2, 5)"
+    assert score_prediction(singers_db, lucky, gold, LIMITS)["strict_score"] == 1.0
+    assert sql_scoring.test_suite_score([singers_db], lucky, gold, LIMITS) == 1
+    assert sql_scoring.test_suite_score([singers_db, other], lucky, gold, LIMITS) == 0
+    assert sql_scoring.test_suite_score([singers_db, other], gold, gold, LIMITS) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Hostile predictions.
-
-HOSTILE = {
-    "DROP TABLE singer": "write_blocked",
-    "DELETE FROM singer": "write_blocked",
-    "UPDATE singer SET name = 'x'": "write_blocked",
-    "INSERT INTO singer VALUES (9, 'x', 'y', 1)": "write_blocked",
-    "CREATE TABLE evil (a)": "write_blocked",
-    "ATTACH DATABASE '/tmp/x.db' AS x": "write_blocked",
-    "PRAGMA writable_schema=ON": "write_blocked",
-    "SELECT load_extension('x')": "write_blocked",
-    "SELECT 1; DROP TABLE singer": "write_blocked",
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c": ("timeout", "too_many_rows"),
-    "SELECT count(*) FROM big a, big b, big c, big d": "timeout",
-}
+# The caps: characters and lines, before any parsing or hashing.
 
 
-@pytest.mark.parametrize("prediction", list(HOSTILE))
-def test_hostile_prediction_is_contained(singers_db, prediction):
-    before = sha256(singers_db)
-    started = time.monotonic()
-    result = score_prediction(singers_db, prediction, "SELECT name FROM singer", timeout_seconds=1.0)
-    elapsed = time.monotonic() - started
-    expected = HOSTILE[prediction]
-    assert result["score"] == 0.0 and result["strict_score"] == 0.0
-    assert result["error_kind"] in (expected if isinstance(expected, tuple) else (expected,)), result
-    assert result["reason"].startswith(result["error_kind"] + ": ") and len(result["reason"]) > 12
-    assert elapsed < 3.0
-    assert sha256(singers_db) == before
-    assert sorted(p.name for p in singers_db.parent.iterdir()) == ["concert.sqlite"]  # no journal, no x.db
-    assert not (singers_db.parent / "x.db").exists()
+def test_caps_apply_before_extraction_and_scoring(singers_db):
+    cap = LIMITS.max_prediction_chars
+    just_fits = "SELECT name FROM singer" + " " * (cap - 23)
+    assert score_prediction(singers_db, just_fits, "SELECT name FROM singer", LIMITS)["score"] == 1.0
+    for raw in ["SELECT name FROM singer" + " " * (cap - 22), "SELECT name FROM singer" + "\n" * MAX_LINES]:
+        prediction = extract_sql(raw, LIMITS)
+        assert len(prediction) <= cap + 1
+        result = score_prediction(singers_db, prediction, "SELECT name FROM singer", LIMITS)
+        assert result["error_kind"] == "too_long" and result["score"] == 0.0 and result["strict_score"] == 0.0
+        assert result["reason"].startswith(f"too_long: prediction over {cap:,} characters or {MAX_LINES:,} lines")
+    assert extract_sql("SELECT name FROM singer" + "\n" * (MAX_LINES - 1), LIMITS) == "SELECT name FROM singer"
 
 
-def test_row_cap(singers_db):
-    result = execute_sql(singers_db, "SELECT x FROM big", max_rows=100)
-    assert result["error_kind"] == "too_many_rows" and result["rows"] is None
-    assert execute_sql(singers_db, "SELECT x FROM big", max_rows=3000)["ok"]
-
-
-def test_invalid_utf8_is_replaced(singers_db):
-    result = execute_sql(singers_db, "SELECT name FROM singer WHERE singer_id = 6")
-    assert result["ok"] and result["rows"] == [("Jos\ufffd \ufffd",)]
-
-
-def test_missing_database_raises(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        execute_sql(tmp_path / "nope.sqlite", "SELECT 1")
-    with pytest.raises(FileNotFoundError):
-        score_prediction(tmp_path / "nope.sqlite", "SELECT 1", "SELECT 1")
-    with pytest.raises(FileNotFoundError):
-        evaluate_predictions(
-            [
-                {
-                    "question": "q",
-                    "prediction": "SELECT 1",
-                    "gold": "SELECT 1",
-                    "db_path": tmp_path / "nope.sqlite",
-                    "db_id": "nope",
-                }
-            ],
-            work_dir=tmp_path / "w",
-        )
-    assert not (tmp_path / "nope.sqlite").exists()
-
-
-def test_database_path(tmp_path):
-    assert spider.database_path(tmp_path, "concert") == tmp_path / "database" / "concert" / "concert.sqlite"
+def test_gold_over_the_caps_is_a_setup_error(singers_db):
+    gold = "SELECT name FROM singer" + " " * LIMITS.max_prediction_chars
+    with pytest.raises(PipelineError, match="the gold query of .* is not text of at most 20,000 characters"):
+        score_prediction(singers_db, "SELECT 1", gold, LIMITS)
+    item = {"question": "q", "prediction": "SELECT 1", "gold": gold, "db_path": singers_db, "db_id": "concert"}
+    with pytest.raises(PipelineError, match="the gold query of concert "):
+        evaluate_predictions([item], LIMITS, singers_db.parent / "w")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,12 +198,18 @@ def test_database_path(tmp_path):
         ("We select the names: SELECT name FROM singer", "SELECT name FROM singer"),
         ("Answer: SELECT\n  name,\n  result\nFROM t", "SELECT name, result FROM t"),
         ("```sql\nSELECT name FROM singer", "SELECT name FROM singer"),
+        # several queries, one per line without ';': the first; a SELECT after UNION or '(' continues the query
+        ("SELECT a FROM t WHERE b = 1\nSELECT a FROM t WHERE b = 2", "SELECT a FROM t WHERE b = 1"),
+        ("SELECT a FROM t UNION\nSELECT a FROM u", "SELECT a FROM t UNION SELECT a FROM u"),
+        ("SELECT a FROM t WHERE b IN (\nSELECT b FROM u)", "SELECT a FROM t WHERE b IN ( SELECT b FROM u)"),
+        ("SELECT a /* why */ FROM t 'open", "SELECT a FROM t 'open"),
         ("", ""),
         ("  I don't know.  ", "I don't know."),
+        ("CREATE TABLE x (a)", "CREATE TABLE x (a)"),
     ],
 )
 def test_extract_sql(raw, expected):
-    assert extract_sql(raw) == expected
+    assert extract_sql(raw, LIMITS) == expected
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -254,15 +232,13 @@ def test_evaluate_predictions_in_order_and_leaves_cwd_clean(singers_db, tmp_path
         {"question": f"q{i}", "prediction": p, "gold": gold, "db_path": singers_db, "db_id": "concert"}
         for i, p in enumerate(predictions)
     ]
-    results = evaluate_predictions(items * 3, work_dir=tmp_path / "deepeval")
-    assert len(results) == 15
+    results = evaluate_predictions(items * 3, LIMITS, tmp_path / "deepeval")
     expected = [(1.0, None), (0.0, "wrong_result"), (0.0, "syntax"), (0.0, "wrong_result"), (1.0, None)]
     assert [(r["score"], r["error_kind"]) for r in results] == expected * 3
     assert [r["strict_score"] for r in results[:5]] == [1.0, 0.0, 0.0, 0.0, 1.0]
     assert results[2]["reason"].startswith("syntax: ")
-    assert set(results[0]) >= {"score", "strict_score", "reason", "error_kind"}
     assert list(run_dir.iterdir()) == []  # deepeval's .deepeval/ went to work_dir
-    assert evaluate_predictions([], work_dir=tmp_path / "deepeval") == []
+    assert evaluate_predictions([], LIMITS, tmp_path / "deepeval") == []
 
 
 def test_metrics_directly(singers_db):
@@ -274,7 +250,7 @@ def test_metrics_directly(singers_db):
         expected_output="SELECT country FROM singer WHERE country = 'France'",
         metadata={"db_path": str(singers_db), "db_id": "concert"},
     )
-    study, strict = sql_eval.ExecutionAccuracy(), sql_eval.StrictExecutionAccuracy()
+    study, strict = sql_scoring.ExecutionAccuracy(LIMITS), sql_scoring.StrictExecutionAccuracy(LIMITS)
     assert study.measure(case) == 1.0 and study.is_successful() and study.reason == "correct"
     assert strict.measure(case) == 0.0 and not strict.is_successful()
     assert strict.reason.startswith("wrong_result")
@@ -285,7 +261,24 @@ def test_deepeval_disagreeing_with_the_scorer_stops_the_run(singers_db, tmp_path
     gold = "SELECT name FROM singer WHERE country = 'France'"
     doubled = f"{gold} UNION ALL {gold}"  # the same set (study rule: 1), twice the rows (official rule: 0)
     item = {"question": "q", "prediction": doubled, "gold": gold, "db_path": singers_db, "db_id": "concert"}
-    assert [(r["score"], r["strict_score"]) for r in evaluate_predictions([item], tmp_path / "a")] == [(1.0, 0.0)]
-    monkeypatch.setattr(sql_eval.StrictExecutionAccuracy, "score_key", "score")  # DeepEval now reports otherwise
+    assert [(r["score"], r["strict_score"]) for r in evaluate_predictions([item], LIMITS, tmp_path / "a")] == [(1, 0)]
+    monkeypatch.setattr(sql_scoring.StrictExecutionAccuracy, "score_key", "score")  # DeepEval now reports otherwise
     with pytest.raises(RuntimeError, match="deepeval's Strict Execution Accuracy disagrees with the scorer"):
-        evaluate_predictions([item], work_dir=tmp_path / "b")
+        evaluate_predictions([item], LIMITS, tmp_path / "b")
+
+
+def test_missing_database_raises(tmp_path):
+    missing = tmp_path / "nope.sqlite"
+    with pytest.raises(FileNotFoundError):
+        score_prediction(missing, "SELECT 1", "SELECT 1", LIMITS)
+    item = {"question": "q", "prediction": "SELECT 1", "gold": "SELECT 1", "db_path": missing, "db_id": "nope"}
+    with pytest.raises(FileNotFoundError):
+        evaluate_predictions([item], LIMITS, tmp_path / "w")
+    assert not missing.exists()
+
+
+def test_limits_are_part_of_the_cache_key(singers_db):
+    prediction, gold = "SELECT x FROM big", "SELECT x FROM big WHERE x < 3"
+    assert score_prediction(singers_db, prediction, gold, LIMITS)["error_kind"] == "wrong_result"
+    fewer_rows = dataclasses.replace(LIMITS, max_rows=100)
+    assert score_prediction(singers_db, prediction, gold, fewer_rows)["error_kind"] == "too_many_rows"
