@@ -1,775 +1,788 @@
 """The final report: the study's Tables I-III recomputed from the per-example result files, plus what it lacked.
 
-Every number comes from the per-example JSONL files (never from a summary), so a half-finished run reports what it
-has, labelled with its n. A part whose file is missing is written "missing (run X)", never as a zero.
-Writes REPORT_FILE (markdown, rendered by report_markdown.py), RESULTS_JSON, RESULTS_CSV, TRADEOFF_PLOT and, when the
-training loss log exists, training_loss.png beside it, each atomically. The statistics are stats.py's: Wilson
-intervals, the exact McNemar test with its power, Newcombe's interval for a paired difference.
-
-    python report.py
+Everything is drawn from one long table, one row per benchmark x model x slice (x the base it is compared with),
+built from the per-example JSONL files only, never from a summary: results.csv is that table, results.json is it
+plus the run's facts, and report.md and the plots read their numbers from it. A half-finished run reports what it
+has, labelled with its n; a missing file reads "missing (run X)", never 0.
 """
 
 import csv
 import io
 import random
+import re
 from collections import Counter
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-import checkpoints
-import common
-import mmlu
-import records
-from records import key_epoch, model_key, producer, results_path
-from report_markdown import render_markdown
-from stats import (
-    MMLU_STD_DDOF,
-    SPIDER_STD_DDOF,
-    aggregate_accuracy,
-    paired_comparison,
-    percent_change,
-    points_change,
-    sample_size_for,
-    summarize_scores,
+from tradeoff import PipelineError, files, stats
+from tradeoff.files import SCRIPTS, key_epoch, model_key
+
+# TODO lead: import from sql_scoring
+ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows")
+ERROR_KINDS += ("too_large", "too_long", "not_text", "wrong_result", "other")
+# The data's categories are MMLU's own; the study's labels (and its column order) appear only in the markdown.
+STUDY_CATEGORIES = {
+    "STEM": "STEM",
+    "social sciences": "Ciências Sociais",
+    "humanities": "Humanidades",
+    "other": "Outras",
+}
+HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator's order
+SAMPLE_SIZE_POINTS = (1, 2, 5, 10)  # "how many questions would be needed" for these differences, in points
+# The long table's columns: its field names live here only. group: all (every item), aggregate (the study's MMLU
+# mean of the category accuracies), category, database, hardness, error (n: the wrong answers of that kind).
+COLUMNS = ("benchmark", "model", "group", "slice", "status", "expected_n", "n", "correct", "accuracy", "std")
+COLUMNS += ("ci_low", "ci_high", "versus", "n_paired", "b", "c", "p_value", "difference", "difference_ci_low")
+COLUMNS += ("difference_ci_high", "reading", "p_discordant", "p_discordant_source", "minimum_detectable_difference")
+COLUMNS += (*(f"n_for_{points}pt" for points in SAMPLE_SIZE_POINTS), "unparseable")
+GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}
+STUDY_SAMPLE_NOTE = (
+    "The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
+    "the full dev set (1034 questions, 20 databases) is the number to publish."
+)
+TEST_SUITE_NOTE = (
+    "Published fine-tuning results on Spider dev (e.g. 0.662 for Qwen-7B-Chat with QLoRA) are test-suite "
+    "figures (the official test-suite databases and rules): compare them with the test-suite column only."
+)
+DESIGN_NOTE = (
+    "Design of the power figures: n paired questions, each discordant (one model right, the other wrong) with "
+    "probability p_d; the accuracy difference is δ = p01 − p10 (model right only minus base right only), so |δ| ≤ "
+    "p_d. The exact two-sided McNemar test (binomial test of c among the b + c discordant pairs) at α = 0.05 is "
+    "summed exactly over the binomial number of discordant pairs. *Detectable* is the smallest |δ| it finds with "
+    "80% power. p_d is the observed (b + c)/n; with no discordant pair it is *assumed* 2p(1 − p) at the base "
+    "accuracy p (independent errors, an upper bound when both models fail on the same questions), and with p = 0 "
+    "or 1 there is no figure (—). The 95% interval of δ is Newcombe's hybrid score interval for paired "
+    "proportions (1998, method 10); where it includes 0 the difference is *not distinguishable from no change at "
+    "this sample size*, whatever its sign. At the margin the interval and the exact test can disagree (the exact "
+    "test is conservative at small b + c): both are shown. *not reachable* means even |δ| = p_d falls short of 80% "
+    "power at this n."
 )
 
-# Paths and settings are read from `common` at call time (common.X, not `from common import X`), so a test can
-# point them at a temporary folder with monkeypatch.
 
-# The study's column order in Table II / III; categories not listed here follow in MMLU_SUBJECTS order.
-STUDY_CATEGORY_ORDER = ("STEM", "Ciências Sociais", "Humanidades")
-ERROR_KINDS = (
-    "syntax",
-    "unknown_table_or_column",
-    "not_a_query",
-    "write_blocked",
-    "timeout",
-    "too_many_rows",
-    "too_large",
-    "too_long",
-    "not_text",
-    "wrong_result",
-    "other",
-)
-SIGNIFICANCE_LEVEL = 0.05
-# Spider's hardness levels in the official evaluator's order; a record made before hardness was recorded has none.
-HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
-# "How many questions would be needed": differences in accuracy points.
-SAMPLE_SIZE_POINTS = (1, 2, 5, 10)
-ERROR_EXAMPLES_PER_KIND = 3
+@dataclass(frozen=True)
+class ReportSettings:
+    """The settings the report reads, each the lower-case name of a setting of the configuration."""
+
+    profile: str
+    model_name: str
+    seed: int
+    train_split: str
+    evaluation_entries_size: int
+    eval_epochs: tuple
+    baseline_shots: int
+    mmlu_shots: int
+    mmlu_questions_per_subject: int
+    mmlu_subjects: dict
+    mmlu_prompt_format: str = "plain"
+
+    @classmethod
+    def of(cls, config):
+        """From a module or namespace holding the settings under their upper-case names (common)."""
+        return cls(**{field.name: getattr(config, field.name.upper()) for field in fields(cls)})
+
+    @property
+    def categories(self):
+        """The MMLU categories evaluated: the study's in its order, then the others in subject order."""
+        present = list(dict.fromkeys(self.mmlu_subjects.values()))
+        return [c for c in STUDY_CATEGORIES if c in present] + [c for c in present if c not in STUDY_CATEGORIES]
+
+    def spider_models(self):
+        """(key, Table I label) of every Spider model."""
+        name = Path(self.model_name).name
+        bases = [("base_3shot", f"{name} (base, {self.baseline_shots}-shot)"), ("base_0shot", f"{name} (base, 0-shot)")]
+        return bases + [(model_key(epoch), f"{name}-LoRA") for epoch in self.eval_epochs]
+
+    def mmlu_models(self):
+        return [("base", "Base")] + [(model_key(epoch), f"LoRA ({epoch} épocas)") for epoch in self.eval_epochs]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Reading
+# The long table
 
 
-def read_results(path, size=None):
-    """Per-example records keyed by "index" (a resumed run that repeated an item keeps the last), or None if absent.
-    With size, only the first size items: the records beyond a lowered EVALUATION_ENTRIES_SIZE stay in the file,
-    unreported."""
-    path = Path(path)
-    if not path.exists():
+def read_model(path, size=None):
+    """A model's records in index order (the first `size` only: those beyond a lowered EVALUATION_ENTRIES_SIZE stay
+    in the file, unreported), or None when its file is missing."""
+    if not Path(path).exists():
         return None
-    kept = records.read_jsonl_records(path)
-    return {record["index"]: record for record in kept if size is None or record["index"] < size}
-
-
-def paired_test(base_records, model_records, field):
-    """stats.paired_comparison (exact McNemar, Newcombe interval, power) on the items present in both files (by
-    index) that have a non-null score in both."""
-    if base_records is None or model_records is None:
-        return None
-    indices = [
-        index
-        for index in sorted(set(base_records) & set(model_records))
-        if base_records[index].get(field) is not None and model_records[index].get(field) is not None
-    ]
-    test = paired_comparison([base_records[i][field] for i in indices], [model_records[i][field] for i in indices])
-    return {**test, "reading": difference_reading(test)}
+    return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
 
 
 def scores(records, field):
-    """The non-null 0/1 scores of one field, in index order."""
-    return [records[index][field] for index in sorted(records) if records[index].get(field) is not None]
+    return [record[field] for record in records or () if record.get(field) is not None]
 
 
-def model_name():
-    return Path(common.MODEL_NAME).name
-
-
-def spider_models():
-    """(key, label, epochs, producing script) for every Spider row of Table I."""
-    name = model_name()
-    keys = ["base_3shot", "base_0shot"] + [model_key(epoch) for epoch in common.EVAL_EPOCHS]
-    labels = [f"{name} (base, {common.BASELINE_SHOTS}-shot)", f"{name} (base, 0-shot)"]
-    labels += [f"{name}-LoRA"] * len(common.EVAL_EPOCHS)
-    return [(key, label, key_epoch(key), producer(results_path("spider", key))) for key, label in zip(keys, labels)]
-
-
-def mmlu_models():
-    return [(model_key(None), "Base", 0)] + [
-        (model_key(epoch), f"LoRA ({epoch} épocas)", epoch) for epoch in common.EVAL_EPOCHS
+def paired(base, model, field):
+    """stats.paired_comparison on the items present in both (by index) with a score in both."""
+    base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
+    both = [
+        (base_scores[r["index"]], r[field]) for r in model if r.get(field) is not None and r["index"] in base_scores
     ]
+    return stats.paired_comparison([b for b, _ in both], [m for _, m in both])
 
 
-def mmlu_categories():
-    present = list(dict.fromkeys(common.MMLU_SUBJECTS.values()))
-    return [c for c in STUDY_CATEGORY_ORDER if c in present] + [c for c in present if c not in STUDY_CATEGORY_ORDER]
+def part(records, group, value):
+    """The records of one slice."""
+    return records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Computing
+def model_rows(benchmark, field, key, records, status, slices, bases=None):
+    """One model's rows of one benchmark: per slice (group, name, value, expected n) the summary of `field` and,
+    against each of `bases` ({key: records or None}), the paired test on the same slice of the base."""
+    ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
+    rows = []
+    for group, name, value, expected in slices:
+        row = dict.fromkeys(COLUMNS) | {"benchmark": benchmark, "model": key, "group": group, "slice": name}
+        row |= {"status": status, "expected_n": expected}
+        if records is not None:
+            row |= stats.summarize_scores(scores(part(records, group, value), field), ddof)
+        for versus, base in (bases or {None: None}).items():
+            test = {"versus": versus}
+            if versus and records is not None and base is not None:
+                test |= paired(part(base, group, value), part(records, group, value), field)
+                if group == "all" and key_epoch(key) and test["p_discordant"]:  # the planning figures
+                    test |= {
+                        f"n_for_{p}pt": stats.sample_size_for(p / 100, test["p_discordant"]) for p in SAMPLE_SIZE_POINTS
+                    }
+            rows.append(row | test)
+    return rows
 
 
-def error_breakdown(records):
-    """Counts of error_kind among the wrong answers (study rule); an unknown or missing kind counts as "other"."""
-    counts = dict.fromkeys(ERROR_KINDS, 0)
-    for record in records.values():
-        if record.get("score") == 0:
-            counts[error_kind(record)] += 1
-    return counts
+def status_of(records, complete):
+    return "missing" if records is None else ("ok" if complete else "incomplete")
 
 
 def error_kind(record):
     """The record's error kind, "other" when unknown or missing (a kind added later by the sandbox, or none)."""
-    kind = record.get("error_kind")
-    return kind if kind in ERROR_KINDS else "other"
+    return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
 
 
-def summaries_by(records, field, group):
-    """Accuracy of `field` per value of `group` (db_id, hardness), groups sorted; records without it are skipped."""
-    values = sorted({record.get(group) for record in records.values()} - {None})
-    return {
-        value: summarize_scores(
-            scores({i: r for i, r in records.items() if r.get(group) == value}, field), ddof=SPIDER_STD_DDOF
-        )
-        for value in values
-    }
-
-
-def by_hardness(records):
-    """Accuracy per hardness level in the official order, or None when no record carries a hardness."""
-    found = summaries_by(records, "score", "hardness")
-    if not found:
-        return None
-    levels = list(HARDNESS_LEVELS) + sorted(set(found) - set(HARDNESS_LEVELS))
-    without = sum(1 for record in records.values() if record.get("hardness") is None)
-    table = {level: found[level] for level in levels if level in found}
-    if without:  # a file resumed across the change: say how many records have no level rather than drop them
-        table["(no hardness)"] = summarize_scores(
-            scores({i: r for i, r in records.items() if r.get("hardness") is None}, "score"), ddof=SPIDER_STD_DDOF
-        )
-    return table
-
-
-def has_field(loaded, field):
-    """Whether any record of any file carries a non-null `field` (a column appears only when there is data)."""
-    return any(record.get(field) is not None for records in loaded.values() if records for record in records.values())
-
-
-def spider_results():
-    expected = common.EVALUATION_ENTRIES_SIZE
-    loaded = {key: read_results(results_path("spider", key), expected) for key, *_ in spider_models()}
-    # test_suite_score is null where the run had no TEST_SUITE_DIR: the column exists only if some record has it.
-    has_test_suite = has_field(loaded, "test_suite_score")
-    models = {}
-    for key, label, epochs, script in spider_models():
-        records = loaded[key]
-        entry = {"label": label, "epochs": epochs, "file": str(results_path("spider", key))}
+def spider_rows(loaded, settings):
+    expected = settings.evaluation_entries_size
+    everything = [("all", "all", None, expected)]
+    # test_suite_score is null where the run had no TEST_SUITE_DIR: that benchmark exists only if some record has it.
+    benchmarks = [("spider_strict", "strict_score"), ("spider_test_suite", "test_suite_score")]
+    benchmarks = [(b, f) for b, f in benchmarks if f == "strict_score" or any(scores(r, f) for r in loaded.values())]
+    rows = []
+    for key, records in loaded.items():
+        status = status_of(records, len(scores(records, "score")) == expected)
+        bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
+        rows += model_rows("spider", "score", key, records, status, everything, bases)
+        for benchmark, field in benchmarks:
+            rows += model_rows(benchmark, field, key, records, status, everything)
         if records is None:
-            models[key] = {**entry, "status": "missing", "missing_hint": f"run {script}"}
             continue
-        summary = summarize_scores(scores(records, "score"), ddof=SPIDER_STD_DDOF)
-        models[key] = {
-            **entry,
-            "status": "ok" if summary["n"] == expected else "incomplete",
-            "expected_n": expected,
-            "summary": summary,
-            "strict": summarize_scores(scores(records, "strict_score"), ddof=SPIDER_STD_DDOF),
-            "test_suite": summarize_scores(scores(records, "test_suite_score"), ddof=SPIDER_STD_DDOF)
-            if has_test_suite
-            else None,
-            "by_database": summaries_by(records, "score", "db_id"),
-            "by_hardness": by_hardness(records),
-            "errors": error_breakdown(records),
-            "mcnemar_vs_base_3shot": None
-            if key == "base_3shot"
-            else paired_test(loaded["base_3shot"], records, "score"),
-            "mcnemar_vs_base_0shot": None
-            if key == "base_0shot"
-            else paired_test(loaded["base_0shot"], records, "score"),
-        }
-    databases = sorted({record["db_id"] for records in loaded.values() if records for record in records.values()})
-    last = model_key(max(common.EVAL_EPOCHS)) if common.EVAL_EPOCHS else None
-
-    def accuracy(key):
-        return models.get(key, {}).get("summary", {}).get("accuracy")
-
-    delta = {
-        "from": "base_3shot",
-        "to": last,
-        "percent": percent_change(accuracy("base_3shot"), accuracy(last)),
-        "percent_from_base_0shot": percent_change(accuracy("base_0shot"), accuracy(last)),
-        "points": points_change(accuracy("base_3shot"), accuracy(last)),
-        "points_from_base_0shot": points_change(accuracy("base_0shot"), accuracy(last)),
-        # The paired test's words beside each signed change: a direction only where its interval excludes 0.
-        "reading": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_3shot")),
-        "reading_from_base_0shot": comparison_reading(models.get(last, {}).get("mcnemar_vs_base_0shot")),
-    }
-    return {
-        "expected_n": expected,
-        "std_ddof": SPIDER_STD_DDOF,
-        "databases": databases,
-        "has_test_suite": has_test_suite,
-        "error_kinds": list(ERROR_KINDS),
-        "has_hardness": any(model.get("by_hardness") for model in models.values()),
-        "models": models,
-        "delta_last_epoch": delta,
-        "error_examples": error_examples(loaded),
-    }
+        levels = {r.get("hardness") for r in records}
+        slices = [("hardness", level, level, None) for level in HARDNESS_LEVELS if level in levels]
+        slices += [("hardness", level, level, None) for level in sorted(levels - {*HARDNESS_LEVELS, None})]
+        if slices and None in levels:  # a file resumed across the change: counted apart, not dropped
+            slices.append(("hardness", "(no hardness)", None, None))
+        slices += [("database", db_id, db_id, None) for db_id in sorted({r["db_id"] for r in records})]
+        rows += model_rows("spider", "score", key, records, status, slices)
+        wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
+        error = dict.fromkeys(COLUMNS) | {"benchmark": "spider", "model": key, "group": "error", "status": status}
+        rows += [error | {"slice": kind, "n": wrong[kind]} for kind in ERROR_KINDS]
+    return rows
 
 
-def last_evaluated_epoch(loaded):
-    """The key of the highest EVAL_EPOCHS adapter that has a Spider file, or None."""
-    present = [epoch for epoch in common.EVAL_EPOCHS if loaded.get(model_key(epoch))]
-    return model_key(max(present)) if present else None
+def mmlu_rows(loaded, settings, expected):
+    total = None if expected is None else sum(expected.values())
+    rows = []
+    for benchmark, field in (("mmlu", "correct"), ("mmlu_generation", "generated_correct")):
+        if not any(scores(records, field) for records in loaded.values()) and benchmark == "mmlu_generation":
+            continue  # the generation score was not asked for
+        for key, records in loaded.items():
+            counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
+            status = status_of(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            bases = {"base": loaded["base"]} if key_epoch(key) else None
+            slices = [("all", "all", None, total)]
+            if records is not None:
+                slices += [("category", c, c, None if expected is None else expected[c]) for c in settings.categories]
+            found = model_rows(benchmark, field, key, records, status, slices, bases)
+            if benchmark == "mmlu_generation" and records is not None:  # generations with no answer letter (wrong)
+                found[0]["unparseable"] = sum(
+                    r.get("generated_text") is not None and r.get("generated_choice") is None for r in records
+                )
+            if records is not None:
+                # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
+                aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
+                kept = {name: found[0][name] for name in ("benchmark", "model", "status", "expected_n", "n")}
+                found.insert(1, dict.fromkeys(COLUMNS) | kept | {"group": "aggregate", "slice": "all", **aggregate})
+            rows += found
+    return rows
 
 
-def error_examples(loaded):
-    """The study's III.C error analysis: up to ERROR_EXAMPLES_PER_KIND wrong answers of each error kind of the
-    last evaluated epoch, drawn with common.SEED (a random draw, not the first ones: those cluster by database)."""
-    key = last_evaluated_epoch(loaded)
-    if key is None:
-        return None
-    wrong = [record for _, record in sorted(loaded[key].items()) if record.get("score") == 0]
-    kinds = {}
-    for kind in ERROR_KINDS:
-        of_kind = [record for record in wrong if error_kind(record) == kind]
-        if of_kind:
-            # One generator per kind, seeded by the kind too, so adding a kind never reshuffles another's sample.
-            chosen = random.Random(f"{common.SEED}-{kind}").sample(of_kind, min(ERROR_EXAMPLES_PER_KIND, len(of_kind)))
-            kinds[kind] = {
-                "count": len(of_kind),
-                "examples": [
-                    {
-                        field: record.get(field)
-                        for field in ("index", "db_id", "question", "prediction", "gold", "reason")
-                    }
-                    for record in sorted(chosen, key=lambda r: r["index"])
-                ],
-            }
-    return {"model": key, "epochs": key_epoch(key), "seed": common.SEED, "wrong": len(wrong), "kinds": kinds}
-
-
-def mmlu_scores_table(loaded, field, expected_per_category):
-    """Per model: per-category summaries, the study's aggregate, pooled summary, McNemar vs base (all items)."""
-    categories = mmlu_categories()
-    table = {}
-    for key, label, epochs in mmlu_models():
-        records = loaded[key]
-        if records is None:
-            table[key] = {
-                "label": label,
-                "epochs": epochs,
-                "status": "missing",
-                "missing_hint": f"run {producer(results_path('mmlu', key))}",
-            }
-            continue
-        per_category, per_category_p = {}, {}
-        for category in categories:
-            subset = {i: r for i, r in records.items() if r.get("category") == category}
-            per_category[category] = summarize_scores(scores(subset, field), ddof=MMLU_STD_DDOF)
-            if key_epoch(key) and loaded[model_key(None)] is not None:
-                base_subset = {i: r for i, r in loaded[model_key(None)].items() if r.get("category") == category}
-                per_category_p[category] = paired_test(base_subset, subset, field)
-        pooled = summarize_scores(scores(records, field), ddof=MMLU_STD_DDOF)
-        # Unknown expected counts (every test question, no prepared data to count): the n present is all we can state.
-        complete = expected_per_category is None or all(
-            per_category[c]["n"] == expected_per_category[c] for c in categories
-        )
-        table[key] = {
-            "label": label,
-            "epochs": epochs,
-            "status": "ok" if complete else "incomplete",
-            "expected_n": None if expected_per_category is None else sum(expected_per_category.values()),
-            "n": pooled["n"],
-            "categories": per_category,
-            # The study's "Agregada": mean of the category accuracies +- their population std.
-            "aggregate": aggregate_accuracy([per_category[c]["accuracy"] for c in categories]),
-            # The micro average, all questions pooled: equals the aggregate only when the categories are equally
-            # sized (not so with all 57 subjects); its CI is the plot's.
-            "pooled": pooled,
-            "mcnemar_vs_base": paired_test(loaded[model_key(None)], records, field) if key_epoch(key) else None,
-            "mcnemar_vs_base_by_category": per_category_p or None,
-        }
-    return table
-
-
-def mmlu_expected_per_category(categories):
+def expected_per_category(paths, settings):
     """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0 (every test
-    question of each subject: a count of the data, not of the configuration), the prepared test questions of each
-    category. None when those are missing or were made with other settings: then the n present is all we state."""
-    if common.MMLU_QUESTIONS_PER_SUBJECT:
-        subjects = list(common.MMLU_SUBJECTS.values())
-        return {c: common.MMLU_QUESTIONS_PER_SUBJECT * subjects.count(c) for c in categories}
+    question: a count of the data), the prepared test questions of each category. None when those are missing or
+    were made with other settings (the MMLU source is not compared): then the n present is all we state."""
+    if settings.mmlu_questions_per_subject:
+        subjects = list(settings.mmlu_subjects.values())
+        return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
     try:
-        items, _dev = mmlu.read_questions()  # the checks script 4 makes: these are the questions it evaluates
-    except common.PipelineError:
+        recorded = files.read_json(paths.prepared_manifest)["settings"]
+        counts = Counter(item["category"] for item in files.read_json(paths.mmlu_test))
+    except (PipelineError, KeyError, TypeError):
         return None
-    counts = Counter(item["category"] for item in items)
-    return {c: counts[c] for c in categories}
-
-
-def unparseable_generations(loaded):
-    """Per model: generations that gave no answer letter (generated_text present, generated_choice None)."""
-    counts = {}
-    for key, items in loaded.items():
-        if items is None:
-            continue
-        generated = [r for r in items.values() if r.get("generated_text") is not None]
-        counts[key] = {
-            "unparseable": sum(1 for r in generated if r.get("generated_choice") is None),
-            "generated": len(generated),
-        }
-    return counts
-
-
-def mmlu_results():
-    loaded = {key: read_results(results_path("mmlu", key)) for key, *_ in mmlu_models()}
-    expected = mmlu_expected_per_category(mmlu_categories())
-    logprob = mmlu_scores_table(loaded, "correct", expected)
-    has_generation = has_field(loaded, "generated_correct")
-    return {
-        "categories": mmlu_categories(),
-        "std_ddof": MMLU_STD_DDOF,
-        "expected_n": None if expected is None else sum(expected.values()),
-        "prompt_format": getattr(common, "MMLU_PROMPT_FORMAT", "chat"),
-        "models": logprob,
-        "generation": mmlu_scores_table(loaded, "generated_correct", expected) if has_generation else None,
-        "unparseable_generations": unparseable_generations(loaded) if has_generation else None,
-    }
-
-
-def comparison_reading(test):
-    """The reading of a paired test, None where there is no test (a file missing)."""
-    return None if test is None else test["reading"]
-
-
-def table_iii(mmlu):
-    """Table III for every evaluated epoch: category accuracy of base and each LoRA, the percent change, and the
-    reading of the paired test behind it (the category's; the aggregate's is all questions')."""
-
-    def accuracy(key, category):
-        model = mmlu["models"][key]
-        if model["status"] == "missing":
-            return None
-        if category == "Agregada":
-            return model["aggregate"]["accuracy"]
-        return model["categories"][category]["accuracy"]
-
-    def reading(key, category):
-        model = mmlu["models"][key]
-        if category == "Agregada":
-            return comparison_reading(model.get("mcnemar_vs_base"))
-        return comparison_reading((model.get("mcnemar_vs_base_by_category") or {}).get(category))
-
-    rows = []
-    for category in mmlu["categories"] + ["Agregada"]:
-        base = accuracy(model_key(None), category)
-        epochs = {}
-        for epoch in common.EVAL_EPOCHS:
-            new = accuracy(model_key(epoch), category)
-            epochs[str(epoch)] = {
-                "accuracy": new,
-                "percent_change": percent_change(base, new),
-                "reading": reading(model_key(epoch), category),
-            }
-        rows.append({"category": category, "base": base, "epochs": epochs})
-    return rows
-
-
-def difference_reading(test):
-    """The words for a paired difference: a direction only when its 95% interval excludes zero."""
-    if test["difference"] is None:
-        return "no paired items"
-    if not test["distinguishable"]:
-        return "not distinguishable from no change at this sample size"
-    return "higher than base" if test["difference"] > 0 else "lower than base"
-
-
-def mmlu_readings(mmlu):
-    """One line per fine-tuned model: its MMLU change vs base (all items), with interval, test and power."""
-    readings = {}
-    base = mmlu["models"][model_key(None)]
-    for key, _label, epochs in mmlu_models()[1:]:
-        model = mmlu["models"][key]
-        if model["status"] == "missing" or base["status"] == "missing":
-            readings[key] = None
-            continue
-        test = model["mcnemar_vs_base"]
-        if test["difference"] is None:  # the two files share no question yet
-            readings[key] = None
-            continue
-        supported = test["p_value"] < SIGNIFICANCE_LEVEL
-        change = model["aggregate"]["accuracy"] - base["aggregate"]["accuracy"]
-        detectable = test["minimum_detectable_difference"]
-        power = (
-            f"the smallest difference detectable at 80% power is {100 * detectable:.1f} points"
-            if detectable
-            else "at this n no difference reaches 80% power"
-        )
-        readings[key] = {
-            "epochs": epochs,
-            "aggregate_change": change,
-            "difference": test["difference"],
-            "p_value": test["p_value"],
-            "significant": supported,
-            "reading": difference_reading(test),
-            "text": (
-                f"LoRA epoch {epochs}: MMLU micro average {test['difference']:+.3f} "
-                f"[{test['ci_low']:+.3f}, {test['ci_high']:+.3f}] vs base (study aggregate {change:+.3f}; "
-                f"McNemar p = {test['p_value']:.4f}, b = {test['b']}, c = {test['c']}, n = {test['n_paired']}): "
-                f"{test['reading']}; {power}."
-            ),
-        }
-    return readings
-
-
-def comparisons(spider, mmlu):
-    """Every base-vs-fine-tuned comparison on all items: (benchmark, model key, label, paired test or None)."""
-    rows = []
-    for epoch in common.EVAL_EPOCHS:
-        key = model_key(epoch)
-        model = spider["models"][key]
-        for versus in ("base_0shot", "base_3shot"):
-            rows.append(("Spider", key, f"LoRA epoch {epoch} vs {versus}", model.get(f"mcnemar_vs_{versus}")))
-    for benchmark, table in (("MMLU", mmlu["models"]), ("MMLU (generation)", mmlu["generation"])):
-        for epoch in common.EVAL_EPOCHS if table else ():
-            key = model_key(epoch)
-            rows.append((benchmark, key, f"LoRA epoch {epoch} vs base", table[key].get("mcnemar_vs_base")))
-    return rows
-
-
-def sample_sizes(spider, mmlu):
-    """How many paired questions a difference of SAMPLE_SIZE_POINTS would need, at each comparison's discordance
-    rate (observed, or assumed as stats.paired_comparison says); None where the difference exceeds the rate."""
-    rows = []
-    for benchmark, key, label, test in comparisons(spider, mmlu):
-        rate = test["p_discordant"] if test else None
-        needed = {str(points): (sample_size_for(points / 100, rate) if rate else None) for points in SAMPLE_SIZE_POINTS}
-        rows.append(
-            {
-                "benchmark": benchmark,
-                "model": key,
-                "comparison": label,
-                "n_paired": test["n_paired"] if test else None,
-                "p_discordant": rate,
-                "p_discordant_source": test["p_discordant_source"] if test else None,
-                "n_needed": needed,
-            }
-        )
-    return rows
-
-
-def read_loss_log(path):
-    """(step, loss) pairs of the training loss log, or None when the file is absent or has no loss rows."""
-    path = Path(path)
-    if not path.is_file():
+    shaping = ("seed", "mmlu_subjects", "mmlu_shots", "mmlu_questions_per_subject")
+    if any(recorded.get(name.upper()) != getattr(settings, name) for name in shaping):
         return None
-    with path.open(encoding="utf-8") as handle:
-        # Rows without a loss (evaluation or end-of-training entries) are not points of the curve.
-        rows = [row for row in csv.DictReader(handle) if row.get("loss") not in (None, "") and row.get("step")]
-    points = [(int(float(row["step"])), float(row["loss"])) for row in rows]
-    return points or None
-
-
-def training_loss(points):
-    """What the report says about the loss log: its path, the plot's, and first and last losses."""
-    summary = {"log": str(common.PATHS.loss_log), "plot": str(common.PATHS.loss_plot), "status": "missing"}
-    if points:
-        summary.update(status="ok", points=len(points), first=list(points[0]), last=list(points[-1]))
-    return summary
-
-
-def results_date():
-    """When the newest per-example result was written (not the time of this report: unchanged results, unchanged
-    report, so a finished run rebuilt on a read-only folder writes nothing)."""
-    paths = common.PATHS
-    files = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
-    newest = max((path.stat().st_mtime for path in files if ".stale-" not in path.name), default=None)
-    return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
-
-
-def trained_split(manifest):
-    """The split the adapters were trained on (None before training): the manifest's, not the configured one."""
-    return manifest.get("config", {}).get("TRAIN_SPLIT") if manifest else None
-
-
-def leakage(manifest, spider):
-    """The leakage warning when the training questions overlap the evaluated ones (TRAIN_SPLIT=dev)."""
-    if manifest is None:
-        return {"overlap_with_evaluated": None, "warning": None}
-    overlap = int(manifest.get("overlap_with_evaluated") or 0)
-    evaluated = manifest.get("evaluated_questions") or spider["expected_n"]
-    warning = None
-    if overlap > 0:
-        warning = (
-            f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data "
-            f"(TRAIN_SPLIT={trained_split(manifest) or common.TRAIN_SPLIT}); these Spider numbers measure "
-            f"memorisation, not generalisation."
-        )
-    return {"overlap_with_evaluated": overlap, "evaluated_questions": evaluated, "warning": warning}
-
-
-def collect_results():
-    manifest = checkpoints.read_manifest()
-    spider = spider_results()
-    mmlu = mmlu_results()
-    config = {
-        name: (list(value) if isinstance(value, tuple) else value)
-        for name, value in (
-            ("SEED", common.SEED),
-            ("TRAIN_SPLIT", common.TRAIN_SPLIT),
-            ("EVALUATION_ENTRIES_SIZE", common.EVALUATION_ENTRIES_SIZE),
-            ("EVAL_EPOCHS", common.EVAL_EPOCHS),
-            ("BASELINE_SHOTS", common.BASELINE_SHOTS),
-            ("MMLU_SHOTS", common.MMLU_SHOTS),
-            ("MMLU_QUESTIONS_PER_SUBJECT", common.MMLU_QUESTIONS_PER_SUBJECT),
-            ("MMLU_PROMPT_FORMAT", getattr(common, "MMLU_PROMPT_FORMAT", "chat")),
-            ("MMLU_SUBJECTS", common.MMLU_SUBJECTS),
-        )
-    }
-    return {
-        "profile": common.PROFILE,
-        "model": common.MODEL_NAME,
-        "date": results_date(),
-        "config": config,
-        # The split actually trained on is the manifest's; the config value is only a fallback before training.
-        "train_split": trained_split(manifest),
-        "training_manifest": manifest,
-        "leakage": leakage(manifest, spider),
-        "spider": spider,
-        "mmlu": mmlu,
-        "table_iii": table_iii(mmlu),
-        "mmlu_readings": mmlu_readings(mmlu),
-        "sample_sizes": sample_sizes(spider, mmlu),
-        "training_loss": training_loss(read_loss_log(common.PATHS.loss_log)),
-    }
+    return {c: counts[c] for c in settings.categories}
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Writing: CSV and plot
-
-CSV_COLUMNS = (
-    "benchmark",
-    "model",
-    "category",
-    "status",
-    "n",
-    "accuracy",
-    "std",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "p_value_vs",
-    "b",
-    "c",
-    "difference",
-    "difference_ci_low",
-    "difference_ci_high",
-    "p_discordant",
-    "minimum_detectable_difference",
-)
+# The run's facts beside the table
 
 
-def paired_cells(test):
-    """The paired columns of a CSV row from one stats.paired_comparison (all empty without a test)."""
-    test = test or {}
-    return {
-        "p_value": test.get("p_value"),
-        "b": test.get("b"),
-        "c": test.get("c"),
-        "difference": test.get("difference"),
-        "difference_ci_low": test.get("ci_low"),
-        "difference_ci_high": test.get("ci_high"),
-        "p_discordant": test.get("p_discordant"),
-        "minimum_detectable_difference": test.get("minimum_detectable_difference"),
-    }
+def error_examples(loaded, settings, per_kind=3):
+    """The study's III.C error analysis: up to `per_kind` wrong answers of each error kind of the last evaluated
+    epoch, drawn with the seed (a random draw, not the first ones: those cluster by database)."""
+    present = [epoch for epoch in settings.eval_epochs if loaded.get(model_key(epoch))]
+    if not present:
+        return None
+    key = model_key(max(present))
+    wrong = [record for record in loaded[key] if record.get("score") == 0]
+    kinds = {}
+    for kind in ERROR_KINDS:
+        if of_kind := [record for record in wrong if error_kind(record) == kind]:
+            # One generator per kind, seeded by the kind too, so adding a kind never reshuffles another's sample.
+            chosen = random.Random(f"{settings.seed}-{kind}").sample(of_kind, min(per_kind, len(of_kind)))
+            shown = ("index", "db_id", "question", "prediction", "gold", "reason")
+            examples = [{name: r.get(name) for name in shown} for r in sorted(chosen, key=lambda r: r["index"])]
+            kinds[kind] = {"count": len(of_kind), "examples": examples}
+    return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
 
 
-def csv_rows(results):
-    """One row per (benchmark, model, category). The paired columns (p_value, b, c, difference and its Newcombe
-    interval, p_discordant, minimum_detectable_difference at 80% power) compare with the model in p_value_vs."""
-    rows = []
-
-    def add(benchmark, key, category, status, summary=None, test=None, versus=""):
-        summary = summary or {}
-        rows.append(
-            {
-                "benchmark": benchmark,
-                "model": key,
-                "category": category,
-                "status": status,
-                "n": summary.get("n", ""),
-                "accuracy": summary.get("accuracy"),
-                "std": summary.get("std"),
-                "ci_low": summary.get("ci_low"),
-                "ci_high": summary.get("ci_high"),
-                "p_value_vs": versus if test else "",
-                **paired_cells(test),
-            }
-        )
-
-    for key, model in results["spider"]["models"].items():
-        if model["status"] == "missing":
-            add("spider", key, "all", "missing")
-            add("spider_strict", key, "all", "missing")
-            continue
-        # The like-for-like comparison (same prompt) for the fine-tuned models; the study's baseline for base 0-shot.
-        versus = "base_3shot" if key == "base_0shot" else ("" if key == "base_3shot" else "base_0shot")
-        test = model.get(f"mcnemar_vs_{versus}") if versus else None
-        add("spider", key, "all", model["status"], model["summary"], test, versus)
-        if key_epoch(key):
-            test = model.get("mcnemar_vs_base_3shot")
-            add("spider_vs_base_3shot", key, "all", model["status"], model["summary"], test, "base_3shot")
-        add("spider_strict", key, "all", model["status"], model["strict"])
-        if model["test_suite"] is not None:
-            add("spider_test_suite", key, "all", model["status"], model["test_suite"])
-        for field, benchmark in (("by_database", "spider_by_database"), ("by_hardness", "spider_by_hardness")):
-            for group, summary in (model[field] or {}).items():
-                add(benchmark, key, group, model["status"], summary)
-    for benchmark, table in (("mmlu", results["mmlu"]["models"]), ("mmlu_generation", results["mmlu"]["generation"])):
-        for key, model in (table or {}).items():
-            if model["status"] == "missing":
-                add(benchmark, key, "aggregate", "missing")
-                continue
-            by_category = model["mcnemar_vs_base_by_category"] or {}
-            for category, summary in model["categories"].items():
-                add(benchmark, key, category, model["status"], summary, by_category.get(category), "base")
-            # The study's aggregate (mean of categories, population std) has no interval; the micro average has.
-            aggregate = {"n": model["n"], **model["aggregate"], "ci_low": None, "ci_high": None}
-            add(benchmark, key, "aggregate", model["status"], aggregate)
-            add(benchmark, key, "micro_average", model["status"], model["pooled"], model["mcnemar_vs_base"], "base")
-    return rows
+def read_loss_log(path):
+    """(step, loss) pairs of the training loss log, None without one. Rows without a loss (evaluation or
+    end-of-training entries) are not points of the curve."""
+    if not Path(path).is_file():
+        return None
+    with Path(path).open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("loss") not in (None, "") and row.get("step")]
+    return [(int(float(row["step"])), float(row["loss"])) for row in rows] or None
 
 
-def render_csv(results):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in csv_rows(results):
-        writer.writerow({k: ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)) for k, v in row.items()})
-    return buffer.getvalue()
+def results_date(paths):
+    """When the newest per-example result was written (not the time of this report: unchanged results, unchanged
+    report, so a finished run rebuilt on a read-only folder writes nothing)."""
+    found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
+    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
+    return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
 
 
-def plot_series(points):
-    """(xs, ys, lower errors, upper errors) of the (epoch, summary) points that exist."""
-    points = [(x, s) for x, s in points if s is not None and s["accuracy"] is not None]
+def leakage_warning(manifest, settings):
+    """The warning when the training questions overlap the evaluated ones (TRAIN_SPLIT=dev)."""
+    overlap = int((manifest or {}).get("overlap_with_evaluated") or 0)
+    if not overlap:
+        return None
+    evaluated = manifest.get("evaluated_questions") or settings.evaluation_entries_size
     return (
-        [x for x, _ in points],
-        [s["accuracy"] for _, s in points],
-        [s["accuracy"] - s["ci_low"] for _, s in points],
-        [s["ci_high"] - s["accuracy"] for _, s in points],
+        f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
+        f"{manifest.get('config', {}).get('TRAIN_SPLIT') or settings.train_split}); these Spider numbers measure "
+        "memorisation, not generalisation."
     )
 
 
-def write_plot(results, path):
-    """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs."""
+def collect(paths, settings):
+    """What results.json holds: the run's facts and the long table ("rows")."""
+    spider = {
+        k: read_model(paths.results("spider", k), settings.evaluation_entries_size) for k, _ in settings.spider_models()
+    }
+    mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
+    manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else None
+    loss = read_loss_log(paths.loss_log)
+    config = {name.upper(): list(v) if isinstance(v, tuple) else v for name, v in asdict(settings).items()}
+    return {
+        "profile": settings.profile,
+        "model": settings.model_name,
+        "date": results_date(paths),
+        "config": {name: v for name, v in config.items() if name not in ("PROFILE", "MODEL_NAME", "MMLU_SUBJECTS")},
+        # The split actually trained on is the manifest's; the configured one is only a fallback before training.
+        "train_split": (manifest or {}).get("config", {}).get("TRAIN_SPLIT"),
+        "training_manifest": manifest,
+        "leakage_warning": leakage_warning(manifest, settings),
+        "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
+        "error_examples": error_examples(spider, settings),
+        "rows": spider_rows(spider, settings) + mmlu_rows(mmlu, settings, expected_per_category(paths, settings)),
+    }, loss
+
+
+def build_report(paths, settings):
+    """Recompute everything from the per-example files and write report.md, results.json, results.csv,
+    tradeoff.png and (with a loss log) training_loss.png, each atomically. Returns what results.json holds."""
+    results, loss = collect(paths, settings)
+    table = Table(results["rows"])
+    files.write_json(paths.results_json, results)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()} for row in table.rows)
+    files.write_text(paths.results_csv, buffer.getvalue())
+    plot_tradeoff(table, settings, paths.tradeoff_plot)
+    if loss:
+        figure, axis = new_plot(f"Training loss ({settings.profile} profile, {len(loss)} logged steps)")
+        axis.plot([step for step, _ in loss], [value for _, value in loss], "-", linewidth=1.2)
+        save_plot(figure, axis, "Optimizer step", "Training loss (answer tokens)", paths.loss_plot)
+    files.write_text(paths.report, Markdown(results, table, settings, paths).render())
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Drawn from the table: plots and markdown
+
+
+class Table:
+    """Lookups in the long table: get(...) is the row of one slice (against `versus` when given), or None."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def get(self, benchmark, model, group="all", slice_="all", versus=None):
+        wanted = (benchmark, model, group, slice_)
+        matches = (r for r in self.rows if (r["benchmark"], r["model"], r["group"], r["slice"]) == wanted)
+        return next((r for r in matches if versus in (None, r["versus"])), None)
+
+    def slices(self, benchmark, group):
+        return list(dict.fromkeys(r["slice"] for r in self.rows if (r["benchmark"], r["group"]) == (benchmark, group)))
+
+    def accuracy(self, *where):
+        return (self.get(*where) or {}).get("accuracy")
+
+
+def new_plot(title):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    spider = results["spider"]["models"]
-    mmlu = results["mmlu"]["models"]
-
-    def summary(models, key, field):
-        model = models.get(key)
-        return None if model is None or model["status"] == "missing" else model[field]
-
-    epochs = list(common.EVAL_EPOCHS)
-    spider_points = [(0, summary(spider, "base_0shot", "summary"))] + [
-        (e, summary(spider, model_key(e), "summary")) for e in epochs
-    ]
-    mmlu_points = [(0, summary(mmlu, model_key(None), "pooled"))] + [
-        (e, summary(mmlu, model_key(e), "pooled")) for e in epochs
-    ]
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    # Small horizontal offsets keep the error bars of the series at the same epoch apart.
-    for points, label, style, shift in (
-        (spider_points, "Spider execution accuracy (0-shot prompt)", "o-", 0.0),
-        (mmlu_points, "MMLU accuracy (all items)", "s-", 0.08),
-    ):
-        xs, ys, low, high = plot_series(points)
-        if xs:
-            axis.errorbar([x + shift for x in xs], ys, yerr=[low, high], fmt=style, capsize=4, label=label)
-    xs, ys, low, high = plot_series([(0, summary(spider, "base_3shot", "summary"))])
-    if xs:  # the study's baseline, a different prompt: a separate point, slightly offset so the bars don't overlap
-        axis.errorbar(
-            [x - 0.08 for x in xs],
-            ys,
-            yerr=[low, high],
-            fmt="D",
-            capsize=4,
-            color="gray",
-            label=f"Spider base {common.BASELINE_SHOTS}-shot (study baseline)",
-        )
-    axis.set_xticks([0] + epochs)
-    axis.set_xlabel("Epochs of LoRA fine-tuning (0 = base model)")
-    axis.set_ylabel("Accuracy (95% Wilson CI)")
-    axis.set_ylim(0, 1)
-    axis.set_title(f"Spider vs MMLU trade-off ({results['profile']} profile)")
+    axis.set_title(title)
     axis.grid(alpha=0.3)
-    if axis.get_legend_handles_labels()[0]:
-        axis.legend(loc="best", fontsize=8)
-    save_figure(figure, path)
+    return figure, axis
 
 
-def save_figure(figure, path):
-    """Save as PNG like every handed-off file (atomically, and only if it changed), and close the figure."""
+def save_plot(figure, axis, xlabel, ylabel, path):
+    """Label, then save as PNG like every handed-off file (atomically, only if it changed), and close."""
     import matplotlib.pyplot as plt
 
+    axis.set(xlabel=xlabel, ylabel=ylabel)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
     image = io.BytesIO()
     figure.savefig(image, format="png", dpi=120)
     plt.close(figure)
-    records.write_bytes(path, image.getvalue())
+    files.write_bytes(path, image.getvalue())
 
 
-def write_loss_plot(points, path):
-    """The training loss by optimizer step, from the loss log: the training curve beside the trade-off plot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    axis.plot([step for step, _ in points], [loss for _, loss in points], "-", linewidth=1.2)
-    axis.set_xlabel("Optimizer step")
-    axis.set_ylabel("Training loss (answer tokens)")
-    axis.set_title(f"Training loss ({common.PROFILE} profile, {len(points)} logged steps)")
-    axis.grid(alpha=0.3)
-    save_figure(figure, path)
-
-
-def build_report():
-    """Recompute everything from the per-example files and write the four outputs. Returns the results dict."""
-    results = collect_results()
-    paths = common.PATHS
-    records.write_json(paths.results_json, results)
-    records.write_text(paths.results_csv, render_csv(results))
-    write_plot(results, paths.tradeoff_plot)
-    points = read_loss_log(paths.loss_log)
-    if points:
-        write_loss_plot(points, common.PATHS.loss_plot)
-    records.write_text(paths.report, render_markdown(results))
-    return results
+def plot_tradeoff(table, settings, path):
+    """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs; the
+    study's few-shot Spider baseline, another prompt, as a point apart. Small x shifts keep the bars apart."""
+    figure, axis = new_plot(f"Spider vs MMLU trade-off ({settings.profile} profile)")
+    lora = [(epoch, model_key(epoch)) for epoch in settings.eval_epochs]
+    baseline = f"Spider base {settings.baseline_shots}-shot (study baseline)"
+    for benchmark, points, label, style in (
+        ("spider", [(0, "base_0shot"), *lora], "Spider execution accuracy (0-shot prompt)", {"fmt": "o-"}),
+        ("mmlu", [(0.08, "base"), *((x + 0.08, key) for x, key in lora)], "MMLU accuracy (all items)", {"fmt": "s-"}),
+        ("spider", [(-0.08, "base_3shot")], baseline, {"fmt": "D", "color": "gray"}),
+    ):
+        if found := [(x, r) for x, key in points if (r := table.get(benchmark, key)) and r["accuracy"] is not None]:
+            xs, rows = zip(*found)
+            ys = [r["accuracy"] for r in rows]
+            errors = [[y - r["ci_low"] for y, r in zip(ys, rows)], [r["ci_high"] - y for y, r in zip(ys, rows)]]
+            axis.errorbar(xs, ys, yerr=errors, capsize=4, label=label, **style)
+    axis.set_xticks([0, *settings.eval_epochs])
+    axis.set_ylim(0, 1)
+    save_plot(figure, axis, "Epochs of LoRA fine-tuning (0 = base model)", "Accuracy (95% Wilson CI)", path)
 
 
-def main():
-    build_report()
-    print(f"report: {common.PATHS.report}")
+def fmt(value, digits=3):
+    return "—" if value is None else f"{value:.{digits}f}"
 
 
-if __name__ == "__main__":
-    records.run_main(main, lock_folder=common.PATHS.outputs)
+def fmt_ci(row, low="ci_low", high="ci_high", sign=""):
+    return "—" if row[low] is None else f"[{row[low]:{sign}.3f}, {row[high]:{sign}.3f}]"
+
+
+def fmt_p(row):
+    return "—" if (row or {}).get("n_paired") is None else f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
+
+
+def fmt_change(value):
+    # round first: a float residue of an unchanged aggregate (-1e-14) must not print as "-0.0%"
+    return "—" if value is None else f"{round(value, 1) + 0.0:+.1f}%"
+
+
+def fmt_points(value, sign="+"):
+    """An accuracy difference in percentage points."""
+    return "—" if value is None else f"{round(100 * value, 1) + 0.0:{sign}.1f} pts"
+
+
+def fmt_summary(row):
+    """Accuracy [95% CI] (n=...): one cell of a breakdown table."""
+    return "—" if row is None or row["accuracy"] is None else f"{row['accuracy']:.3f} {fmt_ci(row)} (n={row['n']})"
+
+
+def fmt_rate(row):
+    return "—" if row["p_discordant"] is None else f"{row['p_discordant']:.3f} ({row['p_discordant_source']})"
+
+
+def inline_code(text):
+    """Text as one inline code span: newlines folded, the fence longer than any backtick run inside (SQLite
+    accepts `quoted` identifiers), pipes escaped so a table cell or list item is not split."""
+    text = " ".join(str(text or "").split()).replace("|", "\\|")
+    if "`" not in text:
+        return f"`{text}`" if text else "(empty)"
+    fence = "`" * (max(map(len, re.findall("`+", text))) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def markdown_table(header, rows):
+    line = lambda cells: "| " + " | ".join(map(str, cells)) + " |"  # noqa: E731
+    return [line(header), "|" + "---|" * len(header), *map(line, rows), ""]
+
+
+COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
+COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
+
+
+def comparison_cells(row):
+    """n, b, c, δ [CI], p, p_d, detectable, reading of one paired test ("missing" without one)."""
+    if row is None or row["n_paired"] is None:
+        return ["missing"] + ["—"] * 7
+    difference = "—" if row["difference"] is None else f"{row['difference']:+.3f}"
+    if row["difference_ci_low"] is not None:
+        difference += " " + fmt_ci(row, "difference_ci_low", "difference_ci_high", "+")
+    detectable = row["minimum_detectable_difference"]
+    detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
+    return [
+        row["n_paired"],
+        row["b"],
+        row["c"],
+        difference,
+        f"{row['p_value']:.4f}",
+        fmt_rate(row),
+        detectable,
+        row["reading"],
+    ]
+
+
+class Markdown:
+    """report.md: formatting only, every number read from the long table."""
+
+    def __init__(self, results, table, settings, paths):
+        self.results, self.table, self.settings, self.paths = results, table, settings, paths
+
+    def render(self):
+        sections = (self.header, self.spider, self.breakdowns, self.errors, self.mmlu, self.table_iii)
+        return "\n".join(line for section in (*sections, self.sample_sizes, self.figures) for line in section())
+
+    def missing(self, benchmark, key):
+        """The cell of a model whose per-example file is missing, naming the script that writes it."""
+        path = self.paths.results("mmlu" if benchmark.startswith("mmlu") else "spider", key)
+        return f"missing (run {self.paths.producer(path)})"
+
+    def present(self, benchmark, models):
+        return [(key, label) for key, label in models if self.table.get(benchmark, key)["status"] != "missing"]
+
+    def header(self):
+        results, manifest = self.results, self.results["training_manifest"]
+        lines = [f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider", ""]
+        lines += [f"- Profile: **{results['profile']}**", f"- Model: `{results['model']}`"]
+        lines += [f"- Results as of: {results['date'] or 'no results yet'}", "", "```"]
+        for name, value in results["config"].items():
+            # The adapters may come from a run with another split than the one configured now: the manifest decides.
+            if name == "TRAIN_SPLIT" and results["train_split"] not in (None, value):
+                value = f"{value}  # configured now; the adapters were trained on {results['train_split']}"
+            lines.append(f"{name} = {value}")
+        lines += ["```", ""]
+        if results["profile"] == "demo":
+            lines += [
+                "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
+                "pipeline, not the science.",
+                "",
+            ]
+        if manifest is None:
+            text = f"manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {self.settings.train_split}"
+        else:
+            text = (
+                f"train split **{results['train_split']}**, {manifest.get('train_examples')} examples, "
+                f"{manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated questions: "
+                f"{manifest.get('overlap_with_evaluated')}"
+                + ("" if manifest.get("finished") else " — training NOT finished")
+            )
+        lines += [f"Training: {text}.", ""]
+        return lines + ([f"> **⚠ {results['leakage_warning']}**", ""] if results["leakage_warning"] else [])
+
+    def spider(self):
+        table, settings = self.table, self.settings
+        databases = sorted(table.slices("spider", "database"))
+        sample = f"the evaluated questions cover {len(databases)} database(s): {', '.join(databases)}"
+        lines = [
+            "## Spider (text-to-SQL)",
+            "",
+            f"Sample: {sample if databases else 'no Spider results yet'}. {STUDY_SAMPLE_NOTE}",
+        ]
+        suite = bool(table.slices("spider_test_suite", "all"))
+        header = ["Model", "Epochs", "Accuracy", "Std", "95% CI", "Strict accuracy (official rules)"]
+        header += ["Test-suite accuracy (official test-suite databases)"] * suite
+        header += ["McNemar p vs base 3-shot", "McNemar p vs base 0-shot"]
+        rows = []
+        for key, label in settings.spider_models():
+            row, strict, scored = (
+                table.get(benchmark, key) for benchmark in ("spider", "spider_strict", "spider_test_suite")
+            )
+            if row["status"] == "missing":
+                rows.append([label, key_epoch(key), self.missing("spider", key)] + ["—"] * (len(header) - 3))
+                continue
+            partial = "" if row["n"] == row["expected_n"] else f" (n={row['n']} of {row['expected_n']})"
+            cells = [label, key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
+            cells.append(f"{fmt(strict['accuracy'])} {fmt_ci(strict)}")
+            if suite:  # only the records scored on the test-suite databases count: their own n where it differs
+                cells.append(
+                    f"{fmt(scored['accuracy'])} {fmt_ci(scored)}"
+                    + ("" if scored["n"] == row["n"] else f" (n={scored['n']})")
+                )
+            rows.append(cells + [fmt_p(table.get("spider", key, versus=base)) for base in ("base_3shot", "base_0shot")])
+        lines += [
+            "",
+            f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)",
+            "",
+        ]
+        lines += markdown_table(header, rows) + [TEST_SUITE_NOTE, ""] * suite
+        last = model_key(max(settings.eval_epochs)) if settings.eval_epochs else None
+        changes = []
+        for base in ("base_3shot", "base_0shot"):
+            before, after, test = (
+                table.accuracy("spider", base),
+                table.accuracy("spider", last),
+                table.get("spider", last, versus=base),
+            )
+            points = None if before is None or after is None else after - before
+            reading = f": {test['reading']}" if test and test["reading"] else ""
+            changes.append(f"{fmt_change(stats.percent_change(before, after))} ({fmt_points(points)}){reading}")
+        name = f"LoRA epoch {key_epoch(last)}" if last else "the last epoch"
+        lines += [
+            f"Δ accuracy, base 3-shot → {name} (the study's Δ, relative): {changes[0]}; base 0-shot (same prompt) → "
+            f"{name}: {changes[1]}. A relative change is undefined (—) where the base accuracy is 0; the reading is "
+            "Table I-b's paired test.",
+            "",
+            "### Table I-b — Spider: each fine-tuned model against the base model, paired on the same questions",
+            "",
+        ]
+        pairs = [(epoch, base) for epoch in settings.eval_epochs for base in ("base_0shot", "base_3shot")]
+        rows = [
+            [f"LoRA epoch {e}", base, *comparison_cells(table.get("spider", model_key(e), versus=base))]
+            for e, base in pairs
+        ]
+        return lines + markdown_table(["Model", "vs", *COMPARISON_HEADER], rows) + [DESIGN_NOTE, ""]
+
+    def breakdowns(self):
+        """Tables I-c and I-d: accuracy per hardness level and per database, a column per Spider model present."""
+        models = self.present("spider", self.settings.spider_models())
+        header = [label + (f" epoch {key_epoch(key)}" if key_epoch(key) else "") for key, label in models]
+        lines = []
+        for group, title, none in (
+            (
+                "hardness",
+                "I-c — Spider execution accuracy by hardness (official levels)",
+                "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3",
+            ),
+            ("database", "I-d — Spider execution accuracy by database", "no Spider results yet"),
+        ):
+            lines += [f"### Table {title} [95% CI] (n)", ""]
+            rows = [
+                [name] + [fmt_summary(self.table.get("spider", key, group, name)) for key, _ in models]
+                for name in self.table.slices("spider", group)
+            ]
+            lines += markdown_table([group.capitalize(), *header], rows) if rows else [f"— ({none}).", ""]
+        return lines
+
+    def errors(self):
+        rows = []
+        for key, label in self.settings.spider_models():
+            row = self.table.get("spider", key)
+            if row["status"] == "missing":
+                rows.append([label, key_epoch(key), self.missing("spider", key)] + ["—"] * (1 + len(ERROR_KINDS)))
+            else:
+                counts = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
+                rows.append([label, key_epoch(key), row["n"], row["correct"], *counts])
+        lines = ["### Spider errors (wrong answers by kind, study rule)", ""]
+        lines += markdown_table(["Model", "Epochs", "n", "Correct", *ERROR_KINDS], rows)
+        lines += ["### Error analysis — examples of each kind of error (as the study's section III.C)", ""]
+        examples = self.results["error_examples"]
+        if examples is None:
+            return lines + ["No fine-tuned model's Spider results yet: no errors to show.", ""]
+        lines += [
+            f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up to "
+            f"three of each kind drawn with seed {examples['seed']}.",
+            "",
+        ]
+        for kind, found in examples["kinds"].items():
+            lines += [f"#### {kind} ({len(found['examples'])} of {found['count']})", ""]
+            for example in found["examples"]:
+                lines += [
+                    f"- **Question** (#{example['index']}, {example['db_id']}): {example['question']}",
+                    f"  - Predicted: {inline_code(example['prediction'])}",
+                    f"  - Gold: {inline_code(example['gold'])}",
+                    f"  - Reason: {' '.join(str(example['reason'] or '—').split())}",
+                ]
+            lines.append("")
+        return lines + ([] if examples["kinds"] else ["No wrong answers.", ""])
+
+    def mmlu(self):
+        table, settings, categories = self.table, self.settings, self.settings.categories
+        names = [STUDY_CATEGORIES.get(c, c) for c in categories]
+        lines = [
+            "## MMLU (generalisation, 4-shot)",
+            "",
+            f"Prompt format: **{settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± std "
+            f"(ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's (mean of "
+            "the category accuracies ± their population std) and the micro average over all questions (differs from "
+            "the study's when categories have different sizes).",
+            "",
+        ]
+        benchmarks = [b for b in ("mmlu", "mmlu_generation") if table.slices(b, "all")]
+        header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
+        header += ["Micro average (all questions) [95% CI]", *names, "McNemar p vs base (all items)"]
+        for benchmark, title in zip(
+            benchmarks,
+            (
+                "II — MMLU accuracy by category (letter log-probabilities)",
+                "II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
+            ),
+        ):
+            rows = []
+            for key, label in settings.mmlu_models():
+                row, aggregate = table.get(benchmark, key), table.get(benchmark, key, "aggregate")
+                if row["status"] == "missing":
+                    rows.append([label, self.missing(benchmark, key), *["—"] * (len(header) - 2)])
+                    continue
+                n = (
+                    f"n={row['n']}"
+                    if row["expected_n"] is None
+                    else str(row["n"]) + ("" if row["n"] == row["expected_n"] else f" of {row['expected_n']}")
+                )
+                cells = [
+                    label,
+                    n,
+                    f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}",
+                    f"{fmt(row['accuracy'])} {fmt_ci(row)}",
+                ]
+                for category in categories:
+                    c = table.get(benchmark, key, "category", category)
+                    cells.append(
+                        f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + ("" if c["n"] else " (no items)")
+                    )
+                rows.append(cells + [fmt_p(row)])
+            lines += [f"### Table {title}", "", *markdown_table(header, rows)]
+            if benchmark == "mmlu_generation":
+                counts = [
+                    f"{label} {table.get(benchmark, key)['unparseable']} of {table.get(benchmark, key)['n']}"
+                    for key, label in self.present(benchmark, settings.mmlu_models())
+                ]
+                lines += [
+                    "Generations with no parseable answer (counted wrong): " + ("; ".join(counts) or "—") + ".",
+                    "",
+                ]
+        for benchmark, title in zip(
+            benchmarks, ("II-c — MMLU: each", "II-d — MMLU scored by generation (Table II-b): each")
+        ):
+            rows = []
+            for epoch in settings.eval_epochs:
+                key, label = model_key(epoch), f"LoRA epoch {epoch}"
+                rows.append([label, "all", *comparison_cells(table.get(benchmark, key))])
+                if table.get(benchmark, key)["status"] != "missing":
+                    rows += [
+                        [label, name, *comparison_cells(table.get(benchmark, key, "category", c))]
+                        for c, name in zip(categories, names)
+                    ]
+            lines += [f"### Table {title} fine-tuned model against the base model, paired on the same questions", ""]
+            lines += markdown_table(["Model", "Category", *COMPARISON_HEADER], rows)
+        return lines
+
+    def table_iii(self):
+        table, epochs = self.table, self.settings.eval_epochs
+        header = ["Categoria", "Base"]
+        header += [
+            cell for e in epochs for cell in (f"LoRA {e} épocas", "Variação (%)", f"Reading (paired, epoch {e})")
+        ]
+        rows = []
+        for category in [*self.settings.categories, "Agregada"]:
+            where = ("aggregate", "all") if category == "Agregada" else ("category", category)
+            # The reading of the aggregate's change is that of all questions (the study's aggregate has no test).
+            tested = ("all", "all") if category == "Agregada" else where
+            base = table.accuracy("mmlu", "base", *where)
+            cells = [STUDY_CATEGORIES.get(category, category), fmt(base)]
+            for epoch in epochs:
+                new, test = (
+                    table.accuracy("mmlu", model_key(epoch), *where),
+                    table.get("mmlu", model_key(epoch), *tested),
+                )
+                cells += [fmt(new), fmt_change(stats.percent_change(base, new)), (test or {}).get("reading") or "—"]
+            rows.append(cells)
+        lines = ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", ""]
+        lines += markdown_table(header, rows)
+        lines += [
+            "Reading: the paired comparison of Table II-c on the same questions (for Agregada, all of them), a "
+            "direction only where the 95% interval of the difference excludes 0.",
+            "",
+            "### Reading",
+            "",
+        ]
+        base = table.get("mmlu", "base", "aggregate")
+        for key in map(model_key, epochs):
+            test, model = table.get("mmlu", key), table.get("mmlu", key, "aggregate")
+            if base is None or model is None or test["difference"] is None:
+                lines.append(f"- {key}: no test (base or model results missing).")
+                continue
+            detectable = test["minimum_detectable_difference"]
+            power = (
+                f"the smallest difference detectable at 80% power is {fmt_points(detectable, '')}"
+                if detectable
+                else "at this n no difference reaches 80% power"
+            )
+            lines.append(
+                f"- LoRA epoch {key_epoch(key)}: MMLU micro average {test['difference']:+.3f} "
+                f"{fmt_ci(test, 'difference_ci_low', 'difference_ci_high', '+')} vs base (study aggregate "
+                f"{model['accuracy'] - base['accuracy']:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
+                f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; {power}."
+            )
+        return lines + [""]
+
+    def sample_sizes(self):
+        lines = ["## How many questions would be needed", ""]
+        if not self.settings.eval_epochs:
+            return lines + ["No fine-tuned model to compare with the base model (EVAL_EPOCHS is empty).", ""]
+        lines += [
+            f"Paired questions for the exact McNemar test to detect a difference in accuracy of "
+            f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with 80% power at α = 0.05 (two-sided), at each "
+            "comparison's discordance rate p_d (design as above). A difference larger than p_d cannot occur at that "
+            "rate (—).",
+            "",
+        ]
+        rows = []
+        for benchmark, name in (("spider", "Spider"), ("mmlu", "MMLU"), ("mmlu_generation", "MMLU (generation)")):
+            for epoch in self.settings.eval_epochs if self.table.slices(benchmark, "all") else ():
+                for base in ("base_0shot", "base_3shot") if benchmark == "spider" else ("base",):
+                    row = self.table.get(benchmark, model_key(epoch), versus=base)
+                    needed = [fmt(row[f"n_for_{points}pt"], 0) for points in SAMPLE_SIZE_POINTS]
+                    n_now = "missing" if row["n_paired"] is None else row["n_paired"]
+                    rows.append([name, f"LoRA epoch {epoch} vs {base}", n_now, fmt_rate(row), *needed])
+        header = ["Benchmark", "Comparison", "n now", "p_d", *(f"{points} pt" for points in SAMPLE_SIZE_POINTS)]
+        return lines + markdown_table(header, rows)
+
+    def figures(self):
+        loss, paths = self.results["training_loss"], self.paths
+        lines = ["## Figures", "", f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with 95% CIs."]
+        if loss:
+            (first_step, first), (last_step, last) = loss["first"], loss["last"]
+            lines.append(
+                f"- `{paths.loss_plot.name}` — training loss by step ({loss['points']} logged steps; {first:.4f} at "
+                f"step {first_step}, {last:.4f} at step {last_step})."
+            )
+        else:
+            lines.append(f"- Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`.")
+        return lines + [""]
