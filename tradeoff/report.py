@@ -398,8 +398,8 @@ def plot_tradeoff(table, settings, path):
     save_plot(figure, axis, "Epochs of LoRA fine-tuning (0 = base model)", "Accuracy (95% Wilson CI)", path)
 
 
-def fmt(value, digits=3):
-    return "—" if value is None else f"{value:.{digits}f}"
+def fmt(value, digits=3, sign=""):
+    return "—" if value is None else f"{value:{sign}.{digits}f}"
 
 
 def fmt_ci(row, low="ci_low", high="ci_high", sign=""):
@@ -407,7 +407,11 @@ def fmt_ci(row, low="ci_low", high="ci_high", sign=""):
 
 
 def fmt_p(row):
-    return "—" if (row or {}).get("n_paired") is None else f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
+    return (
+        "—"
+        if (row or {}).get("n_paired") is None
+        else f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
+    )
 
 
 def fmt_change(value):
@@ -450,23 +454,15 @@ COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power
 
 def comparison_cells(row):
     """n, b, c, δ [CI], p, p_d, detectable, reading of one paired test ("missing" without one)."""
-    if row is None or row["n_paired"] is None:
+    if (row or {}).get("n_paired") is None:
         return ["missing"] + ["—"] * 7
-    difference = "—" if row["difference"] is None else f"{row['difference']:+.3f}"
+    difference = fmt(row["difference"], sign="+")
     if row["difference_ci_low"] is not None:
         difference += " " + fmt_ci(row, "difference_ci_low", "difference_ci_high", "+")
     detectable = row["minimum_detectable_difference"]
     detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
-    return [
-        row["n_paired"],
-        row["b"],
-        row["c"],
-        difference,
-        f"{row['p_value']:.4f}",
-        fmt_rate(row),
-        detectable,
-        row["reading"],
-    ]
+    cells = [row["n_paired"], row["b"], row["c"], difference, f"{row['p_value']:.4f}", fmt_rate(row)]
+    return cells + [detectable, row["reading"]]
 
 
 class Markdown:
@@ -479,36 +475,40 @@ class Markdown:
         sections = (self.header, self.spider, self.breakdowns, self.errors, self.mmlu, self.table_iii)
         return "\n".join(line for section in (*sections, self.sample_sizes, self.figures) for line in section())
 
-    def missing(self, benchmark, key):
-        """The cell of a model whose per-example file is missing, naming the script that writes it."""
-        path = self.paths.results("mmlu" if benchmark.startswith("mmlu") else "spider", key)
-        return f"missing (run {self.paths.producer(path)})"
-
-    def present(self, benchmark, models):
-        return [(key, label) for key, label in models if self.table.get(benchmark, key)["status"] != "missing"]
+    def by_model(self, benchmark, models, width, cells):
+        """A table's rows, one per model: cells(key, row), or, where its file is missing, "missing (run X)" after
+        the first of them (its label, and its epochs where `cells` starts with them) and dashes to the width."""
+        rows = []
+        for key, label in models:
+            row = self.table.get(benchmark, key)
+            if row["status"] != "missing":
+                rows.append(cells(key, row))
+                continue
+            lead = [label] + [key_epoch(key)] * benchmark.startswith("spider")
+            path = self.paths.results("mmlu" if benchmark.startswith("mmlu") else "spider", key)
+            rows.append(lead + [f"missing (run {self.paths.producer(path)})"] + ["—"] * (width - len(lead) - 1))
+        return rows
 
     def header(self):
-        results, manifest = self.results, self.results["training_manifest"]
+        results, manifest, split = self.results, self.results["training_manifest"], self.results["train_split"]
         lines = [f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider", ""]
         lines += [f"- Profile: **{results['profile']}**", f"- Model: `{results['model']}`"]
         lines += [f"- Results as of: {results['date'] or 'no results yet'}", "", "```"]
         for name, value in results["config"].items():
             # The adapters may come from a run with another split than the one configured now: the manifest decides.
-            if name == "TRAIN_SPLIT" and results["train_split"] not in (None, value):
-                value = f"{value}  # configured now; the adapters were trained on {results['train_split']}"
-            lines.append(f"{name} = {value}")
+            trained = f"  # configured now; the adapters were trained on {split}" if split not in (None, value) else ""
+            lines.append(f"{name} = {value}" + (trained if name == "TRAIN_SPLIT" else ""))
         lines += ["```", ""]
         if results["profile"] == "demo":
             lines += [
-                "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
-                "pipeline, not the science.",
+                "> Demo profile: these numbers come from a tiny local model and project-made data; they prove "
+                "the pipeline, not the science.",
                 "",
             ]
         if manifest is None:
             text = f"manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {self.settings.train_split}"
         else:
-            text = (
-                f"train split **{results['train_split']}**, {manifest.get('train_examples')} examples, "
+            text = f"train split **{split}**, {manifest.get('train_examples')} examples, " + (
                 f"{manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated questions: "
                 f"{manifest.get('overlap_with_evaluated')}"
                 + ("" if manifest.get("finished") else " — training NOT finished")
@@ -517,52 +517,38 @@ class Markdown:
         return lines + ([f"> **⚠ {results['leakage_warning']}**", ""] if results["leakage_warning"] else [])
 
     def spider(self):
-        table, settings = self.table, self.settings
+        table, settings, models = self.table, self.settings, self.settings.spider_models()
         databases = sorted(table.slices("spider", "database"))
         sample = f"the evaluated questions cover {len(databases)} database(s): {', '.join(databases)}"
-        lines = [
-            "## Spider (text-to-SQL)",
-            "",
-            f"Sample: {sample if databases else 'no Spider results yet'}. {STUDY_SAMPLE_NOTE}",
-        ]
+        lines = ["## Spider (text-to-SQL)", "", f"Sample: {sample if databases else 'no Spider results yet'}."]
         suite = bool(table.slices("spider_test_suite", "all"))
         header = ["Model", "Epochs", "Accuracy", "Std", "95% CI", "Strict accuracy (official rules)"]
         header += ["Test-suite accuracy (official test-suite databases)"] * suite
         header += ["McNemar p vs base 3-shot", "McNemar p vs base 0-shot"]
-        rows = []
-        for key, label in settings.spider_models():
-            row, strict, scored = (
-                table.get(benchmark, key) for benchmark in ("spider", "spider_strict", "spider_test_suite")
-            )
-            if row["status"] == "missing":
-                rows.append([label, key_epoch(key), self.missing("spider", key)] + ["—"] * (len(header) - 3))
-                continue
+
+        def cells(key, row):
+            strict, scored = table.get("spider_strict", key), table.get("spider_test_suite", key)
             partial = "" if row["n"] == row["expected_n"] else f" (n={row['n']} of {row['expected_n']})"
-            cells = [label, key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
-            cells.append(f"{fmt(strict['accuracy'])} {fmt_ci(strict)}")
+            found = [dict(models)[key], key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
+            found.append(f"{fmt(strict['accuracy'])} {fmt_ci(strict)}")
             if suite:  # only the records scored on the test-suite databases count: their own n where it differs
-                cells.append(
-                    f"{fmt(scored['accuracy'])} {fmt_ci(scored)}"
-                    + ("" if scored["n"] == row["n"] else f" (n={scored['n']})")
-                )
-            rows.append(cells + [fmt_p(table.get("spider", key, versus=base)) for base in ("base_3shot", "base_0shot")])
-        lines += [
-            "",
-            f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)",
-            "",
-        ]
-        lines += markdown_table(header, rows) + [TEST_SUITE_NOTE, ""] * suite
+                n = "" if scored["n"] == row["n"] else f" (n={scored['n']})"
+                found.append(f"{fmt(scored['accuracy'])} {fmt_ci(scored)}{n}")
+            return found + [fmt_p(table.get("spider", key, versus=base)) for base in ("base_3shot", "base_0shot")]
+
+        lines[-1] += " " + STUDY_SAMPLE_NOTE
+        lines += ["", f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)"]
+        lines += ["", *markdown_table(header, self.by_model("spider", models, len(header), cells))]
+        lines += [TEST_SUITE_NOTE, ""] * suite
         last = model_key(max(settings.eval_epochs)) if settings.eval_epochs else None
         changes = []
         for base in ("base_3shot", "base_0shot"):
-            before, after, test = (
-                table.accuracy("spider", base),
-                table.accuracy("spider", last),
-                table.get("spider", last, versus=base),
+            before, after = table.accuracy("spider", base), table.accuracy("spider", last)
+            reading = (table.get("spider", last, versus=base) or {}).get("reading")
+            points = fmt_points(None if before is None or after is None else after - before)
+            changes.append(
+                f"{fmt_change(stats.percent_change(before, after))} ({points})" + f": {reading}" * bool(reading)
             )
-            points = None if before is None or after is None else after - before
-            reading = f": {test['reading']}" if test and test["reading"] else ""
-            changes.append(f"{fmt_change(stats.percent_change(before, after))} ({fmt_points(points)}){reading}")
         name = f"LoRA epoch {key_epoch(last)}" if last else "the last epoch"
         lines += [
             f"Δ accuracy, base 3-shot → {name} (the study's Δ, relative): {changes[0]}; base 0-shot (same prompt) → "
@@ -572,17 +558,20 @@ class Markdown:
             "### Table I-b — Spider: each fine-tuned model against the base model, paired on the same questions",
             "",
         ]
-        pairs = [(epoch, base) for epoch in settings.eval_epochs for base in ("base_0shot", "base_3shot")]
-        rows = [
-            [f"LoRA epoch {e}", base, *comparison_cells(table.get("spider", model_key(e), versus=base))]
-            for e, base in pairs
+        pairs = [
+            (f"LoRA epoch {e}", model_key(e), base)
+            for e in settings.eval_epochs
+            for base in ("base_0shot", "base_3shot")
         ]
+        rows = [[label, base, *comparison_cells(table.get("spider", key, versus=base))] for label, key, base in pairs]
         return lines + markdown_table(["Model", "vs", *COMPARISON_HEADER], rows) + [DESIGN_NOTE, ""]
 
     def breakdowns(self):
         """Tables I-c and I-d: accuracy per hardness level and per database, a column per Spider model present."""
-        models = self.present("spider", self.settings.spider_models())
-        header = [label + (f" epoch {key_epoch(key)}" if key_epoch(key) else "") for key, label in models]
+        models = [
+            (k, label) for k, label in self.settings.spider_models() if self.table.accuracy("spider", k) is not None
+        ]
+        header = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
         lines = []
         for group, title, none in (
             (
@@ -592,32 +581,33 @@ class Markdown:
             ),
             ("database", "I-d — Spider execution accuracy by database", "no Spider results yet"),
         ):
-            lines += [f"### Table {title} [95% CI] (n)", ""]
+            slices = self.table.slices("spider", group)
             rows = [
-                [name] + [fmt_summary(self.table.get("spider", key, group, name)) for key, _ in models]
-                for name in self.table.slices("spider", group)
+                [name, *(fmt_summary(self.table.get("spider", key, group, name)) for key, _ in models)]
+                for name in slices
             ]
+            lines += [f"### Table {title} [95% CI] (n)", ""]
             lines += markdown_table([group.capitalize(), *header], rows) if rows else [f"— ({none}).", ""]
         return lines
 
     def errors(self):
-        rows = []
-        for key, label in self.settings.spider_models():
-            row = self.table.get("spider", key)
-            if row["status"] == "missing":
-                rows.append([label, key_epoch(key), self.missing("spider", key)] + ["—"] * (1 + len(ERROR_KINDS)))
-            else:
-                counts = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
-                rows.append([label, key_epoch(key), row["n"], row["correct"], *counts])
+        models, width = self.settings.spider_models(), 4 + len(ERROR_KINDS)
+
+        def counts(key, row):
+            kinds = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
+            return [dict(models)[key], key_epoch(key), row["n"], row["correct"], *kinds]
+
         lines = ["### Spider errors (wrong answers by kind, study rule)", ""]
-        lines += markdown_table(["Model", "Epochs", "n", "Correct", *ERROR_KINDS], rows)
+        lines += markdown_table(
+            ["Model", "Epochs", "n", "Correct", *ERROR_KINDS], self.by_model("spider", models, width, counts)
+        )
         lines += ["### Error analysis — examples of each kind of error (as the study's section III.C)", ""]
         examples = self.results["error_examples"]
         if examples is None:
             return lines + ["No fine-tuned model's Spider results yet: no errors to show.", ""]
         lines += [
-            f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up to "
-            f"three of each kind drawn with seed {examples['seed']}.",
+            f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up "
+            f"to three of each kind drawn with seed {examples['seed']}.",
             "",
         ]
         for kind, found in examples["kinds"].items():
@@ -633,72 +623,51 @@ class Markdown:
         return lines + ([] if examples["kinds"] else ["No wrong answers.", ""])
 
     def mmlu(self):
-        table, settings, categories = self.table, self.settings, self.settings.categories
+        table, models, categories = self.table, self.settings.mmlu_models(), self.settings.categories
         names = [STUDY_CATEGORIES.get(c, c) for c in categories]
         lines = [
             "## MMLU (generalisation, 4-shot)",
             "",
-            f"Prompt format: **{settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± std "
-            f"(ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's (mean of "
-            "the category accuracies ± their population std) and the micro average over all questions (differs from "
-            "the study's when categories have different sizes).",
+            f"Prompt format: **{self.settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± "
+            f"std (ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's "
+            "(mean of the category accuracies ± their population std) and the micro average over all questions "
+            "(differs from the study's when categories have different sizes).",
             "",
         ]
-        benchmarks = [b for b in ("mmlu", "mmlu_generation") if table.slices(b, "all")]
         header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
         header += ["Micro average (all questions) [95% CI]", *names, "McNemar p vs base (all items)"]
-        for benchmark, title in zip(
-            benchmarks,
-            (
-                "II — MMLU accuracy by category (letter log-probabilities)",
-                "II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
-            ),
+        benchmarks = [b for b in ("mmlu", "mmlu_generation") if table.slices(b, "all")]
+        for benchmark, letter, what in zip(
+            benchmarks, ("", "-b"), ("letter log-probabilities", "the answer parsed from a short greedy generation")
         ):
-            rows = []
-            for key, label in settings.mmlu_models():
-                row, aggregate = table.get(benchmark, key), table.get(benchmark, key, "aggregate")
-                if row["status"] == "missing":
-                    rows.append([label, self.missing(benchmark, key), *["—"] * (len(header) - 2)])
-                    continue
-                n = (
-                    f"n={row['n']}"
-                    if row["expected_n"] is None
-                    else str(row["n"]) + ("" if row["n"] == row["expected_n"] else f" of {row['expected_n']}")
-                )
-                cells = [
-                    label,
-                    n,
-                    f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}",
-                    f"{fmt(row['accuracy'])} {fmt_ci(row)}",
-                ]
-                for category in categories:
-                    c = table.get(benchmark, key, "category", category)
-                    cells.append(
-                        f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + ("" if c["n"] else " (no items)")
-                    )
-                rows.append(cells + [fmt_p(row)])
-            lines += [f"### Table {title}", "", *markdown_table(header, rows)]
+
+            def cells(key, row, benchmark=benchmark):
+                aggregate, expected = table.get(benchmark, key, "aggregate"), row["expected_n"]
+                n = f"n={row['n']}" if expected is None else f"{row['n']}" + f" of {expected}" * (row["n"] != expected)
+                found = [dict(models)[key], n, f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}"]
+                found.append(f"{fmt(row['accuracy'])} {fmt_ci(row)}")
+                for c in (table.get(benchmark, key, "category", category) for category in categories):
+                    found.append(f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + " (no items)" * (not c["n"]))
+                return found + [fmt_p(row)]
+
+            lines += [f"### Table II{letter} — MMLU accuracy by category ({what})", ""]
+            lines += markdown_table(header, self.by_model(benchmark, models, len(header), cells))
             if benchmark == "mmlu_generation":
+                rows = [(label, table.get(benchmark, key)) for key, label in models]
                 counts = [
-                    f"{label} {table.get(benchmark, key)['unparseable']} of {table.get(benchmark, key)['n']}"
-                    for key, label in self.present(benchmark, settings.mmlu_models())
+                    f"{label} {row['unparseable']} of {row['n']}" for label, row in rows if row["status"] != "missing"
                 ]
-                lines += [
-                    "Generations with no parseable answer (counted wrong): " + ("; ".join(counts) or "—") + ".",
-                    "",
-                ]
+                lines += [f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.", ""]
         for benchmark, title in zip(
             benchmarks, ("II-c — MMLU: each", "II-d — MMLU scored by generation (Table II-b): each")
         ):
             rows = []
-            for epoch in settings.eval_epochs:
+            for epoch in self.settings.eval_epochs:
                 key, label = model_key(epoch), f"LoRA epoch {epoch}"
                 rows.append([label, "all", *comparison_cells(table.get(benchmark, key))])
                 if table.get(benchmark, key)["status"] != "missing":
-                    rows += [
-                        [label, name, *comparison_cells(table.get(benchmark, key, "category", c))]
-                        for c, name in zip(categories, names)
-                    ]
+                    for category, name in zip(categories, names):
+                        rows.append([label, name, *comparison_cells(table.get(benchmark, key, "category", category))])
             lines += [f"### Table {title} fine-tuned model against the base model, paired on the same questions", ""]
             lines += markdown_table(["Model", "Category", *COMPARISON_HEADER], rows)
         return lines
@@ -716,12 +685,12 @@ class Markdown:
             tested = ("all", "all") if category == "Agregada" else where
             base = table.accuracy("mmlu", "base", *where)
             cells = [STUDY_CATEGORIES.get(category, category), fmt(base)]
-            for epoch in epochs:
-                new, test = (
-                    table.accuracy("mmlu", model_key(epoch), *where),
-                    table.get("mmlu", model_key(epoch), *tested),
+            for key in map(model_key, epochs):
+                new, reading = (
+                    table.accuracy("mmlu", key, *where),
+                    (table.get("mmlu", key, *tested) or {}).get("reading"),
                 )
-                cells += [fmt(new), fmt_change(stats.percent_change(base, new)), (test or {}).get("reading") or "—"]
+                cells += [fmt(new), fmt_change(stats.percent_change(base, new)), reading or "—"]
             rows.append(cells)
         lines = ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", ""]
         lines += markdown_table(header, rows)
@@ -739,16 +708,13 @@ class Markdown:
                 lines.append(f"- {key}: no test (base or model results missing).")
                 continue
             detectable = test["minimum_detectable_difference"]
-            power = (
-                f"the smallest difference detectable at 80% power is {fmt_points(detectable, '')}"
-                if detectable
-                else "at this n no difference reaches 80% power"
-            )
+            power = f"the smallest difference detectable at 80% power is {fmt_points(detectable, '')}"
             lines.append(
                 f"- LoRA epoch {key_epoch(key)}: MMLU micro average {test['difference']:+.3f} "
                 f"{fmt_ci(test, 'difference_ci_low', 'difference_ci_high', '+')} vs base (study aggregate "
                 f"{model['accuracy'] - base['accuracy']:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
-                f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; {power}."
+                f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; "
+                f"{power if detectable else 'at this n no difference reaches 80% power'}."
             )
         return lines + [""]
 
@@ -777,12 +743,11 @@ class Markdown:
     def figures(self):
         loss, paths = self.results["training_loss"], self.paths
         lines = ["## Figures", "", f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with 95% CIs."]
-        if loss:
-            (first_step, first), (last_step, last) = loss["first"], loss["last"]
-            lines.append(
-                f"- `{paths.loss_plot.name}` — training loss by step ({loss['points']} logged steps; {first:.4f} at "
-                f"step {first_step}, {last:.4f} at step {last_step})."
-            )
-        else:
-            lines.append(f"- Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`.")
-        return lines + [""]
+        if not loss:
+            return lines + [f"- Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`.", ""]
+        (first_step, first), (last_step, last) = loss["first"], loss["last"]
+        return lines + [
+            f"- `{paths.loss_plot.name}` — training loss by step ({loss['points']} logged steps; {first:.4f} at step "
+            f"{first_step}, {last:.4f} at step {last_step}).",
+            "",
+        ]
