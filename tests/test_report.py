@@ -297,7 +297,7 @@ def test_mmlu_tables_match_records(outputs):
         f"{test['difference_ci_high']:+.3f}] vs base (study aggregate {change:+.3f}; McNemar p = "
         f"{test['p_value']:.4f}, b = 0, c = 11, n = 18): higher than base; " in readings
     )
-    assert f"LoRA epoch 3: MMLU micro average" in readings and NOT_DISTINGUISHABLE in readings
+    assert "LoRA epoch 3: MMLU micro average" in readings and NOT_DISTINGUISHABLE in readings
     # The generation-based score gets its own table, computed from generated_correct.
     generated = [r["generated_correct"] for r in mmlu_records("lora_epoch5")]
     assert "Table II-b" in markdown and table.get("mmlu_generation", "lora_epoch5")["correct"] == sum(generated)

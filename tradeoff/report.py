@@ -569,7 +569,7 @@ class Markdown:
     def breakdowns(self):
         """Tables I-c and I-d: accuracy per hardness level and per database, a column per Spider model present."""
         models = [
-            (k, label) for k, label in self.settings.spider_models() if self.table.accuracy("spider", k) is not None
+            (k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"] is not None
         ]
         header = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
         lines = []

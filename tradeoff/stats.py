@@ -101,8 +101,8 @@ def paired_difference_interval(both_right, b, c, both_wrong):
 def paired_comparison(base_scores, model_scores):
     """Everything the report says about one base-vs-fine-tuned comparison on the same items, in the same order:
     n, the 2x2 table, the exact McNemar p-value, the difference (model - base) with Newcombe's interval and its
-    reading (a direction only where the interval excludes 0), the discordance rate used for power and its source, and the minimum detectable
-    difference at POWER and ALPHA.
+    reading (a direction only where the interval excludes 0), the discordance rate used for power and its source,
+    and the minimum detectable difference at POWER and ALPHA.
 
     The rate is the observed (b + c) / n; with no discordant pair it is assumed to be 2 p (1 - p) at the base
     accuracy p (independent errors, an upper bound when the two models err on the same questions), and with p in
@@ -138,13 +138,10 @@ def paired_comparison(base_scores, model_scores):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The power of the exact McNemar test
-#
-# Design: n paired items, each independently discordant with probability p_d = p10 + p01 (p10: base right, model
-# wrong; p01: the reverse). The accuracy difference (model - base) is delta = p01 - p10, so |delta| <= p_d. Given m
-# discordant pairs, those favouring the model are Binomial(m, (p_d + delta) / (2 p_d)); the test rejects when the
-# two-sided binomial(m, 1/2) p-value is <= alpha. Power sums that rejection probability over m ~ Binomial(n, p_d):
-# exact binomial sums, no normal approximation.
+# The power of the exact McNemar test. Design: n paired items, each discordant with probability p_d = p10 + p01
+# (p10: base right, model wrong; p01: the reverse); the difference is delta = p01 - p10, so |delta| <= p_d. Of m
+# discordant pairs, Binomial(m, (p_d + delta) / (2 p_d)) favour the model; power sums the test's rejection
+# probability over m ~ Binomial(n, p_d) exactly, with no normal approximation.
 
 
 def mcnemar_rejection_bounds(m, alpha=ALPHA):
