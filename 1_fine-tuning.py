@@ -15,14 +15,14 @@ import argparse
 import json
 import time
 
+import prompts
+import records
+import spider
 import torch
 
 import checkpoints
 import common
 import modeling
-import prompts
-import records
-import spider
 
 
 def parse_arguments(argv=None):

@@ -4,47 +4,48 @@ Two baselines on the first EVALUATION_ENTRIES_SIZE dev questions:
   base_3shot  the study's baseline: BASELINE_SHOTS examples drawn with the seed from the training split (never from
               the evaluated questions), shown as earlier turns of the conversation;
   base_0shot  exactly the prompt the fine-tuned models get, so that base vs fine-tuned is like for like.
-Each example's outcome is checkpointed as it is produced; a re-run continues where the last one stopped.
+Each example's outcome is saved as it is produced; a re-run continues where the last one stopped.
 """
 
 import random
 
 import common
-import modeling
-import prompts
-import records
-import spider
+from tradeoff import PipelineError, files, model, spider
+
+PATHS = common.PATHS
 
 
 def baseline_shots(evaluated):
     """BASELINE_SHOTS training examples drawn with the seed, none of them an evaluated question."""
-    train = spider.read_entries(common.PATHS.spider_train)
+    train = files.read_json(PATHS.spider_train, made_by=files.SCRIPTS[0])
     evaluated_questions = {(entry["db_id"], entry["question"]) for entry in evaluated}
     candidates = [entry for entry in train if (entry["db_id"], entry["question"]) not in evaluated_questions]
     if len(candidates) < common.BASELINE_SHOTS:
-        raise common.PipelineError(
-            f"BASELINE_SHOTS={common.BASELINE_SHOTS} but the training split has only "
-            f"{len(candidates)} questions outside the evaluated ones; lower it"
+        raise PipelineError(
+            f"BASELINE_SHOTS={common.BASELINE_SHOTS} but the training split has only {len(candidates)} questions "
+            f"outside the evaluated ones; lower it"
         )
     return random.Random(common.SEED).sample(candidates, common.BASELINE_SHOTS)
 
 
 def main():
-    engine, batch_size = common.INFERENCE_ENGINE, modeling.engine_batch_size(common.INFERENCE_ENGINE)
-    modeling.check_engine(engine)
-    entries = spider.evaluated_entries()
+    config, scoring, batch_size = common.model_config(), common.spider_scoring(), common.generation_batch_size()
+    entries = files.read_json(PATHS.spider_dev, made_by=files.SCRIPTS[0])[: common.EVALUATION_ENTRIES_SIZE]
     shots = baseline_shots(entries)
-    spider.check_databases_exist(entries)
-    modeling.seed_everything()
-    tokenizer = modeling.load_tokenizer()
-    complete = modeling.load_generator(tokenizer, None, engine)
-    made_with = modeling.made_with(None, engine, batch_size)
+    scoring.check_databases(entries)
+    model.seed_everything(common.SEED)
+    tokenizer = model.load_tokenizer(config)
+    complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE)
+    made_with = model.made_with(config, None, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
     for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
-        texts = [prompts.render_prompt(tokenizer, prompts.spider_messages(entry, key_shots)) for entry in entries]
-        lengths = modeling.token_lengths(tokenizer, texts)
-        key_records = spider.evaluate_model(complete, key, entries, texts, lengths, made_with, batch_size)
-        spider.summarize(key, key_records)
+        prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
+        lengths = model.token_lengths(tokenizer, prompts)
+        path = PATHS.results("spider", key)
+        records = spider.evaluate_model(
+            complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring
+        )
+        spider.summarize(path, records)
 
 
 if __name__ == "__main__":
-    records.run_main(main, lock_folder=common.PATHS.outputs)
+    files.run_main(main, PATHS.outputs)

@@ -5,44 +5,73 @@ test question ending in "Answer:"), as plain text or through the chat template (
 lm-evaluation-harness builds them. The score is the model's log-probability of each answer (" A" after "Answer:" in
 the plain format) as the next token: one forward pass per question, deterministic, never unparseable. With
 MMLU_GENERATION_SCORE, a second column parses the answer of a short greedy generation, closer to what the study
-probably did. Each question's outcome is checkpointed; a re-run continues. At the end the report
+probably did. Each question's outcome is saved as it is produced; a re-run continues. At the end the report
 (outputs/<profile>/report.md, results.json/.csv, tradeoff.png) is built from whatever results exist.
+
+    python 4_analise_mmlu.py                 # evaluate what is missing, then the report
+    python 4_analise_mmlu.py --report-only   # rebuild the report from the results on disk
 """
 
-import checkpoints
+import argparse
+
 import common
-import mmlu
-import modeling
-import prompts
-import records
-import report
+from tradeoff import PipelineError, files, mmlu, report
+
+PATHS = common.PATHS
 
 
-def main():
-    items, dev = mmlu.read_questions()
-    checkpoints.check_adapters_exist(common.EVAL_EPOCHS)
-    modeling.seed_everything()
-    tokenizer = modeling.load_tokenizer()
-    prompt_format = common.MMLU_PROMPT_FORMAT
-    texts = [prompts.mmlu_prompt(tokenizer, item, dev[item["subject"]], prompt_format) for item in items]
-    lengths = modeling.token_lengths(tokenizer, texts)
-    for epoch in (None, *common.EVAL_EPOCHS):
-        key = records.model_key(epoch)
+def read_questions():
+    """The prepared test questions and each subject's dev examples, checked against this run's MMLU settings."""
+    recorded = files.read_json(PATHS.prepared_manifest, made_by=files.SCRIPTS[0]).get("settings", {})
+    wanted = dict(
+        {name: getattr(common, name) for name in ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")},
+        mmlu_source=common.MMLU_DIR or common.MMLU_DATASET,
+    )
+    for name, value in wanted.items():
+        if recorded.get(name) != value:
+            raise PipelineError(
+                f"the prepared MMLU data in {PATHS.prepared} was made with {name}={recorded.get(name)!r} "
+                f"(now {value!r}); run {files.SCRIPTS[0]} again"
+            )
+    items = files.read_json(PATHS.mmlu_test, made_by=files.SCRIPTS[0])
+    dev = files.read_json(PATHS.mmlu_dev, made_by=files.SCRIPTS[0])
+    return items, dev
+
+
+def evaluate_models():
+    from tradeoff import model, training  # torch and the model: not needed to rebuild the report
+
+    config, prompt_format = common.model_config(), common.MMLU_PROMPT_FORMAT
+    items, dev = read_questions()
+    adapters = {None: None} | {epoch: training.adapter_path(PATHS, epoch) for epoch in common.EVAL_EPOCHS}
+    model.seed_everything(common.SEED)
+    tokenizer = model.load_tokenizer(config)
+    prompts = [mmlu.prompt(tokenizer, item, dev[item["subject"]], common.MMLU_SHOTS, prompt_format) for item in items]
+    generation_tokens = common.MMLU_GENERATION_TOKENS if common.MMLU_GENERATION_SCORE else 0
+    for epoch, adapter in adapters.items():
+        key = files.model_key(epoch)
         made_with = dict(
-            modeling.made_with(epoch, "hf", common.EVAL_BATCH_SIZE),
+            model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens),
             prompt_format=prompt_format,
-            generation_score=common.MMLU_GENERATION_SCORE,
-            generation_tokens=common.MMLU_GENERATION_TOKENS,
         )
-        model = modeling.load_model(epoch)
-        key_records = mmlu.evaluate_model(
-            model, tokenizer, key, items, texts, lengths, made_with, common.EVAL_BATCH_SIZE
-        )
-        mmlu.print_summary(key, key_records)
-        modeling.free_memory()
-    report.build_report()
-    print(f"report: {common.PATHS.report}")
+        llm = model.load_model(config, adapter)
+        records = mmlu.evaluate_model(
+            llm, tokenizer, PATHS.results("mmlu", key), items, prompts, made_with, common.EVAL_BATCH_SIZE,
+            prompt_format, generation_tokens,
+        )  # fmt: skip
+        mmlu.print_summary(key, records, dict.fromkeys(common.MMLU_SUBJECTS.values()))
+        del llm
+        model.free_memory()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--report-only", action="store_true", help="rebuild the report from the results on disk")
+    if not parser.parse_args(argv).report_only:
+        evaluate_models()
+    report.build_report(PATHS, common.report_settings())
+    print(f"report: {PATHS.report}")
 
 
 if __name__ == "__main__":
-    records.run_main(main, lock_folder=common.PATHS.outputs)
+    files.run_main(main, PATHS.outputs)

@@ -25,18 +25,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-import common
 import mmlu
-import modeling
 import prompts
 import records
 import runner
-import smol_model
 import spider
-import sql_eval
+import torch
 import vllm_engine
+
+import common
+import modeling
+import smol_model
+import sql_eval
 
 GENERATION_PROMPTS = 32
 

@@ -26,15 +26,15 @@ from pathlib import Path
 
 os.environ.setdefault("PROFILE", "paper")
 
+import prompts  # noqa: E402
+import records  # noqa: E402
+import runner  # noqa: E402
 import torch  # noqa: E402
+import vllm_engine  # noqa: E402
 
 import checkpoints  # noqa: E402  (PROFILE first)
 import common  # noqa: E402
 import modeling  # noqa: E402
-import prompts  # noqa: E402
-import records  # noqa: E402
-import runner  # noqa: E402
-import vllm_engine  # noqa: E402
 from measure_prompt_lengths import load_script  # noqa: E402
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")

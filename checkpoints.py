@@ -16,9 +16,10 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import common
 import records
 import schemas
+
+import common
 
 TRAINING_SCRIPT = records.SCRIPTS[1]
 FRESH_HINT = f"run {TRAINING_SCRIPT} --fresh to train again (the old run is kept beside it)"

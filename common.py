@@ -18,9 +18,10 @@ import math
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
-from mmlu_subjects import MMLU_CATEGORIES
+from tradeoff import PipelineError
+from tradeoff.files import Paths
+from tradeoff.mmlu import ALL_SUBJECTS
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -60,33 +61,14 @@ MAX_SEQ_LENGTH = 2048
 TRAIN_SPLIT = "train"
 MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smoke runs)
 # The settings that define a training run: a checkpoint made under others is never resumed under these. A new
-# constant above that changes what training computes belongs here (tests/test_common.py checks this block).
+# constant above that changes what training computes belongs here.
 RUN_DEFINING_SETTINGS = (
-    "SEED",
-    "MODEL_NAME",
-    "TRAIN_SPLIT",
-    "LOAD_IN_4BIT",
-    "BNB_4BIT_QUANT_TYPE",
-    "BNB_4BIT_USE_DOUBLE_QUANT",
-    "COMPUTE_DTYPE",
-    "LORA_R",
-    "LORA_ALPHA",
-    "LORA_DROPOUT",
-    "LORA_TARGET_MODULES",
-    "LORA_BIAS",
-    "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE",
-    "GRADIENT_ACCUMULATION_STEPS",
-    "LEARNING_RATE",
-    "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO",
-    "OPTIM",
-    "MAX_GRAD_NORM",
-    "GROUP_BY_LENGTH",
-    "GRADIENT_CHECKPOINTING",
-    "MAX_SEQ_LENGTH",
+    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
+    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
+    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
     "MAX_TRAIN_EXAMPLES",
-)
+)  # fmt: skip
 # Evaluation. The study scored the first 150 of the 1034 dev questions (three databases only).
 EVALUATION_ENTRIES_SIZE = 150
 EVAL_EPOCHS = (3, 5)
@@ -108,8 +90,9 @@ SQL_MAX_RESULT_BYTES = 64_000_000
 MAX_PREDICTION_CHARS = 20_000
 # MMLU: 4-shot, one subject per category, N test questions each drawn with the seed.
 MMLU_SHOTS = 4
-# "all" (or MMLU_SUBJECTS=all): the 57 subjects with the original MMLU categories (mmlu_subjects.py).
-MMLU_SUBJECTS = {"elementary_mathematics": "STEM", "philosophy": "Humanidades", "management": "Ciências Sociais"}
+# Subject: category, as the study grouped them (it counted management among the social sciences). "all" (or
+# MMLU_SUBJECTS=all): the 57 subjects in the original MMLU categories (STEM, humanities, social sciences, other).
+MMLU_SUBJECTS = {"elementary_mathematics": "STEM", "philosophy": "humanities", "management": "social sciences"}
 MMLU_QUESTIONS_PER_SUBJECT = 50  # 0: every test question of each subject (14,042 for all 57)
 # "plain": the raw 4-shot text with the letter scored after "Answer:" as " A".." D", as the original MMLU code and
 # lm-evaluation-harness do by default (published MMLU figures, 70.5 for Qwen2-7B-Instruct, are of this kind);
@@ -133,16 +116,20 @@ PREPARED_DIR = "data/prepared/{PROFILE}"
 OUTPUT_DIR = "outputs/{PROFILE}"
 CACHE_DIR = "outputs/cache"
 HF_OFFLINE = False
+# A model the project builds itself offline into MODEL_NAME, by 0_preparando_dados.py: a module of tools/ (the demo's).
+MODEL_BUILDER = ""
 
 # ---------------------------------------------------------------------------------------------------------------
 # The demo profile: only sources and sizes differ; the code paths are the paper's.
 PROFILES = {
     "paper": {},
     "demo": {
-        "MODEL_NAME": "outputs/cache/tiny-qwen2",  # built by 0_preparando_dados.py (tiny_model.py)
+        "MODEL_NAME": "outputs/cache/tiny-qwen2",
+        "MODEL_BUILDER": "tiny_model",
         "SPIDER_DIR": "data/demo/spider",
         "MMLU_DIR": "data/demo/mmlu",
-        "TEST_SUITE_DIR": "data/demo/test_suite",  # each database and a copy with its columns' values shuffled
+        # Each database and a copy with its columns' values shuffled; dropped when SPIDER_DIR is set elsewhere.
+        "TEST_SUITE_DIR": "data/demo/test_suite",
         "HF_OFFLINE": True,
         "COMPUTE_DTYPE": "float16",  # a T4's: the demo runs the study's float16 path (autocast, GradScaler) on the CPU
         "LEARNING_RATE": 2e-3,  # a 164k-parameter model needs larger steps to change visibly in 5 epochs
@@ -159,7 +146,8 @@ PROFILES = {
     # Sized for about 25 minutes on a 2-core CPU; unquantised float32, as bitsandbytes' 4-bit CPU kernel decodes
     # this model 3.6 times slower (the demo profile runs the 4-bit path).
     "smol": {
-        "MODEL_NAME": "outputs/cache/smollm2-135m-instruct",  # built by 0_preparando_dados.py (smol_model.py)
+        "MODEL_NAME": "outputs/cache/smollm2-135m-instruct",
+        "MODEL_BUILDER": "smol_model",
         "SPIDER_DIR": "data/demo/spider",
         "MMLU_DIR": "data/demo/mmlu",
         "TEST_SUITE_DIR": "data/demo/test_suite",
@@ -178,7 +166,7 @@ PROFILES = {
 # Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
 # profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
 VALID = {
-    "SEED": (0, None),
+    "SEED": (0, 2**32 - 1),  # numpy's seed range
     "LORA_R": (1, None),
     "LORA_ALPHA": (1e-9, None),
     "LORA_DROPOUT": (0.0, 0.99),
@@ -197,7 +185,7 @@ VALID = {
     "EVAL_BATCH_SIZE": (1, None),
     "MAX_NEW_TOKENS": (1, None),
     "VLLM_BATCH_SIZE": (1, None),
-    "SQL_TIMEOUT_SECONDS": (0.01, 86400.0),
+    "SQL_TIMEOUT_SECONDS": (0.01, 40.0),  # a case's four queries stay within DeepEval's 180 s per case
     "SQL_MAX_ROWS": (1, None),
     "SQL_MAX_RESULT_BYTES": (1, None),
     "MAX_PREDICTION_CHARS": (1, None),
@@ -217,10 +205,6 @@ VALID = {
 NON_EMPTY = ("LORA_TARGET_MODULES",)  # tuples that need at least one item (EVAL_EPOCHS may be empty: base only)
 
 PROFILE = os.environ.get("PROFILE", "demo")
-
-
-class PipelineError(Exception):
-    """A problem the user can fix: printed as one line, exit code 2, nothing written."""
 
 
 def parse_override(name, text, current):
@@ -303,8 +287,12 @@ def resolve_configuration(namespace, environ):
         check_valid(name, namespace[name], PROFILES[PROFILE].get(name, defaults[name]))
     for name in ("PREPARED_DIR", "OUTPUT_DIR"):
         namespace[name] = namespace[name].format(PROFILE=PROFILE)
+    # A profile's test suite belongs to its Spider folder: another Spider folder has no suite unless one is given.
+    if "SPIDER_DIR" in environ and "TEST_SUITE_DIR" not in environ and "TEST_SUITE_DIR" in PROFILES[PROFILE]:
+        if namespace["SPIDER_DIR"] != PROFILES[PROFILE].get("SPIDER_DIR"):
+            namespace["TEST_SUITE_DIR"] = ""
     if namespace["MMLU_SUBJECTS"] == "all":
-        namespace["MMLU_SUBJECTS"] = dict(MMLU_CATEGORIES)
+        namespace["MMLU_SUBJECTS"] = dict(ALL_SUBJECTS)
     subjects = namespace["MMLU_SUBJECTS"]
     if (
         not isinstance(subjects, dict)
@@ -331,31 +319,7 @@ def project_path(path):
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-def output_paths(prepared_dir, output_dir):
-    """Every handed-off file, one name each, under the prepared-data and output folders."""
-    prepared, outputs = project_path(prepared_dir), project_path(output_dir)
-    return SimpleNamespace(
-        prepared=prepared,
-        spider_train=prepared / "spider_train.json",
-        spider_dev=prepared / "spider_dev.json",
-        mmlu_test=prepared / "mmlu_test.json",
-        mmlu_dev=prepared / "mmlu_dev.json",
-        prepared_manifest=prepared / "manifest.json",
-        outputs=outputs,
-        lora=outputs / "lora",
-        training_manifest=outputs / "lora" / "run_manifest.json",
-        loss_log=outputs / "lora" / "loss_log.csv",
-        spider_results=outputs / "spider",
-        mmlu_results=outputs / "mmlu",
-        report=outputs / "report.md",
-        results_json=outputs / "results.json",
-        results_csv=outputs / "results.csv",
-        tradeoff_plot=outputs / "tradeoff.png",
-        loss_plot=outputs / "training_loss.png",
-    )
-
-
-PATHS = output_paths(PREPARED_DIR, OUTPUT_DIR)
+PATHS = Paths(project_path(PREPARED_DIR), project_path(OUTPUT_DIR))
 
 
 def resolved_config():
@@ -382,3 +346,21 @@ def configure_environment():
 
 
 configure_environment()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The settings each part of the library receives (the library never reads this file). Imported here, not at the
+# top, so that a script pays only for the parts it uses (torch, DeepEval).
+
+
+def generation_batch_size():
+    return VLLM_BATCH_SIZE if INFERENCE_ENGINE == "vllm" else EVAL_BATCH_SIZE
+
+
+def spider_scoring():
+    from tradeoff.spider import Scoring
+    from tradeoff.sql_sandbox import SqlLimits
+
+    limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
+    suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
+    return Scoring(project_path(SPIDER_DIR), suite, limits, project_path(CACHE_DIR) / "deepeval")

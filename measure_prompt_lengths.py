@@ -14,10 +14,11 @@ import random
 import sys
 from pathlib import Path
 
-import common
 import mmlu
 import prompts
 import spider
+
+import common
 
 REFERENCE_DIR = common.PROJECT_DIR.parent / "shared" / "reference-data"
 OUTPUT = common.PROJECT_DIR / "configs" / "prompt_lengths.json"

@@ -16,12 +16,12 @@ import resource
 import sys
 
 import numpy as np
+import records
 import torch
+import vllm_engine  # its vllm import is lazy: importing it costs nothing
 
 import checkpoints
 import common
-import records
-import vllm_engine  # its vllm import is lazy: importing it costs nothing
 
 # bitsandbytes asks the Hugging Face hub for an optional faster CPU 4-bit kernel and logs a warning on every run when
 # it cannot have it (offline, or the `kernels` package absent); its own kernel is then used, with the same results.

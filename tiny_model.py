@@ -22,8 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-import common
 import prompts
+
+import common
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
 BUILD_INFO = "tiny_model_build.json"

@@ -14,6 +14,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(PROJECT_DIR))
 
 
+LOADED_SCRIPTS = []  # what use_directories patches besides common: each script binds PATHS = common.PATHS at import
+
+
 def load_script(file_name):
     """Import a numbered script (e.g. '0_preparando_dados.py') as a module without running its main()."""
     path = PROJECT_DIR / file_name
@@ -21,6 +24,7 @@ def load_script(file_name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    LOADED_SCRIPTS.append(module)
     return module
 
 
@@ -30,10 +34,16 @@ def project_dir():
 
 
 def use_directories(monkeypatch, prepared_dir, output_dir):
-    """Point every handed-off file at other folders for one test; monkeypatch restores common.PATHS afterwards."""
+    """Point every handed-off file at other folders for one test: common.PATHS and the PATHS of every script loaded
+    with load_script; monkeypatch restores them afterwards. Returns the new Paths."""
     import common
+    from tradeoff.files import Paths
 
-    monkeypatch.setattr(common, "PATHS", common.output_paths(prepared_dir, output_dir))
+    paths = Paths(Path(prepared_dir), Path(output_dir))
+    for module in [common, *LOADED_SCRIPTS]:
+        if hasattr(module, "PATHS"):
+            monkeypatch.setattr(module, "PATHS", paths)
+    return paths
 
 
 @pytest.fixture

@@ -1,18 +1,18 @@
-"""The 57 MMLU subjects, their category (STEM / humanities / social sciences / other) and test-set sizes.
+"""tradeoff/mmlu.py: the 57 subjects in the original MMLU categories, checked against the sources' own tables; the
+answer of a short generation.
 
-Where the facts come from:
+Where the facts below come from:
 - Categories: the original MMLU code, hendrycks/test `categories.py`, maps each subject to a subcategory
-  (`subcategories`) and each subcategory to one of four categories (`categories`). Both tables are written out below
-  and MMLU_CATEGORIES is derived from them, so it is exactly the paper's grouping.
-- lm-evaluation-harness (EleutherAI, lm_eval/tasks/mmlu/_generate_configs.py `SUBJECTS`, and the `group`/`tag` of each
-  default/mmlu_<subject>.yaml) agrees on 56 subjects and differs on one: it puts `anatomy` in stem (its yaml says
-  group mmlu_stem), where the original has anatomy -> health -> other. LM_EVAL_CATEGORIES records that grouping, so a
-  per-category score can be compared with either: original 18 / 13 / 12 / 14 subjects, lm-eval 19 / 13 / 12 / 13.
-- Test questions per subject: the `dataset_info` split sizes of the Hugging Face MMLU copies (`all` test: 14,042),
-  the same table in independent evaluation code on GitHub, and management = 103 rows in the original
-  management_test.csv.
-  The counts here sum to 14,042 (checked in tests).
+  (`subcategories`) and each subcategory to one of four categories (`categories`); both tables are copied here.
+- lm-evaluation-harness (lm_eval/tasks/mmlu/_generate_configs.py and each default/mmlu_<subject>.yaml's group)
+  agrees on 56 subjects and puts anatomy in stem (the original: anatomy -> health -> other).
+- Test questions per subject: the `dataset_info` split sizes of the Hugging Face MMLU copies (`all` test: 14,042);
+  management = 103 rows in the original management_test.csv.
 """
+
+import pytest
+
+from tradeoff import mmlu
 
 # hendrycks/test categories.py: subject -> subcategory (each list there has exactly one element).
 SUBCATEGORIES = {
@@ -83,9 +83,7 @@ CATEGORY_SUBCATEGORIES = {
     "other": ("other", "business", "health"),
 }
 
-CATEGORIES = tuple(CATEGORY_SUBCATEGORIES)
-
-# Test questions per subject (dev has 5 per subject, validation differs); total 14,042.
+# Test questions per subject (dev has 5 per subject).
 TEST_QUESTIONS = {
     "abstract_algebra": 100,
     "anatomy": 135,
@@ -146,27 +144,58 @@ TEST_QUESTIONS = {
     "world_religions": 171,
 }
 
-
-def category_of_subcategory(subcategory: str) -> str:
-    (category,) = [name for name, members in CATEGORY_SUBCATEGORIES.items() if subcategory in members]
-    return category
+# lm-evaluation-harness differs from the original on this subject only.
+LM_EVAL_CATEGORIES = {**mmlu.ALL_SUBJECTS, "anatomy": "STEM"}
 
 
-def original_categories() -> dict[str, str]:
-    """Subject -> category as the original MMLU code groups them (through the subcategory)."""
-    return {subject: category_of_subcategory(sub) for subject, sub in SUBCATEGORIES.items()}
-
-
-MMLU_CATEGORIES = original_categories()
-
-# lm-evaluation-harness differs from the original on this subject only (see module docstring).
-LM_EVAL_DIFFERENCES = {"anatomy": "STEM"}
-LM_EVAL_CATEGORIES = {**MMLU_CATEGORIES, **LM_EVAL_DIFFERENCES}
-
-
-def subjects_in(category: str, mapping: dict[str, str] = MMLU_CATEGORIES) -> list[str]:
+def subjects_in(category, mapping=mmlu.ALL_SUBJECTS):
     return sorted(subject for subject, name in mapping.items() if name == category)
 
 
-def questions_in(category: str, mapping: dict[str, str] = MMLU_CATEGORIES) -> int:
+def questions_in(category, mapping=mmlu.ALL_SUBJECTS):
     return sum(TEST_QUESTIONS[subject] for subject in subjects_in(category, mapping))
+
+
+def test_57_subjects_in_the_original_categories():
+    assert len(mmlu.ALL_SUBJECTS) == 57 and set(TEST_QUESTIONS) == set(SUBCATEGORIES) == set(mmlu.ALL_SUBJECTS)
+    original = {
+        subject: next(name for name, members in CATEGORY_SUBCATEGORIES.items() if subcategory in members)
+        for subject, subcategory in SUBCATEGORIES.items()
+    }
+    assert mmlu.ALL_SUBJECTS == original
+    sizes = {category: len(subjects_in(category)) for category in CATEGORY_SUBCATEGORIES}
+    assert sizes == {"STEM": 18, "humanities": 13, "social sciences": 12, "other": 14}
+
+
+def test_lm_eval_moves_only_anatomy_to_stem():
+    sizes = {category: len(subjects_in(category, LM_EVAL_CATEGORIES)) for category in CATEGORY_SUBCATEGORIES}
+    assert sizes == {"STEM": 19, "humanities": 13, "social sciences": 12, "other": 13}
+
+
+def test_test_questions_total_and_per_category():
+    assert sum(TEST_QUESTIONS.values()) == 14_042
+    # Per-category question counts under each grouping: they differ by anatomy's 135 questions only.
+    original = {category: questions_in(category) for category in CATEGORY_SUBCATEGORIES}
+    assert original == {"STEM": 3018, "humanities": 4705, "social sciences": 3077, "other": 3242}
+    lm_eval = {category: questions_in(category, LM_EVAL_CATEGORIES) for category in CATEGORY_SUBCATEGORIES}
+    assert lm_eval == {"STEM": 3153, "humanities": 4705, "social sciences": 3077, "other": 3107}
+
+
+@pytest.mark.parametrize(
+    "text, choice",
+    [
+        ("B", 1),
+        ("C. Kant", 2),
+        ("The answer is D", 3),
+        ("Answer: (B)", 1),
+        ("(A)", 0),
+        ("", None),
+        ("answer unclear", None),
+        ("A or B", None),
+        ("A student received scores of 76", None),
+        ("A. 12\nB. 13\nC. 14\nD. 15", None),
+        ("the answer is a number", None),
+    ],
+)
+def test_generated_answer_parses_an_answer_not_the_first_capital(text, choice):
+    assert mmlu.generated_choice(text) == choice

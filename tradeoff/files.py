@@ -1,0 +1,398 @@
+"""The handed-off files: atomic writes, readers whose errors name the fix, the per-example result files and the one
+resumable loop that fills them, the run lock of an output folder, and the one-line exit of every script.
+
+A per-example file is JSONL, one record per example with its "index" and "key" (a digest of every input its score
+depends on), beside `<name>.made_with.json` (the model and settings that made it). A record is reused only when both
+still match; anything else is recomputed, and the old file is kept aside as `<name>.stale-<time>.jsonl` first.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+from tqdm.auto import tqdm
+
+from tradeoff import PipelineError
+
+SCRIPTS = (
+    "0_preparando_dados.py",
+    "1_fine-tuning.py",
+    "2_calculando_baseline.py",
+    "3_avaliacao_customizada.py",
+    "4_analise_mmlu.py",
+)
+FRESH_HINT = f"run {SCRIPTS[1]} --fresh to train again (the old run is kept beside it)"
+
+
+def _under(folder, name):
+    return property(lambda self: getattr(self, folder) / name)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every handed-off file, one name each, under the prepared-data and output folders."""
+
+    prepared: Path
+    outputs: Path
+    spider_train = _under("prepared", "spider_train.json")
+    spider_dev = _under("prepared", "spider_dev.json")
+    mmlu_test = _under("prepared", "mmlu_test.json")
+    mmlu_dev = _under("prepared", "mmlu_dev.json")
+    prepared_manifest = _under("prepared", "manifest.json")
+    lora = _under("outputs", "lora")
+    training_manifest = _under("outputs", "lora/run_manifest.json")
+    loss_log = _under("outputs", "lora/loss_log.csv")
+    spider_results = _under("outputs", "spider")
+    mmlu_results = _under("outputs", "mmlu")
+    report = _under("outputs", "report.md")
+    results_json = _under("outputs", "results.json")
+    results_csv = _under("outputs", "results.csv")
+    tradeoff_plot = _under("outputs", "tradeoff.png")
+    loss_plot = _under("outputs", "training_loss.png")
+
+    def results(self, benchmark, key):
+        """One model's per-example file: spider/<key>.jsonl or mmlu/<key>.jsonl."""
+        return (self.spider_results if benchmark == "spider" else self.mmlu_results) / f"{key}.jsonl"
+
+    def producer(self, path):
+        """The script that writes a handed-off file, for the hints of errors about it (None: not one of ours)."""
+        path = Path(path)
+        if path.is_relative_to(self.prepared):
+            return SCRIPTS[0]
+        if path.is_relative_to(self.lora):
+            return SCRIPTS[1]
+        if path.is_relative_to(self.spider_results):
+            return SCRIPTS[2] if path.name.startswith("base_") else SCRIPTS[3]
+        if path.is_relative_to(self.mmlu_results):
+            return SCRIPTS[4]
+        return None
+
+
+def model_key(epoch):
+    """The name of one evaluated model's result files: base, or the adapter of one epoch."""
+    return "base" if epoch is None else f"lora_epoch{epoch}"
+
+
+def key_epoch(key):
+    """model_key's inverse: the epoch of a LoRA key, 0 for the base model (under any prompt)."""
+    return int(key.removeprefix("lora_epoch")) if key.startswith("lora_epoch") else 0
+
+
+def digest(*parts):
+    """A short hash of any JSON-able inputs (lone surrogates included: json escapes them to ASCII)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("ascii")).hexdigest()[:16]
+
+
+def sha256_file(path):
+    digest_ = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest_.update(block)
+    return digest_.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Whole files
+
+
+def cannot_write(path, error):
+    return PipelineError(
+        f"cannot write {path} ({error.strerror or error}); check that its folder is writable and the disk is not full"
+    )
+
+
+def write_bytes(path, data):
+    """Write atomically (a temporary file, then a rename: a crash leaves the old file). An unchanged file is not
+    written at all, so a finished run re-run on a read-only folder writes nothing."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise cannot_write(path, error) from None
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode("utf-8", errors="surrogatepass"))
+
+
+def write_json(path, data):
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def check(data, schema, where, fix):
+    """Raise one line (where, the entry at fault, what is wrong, fix) if data does not match the JSON Schema."""
+    error = next(jsonschema.Draft202012Validator(schema).iter_errors(data), None)  # the first in file order
+    if error is not None:
+        at = ", ".join(f"entry {p}" if isinstance(p, int) else f"field {p!r}" for p in error.absolute_path)
+        message = error.message if len(error.message) <= 120 else error.message[:120] + "..."
+        raise PipelineError(f"{where}{f' {at}' if at else ''}: {message}; {fix}")
+    return data
+
+
+def read_json(path, made_by=None, fix=None, schema=None):
+    """A JSON file, or one line naming the file and the fix (by default: run the script that makes it)."""
+    path = Path(path)
+    if not path.is_file():
+        state = "is a folder, not a file" if path.is_dir() else "is missing"
+        raise PipelineError(f"{path} {state}; " + (fix or (f"run {made_by} first" if made_by else "provide it")))
+    fix = fix or (f"run {made_by} again" if made_by else "correct or replace it")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PipelineError(f"{path} is not valid JSON ({error}); {fix}") from None
+    return data if schema is None else check(data, schema, str(path), fix)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-example result files
+
+
+def read_records(path):
+    """Records of a per-example file in file order, the last one per index ([] if absent). A torn last line (a kill
+    mid-write) is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    fix = "delete the file to recompute it"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except IsADirectoryError:
+        raise PipelineError(f"{path} is a folder, not a results file; move it away") from None
+    except UnicodeDecodeError as error:
+        raise PipelineError(f"{path} is not UTF-8 text (byte {error.start}); {fix}") from None
+    by_index = {}
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise PipelineError(f"{path} line {number} is corrupt; {fix}") from None
+        if not isinstance(record, dict) or type(record.get("index")) is not int or record["index"] < 0:
+            raise PipelineError(f"{path} line {number} has no index; {fix}")
+        by_index[record["index"]] = record  # a repeated index keeps its first place and its last record
+    return list(by_index.values())
+
+
+def set_aside(path, why, move=True):
+    """Keep a results file under a stale name (moved, or copied when its valid records stay in use)."""
+    kept = path.with_name(f"{path.stem}.stale-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    (path.rename if move else lambda target: shutil.copy2(path, target))(kept)
+    print(f"{path.name} {why}: kept as {kept.name}, recomputing")
+
+
+def resume(path, made_with, keys):
+    """The records of a per-example file that this run keeps (in file order), and the indices it reuses.
+
+    Reused: the file was made the same way (made_with) and the record's key is this example's. A file made
+    otherwise is set aside whole; records of other inputs are recomputed, the file copied aside first. Records
+    beyond the keys (a lowered EVALUATION_ENTRIES_SIZE) are kept, not used."""
+    path = Path(path)
+    settings_file = path.with_name(path.stem + ".made_with.json")
+    if path.exists():
+        try:
+            previous = json.loads(settings_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, treated as different
+            previous = None
+        previous = previous if isinstance(previous, dict) else None
+        if previous != made_with:
+            changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
+            set_aside(
+                path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
+            )
+    write_json(settings_file, made_with)  # written only if changed
+    records = read_records(path)
+    within = [record for record in records if record["index"] < len(keys)]
+    reused = {record["index"] for record in within if record.get("key") == keys[record["index"]]}
+    if len(reused) < len(within):
+        set_aside(path, f"has {len(within) - len(reused)} records of other inputs", move=False)
+    return [record for record in records if record["index"] in reused or record["index"] >= len(keys)], reused
+
+
+def batch_plan(lengths, batch_size, done=()):
+    """Batches of indices of similar length, longest first (little padding; an out-of-memory shows at once), planned
+    over the whole set so a resumed run computes each batch as an uninterrupted one would; done batches left out."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    return [batch for batch in batches if not set(done).issuperset(batch)]
+
+
+def is_out_of_memory(error):
+    """torch.OutOfMemoryError, or a RuntimeError saying so ("CUDA out of memory", cuBLAS failing to allocate)."""
+    message = str(error)
+    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in message.lower() or "ALLOC_FAILED" in message
+
+
+def run_batches(plan, batch_size, evaluate_batch, on_out_of_memory=lambda: None):
+    """Yield (indices, evaluate_batch(indices)) for each planned batch, splitting it in halves on out-of-memory."""
+    for batch in plan:
+        position = 0
+        while position < len(batch):
+            chunk = batch[position : position + batch_size]
+            try:
+                output = evaluate_batch(chunk)
+            except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
+                if not is_out_of_memory(error) or batch_size == 1:
+                    raise
+                batch_size //= 2
+                on_out_of_memory()
+                print(f"out of memory: batch size halved to {batch_size}")
+                continue
+            position += len(chunk)
+            yield chunk, output
+
+
+def append(handle, record):
+    """Append one record and flush it to disk, so a kill loses at most the batch in flight."""
+    try:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            handle.close()  # its unwritten buffer would fail again on the way out
+        raise cannot_write(handle.name, error) from None
+
+
+def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description, on_out_of_memory=None):
+    """Evaluate every example, resuming from its per-example file; returns the records of these examples in order.
+
+    keys: one digest per example of every input its score depends on. evaluate_batch(indices) returns one record
+    (a dict) per index; the loop adds "index" and "key". lengths order the batches (all equal keeps file order)."""
+    path = Path(path)
+    kept, done = resume(path, made_with, keys)
+    plan = batch_plan(lengths, batch_size, done)
+    if plan:  # all done: open nothing for writing (a finished run re-run on a read-only folder)
+        write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in kept))  # drops a torn line
+        try:
+            handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
+        except OSError as error:
+            raise cannot_write(path, error) from None
+        with handle, tqdm(total=len(keys), initial=len(done), desc=description, unit="question") as progress:
+            for indices, outcomes in run_batches(plan, batch_size, evaluate_batch, on_out_of_memory or (lambda: None)):
+                new = [(index, outcome) for index, outcome in zip(indices, outcomes) if index not in done]
+                for index, outcome in new:
+                    append(handle, {"index": index, "key": keys[index], **outcome})
+                progress.update(len(new))
+    return sorted((r for r in read_records(path) if r["index"] < len(keys)), key=lambda record: record["index"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run lock and the one-line exit
+
+LOCK_NAME = ".run.lock"
+HEARTBEAT_SECONDS = 30
+STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconnect, a machine that died)
+
+
+def _lock_holder(path):
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _holder_is_gone(holder):
+    if time.time() - holder.get("heartbeat", 0) > STALE_AFTER_SECONDS:
+        return True
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder.get("pid", 0)), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def folder_lock(folder):
+    """Hold the lock of an output folder: a file inside it naming host and PID, its heartbeat refreshed while the run
+    lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a line saying so.
+    It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
+    folder = Path(folder)
+    path = folder / LOCK_NAME
+    me = {"host": socket.gethostname(), "pid": os.getpid()}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.close(descriptor)
+    except FileExistsError:
+        holder = _lock_holder(path)
+        if holder and not _holder_is_gone(holder):
+            raise PipelineError(
+                f"another run (PID {holder.get('pid')} on {holder.get('host')}) is writing {folder}; wait for it to "
+                f"finish, or stop it, then run this again"
+            ) from None
+        print(f"taking over the lock of {folder}: its holder ({holder or 'unknown'}) is gone")
+    except OSError as error:
+        raise PipelineError(
+            f"cannot create the lock {path} ({error.strerror}); check that {folder} is writable"
+        ) from None
+    stop = threading.Event()
+
+    def beat():
+        while True:
+            with contextlib.suppress(PipelineError):
+                write_json(path, dict(me, heartbeat=time.time()))
+            if stop.wait(HEARTBEAT_SECONDS):
+                return
+
+    beat_once = dict(me, heartbeat=time.time())
+    write_json(path, beat_once)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        if _lock_holder(path).get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
+
+
+def say_what_was_set_aside(outputs):
+    """One line if earlier runs left stale result files or previous training runs (README: cleaning up)."""
+    stale = sorted(Path(outputs).glob("*/*.stale-*")) + sorted(Path(outputs).glob("lora.previous-*"))
+    if stale:
+        print(
+            f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {outputs} (*.stale-*, lora.previous-*); "
+            f"delete them when you no longer need them"
+        )
+
+
+def run_main(main, lock_folder, *args):
+    """Run a script's main() holding the lock of the folder it writes: a PipelineError becomes one line on stderr and
+    exit code 2, Ctrl-C one line and exit code 130; then one line about files earlier runs left aside, if any."""
+    try:
+        with folder_lock(lock_folder):
+            main(*args)
+        say_what_was_set_aside(lock_folder)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("interrupted; run the same command to continue", file=sys.stderr)
+        raise SystemExit(130) from None

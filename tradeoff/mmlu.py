@@ -1,0 +1,184 @@
+"""The MMLU benchmark: subjects and categories, the original files, the 4-shot prompt, one record per question.
+
+The score is the model's log-probability of each answer letter as the next token (one forward pass, deterministic,
+never unparseable), as lm-evaluation-harness scores it. Optionally a second column parses the answer of a short
+greedy generation, closer to what the study probably did.
+"""
+
+import csv
+import random
+import re
+
+from tradeoff import PipelineError, files, model, stats
+
+LETTERS = ("A", "B", "C", "D")
+# The original MMLU code's grouping (hendrycks/test categories.py, through its subcategories): 57 subjects.
+SUBJECTS_BY_CATEGORY = {
+    "STEM": "abstract_algebra astronomy college_biology college_chemistry college_computer_science "
+    "college_mathematics college_physics computer_security conceptual_physics electrical_engineering "
+    "elementary_mathematics high_school_biology high_school_chemistry high_school_computer_science "
+    "high_school_mathematics high_school_physics high_school_statistics machine_learning",
+    "humanities": "formal_logic high_school_european_history high_school_us_history high_school_world_history "
+    "international_law jurisprudence logical_fallacies moral_disputes moral_scenarios philosophy prehistory "
+    "professional_law world_religions",
+    "social sciences": "econometrics high_school_geography high_school_government_and_politics "
+    "high_school_macroeconomics high_school_microeconomics high_school_psychology human_sexuality "
+    "professional_psychology public_relations security_studies sociology us_foreign_policy",
+    "other": "anatomy business_ethics clinical_knowledge college_medicine global_facts human_aging management "
+    "marketing medical_genetics miscellaneous nutrition professional_accounting professional_medicine virology",
+}
+ALL_SUBJECTS = {subject: name for name, subjects in SUBJECTS_BY_CATEGORY.items() for subject in subjects.split()}
+CSV_HINT = (
+    "MMLU_DIR must hold dev/ and test/ with the original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)"
+)
+# An answer in a short generation: "B", "B.", "(B)", "The answer is B", "Answer: B". Not the article "A" of
+# "A student received...", and not a re-listed option line "A. <text>" followed by more options.
+ANSWER_PATTERNS = (
+    re.compile(r"(?i:answer)\s*(?:is|:)?\s*\(?([ABCD])\b"),
+    re.compile(r"^\s*\(?([ABCD])\)?\s*(?:[.:)]\s*)?$"),
+    re.compile(r"^\s*\(?([ABCD])\)?\s*[.:)](?!.*\n\s*\(?[ABCD][.:)])", re.DOTALL),
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The original files
+
+
+def csv_rows(path, subject):
+    """Rows of an original MMLU CSV (no header: question, A, B, C, D, answer letter) as Figure 3's records."""
+    if not path.is_file():
+        raise PipelineError(f"MMLU file {path} is missing; {CSV_HINT}")
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise PipelineError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); {CSV_HINT}") from None
+    for line, row in enumerate(rows, 1):
+        if len(row) != 6 or row[5].strip() not in LETTERS:
+            found = f"{len(row)} fields" if len(row) != 6 else f"answer {row[5].strip()!r}"
+            raise PipelineError(
+                f"{path} row {line} is malformed: expected question, A, B, C, D and an answer letter A-D, "
+                f"found {found}; {CSV_HINT}"
+            )
+    return [
+        {"question": r[0], "subject": subject, "choices": r[1:5], "answer": LETTERS.index(r[5].strip())} for r in rows
+    ]
+
+
+def hub_rows(dataset, subject, split):
+    from datasets import load_dataset
+
+    try:
+        rows = load_dataset(dataset, subject, split=split)
+    except Exception as error:  # the hub raises many kinds; all mean the same to the user
+        raise PipelineError(
+            f"cannot load {dataset}/{subject} ({type(error).__name__}); check your network, or set MMLU_DIR to a "
+            f"folder of the original CSVs"
+        ) from None
+    return [
+        {"question": r["question"], "subject": subject, "choices": list(r["choices"]), "answer": int(r["answer"])}
+        for r in rows
+    ]
+
+
+def prepare(subjects, questions_per_subject, shots, seed, load_split):
+    """N test questions per subject drawn with the seed (0: all), with their category, and each subject's dev
+    examples for the shots. load_split(subject, split) reads one split of one subject."""
+    test, dev = [], {}
+    for subject, category in subjects.items():
+        questions = load_split(subject, "test")
+        wanted = questions_per_subject or len(questions)
+        if wanted > len(questions):
+            raise PipelineError(
+                f"MMLU_QUESTIONS_PER_SUBJECT={wanted} but {subject} has only {len(questions)} test questions; lower it"
+            )
+        chosen = sorted(random.Random(f"{seed}:{subject}").sample(range(len(questions)), wanted))
+        test += [dict(questions[i], category=category) for i in chosen]
+        dev[subject] = load_split(subject, "dev")
+        if len(dev[subject]) < shots:
+            raise PipelineError(f"{subject} has {len(dev[subject])} dev examples, fewer than MMLU_SHOTS={shots}")
+    return test, dev
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The prompt: the original MMLU code's, as lm-evaluation-harness builds it
+
+
+def question_block(item, with_answer):
+    lines = [item["question"].strip()] + [f"{letter}. {choice}" for letter, choice in zip(LETTERS, item["choices"])]
+    return "\n".join(lines + [f"Answer: {LETTERS[item['answer']]}" if with_answer else "Answer:"])
+
+
+def prompt(tokenizer, item, dev_examples, shots, prompt_format):
+    """The k-shot prompt: "plain", the raw text (header, the subject's first dev examples with their answers, the
+    question ending in "Answer:"); "chat", the same through the model's chat template with the header as the system
+    turn (lm-evaluation-harness's --apply_chat_template --fewshot_as_multiturn false mode)."""
+    header = (
+        f"The following are multiple choice questions (with answers) about {item['subject'].replace('_', ' ')}.\n\n"
+    )
+    body = "\n\n".join([question_block(shot, True) for shot in dev_examples[:shots]] + [question_block(item, False)])
+    if prompt_format == "plain":
+        return header + body
+    conversation = [{"role": "system", "content": header}, {"role": "user", "content": body}]
+    return tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+
+
+def answer_texts(prompt_format):
+    """What is scored after the prompt: " A".." D" after "Answer:" (plain), the bare letter in a new turn (chat)."""
+    return tuple((" " if prompt_format == "plain" else "") + letter for letter in LETTERS)
+
+
+def generated_choice(text):
+    """The answer letter of a short generation as an index 0-3, or None when it states no answer."""
+    for pattern in ANSWER_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return LETTERS.index(match.group(1).upper())
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One model
+
+
+def question_record(item, log_probs, generated_text):
+    predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
+    choice = generated_choice(generated_text) if generated_text is not None else None
+    return {
+        "subject": item["subject"],
+        "category": item["category"],
+        "answer": item["answer"],
+        "letter_logprobs": log_probs,
+        "predicted": predicted,
+        "correct": int(predicted == item["answer"]),
+        "generated_text": generated_text,
+        "generated_choice": choice,
+        "generated_correct": None if generated_text is None else int(choice == item["answer"]),
+    }
+
+
+def evaluate_model(llm, tokenizer, path, items, prompts, made_with, batch_size, prompt_format, generation_tokens):
+    """Score one model on every question, resumable; records in question order. generation_tokens: 0 for no
+    generated-answer column."""
+    letter_ids = model.letter_token_ids(tokenizer, answer_texts(prompt_format))
+    keys = [files.digest(text, item["answer"]) for text, item in zip(prompts, items)]
+
+    def evaluate_batch(indices):
+        texts = [prompts[i] for i in indices]
+        log_probs = model.letter_log_probs_batch(llm, tokenizer, texts, letter_ids)
+        generated = [None] * len(indices)
+        if generation_tokens:
+            generated = model.generate_batch(llm, tokenizer, texts, generation_tokens)
+        return [question_record(items[i], *outputs) for i, outputs in zip(indices, zip(log_probs, generated))]
+
+    lengths = model.token_lengths(tokenizer, prompts)
+    return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"mmlu {path.stem}")
+
+
+def print_summary(key, records, categories):
+    overall = stats.summarize_scores([r["correct"] for r in records], ddof=stats.MMLU_STD_DDOF)
+    parts = []
+    for category in categories:
+        accuracy = stats.summarize_scores([r["correct"] for r in records if r["category"] == category], ddof=0)
+        parts.append(f"{category} " + ("—" if accuracy["accuracy"] is None else f"{accuracy['accuracy']:.3f}"))
+    print(f"{key}: MMLU accuracy {overall['accuracy']:.3f} (n={overall['n']}; {', '.join(parts)})")

@@ -1,0 +1,302 @@
+"""The Spider benchmark: the official release, the study's prompts, one record per question, one model's evaluation.
+
+A record holds the question, the gold query and its hardness level (as the official evaluator classifies it), the
+model's raw output, the SQL extracted from it, both execution scores with their reasons, the error kind, and the
+test-suite score where a test suite is given. Its key covers every input of those scores: the prompt (or the external
+prediction), the gold, the database file's content, the test suite's databases and the SQL limits.
+"""
+
+import functools
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradeoff import PipelineError, files, hardness, sql_scoring, stats
+from tradeoff.sql_sandbox import SqlLimits
+
+SYSTEM_PROMPT = "You are an expert text-to-SQL assistant."
+DOWNLOAD_HINT = (
+    "download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
+    "set SPIDER_DIR to its folder"
+)
+TEXT = {"type": "string"}
+RELEASE_SPLIT = {"type": "array", "items": {"type": "object", "required": ["db_id", "question", "query"]}}
+RELEASE_SPLIT["items"]["properties"] = dict.fromkeys(("db_id", "question", "query"), TEXT)
+RELEASE_TABLES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["db_id", "table_names_original", "column_names_original"],
+        "properties": {
+            "db_id": TEXT,
+            "table_names_original": {"type": "array", "items": TEXT},
+            "column_names_original": {
+                "type": "array",
+                "items": {"type": "array", "prefixItems": [{"type": "integer"}, TEXT], "minItems": 2, "maxItems": 2},
+            },
+        },
+    },
+}
+PREDICTION_LINE = dict(RELEASE_SPLIT["items"], required=["db_id", "question", "query", "prediction"])
+
+
+def database_path(spider_dir, db_id):
+    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
+    if not isinstance(db_id, str) or db_id in ("", ".") or any(bad in db_id for bad in ("..", "/", "\\", "\0")):
+        raise PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
+    return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The official release
+
+
+def schema_text(db_id, tables):
+    """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
+    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
+    return "\n".join(lines) + "\n"
+
+
+def release_entries(path, db_schemas, spider_dir):
+    """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
+    entries = []
+    for number, raw in enumerate(files.read_json(path, fix=DOWNLOAD_HINT, schema=RELEASE_SPLIT)):
+        db_id = raw["db_id"]
+        if db_id not in db_schemas:
+            raise PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
+        try:
+            present = database_path(spider_dir, db_id).exists()
+        except PipelineError as error:
+            raise PipelineError(f"{path} entry {number}: {error}") from None
+        if not present:
+            raise PipelineError(
+                f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is missing from {spider_dir}; "
+                f"{DOWNLOAD_HINT}"
+            )
+        entries.append(
+            {"db_id": db_id, "question": raw["question"], "query": raw["query"], "db_schema": db_schemas[db_id]}
+        )
+    return entries
+
+
+def read_release(spider_dir):
+    """The official release's train (train_spider + train_others) and dev splits as prepared entries."""
+    db_schemas = {}
+    for database in files.read_json(spider_dir / "tables.json", fix=DOWNLOAD_HINT, schema=RELEASE_TABLES):
+        tables = [
+            (table, [name for owner, name in database["column_names_original"] if owner == table_index])
+            for table_index, table in enumerate(database["table_names_original"])
+        ]
+        db_schemas[database["db_id"]] = schema_text(database["db_id"], tables)
+    train = release_entries(spider_dir / "train_spider.json", db_schemas, spider_dir)
+    if (spider_dir / "train_others.json").exists():
+        train += release_entries(spider_dir / "train_others.json", db_schemas, spider_dir)
+    return train, release_entries(spider_dir / "dev.json", db_schemas, spider_dir)
+
+
+def read_predictions(path, max_chars):
+    """External predictions (JSONL: db_id, question, query, prediction), each line checked; names the line at fault.
+    A gold or question over max_chars is refused before anything parses it; a long prediction scores too_long."""
+    if not path.is_file():
+        raise PipelineError(f"predictions file {path} {'is a folder' if path.is_dir() else 'does not exist'}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise PipelineError(
+            f"predictions file {path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise PipelineError(f"{where} is not valid JSON ({error.msg}); correct it") from None
+        files.check(row, PREDICTION_LINE, where, "correct it")
+        for field in ("db_id", "question", "query"):
+            if len(row[field]) > max_chars:
+                raise PipelineError(f"{where}: its {field} is over {max_chars:,} characters; correct it")
+        database_path(".", row["db_id"])
+        rows.append({field: row[field] for field in ("db_id", "question", "query", "prediction")})
+    if not rows:
+        raise PipelineError(f"predictions file {path} holds no predictions")
+    return rows
+
+
+def evaluated_overlap(train, evaluated):
+    """How many evaluated questions are also training examples (the study trained on the split it evaluated)."""
+    trained = {(entry["db_id"], entry["question"], entry["query"]) for entry in train}
+    return sum((entry["db_id"], entry["question"], entry["query"]) in trained for entry in evaluated)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prompts: chat messages that the tokenizer's chat template renders (with Qwen2, exactly the study's Figure 2)
+
+
+def user_message(entry):
+    return (
+        f"Given the following database schema:\n{entry['db_schema']}\n"
+        f"Generate the SQL query for the following question:\n{entry['question']}"
+    )
+
+
+def messages(entry, shots=()):
+    """Figure 2's conversation; few-shot examples (baseline only) come first as earlier user/assistant turns."""
+    turns = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for shot in shots:
+        turns += [{"role": "user", "content": user_message(shot)}, {"role": "assistant", "content": shot["query"]}]
+    return turns + [{"role": "user", "content": user_message(entry)}]
+
+
+def training_example(entry):
+    """Prompt/completion pair: the loss falls on the completion (the SQL and its end of turn) only."""
+    return {"prompt": messages(entry), "completion": [{"role": "assistant", "content": entry["query"]}]}
+
+
+def render(tokenizer, conversation):
+    """Messages to the text the model sees, with the assistant turn opened."""
+    return tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scoring
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Where the databases are and how a query may run: what every Spider score depends on besides its texts."""
+
+    spider_dir: Path
+    test_suite_dir: Path | None
+    limits: SqlLimits
+    deepeval_dir: Path
+
+    def database(self, db_id):
+        return database_path(self.spider_dir, db_id)
+
+    def suite(self, db_id):
+        """Every database of db_id's test suite (<test_suite_dir>/database/<db_id>/*.sqlite), () without a suite."""
+        if self.test_suite_dir is None:
+            return ()
+        folder = database_path(self.test_suite_dir, db_id).parent
+        databases = tuple(sorted(str(path) for path in folder.glob("*.sqlite")))
+        if not databases:
+            raise PipelineError(
+                f"TEST_SUITE_DIR={self.test_suite_dir} has no databases for {db_id!r} in {folder}; point it at the "
+                f"official test-suite folder that belongs to SPIDER_DIR, or set TEST_SUITE_DIR to nothing"
+            )
+        return databases
+
+    def check_databases(self, entries):
+        """Fail before any work, with one line, if a database the entries need is missing."""
+        for db_id in sorted({entry["db_id"] for entry in entries}):
+            if not self.database(db_id).is_file():
+                raise PipelineError(
+                    f"database {db_id!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the Spider "
+                    f"release the data was prepared from, or run {files.SCRIPTS[0]}"
+                )
+            self.suite(db_id)
+
+    def key(self, text, entry):
+        """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
+        the database's content, the test suite's databases and the SQL limits."""
+        suite = [file_hash(path) for path in self.suite(entry["db_id"])]
+        database = file_hash(self.database(entry["db_id"]))
+        return files.digest(text, entry["query"], entry["db_id"], database, suite, self.limits.__dict__)
+
+
+@functools.cache
+def file_hash(path):
+    return files.sha256_file(path)
+
+
+@functools.cache
+def gold_hardness(gold):
+    return hardness.hardness(gold)
+
+
+def score_outputs(scoring, entries, raw_outputs):
+    """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
+    external prediction that is not text (a number, null, a list) scores 0 as not_text."""
+    predictions = [sql_scoring.extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
+    items = [
+        {
+            "question": entry["question"],
+            "prediction": prediction,
+            "gold": entry["query"],
+            "db_id": entry["db_id"],
+            "db_path": str(scoring.database(entry["db_id"])),
+        }
+        for entry, prediction in zip(entries, predictions)
+    ]
+    outcomes = sql_scoring.evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
+    records = []
+    for entry, raw, prediction, outcome in zip(entries, raw_outputs, predictions, outcomes):
+        if not isinstance(raw, str):
+            reason = "not_text: the prediction is not a string"
+            outcome = dict(score=0, strict_score=0, reason=reason, strict_reason=reason, error_kind="not_text")
+        suite = scoring.suite(entry["db_id"])
+        records.append(
+            {
+                "db_id": entry["db_id"],
+                "question": entry["question"],
+                "gold": entry["query"],
+                "hardness": gold_hardness(entry["query"]),
+                "raw_output": raw,
+                "prediction": prediction,
+                "score": int(outcome["score"]),
+                "strict_score": int(outcome["strict_score"]),
+                "test_suite_score": sql_scoring.test_suite_score(suite, prediction, entry["query"], scoring.limits)
+                if suite
+                else None,
+                "reason": outcome["reason"],
+                "strict_reason": outcome["strict_reason"],
+                "error_kind": outcome["error_kind"],
+            }
+        )
+    return records
+
+
+def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_size, max_new_tokens, scoring):
+    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order."""
+    scoring.check_databases(entries)
+    keys = [scoring.key(prompt, entry) for prompt, entry in zip(prompts, entries)]
+
+    def evaluate_batch(indices):
+        raw_outputs = complete([prompts[i] for i in indices], max_new_tokens)
+        return score_outputs(scoring, [entries[i] for i in indices], raw_outputs)
+
+    return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"spider {path.stem}")
+
+
+def evaluate_predictions_file(predictions_file, path, batch_size, scoring):
+    """Score a predictions file in file order; its predictions stand in for the prompts in the records' keys."""
+    rows = read_predictions(predictions_file, scoring.limits.max_prediction_chars)
+    scoring.check_databases(rows)
+    keys = [scoring.key(row["prediction"], row) for row in rows]
+    made_with = {"predictions_file": str(predictions_file.resolve())}
+
+    def evaluate_batch(indices):
+        return score_outputs(scoring, [rows[i] for i in indices], [rows[i]["prediction"] for i in indices])
+
+    return files.evaluate(path, made_with, keys, [0] * len(rows), batch_size, evaluate_batch, f"spider {path.stem}")
+
+
+def summarize(path, records):
+    """Accuracy, interval and outcome counts of one model, printed and written beside its per-example file."""
+    summary = {
+        "model": path.stem,
+        **stats.summarize_scores([r["score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+        "strict": stats.summarize_scores([r["strict_score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+        "errors": dict(Counter(r["error_kind"] or "correct" for r in records)),
+    }
+    files.write_json(path.with_suffix(".summary.json"), summary)
+    print(
+        f"{path.stem}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
+        f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
+        f"outcomes {summary['errors']}"
+    )
+    return summary

