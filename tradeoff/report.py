@@ -22,12 +22,7 @@ from tradeoff.files import SCRIPTS, key_epoch, model_key
 ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows")
 ERROR_KINDS += ("too_large", "too_long", "not_text", "wrong_result", "other")
 # The data's categories are MMLU's own; the study's labels (and its column order) appear only in the markdown.
-STUDY_CATEGORIES = {
-    "STEM": "STEM",
-    "social sciences": "Ciências Sociais",
-    "humanities": "Humanidades",
-    "other": "Outras",
-}
+STUDY_LABELS = {"STEM": "STEM", "social sciences": "Ciências Sociais", "humanities": "Humanidades", "other": "Outras"}
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator's order
 SAMPLE_SIZE_POINTS = (1, 2, 5, 10)  # "how many questions would be needed" for these differences, in points
 # The long table's columns: its field names live here only. group: all (every item), aggregate (the study's MMLU
@@ -85,7 +80,7 @@ class ReportSettings:
     def categories(self):
         """The MMLU categories evaluated: the study's in its order, then the others in subject order."""
         present = list(dict.fromkeys(self.mmlu_subjects.values()))
-        return [c for c in STUDY_CATEGORIES if c in present] + [c for c in present if c not in STUDY_CATEGORIES]
+        return [c for c in STUDY_LABELS if c in present] + [c for c in present if c not in STUDY_LABELS]
 
     def spider_models(self):
         """(key, Table I label) of every Spider model."""
@@ -117,7 +112,7 @@ def paired(base, model, field):
     """stats.paired_comparison on the items present in both (by index) with a score in both."""
     base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
     both = [
-        (base_scores[r["index"]], r[field]) for r in model if r.get(field) is not None and r["index"] in base_scores
+        (base_scores[r["index"]], r[field]) for r in model if r["index"] in base_scores and r.get(field) is not None
     ]
     return stats.paired_comparison([b for b, _ in both], [m for _, m in both])
 
@@ -142,9 +137,8 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
             if versus and records is not None and base is not None:
                 test |= paired(part(base, group, value), part(records, group, value), field)
                 if group == "all" and key_epoch(key) and test["p_discordant"]:  # the planning figures
-                    test |= {
-                        f"n_for_{p}pt": stats.sample_size_for(p / 100, test["p_discordant"]) for p in SAMPLE_SIZE_POINTS
-                    }
+                    for points in SAMPLE_SIZE_POINTS:
+                        test[f"n_for_{points}pt"] = stats.sample_size_for(points / 100, test["p_discordant"])
             rows.append(row | test)
     return rows
 
@@ -287,9 +281,8 @@ def leakage_warning(manifest, settings):
 
 def collect(paths, settings):
     """What results.json holds: the run's facts and the long table ("rows")."""
-    spider = {
-        k: read_model(paths.results("spider", k), settings.evaluation_entries_size) for k, _ in settings.spider_models()
-    }
+    size = settings.evaluation_entries_size
+    spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
     mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
     manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else None
     loss = read_loss_log(paths.loss_log)
@@ -558,12 +551,10 @@ class Markdown:
             "### Table I-b — Spider: each fine-tuned model against the base model, paired on the same questions",
             "",
         ]
-        pairs = [
-            (f"LoRA epoch {e}", model_key(e), base)
-            for e in settings.eval_epochs
-            for base in ("base_0shot", "base_3shot")
+        pairs = [(epoch, base) for epoch in settings.eval_epochs for base in ("base_0shot", "base_3shot")]
+        rows = [
+            [f"LoRA epoch {e}", v, *comparison_cells(table.get("spider", model_key(e), versus=v))] for e, v in pairs
         ]
-        rows = [[label, base, *comparison_cells(table.get("spider", key, versus=base))] for label, key, base in pairs]
         return lines + markdown_table(["Model", "vs", *COMPARISON_HEADER], rows) + [DESIGN_NOTE, ""]
 
     def breakdowns(self):
@@ -572,35 +563,28 @@ class Markdown:
             (k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"] is not None
         ]
         header = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
-        lines = []
+        lines, get = [], self.table.get
+        old = "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3"
         for group, title, none in (
-            (
-                "hardness",
-                "I-c — Spider execution accuracy by hardness (official levels)",
-                "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3",
-            ),
+            ("hardness", "I-c — Spider execution accuracy by hardness (official levels)", old),
             ("database", "I-d — Spider execution accuracy by database", "no Spider results yet"),
         ):
             slices = self.table.slices("spider", group)
-            rows = [
-                [name, *(fmt_summary(self.table.get("spider", key, group, name)) for key, _ in models)]
-                for name in slices
-            ]
+            rows = [[s] + [fmt_summary(get("spider", key, group, s)) for key, _ in models] for s in slices]
             lines += [f"### Table {title} [95% CI] (n)", ""]
             lines += markdown_table([group.capitalize(), *header], rows) if rows else [f"— ({none}).", ""]
         return lines
 
     def errors(self):
-        models, width = self.settings.spider_models(), 4 + len(ERROR_KINDS)
+        models = self.settings.spider_models()
 
         def counts(key, row):
             kinds = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
             return [dict(models)[key], key_epoch(key), row["n"], row["correct"], *kinds]
 
         lines = ["### Spider errors (wrong answers by kind, study rule)", ""]
-        lines += markdown_table(
-            ["Model", "Epochs", "n", "Correct", *ERROR_KINDS], self.by_model("spider", models, width, counts)
-        )
+        header = ["Model", "Epochs", "n", "Correct", *ERROR_KINDS]
+        lines += markdown_table(header, self.by_model("spider", models, len(header), counts))
         lines += ["### Error analysis — examples of each kind of error (as the study's section III.C)", ""]
         examples = self.results["error_examples"]
         if examples is None:
@@ -624,7 +608,7 @@ class Markdown:
 
     def mmlu(self):
         table, models, categories = self.table, self.settings.mmlu_models(), self.settings.categories
-        names = [STUDY_CATEGORIES.get(c, c) for c in categories]
+        names = [STUDY_LABELS.get(c, c) for c in categories]
         lines = [
             "## MMLU (generalisation, 4-shot)",
             "",
@@ -637,9 +621,8 @@ class Markdown:
         header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
         header += ["Micro average (all questions) [95% CI]", *names, "McNemar p vs base (all items)"]
         benchmarks = [b for b in ("mmlu", "mmlu_generation") if table.slices(b, "all")]
-        for benchmark, letter, what in zip(
-            benchmarks, ("", "-b"), ("letter log-probabilities", "the answer parsed from a short greedy generation")
-        ):
+        titles = ("", "letter log-probabilities"), ("-b", "the answer parsed from a short greedy generation")
+        for benchmark, (letter, what) in zip(benchmarks, titles):
 
             def cells(key, row, benchmark=benchmark):
                 aggregate, expected = table.get(benchmark, key, "aggregate"), row["expected_n"]
@@ -654,13 +637,10 @@ class Markdown:
             lines += markdown_table(header, self.by_model(benchmark, models, len(header), cells))
             if benchmark == "mmlu_generation":
                 rows = [(label, table.get(benchmark, key)) for key, label in models]
-                counts = [
-                    f"{label} {row['unparseable']} of {row['n']}" for label, row in rows if row["status"] != "missing"
-                ]
+                counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["status"] != "missing"]
                 lines += [f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.", ""]
-        for benchmark, title in zip(
-            benchmarks, ("II-c — MMLU: each", "II-d — MMLU scored by generation (Table II-b): each")
-        ):
+        titles = ("II-c — MMLU: each", "II-d — MMLU scored by generation (Table II-b): each")
+        for benchmark, title in zip(benchmarks, titles):
             rows = []
             for epoch in self.settings.eval_epochs:
                 key, label = model_key(epoch), f"LoRA epoch {epoch}"
@@ -675,22 +655,18 @@ class Markdown:
     def table_iii(self):
         table, epochs = self.table, self.settings.eval_epochs
         header = ["Categoria", "Base"]
-        header += [
-            cell for e in epochs for cell in (f"LoRA {e} épocas", "Variação (%)", f"Reading (paired, epoch {e})")
-        ]
+        for epoch in epochs:
+            header += [f"LoRA {epoch} épocas", "Variação (%)", f"Reading (paired, epoch {epoch})"]
         rows = []
         for category in [*self.settings.categories, "Agregada"]:
             where = ("aggregate", "all") if category == "Agregada" else ("category", category)
             # The reading of the aggregate's change is that of all questions (the study's aggregate has no test).
             tested = ("all", "all") if category == "Agregada" else where
             base = table.accuracy("mmlu", "base", *where)
-            cells = [STUDY_CATEGORIES.get(category, category), fmt(base)]
+            cells = [STUDY_LABELS.get(category, category), fmt(base)]
             for key in map(model_key, epochs):
-                new, reading = (
-                    table.accuracy("mmlu", key, *where),
-                    (table.get("mmlu", key, *tested) or {}).get("reading"),
-                )
-                cells += [fmt(new), fmt_change(stats.percent_change(base, new)), reading or "—"]
+                new, test = table.accuracy("mmlu", key, *where), table.get("mmlu", key, *tested) or {}
+                cells += [fmt(new), fmt_change(stats.percent_change(base, new)), test.get("reading") or "—"]
             rows.append(cells)
         lines = ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", ""]
         lines += markdown_table(header, rows)
