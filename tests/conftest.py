@@ -15,7 +15,6 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from tradeoff.sql_sandbox import SqlLimits  # noqa: E402 -- importable once the project root is on sys.path
 
-
 LOADED_SCRIPTS = []  # what use_directories patches besides common: each script binds PATHS = common.PATHS at import
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import SQL_LIMITS as LIMITS
 from tradeoff import PipelineError, sql_scoring
+from tradeoff.sql_sandbox import ERROR_KINDS
 from tradeoff.sql_scoring import (
-    ERROR_KINDS,
     MAX_LINES,
     evaluate_predictions,
     extract_sql,

@@ -4,13 +4,13 @@ import csv
 import json
 import shutil
 
+import prompts
 import pytest
+import records
+import spider
 import torch
 
 import common
-import prompts
-import records
-import spider
 from conftest import load_script, use_directories
 
 finetune = load_script("1_fine-tuning.py")

@@ -14,8 +14,8 @@ import pytest
 from conftest import SQL_LIMITS
 from tradeoff import sql_scoring
 from tradeoff.hardness import hardness
+from tradeoff.sql_sandbox import ERROR_KINDS
 from tradeoff.sql_scoring import (
-    ERROR_KINDS,
     evaluate_predictions,
     extract_sql,
     normalize_for_strict,

@@ -17,10 +17,8 @@ from pathlib import Path
 
 from tradeoff import PipelineError, files, stats
 from tradeoff.files import SCRIPTS, key_epoch, model_key
+from tradeoff.sql_sandbox import ERROR_KINDS
 
-# TODO lead: import from sql_scoring
-ERROR_KINDS = ("syntax", "unknown_table_or_column", "not_a_query", "write_blocked", "timeout", "too_many_rows")
-ERROR_KINDS += ("too_large", "too_long", "not_text", "wrong_result", "other")
 # The data's categories are MMLU's own; the study's labels (and its column order) appear only in the markdown.
 STUDY_LABELS = {"STEM": "STEM", "social sciences": "Ciências Sociais", "humanities": "Humanidades", "other": "Outras"}
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator's order

@@ -36,6 +36,13 @@ class SqlLimits:
     max_prediction_chars: int
 
 
+# Every error_kind a Spider record can carry, in the report's order: this sandbox's kinds, "too_long" (over the caps),
+# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
+# failed: a data problem), and "other" (anything else, e.g. a worker that died).
+ERROR_KINDS = tuple(
+    "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
+    "wrong_result gold_failed other".split()
+)
 # Read-only pragmas a query may use as a statement (pragma_table_info(...) in a SELECT stays refused: sqlite checks it
 # as a write to sqlite_master).
 READ_PRAGMAS = set(
@@ -84,7 +91,7 @@ def _describe_denial(action, arg1, arg2):
 
 
 def classify_error(message):
-    """sqlite's (or Python's) message to one of the error kinds of sql_scoring.ERROR_KINDS."""
+    """sqlite's (or Python's) message to one of ERROR_KINDS."""
     text = message.lower()
     if text == "interrupted":  # only our progress handler interrupts
         return "timeout"

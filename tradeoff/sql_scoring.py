@@ -30,13 +30,6 @@ from deepeval.test_case import LLMTestCase  # noqa: E402
 from tradeoff import PipelineError  # noqa: E402
 from tradeoff.sql_sandbox import execute_sql  # noqa: E402
 
-# Every error_kind a record can carry, in the report's order: the sandbox's kinds, "too_long" (over the caps),
-# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
-# failed: a data problem), and "other" (anything else, e.g. a worker that died).
-ERROR_KINDS = tuple(
-    "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
-    "wrong_result gold_failed other".split()
-)
 # A generated output is at most a few hundred tokens; SqlLimits.max_prediction_chars caps the characters.
 MAX_LINES = 2_000
 # Rows hashed while searching the column orders of the strict rule: a few seconds at most, on any result.
@@ -318,8 +311,8 @@ def _check_gold(gold, where, limits):
 def score_prediction(db_path, prediction, gold, limits):
     """Both rules for one prediction: {"score", "strict_score", "reason", "strict_reason", "error_kind"}.
 
-    score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of ERROR_KINDS. A
-    prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold query over them is a
+    score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of
+    sql_sandbox.ERROR_KINDS. A prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold query over them is a
     PipelineError, a missing database a FileNotFoundError (setup problems, not wrong predictions)."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
