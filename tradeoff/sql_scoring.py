@@ -313,7 +313,8 @@ def score_prediction(db_path, prediction, gold, limits):
 
     score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of
     sql_sandbox.ERROR_KINDS. A prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold
-    query over them is a PipelineError, a missing database a FileNotFoundError (setup problems, not wrong predictions)."""
+    query over them is a PipelineError, a missing database a FileNotFoundError
+    (setup problems, not wrong predictions)."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
     _check_gold(gold, db_path, limits)
