@@ -74,7 +74,7 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true", help="rebuild the report from the results on disk")
     if not parser.parse_args(argv).report_only:
         evaluate_models()
-    report.build_report(PATHS, common.report_settings())
+    report.build_report(PATHS, report.ReportSettings.of(common))
     print(f"report: {PATHS.report}")
 
 

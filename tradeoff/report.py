@@ -67,7 +67,7 @@ class ReportSettings:
     mmlu_shots: int
     mmlu_questions_per_subject: int
     mmlu_subjects: dict
-    mmlu_prompt_format: str = "plain"
+    mmlu_prompt_format: str
 
     @classmethod
     def of(cls, config):
