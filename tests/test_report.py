@@ -53,6 +53,7 @@ SETTINGS = ReportSettings(
     mmlu_shots=4,
     mmlu_questions_per_subject=PER_SUBJECT,
     mmlu_subjects=SUBJECTS,
+    mmlu_prompt_format="plain",
 )
 MISSING_LORA = "missing (run 3_avaliacao_customizada.py)"
 NOT_DISTINGUISHABLE = "not distinguishable from no change at this sample size"
