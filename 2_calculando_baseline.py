@@ -10,7 +10,7 @@ Each example's outcome is saved as it is produced; a re-run continues where the 
 import random
 
 import common
-from tradeoff import PipelineError, files, model, spider
+from tradeoff import PipelineError, files, model, spider, sql_scoring
 
 PATHS = common.PATHS
 
@@ -41,10 +41,10 @@ def main():
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
         lengths = model.token_lengths(tokenizer, prompts)
         path = PATHS.results("spider", key)
-        records = spider.evaluate_model(
+        records = sql_scoring.evaluate_model(
             complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring
         )
-        spider.summarize(path, records)
+        sql_scoring.summarize(path, records)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 import common
-from tradeoff import files, spider
+from tradeoff import files, spider, sql_scoring
 
 PATHS = common.PATHS
 
@@ -35,10 +35,10 @@ def evaluate_adapters(scoring):
         complete = model.generator(config, tokenizer, adapter, common.INFERENCE_ENGINE)
         made_with = model.made_with(config, adapter, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
         path = PATHS.results("spider", files.model_key(epoch))
-        records = spider.evaluate_model(
+        records = sql_scoring.evaluate_model(
             complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring
         )
-        spider.summarize(path, records)
+        sql_scoring.summarize(path, records)
         model.free_memory()
 
 
@@ -49,8 +49,8 @@ def main(argv=None):
     scoring = common.spider_scoring()
     if args.predictions:
         path = PATHS.results("spider", f"external_{args.predictions.stem}")
-        records = spider.evaluate_predictions_file(args.predictions, path, common.EVAL_BATCH_SIZE, scoring)
-        spider.summarize(path, records)
+        records = sql_scoring.evaluate_predictions_file(args.predictions, path, common.EVAL_BATCH_SIZE, scoring)
+        sql_scoring.summarize(path, records)
     else:
         evaluate_adapters(scoring)
 

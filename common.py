@@ -358,8 +358,8 @@ def generation_batch_size():
 
 
 def spider_scoring():
-    from tradeoff.spider import Scoring
     from tradeoff.sql_sandbox import SqlLimits
+    from tradeoff.sql_scoring import Scoring
 
     limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
     suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None

@@ -160,7 +160,7 @@ def release(tmp_path):
 
     def scoring(suite=False, timeout=2.0):
         limits = SqlLimits(timeout, 1000, 10_000_000, 20_000)
-        return spider.Scoring(spider_dir, suite_dir if suite else None, limits, tmp_path / "deepeval")
+        return sql_scoring.Scoring(spider_dir, suite_dir if suite else None, limits, tmp_path / "deepeval")
 
     return SimpleNamespace(spider_dir=spider_dir, suite_dir=suite_dir, predictions=predictions, scoring=scoring)
 
@@ -204,19 +204,19 @@ def test_a_record_is_recomputed_when_an_input_of_its_scores_changes(
 ):
     path = tmp_path / "outputs" / "external_p.jsonl"
     scored = []
-    score_outputs = spider.score_outputs
+    score_outputs = sql_scoring.score_outputs
 
     def counting(scoring, entries, raw_outputs):
         scored.extend(entries)
         return score_outputs(scoring, entries, raw_outputs)
 
-    monkeypatch.setattr(spider, "score_outputs", counting)
+    monkeypatch.setattr(sql_scoring, "score_outputs", counting)
 
     def run(scoring):
         """One run of the script, as a new process would make it (no cached file hashes)."""
-        spider.file_hash.cache_clear()
+        sql_scoring.file_hash.cache_clear()
         scored.clear()
-        records = spider.evaluate_predictions_file(release.predictions, path, 1, scoring)  # batches of one
+        records = sql_scoring.evaluate_predictions_file(release.predictions, path, 1, scoring)  # batches of one
         said = re.findall(r"external_p.jsonl has (\d+) records of other inputs", capsys.readouterr().out)
         return records, len(scored), said
 

@@ -12,10 +12,12 @@ extraction is linear in its length, and failures become a reason string, never a
 """
 
 import contextlib
+import functools
 import io
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,8 +29,8 @@ from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, E
 from deepeval.metrics import BaseMetric  # noqa: E402
 from deepeval.test_case import LLMTestCase  # noqa: E402
 
-from tradeoff import PipelineError  # noqa: E402
-from tradeoff.sql_sandbox import execute_sql  # noqa: E402
+from tradeoff import PipelineError, files, hardness, spider, stats  # noqa: E402
+from tradeoff.sql_sandbox import SqlLimits, execute_sql  # noqa: E402
 
 # A generated output is at most a few hundred tokens; SqlLimits.max_prediction_chars caps the characters.
 MAX_LINES = 2_000
@@ -426,3 +428,146 @@ def evaluate_predictions(items, limits, work_dir):
                     f"{data.error or data.score} vs {result[field]}"
                 )
     return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Spider records: one per question, keyed by every input of its scores
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Where the databases are and how a query may run: what every Spider score depends on besides its texts."""
+
+    spider_dir: Path
+    test_suite_dir: Path | None
+    limits: SqlLimits
+    deepeval_dir: Path
+
+    def database(self, db_id):
+        return spider.database_path(self.spider_dir, db_id)
+
+    def suite(self, db_id):
+        """Every database of db_id's test suite (<test_suite_dir>/database/<db_id>/*.sqlite), () without a suite."""
+        if self.test_suite_dir is None:
+            return ()
+        folder = spider.database_path(self.test_suite_dir, db_id).parent
+        databases = tuple(sorted(str(path) for path in folder.glob("*.sqlite")))
+        if not databases:
+            raise PipelineError(
+                f"TEST_SUITE_DIR={self.test_suite_dir} has no databases for {db_id!r} in {folder}; point it at the "
+                f"official test-suite folder that belongs to SPIDER_DIR, or set TEST_SUITE_DIR to nothing"
+            )
+        return databases
+
+    def check_databases(self, entries):
+        """Fail before any work, with one line, if a database the entries need is missing."""
+        for db_id in sorted({entry["db_id"] for entry in entries}):
+            if not self.database(db_id).is_file():
+                raise PipelineError(
+                    f"database {db_id!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the Spider "
+                    f"release the data was prepared from, or run {files.SCRIPTS[0]}"
+                )
+            self.suite(db_id)
+
+    def key(self, text, entry):
+        """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
+        the database's content, the test suite's databases and the SQL limits."""
+        if isinstance(text, str):  # a prediction past the cap scores too_long whatever follows: hash no more of it
+            text = text[: self.limits.max_prediction_chars + 1]
+        suite = [file_hash(path) for path in self.suite(entry["db_id"])]
+        database = file_hash(self.database(entry["db_id"]))
+        return files.digest(text, entry["query"], entry["db_id"], database, suite, self.limits.__dict__)
+
+
+@functools.cache
+def file_hash(path):
+    return files.sha256_file(path)
+
+
+@functools.cache
+def gold_hardness(gold):
+    return hardness.hardness(gold)
+
+
+def score_outputs(scoring, entries, raw_outputs):
+    """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
+    external prediction that is not text (a number, null, a list) scores 0 as not_text."""
+    predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
+    items = [
+        {
+            "question": entry["question"],
+            "prediction": prediction,
+            "gold": entry["query"],
+            "db_id": entry["db_id"],
+            "db_path": str(scoring.database(entry["db_id"])),
+        }
+        for entry, prediction in zip(entries, predictions)
+    ]
+    outcomes = evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
+    records = []
+    for entry, raw, prediction, outcome in zip(entries, raw_outputs, predictions, outcomes):
+        if not isinstance(raw, str):
+            reason = "not_text: the prediction is not a string"
+            outcome = dict(score=0, strict_score=0, reason=reason, strict_reason=reason, error_kind="not_text")
+        suite = scoring.suite(entry["db_id"])
+        records.append(
+            {
+                "db_id": entry["db_id"],
+                "question": entry["question"],
+                "gold": entry["query"],
+                "hardness": gold_hardness(entry["query"]),
+                "raw_output": raw,
+                "prediction": prediction,
+                "score": int(outcome["score"]),
+                "strict_score": int(outcome["strict_score"]),
+                "test_suite_score": test_suite_score(suite, prediction, entry["query"], scoring.limits)
+                if suite
+                else None,
+                "reason": outcome["reason"],
+                "strict_reason": outcome["strict_reason"],
+                "error_kind": outcome["error_kind"],
+            }
+        )
+    return records
+
+
+def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_size, max_new_tokens, scoring):
+    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order."""
+    scoring.check_databases(entries)
+    keys = [scoring.key(prompt, entry) for prompt, entry in zip(prompts, entries)]
+
+    def evaluate_batch(indices):
+        raw_outputs = complete([prompts[i] for i in indices], max_new_tokens)
+        return score_outputs(scoring, [entries[i] for i in indices], raw_outputs)
+
+    return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"spider {path.stem}")
+
+
+def evaluate_predictions_file(predictions_file, path, batch_size, scoring):
+    """Score a predictions file in file order; its predictions stand in for the prompts in the records' keys."""
+    rows = spider.read_predictions(predictions_file, scoring.limits.max_prediction_chars)
+    scoring.check_databases(rows)
+    keys = [scoring.key(row["prediction"], row) for row in rows]
+    made_with = {"predictions_file": str(predictions_file.resolve())}
+
+    def evaluate_batch(indices):
+        return score_outputs(scoring, [rows[i] for i in indices], [rows[i]["prediction"] for i in indices])
+
+    return files.evaluate(path, made_with, keys, [0] * len(rows), batch_size, evaluate_batch, f"spider {path.stem}")
+
+
+def summarize(path, records):
+    """Accuracy, interval and outcome counts of one model, printed and written beside its per-example file."""
+    summary = {
+        "model": path.stem,
+        **stats.summarize_scores([r["score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+        "strict": stats.summarize_scores([r["strict_score"] for r in records], ddof=stats.SPIDER_STD_DDOF),
+        "errors": dict(Counter(r["error_kind"] or "correct" for r in records)),
+    }
+    files.write_json(path.with_suffix(".summary.json"), summary)
+    print(
+        f"{path.stem}: execution accuracy {summary['accuracy']:.3f} (95% CI {summary['ci_low']:.3f}-"
+        f"{summary['ci_high']:.3f}, n={summary['n']}), strict {summary['strict']['accuracy']:.3f}; "
+        f"outcomes {summary['errors']}"
+    )
+    return summary
