@@ -7,7 +7,6 @@ import sys
 import pytest
 
 import common
-import modeling
 import prompts
 from conftest import PROJECT_DIR
 
@@ -207,18 +206,6 @@ def test_mmlu_prompt_is_the_harness_format():
         {"role": "user", "content": text.removeprefix(header)},
     ]
     assert prompts.mmlu_answer_texts("chat") == ("A", "B", "C", "D")
-
-
-def test_seeding_repeats_random_draws():
-    import random
-
-    import numpy as np
-    import torch
-
-    modeling.seed_everything()
-    first = (random.random(), np.random.rand(), torch.rand(1).item())
-    modeling.seed_everything()
-    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 
 def test_every_training_constant_defines_the_run():

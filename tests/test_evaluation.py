@@ -2,7 +2,6 @@
 
 import json
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,11 +9,9 @@ import torch
 import common
 import mmlu
 import modeling
-import prompts
 import runner
 import spider
 import sql_eval
-import vllm_engine
 from conftest import load_script, use_directories
 
 evaluate_custom = load_script("3_avaliacao_customizada.py")
@@ -23,11 +20,6 @@ evaluate_custom = load_script("3_avaliacao_customizada.py")
 @pytest.fixture(scope="module")
 def tokenizer():
     return modeling.load_tokenizer()
-
-
-def test_padding_is_left_and_never_the_end_of_turn_token(tokenizer):
-    assert tokenizer.padding_side == "left"
-    assert tokenizer.pad_token_id != tokenizer.convert_tokens_to_ids("<|im_end|>")
 
 
 def test_batch_plan_groups_by_length_and_skips_only_whole_batches_done(tokenizer):
@@ -50,79 +42,6 @@ def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys):
     results = list(runner.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch))
     assert [value for _, outputs in results for value in outputs] == [i * 10 for i in range(10)]
     assert calls[:3] == [8, 4, 2] and "batch size halved to 2" in capsys.readouterr().out
-
-
-def test_generation_is_batched_greedy_and_stops(tokenizer):
-    complete = modeling.load_generator(tokenizer, None, "hf")
-    texts = [prompts.render_prompt(tokenizer, [{"role": "user", "content": f"Question {i}?"}]) for i in range(5)]
-    plan = runner.batch_plan(modeling.token_lengths(tokenizer, texts), batch_size=2)
-    assert [len(batch) for batch in plan] == [2, 2, 1]
-
-    def generate_all():
-        return {i: text for batch in plan for i, text in zip(batch, complete([texts[i] for i in batch], 6))}
-
-    outputs = generate_all()
-    assert sorted(outputs) == list(range(5)) and all(isinstance(text, str) for text in outputs.values())
-    assert generate_all() == outputs  # greedy: deterministic
-
-
-def test_decoding_uses_and_records_the_models_own_repetition_penalty():
-    # The demo model carries Qwen2-7B-Instruct's generation default; HF generate would apply it implicitly.
-    assert modeling.repetition_penalty() == 1.05
-    made_with = modeling.made_with(None, "hf", common.EVAL_BATCH_SIZE)
-    assert made_with["repetition_penalty"] == 1.05 and made_with["engine"] == "hf"
-    assert made_with["batch_size"] == common.EVAL_BATCH_SIZE
-
-
-def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(monkeypatch):
-    modeling.check_engine("hf")
-    monkeypatch.setattr(vllm_engine, "installed_version", lambda: None)
-    with pytest.raises(common.PipelineError, match=r"vLLM is not installed; install it as README says"):
-        modeling.check_engine("vllm")
-    monkeypatch.setattr(vllm_engine, "installed_version", lambda: "0.32.0")
-    monkeypatch.setattr(common, "LOAD_IN_4BIT", True)
-    with pytest.raises(common.PipelineError, match=r"cannot load the base in 4-bit NF4.*set LOAD_IN_4BIT=0"):
-        modeling.check_engine("vllm")
-    monkeypatch.setattr(common, "LOAD_IN_4BIT", False)
-    modeling.check_engine("vllm")
-
-
-def test_non_finite_logits_stop_the_run_with_the_setting_to_change(tokenizer):
-    model = modeling.load_model()
-    model.lm_head.weight.data.fill_(float("nan"))
-    texts = [prompts.render_prompt(tokenizer, [{"role": "user", "content": "Hi"}])]
-    with pytest.raises(common.PipelineError, match=r"non-finite .*set COMPUTE_DTYPE=float32"):
-        modeling.generate_batch(model, tokenizer, texts, max_new_tokens=3)
-    with pytest.raises(common.PipelineError, match=r"non-finite next-token logits"):
-        modeling.letter_log_probs_batch(model, tokenizer, texts, modeling.letter_token_ids(tokenizer, "ABCD"))
-
-
-class ControlledModel(torch.nn.Module):
-    def __init__(self, vocab_size, favourite_token):
-        super().__init__()
-        self.vocab_size, self.favourite_token = vocab_size, favourite_token
-        self.device = torch.device("cpu")
-
-    def forward(self, input_ids, attention_mask=None, position_ids=None):
-        logits = torch.zeros(input_ids.shape[0], input_ids.shape[1], self.vocab_size)
-        logits[:, -1, self.favourite_token] = 5.0
-        return SimpleNamespace(logits=logits)
-
-
-def test_letter_scorer_reads_the_bare_letter_after_the_assistant_turn(tokenizer):
-    bare = modeling.letter_token_ids(tokenizer, "ABCD")
-    spaced = [tokenizer.encode(" " + letter, add_special_tokens=False) for letter in "ABCD"]
-    assert all(len(ids) == 1 for ids in spaced) and [ids[0] for ids in spaced] != bare
-    prompt = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nAnswer:"}])
-    assert prompt.endswith("<|im_start|>assistant\n")  # a new line: the answer letter comes without a space
-    for position, letter_id in enumerate(bare):
-        scores = modeling.letter_log_probs_batch(
-            ControlledModel(len(tokenizer), letter_id), tokenizer, [prompt, prompt], bare
-        )
-        assert all(max(range(4), key=row.__getitem__) == position for row in scores)
-    # Favouring the spaced form must not count for the bare letter the prompt makes likely.
-    scores = modeling.letter_log_probs_batch(ControlledModel(len(tokenizer), spaced[2][0]), tokenizer, [prompt], bare)
-    assert len(set(round(value, 6) for value in scores[0])) == 1
 
 
 @pytest.mark.parametrize(
