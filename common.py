@@ -365,3 +365,18 @@ def configure_environment():
 
 
 configure_environment()
+
+
+def model_config():
+    """How scripts 1-4 load the model: a model the project builds (MODEL_BUILDER) or a local folder by its path."""
+    from tradeoff.model import ModelConfig  # torch: only where a model is loaded
+
+    local = project_path(MODEL_NAME)
+    return ModelConfig(
+        name=MODEL_NAME,
+        source=str(local) if MODEL_BUILDER or local.is_dir() else MODEL_NAME,
+        load_in_4bit=LOAD_IN_4BIT,
+        quant_type=BNB_4BIT_QUANT_TYPE,
+        double_quant=BNB_4BIT_USE_DOUBLE_QUANT,
+        compute_dtype=COMPUTE_DTYPE,
+    )

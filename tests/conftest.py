@@ -32,8 +32,9 @@ def project_dir():
 def use_directories(monkeypatch, prepared_dir, output_dir):
     """Point every handed-off file at other folders for one test; monkeypatch restores common.PATHS afterwards."""
     import common
+    from tradeoff.files import Paths
 
-    monkeypatch.setattr(common, "PATHS", common.output_paths(prepared_dir, output_dir))
+    monkeypatch.setattr(common, "PATHS", Paths(Path(prepared_dir), Path(output_dir)))
 
 
 @pytest.fixture
