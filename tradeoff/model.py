@@ -127,10 +127,6 @@ def generation_config(config):
         return GenerationConfig.from_model_config(AutoConfig.from_pretrained(model_source(config)))
 
 
-def repetition_penalty(generation):
-    return generation.repetition_penalty or 1.0
-
-
 def stop_token_ids(tokenizer, generation):
     """Every id that ends a turn: the generation config's (one or a list), the tokenizer's end of sequence, and the
     ChatML end of turn <|im_end|> where the vocabulary has it."""
@@ -244,7 +240,7 @@ def generator(config, tokenizer, adapter_dir, engine):
         tokenizer,
         adapter_dir,
         stop_token_ids(tokenizer, generation),
-        repetition_penalty(generation),
+        generation.repetition_penalty,
         functools.partial(check_finite, dtype=dtype),
     )
 
@@ -263,7 +259,7 @@ def made_with(config, adapter_dir, engine, batch_size, max_new_tokens):
         "engine": engine,
         "batch_size": batch_size,
         "max_new_tokens": max_new_tokens,
-        "repetition_penalty": repetition_penalty(generation_config(config)),
+        "repetition_penalty": generation_config(config).repetition_penalty,
     }
     if engine == "vllm":
         settings["vllm_version"] = vllm_engine.installed_version()
@@ -310,7 +306,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
         do_sample=False,
         num_beams=1,
         use_cache=True,
-        repetition_penalty=repetition_penalty(model.generation_config),
+        repetition_penalty=model.generation_config.repetition_penalty,
         eos_token_id=stop_token_ids(tokenizer, model.generation_config) if stop_at_end_of_turn else None,
         pad_token_id=tokenizer.pad_token_id,
         logits_processor=[finite_logits_guard(model.dtype)],
