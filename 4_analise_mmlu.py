@@ -13,6 +13,7 @@ probably did. Each question's outcome is saved as it is produced; a re-run conti
 """
 
 import argparse
+import functools
 
 import common
 from tradeoff import PipelineError, files, mmlu, report
@@ -47,6 +48,8 @@ def evaluate_models():
     model.seed_everything(common.SEED)
     tokenizer = model.load_tokenizer(config)
     prompts = [mmlu.prompt(tokenizer, item, dev[item["subject"]], common.MMLU_SHOTS, prompt_format) for item in items]
+    lengths = model.token_lengths(tokenizer, prompts)
+    letter_ids = model.letter_token_ids(tokenizer, mmlu.answer_texts(prompt_format))
     generation_tokens = common.MMLU_GENERATION_TOKENS if common.MMLU_GENERATION_SCORE else 0
     for epoch, adapter in adapters.items():
         key = files.model_key(epoch)
@@ -55,12 +58,14 @@ def evaluate_models():
             prompt_format=prompt_format,
         )
         llm = model.load_model(config, adapter)
+        score = functools.partial(model.letter_log_probs_batch, llm, tokenizer, letter_ids=letter_ids)
+        generate = functools.partial(model.generate_batch, llm, tokenizer, max_new_tokens=generation_tokens)
+        path = PATHS.results("mmlu", key)
         records = mmlu.evaluate_model(
-            llm, tokenizer, PATHS.results("mmlu", key), items, prompts, made_with, common.EVAL_BATCH_SIZE,
-            prompt_format, generation_tokens,
-        )  # fmt: skip
+            score, generation_tokens and generate, path, items, prompts, lengths, made_with, common.EVAL_BATCH_SIZE
+        )
         mmlu.print_summary(key, records, dict.fromkeys(common.MMLU_SUBJECTS.values()))
-        del llm
+        del llm, score, generate  # the next model loads into the memory this one held
         model.free_memory()
 
 
@@ -69,7 +74,7 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true", help="rebuild the report from the results on disk")
     if not parser.parse_args(argv).report_only:
         evaluate_models()
-    report.build_report(PATHS, common.report_settings())
+    report.build_report(PATHS, report.ReportSettings.of(common))
     print(f"report: {PATHS.report}")
 
 

@@ -48,10 +48,10 @@ test: lint
 	$(PYTHON) -m pytest -q tests
 
 bench: install
-	PROFILE=demo $(PYTHON) bench.py
+	PROFILE=demo $(PYTHON) -m tools.bench
 
 bench-gpu: install
-	PROFILE=paper $(PYTHON) bench_gpu.py
+	PROFILE=paper $(PYTHON) -m tools.bench_gpu
 
 .venv-vllm/installed: requirements.txt requirements-vllm.txt
 	python3 -m venv .venv-vllm

@@ -63,31 +63,12 @@ MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smo
 # The settings that define a training run: a checkpoint made under others is never resumed under these. A new
 # constant above that changes what training computes belongs here.
 RUN_DEFINING_SETTINGS = (
-    "SEED",
-    "MODEL_NAME",
-    "TRAIN_SPLIT",
-    "LOAD_IN_4BIT",
-    "BNB_4BIT_QUANT_TYPE",
-    "BNB_4BIT_USE_DOUBLE_QUANT",
-    "COMPUTE_DTYPE",
-    "LORA_R",
-    "LORA_ALPHA",
-    "LORA_DROPOUT",
-    "LORA_TARGET_MODULES",
-    "LORA_BIAS",
-    "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE",
-    "GRADIENT_ACCUMULATION_STEPS",
-    "LEARNING_RATE",
-    "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO",
-    "OPTIM",
-    "MAX_GRAD_NORM",
-    "GROUP_BY_LENGTH",
-    "GRADIENT_CHECKPOINTING",
-    "MAX_SEQ_LENGTH",
+    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
+    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
+    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
     "MAX_TRAIN_EXAMPLES",
-)
+)  # fmt: skip
 # Evaluation. The study scored the first 150 of the 1034 dev questions (three databases only).
 EVALUATION_ENTRIES_SIZE = 150
 EVAL_EPOCHS = (3, 5)
@@ -367,9 +348,27 @@ def configure_environment():
 configure_environment()
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The settings each part of the library receives (the library never reads this file). Imported here, not at the
+# top, so that a script pays only for the parts it uses (torch, DeepEval).
+
+
+def generation_batch_size():
+    return VLLM_BATCH_SIZE if INFERENCE_ENGINE == "vllm" else EVAL_BATCH_SIZE
+
+
+def spider_scoring():
+    from tradeoff.spider import Scoring
+    from tradeoff.sql_sandbox import SqlLimits
+
+    limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
+    suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
+    return Scoring(project_path(SPIDER_DIR), suite, limits, project_path(CACHE_DIR) / "deepeval")
+
+
 def model_config():
     """How scripts 1-4 load the model: a model the project builds (MODEL_BUILDER) or a local folder by its path."""
-    from tradeoff.model import ModelConfig  # torch: only where a model is loaded
+    from tradeoff.model import ModelConfig
 
     local = project_path(MODEL_NAME)
     return ModelConfig(

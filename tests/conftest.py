@@ -13,6 +13,10 @@ os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
 os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(PROJECT_DIR))
 
+from tradeoff.sql_sandbox import SqlLimits  # noqa: E402 -- importable once the project root is on sys.path
+
+LOADED_SCRIPTS = []  # what use_directories patches besides common: each script binds PATHS = common.PATHS at import
+
 
 def load_script(file_name):
     """Import a numbered script (e.g. '0_preparando_dados.py') as a module without running its main()."""
@@ -21,6 +25,7 @@ def load_script(file_name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    LOADED_SCRIPTS.append(module)
     return module
 
 
@@ -30,11 +35,16 @@ def project_dir():
 
 
 def use_directories(monkeypatch, prepared_dir, output_dir):
-    """Point every handed-off file at other folders for one test; monkeypatch restores common.PATHS afterwards."""
+    """Point every handed-off file at other folders for one test: common.PATHS and the PATHS of every script loaded
+    with load_script; monkeypatch restores them afterwards. Returns the new Paths."""
     import common
     from tradeoff.files import Paths
 
-    monkeypatch.setattr(common, "PATHS", Paths(Path(prepared_dir), Path(output_dir)))
+    paths = Paths(Path(prepared_dir), Path(output_dir))
+    for module in [common, *LOADED_SCRIPTS]:
+        if hasattr(module, "PATHS"):
+            monkeypatch.setattr(module, "PATHS", paths)
+    return paths
 
 
 @pytest.fixture
@@ -54,6 +64,31 @@ def concert_database(tmp_path, sql):
     connection.executescript(sql)
     connection.commit()
     connection.close()
+    return path
+
+
+# The SQL budget of the tests (the demo profile's timeout): tests never read common.
+SQL_LIMITS = SqlLimits(timeout_seconds=2.0, max_rows=100_000, max_result_bytes=64_000_000, max_prediction_chars=20_000)
+
+
+@pytest.fixture
+def singers_db(tmp_path):
+    """A small Spider-like database: singers with duplicate countries and one non-UTF-8 name, a 25-row table for
+    per-row function calls, a 3000-row table for cross joins."""
+    path = concert_database(
+        tmp_path,
+        """
+        CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
+        INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43),
+                                  (4, 'Eve', 'United States', 35), (5, 'Bob', 'France', 29),
+                                  (6, CAST(X'4a6f73e920ff' AS TEXT), 'Peru', 40);
+        CREATE TABLE stadium (stadium_id INTEGER);
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25)
+            INSERT INTO stadium SELECT x FROM c;
+        CREATE TABLE big (x INTEGER);
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO big SELECT x FROM c;
+        """,
+    )
     return path
 
 

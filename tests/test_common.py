@@ -1,29 +1,27 @@
-"""common.py and prompts.py: overrides and their errors, the valid ranges, the prompts."""
+"""common.py: overrides and their errors, the valid ranges, the profiles; the prompts the study's figures show."""
 
-import json
+import collections
+import re
+import runpy
 import subprocess
 import sys
 
 import pytest
 
 import common
-import prompts
 from conftest import PROJECT_DIR
+from tradeoff import PipelineError, mmlu, spider
+
+CONSTANTS = [name for name in vars(common) if name.isupper()]
 
 
-def import_common(env):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import common; print(common.EVALUATION_ENTRIES_SIZE, "
-            "common.EVAL_EPOCHS, common.LEARNING_RATE, common.GROUP_BY_LENGTH, common.MODEL_NAME)",
-        ],
-        cwd=PROJECT_DIR,
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-    )
+def configuration(monkeypatch, **env):
+    """common.py run afresh, as a new process imports it, with only these of its variables in the environment."""
+    for name in CONSTANTS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(PROJECT_DIR / "common.py"), run_name="common_under_test")
 
 
 @pytest.mark.parametrize(
@@ -34,7 +32,9 @@ def import_common(env):
         ("false", True, False),
         ("1", False, True),
         ("1,3,5", (3, 5), (1, 3, 5)),
-        ('{"philosophy": "Humanidades"}', {"a": "b"}, {"philosophy": "Humanidades"}),
+        ("", (3, 5), ()),
+        ('{"philosophy": "humanities"}', {"a": "b"}, {"philosophy": "humanities"}),
+        ("all", {"a": "b"}, "all"),
         ("float32", "auto", "float32"),
     ],
 )
@@ -46,55 +46,66 @@ def test_override_parses_to_the_constant_type(text, current, expected):
     "text, current", [("abc", 150), ("maybe", True), ("x", 0.5), ("[1]", {"a": 1}), ("1,x", (3, 5))]
 )
 def test_override_that_does_not_parse_is_a_clear_error(text, current):
-    with pytest.raises(common.PipelineError, match="NAME="):
+    with pytest.raises(
+        PipelineError, match=rf"^environment variable NAME={re.escape(repr(text))} is not .*the default is"
+    ):
         common.parse_override("NAME", text, current)
 
 
-def test_environment_overrides_reach_the_scripts():
-    result = import_common(
-        {
-            "EVALUATION_ENTRIES_SIZE": "1034",
-            "EVAL_EPOCHS": "1,5",
-            "LEARNING_RATE": "1e-4",
-            "GROUP_BY_LENGTH": "0",
-            "PROFILE": "paper",
-        }
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["1034", "(1,", "5)", "0.0001", "False", "Qwen/Qwen2-7B-Instruct"]
-
-
-def test_profiles_pick_coherent_defaults():
-    paper = import_common({"PROFILE": "paper"}).stdout.split()
-    demo = import_common({"PROFILE": "demo"}).stdout.split()
-    assert paper[0] == "150" and paper[-1] == "Qwen/Qwen2-7B-Instruct"
-    assert demo[-1] == "outputs/cache/tiny-qwen2"
-
-
-def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories():
-    code = (
-        "import collections, json, common; "
-        "print(json.dumps(collections.Counter(common.MMLU_SUBJECTS.values()), sort_keys=True))"
-    )
-    for profile in ("paper", "demo"):
+def test_environment_overrides_reach_the_scripts_and_a_bad_one_is_one_line_exit_2():
+    """In a real process: what a script importing common sees, and how it stops."""
+    code = "import common; print(common.EVALUATION_ENTRIES_SIZE, common.EVAL_EPOCHS, common.LEARNING_RATE)"
+    env = {"PATH": "/usr/bin:/bin", "PROFILE": "paper", "EVAL_EPOCHS": "1,5", "LEARNING_RATE": "1e-4"}
+    for size, returncode in (("1034", 0), ("all", 2)):
         result = subprocess.run(
             [sys.executable, "-c", code],
             cwd=PROJECT_DIR,
-            env={"PATH": "/usr/bin:/bin", "PROFILE": profile, "MMLU_SUBJECTS": "all"},
+            env=dict(env, EVALUATION_ENTRIES_SIZE=size),
             capture_output=True,
             text=True,
         )
-        assert result.returncode == 0, result.stderr
-        # The original MMLU grouping (mmlu_subjects.py): 18 STEM, 13 humanities, 12 social sciences, 14 other.
-        counts = json.loads(result.stdout)
-        assert counts == {"STEM": 18, "humanities": 13, "other": 14, "social sciences": 12}
-        assert sum(counts.values()) == 57
+        assert result.returncode == returncode, result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: environment variable EVALUATION_ENTRIES_SIZE='all' is not an integer")
+
+
+def test_profiles_pick_coherent_defaults(monkeypatch):
+    paper = configuration(monkeypatch, PROFILE="paper")
+    demo = configuration(monkeypatch)  # the default profile
+    smol = configuration(monkeypatch, PROFILE="smol")
+    assert (paper["PROFILE"], paper["EVALUATION_ENTRIES_SIZE"], paper["MODEL_NAME"]) == (
+        "paper",
+        150,
+        "Qwen/Qwen2-7B-Instruct",
+    )
+    assert (demo["PROFILE"], demo["MODEL_NAME"], demo["TEST_SUITE_DIR"]) == (
+        "demo",
+        "outputs/cache/tiny-qwen2",
+        "data/demo/test_suite",
+    )
+    assert smol["MODEL_NAME"] == "outputs/cache/smollm2-135m-instruct" and smol["LOAD_IN_4BIT"] is False
+    assert demo["PATHS"].outputs == PROJECT_DIR / "outputs" / "demo" and paper["OUTPUT_DIR"] == "outputs/paper"
+
+
+def test_a_profiles_test_suite_is_dropped_with_its_spider_folder(monkeypatch, tmp_path):
+    other = str(tmp_path / "spider")
+    assert configuration(monkeypatch, SPIDER_DIR=other)["TEST_SUITE_DIR"] == ""
+    suite = str(tmp_path / "suite")
+    assert configuration(monkeypatch, SPIDER_DIR=other, TEST_SUITE_DIR=suite)["TEST_SUITE_DIR"] == suite
+    assert configuration(monkeypatch, SPIDER_DIR="data/demo/spider")["TEST_SUITE_DIR"] == "data/demo/test_suite"
+
+
+@pytest.mark.parametrize("profile", ["paper", "demo"])
+def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories(monkeypatch, profile):
+    subjects = configuration(monkeypatch, PROFILE=profile, MMLU_SUBJECTS="all")["MMLU_SUBJECTS"]
+    # The original MMLU grouping: 18 STEM, 13 humanities, 12 social sciences, 14 other.
+    assert collections.Counter(subjects.values()) == {"STEM": 18, "humanities": 13, "social sciences": 12, "other": 14}
 
 
 @pytest.mark.parametrize(
     "env, message",
     [
-        ({"PROFILE": "papr"}, "unknown PROFILE='papr'; use one of: paper, demo"),
+        ({"PROFILE": "papr"}, "unknown PROFILE='papr'; use one of: paper, demo, smol"),
         ({"EVALUATION_ENTRIES_SIZE": "all"}, "EVALUATION_ENTRIES_SIZE='all' is not an integer"),
         (
             {"TRAIN_SPLIT": "test"},
@@ -107,11 +118,10 @@ def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories()
         ),
         ({"EVALUATION_ENTRIES_SIZE": "0"}, "EVALUATION_ENTRIES_SIZE=0 is out of range"),
         ({"EVAL_BATCH_SIZE": "0"}, "EVAL_BATCH_SIZE=0 is out of range: it must be at least 1"),
-        ({"EVAL_BATCH_SIZE": "-1"}, "EVAL_BATCH_SIZE=-1 is out of range"),
-        (
-            {"SQL_TIMEOUT_SECONDS": "-1"},
-            "SQL_TIMEOUT_SECONDS=-1.0 is out of range: it must be between 0.01 and 86400.0",
-        ),
+        ({"SEED": "-1"}, "SEED=-1 is out of range: it must be between 0 and 4294967295"),
+        ({"SEED": str(2**32)}, "SEED=4294967296 is out of range: it must be between 0 and 4294967295"),
+        ({"SQL_TIMEOUT_SECONDS": "-1"}, "SQL_TIMEOUT_SECONDS=-1.0 is out of range: it must be between 0.01 and 40.0"),
+        ({"SQL_TIMEOUT_SECONDS": "41"}, "SQL_TIMEOUT_SECONDS=41.0 is out of range: it must be between 0.01 and 40.0"),
         ({"SQL_TIMEOUT_SECONDS": "nan"}, "SQL_TIMEOUT_SECONDS=nan is out of range"),
         ({"SQL_MAX_ROWS": "-1"}, "SQL_MAX_ROWS=-1 is out of range"),
         ({"MMLU_QUESTIONS_PER_SUBJECT": "-1"}, "MMLU_QUESTIONS_PER_SUBJECT=-1 is out of range: it must be at least 0"),
@@ -124,23 +134,18 @@ def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories()
         ({"MAX_PREDICTION_CHARS": "-1"}, "MAX_PREDICTION_CHARS=-1 is out of range: it must be at least 1"),
         ({"SQL_MAX_RESULT_BYTES": "0"}, "SQL_MAX_RESULT_BYTES=0 is out of range"),
         ({"MMLU_SUBJECTS": '{"philosophy": 3}'}, "MMLU_SUBJECTS={'philosophy': 3} must be 'all' or a JSON object"),
+        ({"MMLU_SUBJECTS": "{}"}, "MMLU_SUBJECTS={} must be 'all' or a JSON object"),
     ],
 )
-def test_bad_configuration_is_one_line_and_exit_2(env, message):
-    result = import_common(env)
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+def test_bad_configuration_is_one_line_and_exit_2(monkeypatch, capsys, env, message):
+    with pytest.raises(SystemExit) as exit_:
+        configuration(monkeypatch, **env)
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and error.count("\n") == 1 and error.startswith("error: ") and message in error
 
 
-def test_paper_defaults_are_the_study():
-    result = subprocess.run(
-        [sys.executable, "-c", "import common, json; print(json.dumps(common.resolved_config()))"],
-        cwd=PROJECT_DIR,
-        env={"PATH": "/usr/bin:/bin", "PROFILE": "paper"},
-        capture_output=True,
-        text=True,
-    )
-    config = json.loads(result.stdout)
+def test_paper_defaults_are_the_study(monkeypatch):
+    config = configuration(monkeypatch, PROFILE="paper")["resolved_config"]()
     assert (config["SEED"], config["LORA_R"], config["LORA_ALPHA"], config["LORA_DROPOUT"]) == (42, 4, 8, 0.05)
     assert config["LORA_TARGET_MODULES"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert (config["NUM_EPOCHS"], config["PER_DEVICE_TRAIN_BATCH_SIZE"], config["GRADIENT_ACCUMULATION_STEPS"]) == (
@@ -153,8 +158,8 @@ def test_paper_defaults_are_the_study():
     assert (config["EVALUATION_ENTRIES_SIZE"], config["BASELINE_SHOTS"], config["MMLU_SHOTS"]) == (150, 3, 4)
     assert config["MMLU_SUBJECTS"] == {
         "elementary_mathematics": "STEM",
-        "philosophy": "Humanidades",
-        "management": "Ciências Sociais",
+        "philosophy": "humanities",
+        "management": "social sciences",
     }
     assert config["EVAL_EPOCHS"] == [3, 5] and config["TRAIN_SPLIT"] == "train"
 
@@ -164,18 +169,28 @@ def test_spider_prompt_renders_as_the_studys_figure_2():
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast
 
-    import tiny_model
+    from tools import tiny_model
 
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=Tokenizer(models.BPE()), chat_template=tiny_model.QWEN2_CHAT_TEMPLATE
     )
-    entry = {"db_schema": "Database: x\nTable t (a, b)\n", "question": "How many t?"}
+    entry = {"db_schema": "Database: x\nTable t (a, b)\n", "question": "How many t?", "query": "SELECT count(*) FROM t"}
     figure_2 = (
         "<|im_start|>system\nYou are an expert text-to-SQL assistant.<|im_end|>\n<|im_start|>user\n"
         "Given the following database schema:\nDatabase: x\nTable t (a, b)\n\n"
         "Generate the SQL query for the following question:\nHow many t?<|im_end|>\n<|im_start|>assistant\n"
     )
-    assert prompts.render_prompt(tokenizer, prompts.spider_messages(entry)) == figure_2
+    assert spider.render(tokenizer, spider.messages(entry)) == figure_2
+    # Training: the same conversation, the gold query as the completion the loss falls on.
+    assert spider.training_example(entry) == {
+        "prompt": spider.messages(entry),
+        "completion": [{"role": "assistant", "content": "SELECT count(*) FROM t"}],
+    }
+    # Few-shot (the baseline): each shot as an earlier user turn answered by its query, before the question.
+    shot = {"db_schema": "Database: y\nTable u (c)\n", "question": "Which c?", "query": "SELECT c FROM u"}
+    turns = spider.messages(entry, [shot])
+    assert [turn["role"] for turn in turns] == ["system", "user", "assistant", "user"]
+    assert turns[1:3] == spider.training_example(shot)["prompt"][1:] + spider.training_example(shot)["completion"]
 
 
 def test_mmlu_prompt_is_the_harness_format():
@@ -186,14 +201,14 @@ def test_mmlu_prompt_is_the_harness_format():
         for i in range(5)
     ]
     item = {"question": "Test?", "subject": "management", "choices": ["p", "q", "r", "s"], "answer": 2}
-    text = prompts.mmlu_prompt(None, item, dev, "plain")
+    text = mmlu.prompt(None, item, dev, 4, "plain")
     assert text.startswith(
         "The following are multiple choice questions (with answers) about management.\n\nQ0?\n"
         "A. w\nB. x\nC. y\nD. z\nAnswer: A\n\nQ1?"
     )
     assert "Q4?" not in text and text.count("Answer:") == 5
     assert text.endswith("Test?\nA. p\nB. q\nC. r\nD. s\nAnswer:")
-    assert prompts.mmlu_answer_texts("plain") == (" A", " B", " C", " D")
+    assert mmlu.answer_texts("plain") == (" A", " B", " C", " D")
 
     class Template:  # records the messages the chat format sends
         def apply_chat_template(self, messages, tokenize, add_generation_prompt):
@@ -201,26 +216,32 @@ def test_mmlu_prompt_is_the_harness_format():
             return messages
 
     header = "The following are multiple choice questions (with answers) about management.\n\n"
-    assert prompts.mmlu_prompt(Template(), item, dev, "chat") == [
+    assert mmlu.prompt(Template(), item, dev, 4, "chat") == [
         {"role": "system", "content": header},
         {"role": "user", "content": text.removeprefix(header)},
     ]
-    assert prompts.mmlu_answer_texts("chat") == ("A", "B", "C", "D")
+    assert mmlu.answer_texts("chat") == ("A", "B", "C", "D")
 
 
-def test_every_training_constant_defines_the_run():
-    """A constant of the model, LoRA or training blocks of common.py that is missing from RUN_DEFINING_SETTINGS
-    would be ignored when a run resumes: the list sits beside those constants and this test keeps it whole."""
-    source = (PROJECT_DIR / "common.py").read_text()
-    block = source[source.index("# Model loading (Figure 4)") : source.index("RUN_DEFINING_SETTINGS = (")]
-    names = {line.split("=")[0].strip() for line in block.splitlines() if line[:1].isupper() and "=" in line}
-    logging_only = {"LOGGING_STEPS"}  # how often the loss is printed: not what is computed
-    assert names - logging_only <= set(common.RUN_DEFINING_SETTINGS) | {"SEED", "MODEL_NAME"}
-    assert set(common.RUN_DEFINING_SETTINGS) <= set(common.resolved_config())
+def test_seeding_repeats_random_draws():
+    import random
+
+    import numpy as np
+    import torch
+
+    from tradeoff import model
+
+    model.seed_everything(common.SEED)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    model.seed_everything(common.SEED)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+    model.seed_everything(common.SEED + 1)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) != first
 
 
 def test_every_checked_constant_exists():
-    assert set(common.VALID) <= set(common.resolved_config())
+    names = set(common.VALID) | set(common.NON_EMPTY) | set(common.RUN_DEFINING_SETTINGS)
+    assert names <= set(common.resolved_config())
 
 
 def test_the_allowed_optimizers_and_schedulers_are_transformers_names():

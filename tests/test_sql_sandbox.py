@@ -1,5 +1,7 @@
 """sql_sandbox: every budget holds whatever a prediction calls; the worker is reused, replaced and cleaned up."""
 
+import dataclasses
+import hashlib
 import os
 import signal
 import subprocess
@@ -10,149 +12,51 @@ import tracemalloc
 
 import pytest
 
-import common
-import spider
-import sql_sandbox
-from conftest import concert_database
-from sql_eval import score_prediction
-from sql_sandbox import execute_sql
+from conftest import PROJECT_DIR
+from conftest import SQL_LIMITS as LIMITS
+from tradeoff import sql_sandbox
+from tradeoff.sql_sandbox import execute_sql
+from tradeoff.sql_scoring import score_prediction
 
 GOLD = "SELECT name FROM singer"
 FIFTY_THOUSAND = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 50000) SELECT x FROM c)"
+ONE_SECOND = dataclasses.replace(LIMITS, timeout_seconds=1.0)
+LONG_CALL = "SELECT printf('%.*c', 2147483647, 'x')"  # one function call of ~20 s: no VM step to interrupt
 
 
-@pytest.fixture
-def singers_db(tmp_path):
-    """A small Spider-like database, as in test_sql_eval: singers, and a 25-row table for per-row function calls."""
-    return concert_database(
-        tmp_path,
-        """
-        CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INTEGER);
-        INSERT INTO singer VALUES (1, 'Joe', 'France', 52), (2, 'Ana', 'Netherlands', 29), (3, 'Tom', 'France', 43);
-        CREATE TABLE stadium (stadium_id INTEGER);
-        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 25)
-            INSERT INTO stadium SELECT x FROM c;
-        """,
-    )
-
-
-def timed_score(db_path, prediction, timeout_seconds=1.0):
-    started = time.monotonic()
-    result = score_prediction(db_path, prediction, GOLD, timeout_seconds=timeout_seconds)
-    return result, time.monotonic() - started
+def limits(**changes):
+    return dataclasses.replace(LIMITS, **changes)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Time: one long function call never sees the progress handler; the worker is killed instead.
+# Hostile predictions: no write, no file, a failure with its kind and a reason.
+
+HOSTILE = {
+    "DROP TABLE singer": "write_blocked",
+    "DELETE FROM singer": "write_blocked",
+    "UPDATE singer SET name = 'x'": "write_blocked",
+    "INSERT INTO singer VALUES (9, 'x', 'y', 1)": "write_blocked",
+    "CREATE TABLE evil (a)": "write_blocked",
+    "ATTACH DATABASE '/tmp/x.db' AS x": "write_blocked",
+    "PRAGMA writable_schema=ON": "write_blocked",
+    "SELECT load_extension('x')": "write_blocked",
+    "SELECT 1; DROP TABLE singer": "write_blocked",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c": ("timeout", "too_many_rows"),
+    "SELECT count(*) FROM big a, big b, big c, big d": "timeout",
+}
 
 
-@pytest.mark.parametrize(
-    "prediction, kinds",
-    [
-        ("SELECT printf('%.*c', 2147483647, 'x')", ("timeout",)),
-        ("SELECT length(printf('%.*c', 2147483647, 'x')) FROM stadium", ("timeout",)),
-        # fast on some sqlite builds (then simply a wrong answer), slow on others
-        ("SELECT instr(printf('%.*c', 1000000, 'a'), 'b') FROM stadium", ("timeout", "wrong_result")),
-    ],
-)
-def test_long_function_call_stops_at_the_budget(singers_db, prediction, kinds):
-    result, elapsed = timed_score(singers_db, prediction)
-    assert elapsed < 10.0
+@pytest.mark.parametrize("prediction", list(HOSTILE))
+def test_hostile_prediction_is_contained(singers_db, prediction):
+    before = hashlib.sha256(singers_db.read_bytes()).hexdigest()
+    result = score_prediction(singers_db, prediction, GOLD, ONE_SECOND)
+    expected = HOSTILE[prediction]
     assert result["score"] == 0.0 and result["strict_score"] == 0.0
-    assert result["error_kind"] in kinds, result
-    assert score_prediction(singers_db, GOLD, GOLD)["score"] == 1.0  # the next query runs normally
-
-
-def test_worker_is_reused_and_replaced_after_a_kill(singers_db):
-    assert execute_sql(singers_db, "SELECT 1")["rows"] == [(1,)]
-    pid = sql_sandbox.worker_pid()
-    for _ in range(20):
-        assert execute_sql(singers_db, "SELECT name FROM singer")["ok"]
-    assert execute_sql(singers_db, "SELECT nom FROM singer")["error_kind"] == "unknown_table_or_column"
-    assert sql_sandbox.worker_pid() == pid  # ordinary queries and ordinary errors keep the worker
-    started = time.monotonic()
-    result = execute_sql(singers_db, "SELECT printf('%.*c', 2147483647, 'x')", timeout_seconds=1.0)
-    assert result["error_kind"] == "timeout" and "killed" in result["message"]
-    assert time.monotonic() - started < 10.0
-    assert sql_sandbox.worker_pid() is None and not process_alive(pid)
-    assert execute_sql(singers_db, "SELECT 2")["rows"] == [(2,)]
-    assert sql_sandbox.worker_pid() not in (None, pid)
-
-
-def test_a_worker_killed_from_outside_is_replaced(singers_db):
-    execute_sql(singers_db, "SELECT 1")
-    pid = sql_sandbox.worker_pid()
-    os.kill(pid, signal.SIGKILL)
-    assert wait_until_gone(pid)
-    assert execute_sql(singers_db, "SELECT 3")["rows"] == [(3,)]  # between queries: restarted unnoticed
-    assert sql_sandbox.worker_pid() not in (None, pid)
-
-
-def test_slow_statement_times_out_without_a_kill(singers_db):
-    execute_sql(singers_db, "SELECT 1")
-    pid = sql_sandbox.worker_pid()
-    result = execute_sql(
-        singers_db,
-        "SELECT count(*) FROM stadium a, stadium b, stadium c, stadium d, stadium e, stadium f, stadium g",
-        timeout_seconds=0.5,
-    )
-    assert result["error_kind"] == "timeout" and "killed" not in result["message"]
-    assert sql_sandbox.worker_pid() == pid  # the progress handler stopped it: no restart needed
-
-
-def test_overhead_of_the_worker_is_small(singers_db):
-    execute_sql(singers_db, "SELECT 1")  # start the worker
-    started = time.monotonic()
-    for _ in range(1000):
-        execute_sql(singers_db, "SELECT 1")
-    elapsed = time.monotonic() - started
-    print(f"1000 trivial queries through the worker: {elapsed:.3f} s")
-    assert elapsed < 5.0  # about 0.2 s measured on a 2-core machine; generous when shared
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Memory: the result byte cap, the value length limit, sqlite's heap limit, the prediction length cap.
-
-
-def test_result_byte_cap(singers_db):
-    result, elapsed = timed_score(singers_db, f"SELECT zeroblob(1000000) FROM {FIFTY_THOUSAND}", timeout_seconds=5.0)
-    assert result["error_kind"] == "too_large" and result["reason"].startswith("too_large: result over")
-    assert elapsed < 10.0
-    assert execute_sql(singers_db, "SELECT name FROM singer", max_bytes=8)["error_kind"] == "too_large"
-    assert execute_sql(singers_db, "SELECT name FROM singer", max_bytes=9)["ok"]  # 'Joe' 'Ana' 'Tom'
-
-
-def test_one_huge_value_is_too_large(singers_db):
-    result = execute_sql(singers_db, "SELECT randomblob(100000000)")
-    assert result["error_kind"] == "too_large" and "too big" in result["message"]
-
-
-def test_sqlite_heap_limit_in_the_worker(singers_db):
-    # 50 GB of blobs to sort in memory: sqlite's heap limit stops it long before the machine runs out.
-    sql = f"SELECT count(*) FROM (SELECT randomblob(1000000) AS b FROM {FIFTY_THOUSAND} ORDER BY b)"
-    result = execute_sql(singers_db, sql, timeout_seconds=20.0)
-    assert result["error_kind"] in ("too_large", "timeout"), result
-
-
-def test_long_prediction_is_refused_before_normalisation(singers_db):
-    prediction = "SELECT '" + "a" * 16_000_000 + "'"
-    tracemalloc.start()
-    try:
-        result, elapsed = timed_score(singers_db, prediction)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert result["error_kind"] == "too_long" and result["score"] == 0.0 and result["strict_score"] == 0.0
-    assert result["reason"] == f"too_long: prediction over {common.MAX_PREDICTION_CHARS:,} characters"
-    assert peak < 10_000_000  # no 2 GB of normalisation tokens, no copy sent to the worker
-    assert elapsed < 10.0
-    just_fits = "SELECT name FROM singer" + " " * (common.MAX_PREDICTION_CHARS - 23)
-    assert score_prediction(singers_db, just_fits, GOLD)["score"] == 1.0
-    assert execute_sql(singers_db, prediction)["error_kind"] == "too_long"  # the sandbox checks on its own too
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Names of what was blocked.
+    assert result["error_kind"] in (expected if isinstance(expected, tuple) else (expected,)), result
+    assert result["reason"].startswith(result["error_kind"] + ": ") and len(result["reason"]) > 12
+    assert hashlib.sha256(singers_db.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in singers_db.parent.iterdir()) == ["concert.sqlite"]  # no journal, no x.db
+    assert not (singers_db.parent / "x.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -166,29 +70,131 @@ def test_long_prediction_is_refused_before_normalisation(singers_db):
     ],
 )
 def test_writes_are_write_blocked_and_named(singers_db, prediction, blocked):
-    result = score_prediction(singers_db, prediction, GOLD)
-    assert result["error_kind"] == "write_blocked" and result["score"] == 0.0
-    assert blocked in result["reason"], result["reason"]
+    result = execute_sql(singers_db, prediction, LIMITS)
+    assert result["error_kind"] == "write_blocked" and blocked in result["message"], result["message"]
 
 
 def test_statement_without_result_columns_is_not_a_query(singers_db):
-    result = execute_sql(singers_db, "-- only a comment")
+    result = execute_sql(singers_db, "-- only a comment", LIMITS)
     assert result["error_kind"] == "not_a_query" and result["message"] == "no result columns"
 
 
+def test_text_that_is_not_utf8(singers_db):
+    # Spider's few non-UTF-8 strings come back with a visible mark; a lone surrogate cannot even be sent to sqlite.
+    result = execute_sql(singers_db, "SELECT name FROM singer WHERE singer_id = 6", LIMITS)
+    assert result["ok"] and result["rows"] == [("Jos\ufffd \ufffd",)]
+    result = execute_sql(singers_db, "SELECT name FROM singer WHERE name = '\udcff'", LIMITS)
+    assert result["error_kind"] == "syntax" and "surrogates not allowed at character 38" in result["message"]
+
+
+def test_missing_database_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        execute_sql(tmp_path / "nope.sqlite", "SELECT 1", LIMITS)
+    assert not (tmp_path / "nope.sqlite").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------------
-# Database ids.
+# Time: a slow statement is interrupted; one long function call never sees the progress handler, so the worker is
+# killed instead.
 
 
-@pytest.mark.parametrize("db_id", ["/somewhere/evil", "../x", "..", ".", "", "a/b", "a\\b", "concert/../../x", "x..y"])
-def test_escaping_db_id_is_refused_by_name(tmp_path, db_id):
-    with pytest.raises(common.PipelineError, match="must be a plain database name") as raised:
-        spider.database_path(tmp_path, db_id)
-    assert repr(db_id) in str(raised.value) and "\n" not in str(raised.value)
+@pytest.mark.parametrize(
+    "prediction, kinds",
+    [
+        (LONG_CALL, ("timeout",)),
+        ("SELECT length(printf('%.*c', 2147483647, 'x')) FROM stadium", ("timeout",)),
+        # fast on some sqlite builds (then simply a wrong answer), slow on others
+        ("SELECT instr(printf('%.*c', 1000000, 'a'), 'b') FROM stadium", ("timeout", "wrong_result")),
+    ],
+)
+def test_long_function_call_stops_at_the_budget(singers_db, prediction, kinds):
+    result = score_prediction(singers_db, prediction, GOLD, ONE_SECOND)
+    assert result["score"] == 0.0 and result["strict_score"] == 0.0
+    assert result["error_kind"] in kinds, result
+    assert score_prediction(singers_db, GOLD, GOLD, LIMITS)["score"] == 1.0  # the next query runs normally
 
 
-def test_plain_db_id_is_accepted(tmp_path):
-    assert spider.database_path(tmp_path, "car_1") == tmp_path / "database" / "car_1" / "car_1.sqlite"
+def test_worker_is_reused_and_replaced_after_a_kill(singers_db):
+    assert execute_sql(singers_db, "SELECT 1", LIMITS)["rows"] == [(1,)]
+    pid = sql_sandbox.worker_pid()
+    for _ in range(20):
+        assert execute_sql(singers_db, "SELECT name FROM singer", LIMITS)["ok"]
+    assert execute_sql(singers_db, "SELECT nom FROM singer", LIMITS)["error_kind"] == "unknown_table_or_column"
+    assert sql_sandbox.worker_pid() == pid  # ordinary queries and ordinary errors keep the worker
+    result = execute_sql(singers_db, LONG_CALL, ONE_SECOND)
+    assert result["error_kind"] == "timeout" and "killed" in result["message"]
+    assert sql_sandbox.worker_pid() is None and not process_alive(pid)
+    assert execute_sql(singers_db, "SELECT 2", LIMITS)["rows"] == [(2,)]
+    assert sql_sandbox.worker_pid() not in (None, pid)
+
+
+def test_slow_statement_times_out_without_a_kill(singers_db):
+    execute_sql(singers_db, "SELECT 1", LIMITS)
+    pid = sql_sandbox.worker_pid()
+    cross_join = "SELECT count(*) FROM stadium a, stadium b, stadium c, stadium d, stadium e, stadium f, stadium g"
+    result = execute_sql(singers_db, cross_join, limits(timeout_seconds=0.5))
+    assert result["error_kind"] == "timeout" and "killed" not in result["message"]
+    assert sql_sandbox.worker_pid() == pid  # the progress handler stopped it: no restart needed
+
+
+def test_a_worker_killed_from_outside_is_replaced(singers_db):
+    execute_sql(singers_db, "SELECT 1", LIMITS)
+    pid = sql_sandbox.worker_pid()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until_gone(pid)
+    assert execute_sql(singers_db, "SELECT 3", LIMITS)["rows"] == [(3,)]  # between queries: restarted unnoticed
+    assert sql_sandbox.worker_pid() not in (None, pid)
+
+
+def test_worker_ignores_ctrl_c(singers_db):
+    execute_sql(singers_db, "SELECT 1", LIMITS)
+    pid = sql_sandbox.worker_pid()
+    os.kill(pid, signal.SIGINT)  # what a Ctrl-C in the terminal sends the whole process group
+    assert execute_sql(singers_db, "SELECT 4", LIMITS)["rows"] == [(4,)]
+    assert sql_sandbox.worker_pid() == pid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Memory: the row and result byte caps, the value length limit, sqlite's heap limit, the prediction length cap.
+
+
+def test_row_cap(singers_db):
+    result = execute_sql(singers_db, "SELECT x FROM big", limits(max_rows=100))
+    assert result["error_kind"] == "too_many_rows" and result["rows"] is None
+    assert execute_sql(singers_db, "SELECT x FROM big", limits(max_rows=3000))["ok"]
+
+
+def test_result_byte_cap(singers_db):
+    result = score_prediction(singers_db, f"SELECT zeroblob(1000000) FROM {FIFTY_THOUSAND}", GOLD, LIMITS)
+    assert result["error_kind"] == "too_large" and result["reason"].startswith("too_large: result over")
+    first_three = "SELECT name FROM singer WHERE singer_id <= 3"  # 'Joe' 'Ana' 'Tom': 9 bytes
+    assert execute_sql(singers_db, first_three, limits(max_result_bytes=8))["error_kind"] == "too_large"
+    assert execute_sql(singers_db, first_three, limits(max_result_bytes=9))["ok"]
+
+
+def test_one_huge_value_is_too_large(singers_db):
+    result = execute_sql(singers_db, "SELECT randomblob(100000000)", LIMITS)
+    assert result["error_kind"] == "too_large" and "too big" in result["message"]
+
+
+def test_sqlite_heap_limit_in_the_worker(singers_db):
+    # 50 GB of blobs to sort in memory: sqlite's heap limit stops it long before the machine runs out.
+    sql = f"SELECT count(*) FROM (SELECT randomblob(1000000) AS b FROM {FIFTY_THOUSAND} ORDER BY b)"
+    result = execute_sql(singers_db, sql, limits(timeout_seconds=20.0))
+    assert result["error_kind"] in ("too_large", "timeout"), result
+
+
+def test_long_prediction_is_refused_before_normalisation(singers_db):
+    prediction = "SELECT '" + "a" * 16_000_000 + "'"
+    tracemalloc.start()
+    try:
+        result = score_prediction(singers_db, prediction, GOLD, LIMITS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result["error_kind"] == "too_long" and result["score"] == 0.0 and result["strict_score"] == 0.0
+    assert peak < 10_000_000  # no 2 GB of normalisation tokens, no copy sent to the worker
+    assert execute_sql(singers_db, prediction, LIMITS)["error_kind"] == "too_long"  # the sandbox checks on its own
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -204,20 +210,6 @@ def process_alive(pid):
         return False
 
 
-def start_parent(db_path, sql):
-    """A Python process that runs one query through the sandbox and prints its worker's pid first."""
-    code = textwrap.dedent(f"""
-        import sys, threading, time
-        sys.path.insert(0, {str(sql_sandbox.Path(sql_sandbox.__file__).parent)!r})
-        import sql_sandbox
-        sql_sandbox.execute_sql({str(db_path)!r}, "SELECT 1")
-        print(sql_sandbox.worker_pid(), flush=True)
-        sql_sandbox.execute_sql({str(db_path)!r}, {sql!r}, timeout_seconds=60)
-    """)
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    return parent, int(parent.stdout.readline())
-
-
 def wait_until_gone(pid, seconds=10.0):
     deadline = time.monotonic() + seconds
     while process_alive(pid) and time.monotonic() < deadline:
@@ -225,12 +217,27 @@ def wait_until_gone(pid, seconds=10.0):
     return not process_alive(pid)
 
 
+def start_parent(db_path, sql):
+    """A Python process that runs one query through the sandbox and prints its worker's pid first."""
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(PROJECT_DIR)!r})
+        from tradeoff.sql_sandbox import SqlLimits, execute_sql, worker_pid
+        limits = SqlLimits(60.0, 100, 1_000_000, 1000)
+        execute_sql({str(db_path)!r}, "SELECT 1", limits)
+        print(worker_pid(), flush=True)
+        execute_sql({str(db_path)!r}, {sql!r}, limits)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return parent, int(parent.stdout.readline())
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_worker_ends_with_its_parent(singers_db):
     parent, worker = start_parent(singers_db, "SELECT 2")  # exits normally: atexit kills the worker
     assert parent.wait(timeout=30) == 0
     assert wait_until_gone(worker)
-    parent, worker = start_parent(singers_db, "SELECT printf('%.*c', 2147483647, 'x')")  # busy for ~20 s
+    parent, worker = start_parent(singers_db, LONG_CALL)  # busy for ~20 s
     time.sleep(0.5)
     assert process_alive(worker)
     os.kill(parent.pid, signal.SIGKILL)

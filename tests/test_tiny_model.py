@@ -4,10 +4,10 @@ built model writes SQL-looking text."""
 import csv
 import json
 
+import prompts
 import pytest
 
 import common
-import prompts
 import tiny_model
 
 DEMO = tiny_model.DEMO_DIR

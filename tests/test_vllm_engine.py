@@ -13,10 +13,11 @@ from conftest import run_script
 
 pytest.importorskip("vllm", reason="the vLLM engine is optional; `make test-vllm` installs it and runs this file")
 
-import common  # noqa: E402
-import modeling  # noqa: E402
 import prompts  # noqa: E402
 import vllm_engine  # noqa: E402
+
+import common  # noqa: E402
+import modeling  # noqa: E402
 
 # Batches of 16 for both engines: three batches, so that a resumed vLLM run has batches done and batches to do.
 UNQUANTIZED = {

@@ -9,7 +9,7 @@ import csv
 import random
 import re
 
-from tradeoff import PipelineError, files, model, stats
+from tradeoff import PipelineError, files, stats
 
 LETTERS = ("A", "B", "C", "D")
 # The original MMLU code's grouping (hendrycks/test categories.py, through its subcategories): 57 subjects.
@@ -157,21 +157,16 @@ def question_record(item, log_probs, generated_text):
     }
 
 
-def evaluate_model(llm, tokenizer, path, items, prompts, made_with, batch_size, prompt_format, generation_tokens):
-    """Score one model on every question, resumable; records in question order. generation_tokens: 0 for no
-    generated-answer column."""
-    letter_ids = model.letter_token_ids(tokenizer, answer_texts(prompt_format))
+def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, made_with, batch_size):
+    """Score one model on every question, resumable; records in question order. letter_log_probs(texts) gives each
+    text's log-probabilities of the answer letters; generate(texts) a short greedy answer (None: no such column)."""
     keys = [files.digest(text, item["answer"]) for text, item in zip(prompts, items)]
 
     def evaluate_batch(indices):
         texts = [prompts[i] for i in indices]
-        log_probs = model.letter_log_probs_batch(llm, tokenizer, texts, letter_ids)
-        generated = [None] * len(indices)
-        if generation_tokens:
-            generated = model.generate_batch(llm, tokenizer, texts, generation_tokens)
-        return [question_record(items[i], *outputs) for i, outputs in zip(indices, zip(log_probs, generated))]
+        generated = generate(texts) if generate else [None] * len(indices)
+        return [question_record(items[i], *out) for i, out in zip(indices, zip(letter_log_probs(texts), generated))]
 
-    lengths = model.token_lengths(tokenizer, prompts)
     return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"mmlu {path.stem}")
 
 

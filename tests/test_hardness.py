@@ -1,4 +1,4 @@
-"""spider_hardness against labels from the official Spider evaluator (taoyds/spider evaluation.py + process_sql.py).
+"""hardness against labels from the official Spider evaluator (taoyds/spider evaluation.py + process_sql.py).
 
 The fixtures hold only derived labels (index, db_id, official hardness), produced by running the official code on the
 gold queries: the 179 questions of the real Spider dev sample in /work/shared/reference-data (opt-in: that folder is
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spider_hardness import components, hardness
+from tradeoff.hardness import components, hardness
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -117,3 +117,21 @@ def test_hand_checked_queries(query, counts, level):
 
 def test_every_level_is_covered_by_the_hand_checked_cases():
     assert {level for _, _, level in HAND_CHECKED} == {"easy", "medium", "hard", "extra"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT " + "(" * 3000 + "1" + ")" * 3000,  # deeper than Python's recursion limit
+        "SELECT " + "CASE WHEN a THEN " * 3000 + "1" + " END" * 3000,
+        "SELECT name FROM singer WHERE (",  # a parse error
+        "DROP TABLE singer",  # not a SELECT
+        "",
+    ],
+)
+def test_unreadable_query_has_no_level(query):
+    assert hardness(query) is None
+
+
+def test_a_lone_surrogate_is_read_like_any_value():
+    assert components('SELECT name FROM singer WHERE name = "\ud800"') == (1, 0, 0)

@@ -4,38 +4,51 @@ Each layer closes a hole the others leave:
     authorizer, mode=ro, query_only     no writes, no schema changes, no ATTACH, no extensions
     progress handler                    stops a slow statement between VM steps (the usual timeout: no restart)
     kill at the deadline                stops what the progress handler cannot see: one long function call
-    row, byte and value caps            bounded results (SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, SQLITE_LIMIT_LENGTH)
+    row, byte and value caps            bounded results (SqlLimits, SQLITE_LIMIT_LENGTH)
     sqlite heap limit, RLIMIT_AS        memory backstops inside the worker only
 
 The worker is one process per parent, started on first use, reused across queries, replaced after a kill. It exits
-when its request pipe closes or its parent dies, and the parent kills it at exit.
+when its request pipe closes or its parent dies, the parent kills it at exit, and it ignores Ctrl-C: the parent
+decides what an interrupt means.
 """
 
 import atexit
+import contextlib
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from common import MAX_PREDICTION_CHARS, SQL_MAX_RESULT_BYTES, SQL_MAX_ROWS, SQL_TIMEOUT_SECONDS
 
-# Read-only pragmas a query may legitimately use as a statement (pragma_table_info(...) in a SELECT stays refused:
-# sqlite checks it as a write to sqlite_master).
-READ_PRAGMAS = {
-    "table_info",
-    "table_xinfo",
-    "table_list",
-    "index_list",
-    "index_info",
-    "index_xinfo",
-    "foreign_key_list",
-    "collation_list",
-    "function_list",
-}
+@dataclass(frozen=True)
+class SqlLimits:
+    """The budget of one query: seconds, rows, payload bytes of a result, characters of the SQL text."""
+
+    timeout_seconds: float
+    max_rows: int
+    max_result_bytes: int
+    max_prediction_chars: int
+
+
+# Every error_kind a Spider record can carry, in the report's order: this sandbox's kinds, "too_long" (over the caps),
+# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
+# failed: a data problem), and "other" (anything else, e.g. a worker that died).
+ERROR_KINDS = tuple(
+    "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
+    "wrong_result gold_failed other".split()
+)
+# Read-only pragmas a query may use as a statement (pragma_table_info(...) in a SELECT stays refused: sqlite checks it
+# as a write to sqlite_master).
+READ_PRAGMAS = set(
+    "table_info table_xinfo table_list index_list index_info index_xinfo foreign_key_list collation_list "
+    "function_list".split()
+)
 DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
 PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
 MAX_VALUE_BYTES = 50_000_000  # one string or blob, also inside an expression: printf('%.*c', 2e9, 'x') fails early
@@ -43,16 +56,19 @@ KILL_GRACE_SECONDS = 0.5  # the progress handler usually answers at the deadline
 WORKER_START_SECONDS = 60.0  # a fresh interpreter on a loaded machine; exceeding it is a setup problem
 SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables in memory) fail beyond this
 WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Authorizer action codes by name, for saying what was blocked ("DELETE singer").
-_ACTIONS = (  # noqa: SIM905 -- four lines instead of thirty-three
-    "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW CREATE_TRIGGER "
-    "CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER DROP_TEMP_VIEW "
-    "DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE REINDEX ANALYZE "
-    "CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE"
-).split()
-ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + name): name for name in _ACTIONS if hasattr(sqlite3, "SQLITE_" + name)}
-
+ACTION_NAMES = {
+    getattr(sqlite3, "SQLITE_" + name): name
+    for name in (
+        "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW "
+        "CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER "
+        "DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE "
+        "REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE"
+    ).split()
+    if hasattr(sqlite3, "SQLITE_" + name)
+}
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
 
 
@@ -75,7 +91,7 @@ def _describe_denial(action, arg1, arg2):
 
 
 def classify_error(message):
-    """sqlite's (or Python's) message to one of our error kinds."""
+    """sqlite's (or Python's) message to one of ERROR_KINDS."""
     text = message.lower()
     if text == "interrupted":  # only our progress handler interrupts
         return "timeout"
@@ -87,14 +103,8 @@ def classify_error(message):
         return "too_large"
     # Everything the read-only sandbox blocks: writes, schema changes, ATTACH, pragmas, extensions, and a second
     # statement (where a write would hide). The message says which.
-    if (
-        "not authorized" in text
-        or "authorization denied" in text
-        or "readonly database" in text
-        or "one statement at a time" in text
-    ):
-        return "write_blocked"
-    return "error"
+    blocked = ("not authorized", "authorization denied", "readonly database", "one statement at a time")
+    return "write_blocked" if any(phrase in text for phrase in blocked) else "other"
 
 
 def _failure(kind, message):
@@ -121,15 +131,11 @@ def _open_readonly(db_uri, authorize, past_deadline):
     return connection
 
 
-def _value_bytes(value):
-    return len(value) if isinstance(value, (str, bytes)) else 8
-
-
 def _fetch_capped(cursor, max_rows, max_bytes):
     """Rows one at a time, so that neither cap is overshot by more than one row; (rows, None) or (None, failure)."""
     rows, total = [], 0
     for row in cursor:
-        total += sum(_value_bytes(value) for value in row)
+        total += sum(len(value) if isinstance(value, (str, bytes)) else 8 for value in row)
         if total > max_bytes:
             return None, _failure("too_large", f"result over {max_bytes:,} bytes")
         if len(rows) == max_rows:
@@ -138,9 +144,9 @@ def _fetch_capped(cursor, max_rows, max_bytes):
     return rows, None
 
 
-def run_query(db_uri, sql, timeout_seconds, max_rows, max_bytes):
+def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
-    deadline = time.monotonic() + timeout_seconds
+    deadline = time.monotonic() + limits.timeout_seconds
     timed_out = False
     denied = []
 
@@ -161,11 +167,11 @@ def run_query(db_uri, sql, timeout_seconds, max_rows, max_bytes):
         cursor = connection.execute(sql)  # execute() refuses a second statement
         if cursor.description is None:
             return _failure("not_a_query", "no result columns")
-        rows, failure = _fetch_capped(cursor, max_rows, max_bytes)
+        rows, failure = _fetch_capped(cursor, limits.max_rows, limits.max_result_bytes)
         return failure or {"ok": True, "rows": rows, "error_kind": None, "message": ""}
     except Exception as error:  # noqa: BLE001 -- sqlite errors, MemoryError, anything: a bad prediction must never crash a run
         if timed_out:
-            return _failure("timeout", f"exceeded {timeout_seconds:g} s")
+            return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
         message = str(error) or type(error).__name__
         if denied:  # say what was blocked: "not authorized (DELETE singer)"
             message += f" ({', '.join(dict.fromkeys(denied))})"
@@ -177,12 +183,8 @@ def run_query(db_uri, sql, timeout_seconds, max_rows, max_bytes):
 
 def _limit_memory():
     """Backstops for what the caps above do not count; both apply to this worker process only."""
-    try:
-        import resource
-
+    with contextlib.suppress(ValueError, OSError):  # refused on some systems; the other caps still hold
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
-    except (ImportError, ValueError, OSError):  # not on every platform; the other caps still hold
-        pass
     connection = sqlite3.connect(":memory:")
     connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
     connection.close()
@@ -227,8 +229,10 @@ class _Worker:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
+        # SIGINT is ignored before anything else: a Ctrl-C in the terminal reaches the whole process group.
         boot = (
-            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import sql_sandbox; "
+            f"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
+            f"sys.path.insert(0, {str(PROJECT_DIR)!r}); from tradeoff import sql_sandbox; "
             f"sql_sandbox.serve({request_read}, {reply_write}, {os.getpid()})"
         )
         command = [sys.executable, "-c", boot]
@@ -268,6 +272,7 @@ def _current_worker():
     return _worker
 
 
+@atexit.register
 def stop_worker():
     """Kill the worker, if this process started one (at exit, after a timeout)."""
     global _worker
@@ -276,19 +281,16 @@ def stop_worker():
     _worker = None
 
 
-atexit.register(stop_worker)
-
-
 def worker_pid():
     """The worker's process id, None before the first query (for tests and diagnostics)."""
     return _worker.process.pid if _worker is not None and _worker.alive() else None
 
 
 def _ask_worker(request, timeout_seconds, attempts=2):
-    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (error).
+    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other).
 
     A worker that dies is asked once more by a fresh one: one killed from outside between queries (still dying when
-    the request went out) then answers; a query that itself takes the worker down fails twice and scores "error"."""
+    the request went out) then answers; a query that itself takes the worker down fails twice."""
     worker = _current_worker()
     try:
         worker.requests.send(request)
@@ -299,7 +301,7 @@ def _ask_worker(request, timeout_seconds, attempts=2):
         stop_worker()
         if attempts > 1:
             return _ask_worker(request, timeout_seconds, attempts - 1)
-        return _failure("error", f"the SQL worker died (exit code {worker.process.poll()})")
+        return _failure("other", f"the SQL worker died (exit code {worker.process.poll()})")
     except BaseException:  # Ctrl-C while waiting: a reply may still come, and would answer the next request
         stop_worker()
         raise
@@ -307,13 +309,7 @@ def _ask_worker(request, timeout_seconds, attempts=2):
     return failure
 
 
-def execute_sql(
-    db_path,
-    sql,
-    timeout_seconds=SQL_TIMEOUT_SECONDS,
-    max_rows=SQL_MAX_ROWS,
-    max_bytes=SQL_MAX_RESULT_BYTES,
-):
+def execute_sql(db_path, sql, limits):
     """Run the first (and only) statement of sql on a read-only connection in the worker; never raises for a bad query.
 
     Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
@@ -323,16 +319,15 @@ def execute_sql(
     if not db_path.is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
     sql = sql if isinstance(sql, str) else ""
+    if len(sql) > limits.max_prediction_chars:
+        return _failure("too_long", f"query over {limits.max_prediction_chars:,} characters")
     if not sql.strip():
         return _failure("syntax", "empty query")
-    if len(sql) > MAX_PREDICTION_CHARS:
-        return _failure("too_long", f"query over {MAX_PREDICTION_CHARS:,} characters")
-    request = {
-        "db_uri": db_path.resolve().as_uri() + "?mode=ro",
-        "sql": sql,
-        "timeout_seconds": float(timeout_seconds),
-        "max_rows": int(max_rows),
-        "max_bytes": int(max_bytes),
-    }
+    if not sql.isascii():
+        try:
+            sql.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 text, so no SQL sqlite could read
+            return _failure("syntax", f"not UTF-8 text: {error.reason} at character {error.start}")
+    request = {"db_uri": db_path.resolve().as_uri() + "?mode=ro", "sql": sql, "limits": limits}
     with _worker_lock:
-        return _ask_worker(request, float(timeout_seconds))
+        return _ask_worker(request, float(limits.timeout_seconds))

@@ -91,39 +91,24 @@ def _flatten(node: exp.Expression, units: list, connectors: list) -> None:
         units.append(_condition(node))
 
 
-def _swallow_after_column_values(units: list, connectors: list) -> ConditionList:
-    """Drop what the official value scan swallows: after a column value, everything up to the next AND connector."""
-    kept_units, kept_connectors = [units[0]], []
-    position = 0
-    while position < len(connectors):
-        if kept_units[-1].column_value and connectors[position] == "or":
-            position += 1  # the OR and the condition after it are read as part of the column value
-            continue
-        kept_connectors.append(connectors[position])
-        kept_units.append(units[position + 1])
-        position += 1
-    return ConditionList(tuple(kept_units), tuple(kept_connectors))
-
-
 def condition_list(node: exp.Expression | None) -> ConditionList:
-    """The official condition list of a WHERE / HAVING / ON expression (empty when absent)."""
-    if node is None:
-        return ConditionList()
+    """The official condition list of a WHERE / HAVING / ON expression (empty when absent), without what the official
+    value scan swallows: after a column value, every OR and the condition after it, up to the next AND."""
     units, connectors = [], []
-    _flatten(node, units, connectors)
-    return _swallow_after_column_values(units, connectors)
+    if node is not None:
+        _flatten(node, units, connectors)
+    kept_units, kept_connectors = units[:1], []
+    for connector, unit in zip(connectors, units[1:]):
+        if not (connector == "or" and kept_units[-1].column_value):
+            kept_connectors.append(connector)
+            kept_units.append(unit)
+    return ConditionList(tuple(kept_units), tuple(kept_connectors))
 
 
 def _join_conditions(joins: list[exp.Join]) -> ConditionList:
     # parse_from appends each ON's conditions to one list, joined by 'and'.
-    units, connectors = [], []
-    for join in joins:
-        conds = condition_list(join.args.get("on"))
-        if conds.units and units:
-            connectors.append("and")
-        units.extend(conds.units)
-        connectors.extend(conds.connectors)
-    return ConditionList(tuple(units), tuple(connectors))
+    ons = [join.args["on"] for join in joins if join.args.get("on") is not None]
+    return condition_list(exp.and_(*ons)) if ons else ConditionList()
 
 
 def _clause(select: exp.Select, key: str) -> exp.Expression | None:
@@ -149,7 +134,7 @@ def top_level(sql: str) -> TopLevel:
     while isinstance(node, (exp.SetOperation, exp.Subquery)):  # official parse keeps the leftmost SELECT on top
         node = node.this
     if not isinstance(node, exp.Select):
-        raise TypeError(f"not a SELECT query: {sql!r}")
+        raise ValueError("not a SELECT query")
     return TopLevel(
         select=node,
         set_operation=set_operation,
@@ -237,6 +222,10 @@ def components(sql: str) -> tuple[int, int, int]:
     return count_component1(top), count_component2(top), count_others(top)
 
 
-def hardness(sql: str) -> str:
-    """Spider hardness of a gold query: "easy", "medium", "hard" or "extra"."""
-    return level(*components(sql))
+def hardness(sql: str) -> str | None:
+    """Spider hardness of a gold query: "easy", "medium", "hard" or "extra"; None when it is not one SELECT that
+    sqlglot can read (a parse error, another statement, nesting deeper than Python's recursion limit)."""
+    try:
+        return level(*components(sql))
+    except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
+        return None

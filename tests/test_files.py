@@ -1,0 +1,320 @@
+"""tradeoff/files.py: atomic files, one-line errors, resumable per-example files that never lose work, the run lock."""
+
+import errno
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tradeoff import PipelineError, files
+
+
+def values(indices):
+    return [{"v": index} for index in indices]
+
+
+def never(indices):
+    pytest.fail(f"recomputed {indices}")
+
+
+def evaluate(path, keys, evaluate_batch=values, made_with=None, batch_size=2):
+    return files.evaluate(path, made_with or {"m": 1}, keys, [0] * len(keys), batch_size, evaluate_batch, "t")
+
+
+def test_write_json_is_atomic_and_read_json_names_the_file_and_the_fix(tmp_path):
+    paths = files.Paths(tmp_path / "prepared", tmp_path / "outputs")
+    files.write_json(paths.spider_dev, {"a": 1})
+    assert files.read_json(paths.spider_dev) == {"a": 1}
+    assert [p.name for p in paths.prepared.iterdir()] == ["spider_dev.json"]  # no temporary file left
+    stamp = paths.spider_dev.stat().st_mtime_ns
+    files.write_json(paths.spider_dev, {"a": 1})
+    assert paths.spider_dev.stat().st_mtime_ns == stamp  # unchanged: not written again
+    paths.spider_dev.write_text("{broken")
+    with pytest.raises(
+        PipelineError, match=r"spider_dev.json is not valid JSON \(.*\); run 0_preparando_dados.py again"
+    ):
+        files.read_json(paths.spider_dev, made_by=paths.producer(paths.spider_dev))
+    with pytest.raises(PipelineError, match=r"run_manifest.json is missing; run 1_fine-tuning.py first$"):
+        files.read_json(paths.training_manifest, made_by=paths.producer(paths.training_manifest))
+    folder = paths.results("spider", "base_3shot")
+    folder.mkdir(parents=True)
+    with pytest.raises(PipelineError, match=r"base_3shot.jsonl is a folder, not a file; run 2_calculando_baseline"):
+        files.read_json(folder, made_by=paths.producer(folder))
+    files.write_json(paths.spider_dev, [{"n": 1}, {"n": "x"}])
+    schema = {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}}}}
+    with pytest.raises(PipelineError, match=r"spider_dev.json entry 1, field 'n': 'x' is not of type 'integer'; fix"):
+        files.read_json(paths.spider_dev, fix="fix", schema=schema)
+
+
+def test_producer_of_each_handed_off_file(tmp_path):
+    paths = files.Paths(tmp_path / "prepared", tmp_path / "outputs")
+    assert paths.producer(paths.mmlu_dev) == "0_preparando_dados.py"
+    assert paths.producer(paths.training_manifest) == "1_fine-tuning.py"
+    assert paths.producer(paths.results("spider", "base_0shot")) == "2_calculando_baseline.py"
+    assert paths.producer(paths.results("spider", files.model_key(3))) == "3_avaliacao_customizada.py"
+    assert paths.producer(paths.results("mmlu", files.model_key(None))) == "4_analise_mmlu.py"
+    assert paths.producer(paths.report) is None
+    assert files.key_epoch(files.model_key(5)) == 5 and files.key_epoch("base_3shot") == 0
+
+
+def test_unwritable_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(PipelineError, match=r"cannot write .*x.json \(.*\); check that its folder is writable"):
+        files.write_json(blocker / "x.json", {})
+
+
+def test_a_torn_last_line_is_dropped_and_the_file_continues(tmp_path):
+    path = tmp_path / "base.jsonl"
+    keys = ["k0", "k1", "k2"]
+    path.write_text('{"index": 0, "key": "k0", "v": 0}\n{"index": 1, "key": "k1", "v": 1}\n{"ind')
+    (tmp_path / "base.made_with.json").write_text(json.dumps({"m": 1}))
+    assert [r["index"] for r in files.read_records(path)] == [0, 1]
+    assert [r["v"] for r in evaluate(path, keys, lambda indices: [{"v": 2} for _ in indices])] == [0, 1, 2]
+    assert [json.loads(line)["index"] for line in path.read_text().splitlines()] == [0, 1, 2]
+    path.write_text('{"index": 0}\n{bad\n{"index": 2}\n')
+    with pytest.raises(PipelineError, match=r"base.jsonl line 2 is corrupt; delete the file to recompute it"):
+        files.read_records(path)
+    path.write_text('{"no_index": 0}\n{"index": 2}\n')
+    with pytest.raises(PipelineError, match=r"base.jsonl line 1 has no index; delete the file"):
+        files.read_records(path)
+
+
+def test_resume_reuses_only_records_made_the_same_way_with_the_same_key(tmp_path, capsys):
+    path = tmp_path / "lora_epoch3.jsonl"
+    made_with = {"adapter_sha256": "aaa", "batch_size": 2}
+    assert files.resume(path, made_with, ["k0", "k1", "k2"]) == ([], set())
+    path.write_text("".join(json.dumps({"index": i, "key": f"k{i}"}) + "\n" for i in (0, 1)))
+    # Same settings, more questions asked for (EVALUATION_ENTRIES_SIZE raised): the finished ones are reused.
+    kept, reused = files.resume(path, made_with, ["k0", "k1", "k2", "k3"])
+    assert [r["index"] for r in kept] == [0, 1] and reused == {0, 1}
+    assert capsys.readouterr().out == ""
+    # A changed input (other prompt, gold, database...) is recomputed; the file is copied aside first.
+    kept, reused = files.resume(path, made_with, ["k0", "changed", "k2"])
+    assert reused == {0} and [r["index"] for r in kept] == [0]
+    assert "lora_epoch3.jsonl has 1 records of other inputs: kept as lora_epoch3.stale-" in capsys.readouterr().out
+    assert path.exists() and len(list(tmp_path.glob("lora_epoch3.stale-*.jsonl"))) == 1
+    # Another adapter (training redone with --fresh): the file is moved aside and nothing is reused.
+    assert files.resume(path, dict(made_with, adapter_sha256="bbb"), ["k0", "k1", "k2"]) == ([], set())
+    assert "was made with other adapter_sha256: kept as lora_epoch3.stale-" in capsys.readouterr().out
+    assert not path.exists() and len(list(tmp_path.glob("lora_epoch3.stale-*.jsonl"))) >= 1
+    assert json.loads((tmp_path / "lora_epoch3.made_with.json").read_text())["adapter_sha256"] == "bbb"
+
+
+@pytest.mark.parametrize("made_with_text", ['{"m": ', "[1]"], ids=["torn", "another shape"])
+def test_an_unreadable_record_of_what_made_a_file_is_unknown_provenance(tmp_path, capsys, made_with_text):
+    path = tmp_path / "base.jsonl"
+    evaluate(path, ["k0"])
+    (tmp_path / "base.made_with.json").write_text(made_with_text)
+    assert [r["v"] for r in evaluate(path, ["k0"], lambda indices: [{"v": 9}])] == [9]
+    assert "base.jsonl has no record of what made it: kept as base.stale-" in capsys.readouterr().out
+    assert len(list(tmp_path.glob("base.stale-*.jsonl"))) == 1
+
+
+def test_shrinking_then_growing_the_set_recomputes_nothing(tmp_path):
+    path = tmp_path / "base.jsonl"
+    keys = [f"k{i}" for i in range(10)]
+    computed = []
+
+    def evaluate_batch(indices):
+        computed.extend(indices)
+        return values(indices)
+
+    evaluate(path, keys, evaluate_batch, batch_size=4)
+    assert sorted(computed) == list(range(10))
+    few = evaluate(path, keys[:3], evaluate_batch, batch_size=4)
+    assert [r["index"] for r in few] == [0, 1, 2] and len(computed) == 10
+    assert len(files.read_records(path)) == 10  # the 7 beyond the current size are kept
+    again = evaluate(path, keys, evaluate_batch, batch_size=4)
+    assert [r["v"] for r in again] == list(range(10)) and len(computed) == 10
+    assert all(r["key"] == keys[r["index"]] for r in again)
+
+
+def refuse_writes(monkeypatch, errno_code):
+    """Every write of files.py fails as on a read-only folder or a full disk (root ignores chmod, so patch it)."""
+    import builtins
+
+    def failing_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            raise OSError(errno_code, os.strerror(errno_code), str(file))
+        return builtins.open(file, mode, *args, **kwargs)
+
+    def failing(*args, **kwargs):
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    monkeypatch.setattr(files, "open", failing_open, raising=False)
+    monkeypatch.setattr(files.os, "replace", failing)
+
+
+def test_a_finished_file_is_not_rewritten_and_a_read_only_folder_is_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "base.jsonl"
+    keys = ["k0", "k1", "k2"]
+    evaluate(path, keys)
+    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    refuse_writes(monkeypatch, errno.EROFS)
+    assert [r["v"] for r in evaluate(path, keys, never)] == [0, 1, 2]  # a finished run on a read-only folder
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
+    with pytest.raises(PipelineError, match=r"cannot write .*base.jsonl \(Read-only file system\); check"):
+        evaluate(path, keys + ["k3"])
+
+
+def test_a_disk_that_fills_mid_run_is_one_line_and_the_run_resumes(tmp_path, monkeypatch):
+    path = tmp_path / "base.jsonl"
+    keys = [f"k{i}" for i in range(4)]
+    fsyncs = []
+    real_fsync = os.fsync
+
+    def fsync_until_full(descriptor):
+        fsyncs.append(descriptor)
+        if len(fsyncs) > 3:  # made_with.json, the emptied results file and the first record fit; then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(descriptor)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(files.os, "fsync", fsync_until_full)
+        with pytest.raises(PipelineError, match=r"cannot write .*base.jsonl \(No space left on device\)"):
+            evaluate(path, keys, batch_size=1)
+    saved = {r["index"] for r in files.read_records(path)}
+    assert 0 in saved and saved != set(range(4))
+    computed = []
+
+    def evaluate_batch(indices):
+        computed.extend(indices)
+        return values(indices)
+
+    assert [r["v"] for r in evaluate(path, keys, evaluate_batch, batch_size=1)] == [0, 1, 2, 3]
+    assert sorted(computed) == sorted(set(range(4)) - saved)
+
+
+def test_batch_plan_groups_by_length_and_skips_only_whole_batches_done():
+    lengths = [5, 50, 10, 40, 20, 30, 1]
+    assert files.batch_plan(lengths, batch_size=3) == [[1, 3, 5], [4, 2, 0], [6]]
+    # A resumed run recomputes the batches it still needs exactly as planned, whole, and skips finished ones.
+    assert files.batch_plan(lengths, batch_size=3, done={1, 3, 5, 4}) == [[4, 2, 0], [6]]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["CUDA out of memory. Tried to allocate 2.00 GiB", "CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate"],
+)
+def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys, message):
+    calls, halvings = [], []
+
+    def run_batch(chunk):
+        calls.append(len(chunk))
+        if len(chunk) > 2:
+            raise RuntimeError(message)
+        return [i * 10 for i in chunk]
+
+    results = list(files.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch, lambda: halvings.append(1)))
+    assert [value for _, outputs in results for value in outputs] == [i * 10 for i in range(10)]
+    assert calls[:3] == [8, 4, 2] and len(halvings) == 2 and "batch size halved to 2" in capsys.readouterr().out
+
+    def broken(chunk):
+        raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # not out of memory: not retried
+        list(files.run_batches([[0, 1]], 2, broken))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run lock and the one-line exit
+
+
+def hold_lock(folder, ready, release):
+    with files.folder_lock(folder):
+        ready.set()
+        release.wait(30)
+
+
+def write_lock(folder, **holder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / files.LOCK_NAME).write_text(json.dumps(holder))
+
+
+def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path):
+    context = multiprocessing.get_context("fork")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=hold_lock, args=(tmp_path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        lock = json.loads((tmp_path / files.LOCK_NAME).read_text())
+        assert lock["pid"] == holder.pid and lock["host"] == socket.gethostname()
+        with pytest.raises(PipelineError, match=rf"another run \(PID {holder.pid} on .*\) is writing {tmp_path}; wait"):
+            with files.folder_lock(tmp_path):
+                pass
+    finally:
+        release.set()
+        holder.join(30)
+    assert not (tmp_path / files.LOCK_NAME).exists()
+    with files.folder_lock(tmp_path):  # free again once the first run ended
+        assert json.loads((tmp_path / files.LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert not (tmp_path / files.LOCK_NAME).exists()
+
+
+def test_a_lock_on_another_machine_with_a_recent_heartbeat_holds(tmp_path):
+    write_lock(tmp_path, host="other-machine", pid=1, heartbeat=time.time())
+    with pytest.raises(PipelineError, match=r"another run \(PID 1 on other-machine\) is writing"):
+        with files.folder_lock(tmp_path):
+            pass
+
+
+def finished_pid():
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        pytest.param(lambda: {"host": socket.gethostname(), "pid": finished_pid(), "heartbeat": time.time()}, id="pid"),
+        pytest.param(
+            lambda: {"host": "other-machine", "pid": 1, "heartbeat": time.time() - files.STALE_AFTER_SECONDS - 5},
+            id="heartbeat",
+        ),
+    ],
+)
+def test_a_lock_whose_holder_is_gone_is_taken_over_saying_so(tmp_path, capsys, holder):
+    write_lock(tmp_path, **holder())
+    with files.folder_lock(tmp_path):
+        assert json.loads((tmp_path / files.LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert f"taking over the lock of {tmp_path}: its holder (" in capsys.readouterr().out
+    assert not (tmp_path / files.LOCK_NAME).exists()
+
+
+def test_the_heartbeat_is_refreshed_while_the_run_lasts(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "HEARTBEAT_SECONDS", 0.01)
+    with files.folder_lock(tmp_path):
+        first = json.loads((tmp_path / files.LOCK_NAME).read_text())["heartbeat"]
+        for _ in range(500):
+            time.sleep(0.01)
+            if json.loads((tmp_path / files.LOCK_NAME).read_text())["heartbeat"] != first:
+                break
+        else:
+            pytest.fail("the heartbeat was never refreshed")
+
+
+def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_path, capsys):
+    outputs = tmp_path / "outputs"
+    files.run_main(lambda: None, outputs)
+    assert capsys.readouterr().out == "" and not (outputs / files.LOCK_NAME).exists()
+    (outputs / "spider").mkdir()
+    (outputs / "spider" / "base_0shot.stale-20260101-000000.jsonl").write_text("")
+    (outputs / "lora.previous-20260101-000000").mkdir()
+    files.run_main(lambda: None, outputs)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "2 set-aside file(s) or run(s) from earlier runs" in out
+
+    def failing(reason):
+        raise PipelineError(reason)
+
+    with pytest.raises(SystemExit) as exit_:
+        files.run_main(failing, outputs, "the problem; the fix")
+    assert exit_.value.code == 2 and capsys.readouterr().err == "error: the problem; the fix\n"
+    assert not (outputs / files.LOCK_NAME).exists()

@@ -1,0 +1,208 @@
+"""Statistics of the report: accuracy with a Wilson interval, the exact McNemar test with Newcombe's interval for the
+paired difference, the exact power of that test, and the study's percent change.
+
+The standard deviations follow the study's own (inconsistent) conventions so that its Tables I and II reproduce
+exactly from per-example 0/1 scores; the intervals and tests are our additions, the study reported none.
+"""
+
+import functools
+import math
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+# Table I: acc 0.480, std 0.501 at n = 150 is the sample std (ddof = 1) of the 0/1 scores (ddof = 0 gives 0.500).
+SPIDER_STD_DDOF = 1
+# Table II: 0.320 +- 0.466 at n = 50 is the population std (ddof = 0) of the 0/1 scores (ddof = 1 gives 0.471),
+# and the aggregate 0.300 +- 0.016 is the population std of the three category accuracies (0.32, 0.28, 0.30).
+MMLU_STD_DDOF = 0
+CONFIDENCE_LEVEL = 0.95
+POWER = 0.8
+ALPHA = 0.05
+
+
+def summarize_scores(scores, ddof):
+    """n, correct, accuracy, std (with the given ddof) and the 95% Wilson interval of a list of 0/1 scores.
+
+    Wilson rather than the normal approximation: it stays inside [0, 1] and is honest at n = 50 and near 0 or 1.
+    With no scores every statistic is None, never 0, so a missing run cannot read as a failing model.
+    """
+    values = [int(score) for score in scores]
+    if any(value not in (0, 1) for value in values):
+        raise ValueError("scores must be 0 or 1")
+    n, correct = len(values), sum(values)
+    if n == 0:
+        return {"n": 0, "correct": 0, "accuracy": None, "std": None, "ci_low": None, "ci_high": None}
+    interval = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=CONFIDENCE_LEVEL, method="wilson")
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "std": float(np.std(values, ddof=ddof)) if n > ddof else None,  # one score has no sample std (0/0)
+        "ci_low": float(interval.low),
+        "ci_high": float(interval.high),
+    }
+
+
+def aggregate_accuracy(accuracies):
+    """The study's MMLU aggregate: mean of the category accuracies +- their population std; categories without
+    results are left out, and with none at all both values are None."""
+    values = [value for value in accuracies if value is not None]
+    if not values:
+        return {"accuracy": None, "std": None}
+    return {"accuracy": float(np.mean(values)), "std": float(np.std(values, ddof=MMLU_STD_DDOF))}
+
+
+def percent_change(base, new):
+    """Table III's Variação (%): (new - base) / base * 100; None where base is 0 or either value is missing."""
+    return None if base is None or new is None or base == 0 else (new - base) / base * 100.0
+
+
+def mcnemar_exact(base_scores, model_scores):
+    """Exact two-sided McNemar test on paired 0/1 scores of the same items, in the same order.
+
+    Only the discordant pairs carry information: under H0 (same accuracy) each is equally likely to favour
+    either model, so c ~ Binomial(b + c, 1/2). Exact because b + c is small at these sample sizes.
+    """
+    if len(base_scores) != len(model_scores):
+        raise ValueError(f"paired scores differ in length: {len(base_scores)} vs {len(model_scores)}")
+    b = sum(1 for base, model in zip(base_scores, model_scores) if base and not model)
+    c = sum(1 for base, model in zip(base_scores, model_scores) if model and not base)
+    p_value = 1.0 if b + c == 0 else min(float(scipy_stats.binomtest(c, b + c, 0.5).pvalue), 1.0)
+    return {"b": b, "c": c, "p_value": p_value}
+
+
+def paired_difference_interval(both_right, b, c, both_wrong):
+    """Newcombe's (1998, method 10) hybrid score interval for the paired difference (c - b) / n = model - base.
+
+    b: base right, model wrong; c: model right, base wrong. Chosen over the Wald interval because it stays inside
+    [-1, 1] and keeps its coverage with few discordant pairs (Wald collapses to zero width when b = c = 0). It
+    combines the two marginal Wilson intervals with the phi correlation of the table (0 when a margin is empty).
+    """
+    n = both_right + b + c + both_wrong
+    if n == 0:
+        return {"difference": None, "ci_low": None, "ci_high": None}
+    base = summarize_scores([1] * (both_right + b) + [0] * (c + both_wrong), ddof=0)
+    model = summarize_scores([1] * (both_right + c) + [0] * (b + both_wrong), ddof=0)
+    p1, l1, u1 = base["accuracy"], base["ci_low"], base["ci_high"]
+    p2, l2, u2 = model["accuracy"], model["ci_low"], model["ci_high"]
+    margins = (both_right + b) * (c + both_wrong) * (both_right + c) * (b + both_wrong)
+    # Newcombe's phi, with his continuity correction of a positive association: (ad - bc - n/2)+ when ad > bc.
+    association = both_right * both_wrong - b * c
+    if association > 0:
+        association = max(association - n / 2, 0.0)
+    phi = 0.0 if margins == 0 else association / math.sqrt(margins)
+    difference = p2 - p1
+    below = math.sqrt(max((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2, 0.0))
+    above = math.sqrt(max((u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2, 0.0))
+    return {"difference": difference, "ci_low": max(difference - below, -1.0), "ci_high": min(difference + above, 1.0)}
+
+
+def paired_comparison(base_scores, model_scores):
+    """Everything the report says about one base-vs-fine-tuned comparison on the same items, in the same order:
+    n, the 2x2 table, the exact McNemar p-value, the difference (model - base) with Newcombe's interval and its
+    reading (a direction only where the interval excludes 0), the discordance rate used for power and its source,
+    and the minimum detectable difference at POWER and ALPHA.
+
+    The rate is the observed (b + c) / n; with no discordant pair it is assumed to be 2 p (1 - p) at the base
+    accuracy p (independent errors, an upper bound when the two models err on the same questions), and with p in
+    {0, 1} there is no rate and no power figure.
+    """
+    test = mcnemar_exact(base_scores, model_scores)
+    n, b, c = len(base_scores), test["b"], test["c"]
+    both_right = sum(1 for base, model in zip(base_scores, model_scores) if base and model)
+    interval = paired_difference_interval(both_right, b, c, n - both_right - b - c)
+    base_accuracy = (both_right + b) / n if n else 0
+    rate, source = None, None
+    if b + c:
+        rate, source = (b + c) / n, "observed"
+    elif 0 < base_accuracy < 1:
+        rate, source = 2 * base_accuracy * (1 - base_accuracy), "assumed"
+    if n == 0:
+        reading = "no paired items"
+    elif interval["ci_low"] <= 0 <= interval["ci_high"]:
+        reading = "not distinguishable from no change at this sample size"
+    else:  # a direction only where the 95% interval of the difference excludes zero
+        reading = "higher than base" if interval["difference"] > 0 else "lower than base"
+    return {
+        **test,
+        "n_paired": n,
+        "difference": interval["difference"],
+        "difference_ci_low": interval["ci_low"],
+        "difference_ci_high": interval["ci_high"],
+        "reading": reading,
+        "p_discordant": rate,
+        "p_discordant_source": source,
+        "minimum_detectable_difference": None if rate is None else minimum_detectable_difference(n, rate),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The power of the exact McNemar test. Design: n paired items, each discordant with probability p_d = p10 + p01
+# (p10: base right, model wrong; p01: the reverse); the difference is delta = p01 - p10, so |delta| <= p_d. Of m
+# discordant pairs, Binomial(m, (p_d + delta) / (2 p_d)) favour the model; power sums the test's rejection
+# probability over m ~ Binomial(n, p_d) exactly, with no normal approximation.
+
+
+def mcnemar_rejection_bounds(m, alpha=ALPHA):
+    """For each m discordant pairs, the largest k with two-sided exact p-value(k of m) <= alpha (-1: none).
+
+    binomial(m, 1/2) is symmetric, so the p-value of k <= m/2 is 2 P(X <= k) (as scipy's binomtest computes): the
+    test rejects iff k <= bound or k >= m - bound. The margin absorbs rounding: 2^m / 40 is never an integer.
+    """
+    threshold = alpha / 2 * (1 + 1e-12)
+    k = scipy_stats.binom.ppf(threshold, m, 0.5).astype(int)  # smallest k with P(X <= k) >= threshold
+    return np.where(scipy_stats.binom.cdf(k, m, 0.5) <= threshold, k, k - 1)
+
+
+def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
+    """Probability that the exact two-sided McNemar test at level alpha rejects, for n pairs of the design above;
+    difference is |p01 - p10|, at most p_discordant."""
+    difference = abs(difference)
+    if not 0 < p_discordant <= 1 or difference > p_discordant + 1e-12:
+        raise ValueError(f"need 0 < p_discordant <= 1 and |difference| <= p_discordant ({difference}, {p_discordant})")
+    if n <= 0:
+        return 0.0
+    # Only m within 12 standard deviations of n p_d carry probability (the rest sums to < 1e-30).
+    spread = 12 * math.sqrt(n * p_discordant * (1 - p_discordant)) + 12
+    m = np.arange(max(0, math.floor(n * p_discordant - spread)), min(n, math.ceil(n * p_discordant + spread)) + 1)
+    bound = mcnemar_rejection_bounds(m, alpha)
+    favour = min((p_discordant + difference) / (2 * p_discordant), 1.0)
+    # P(k <= bound) + P(k >= m - bound) for k ~ Binomial(m, favour); no rejection where bound = -1.
+    rejected = scipy_stats.binom.cdf(bound, m, favour) + scipy_stats.binom.sf(m - bound - 1, m, favour)
+    return float(np.sum(scipy_stats.binom.pmf(m, n, p_discordant) * np.where(bound >= 0, rejected, 0.0)))
+
+
+@functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
+def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
+    """The smallest |p01 - p10| the design detects with at least `power` (bisection: at fixed n and p_d the power
+    grows with |delta|); None if even |delta| = p_d does not."""
+    if n <= 0 or not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
+        return None
+    low, high = 0.0, p_discordant
+    while high - low > tolerance:
+        middle = (low + high) / 2
+        low, high = (low, middle) if mcnemar_power(n, p_discordant, middle, alpha) >= power else (middle, high)
+    return high
+
+
+@functools.lru_cache(maxsize=4096)
+def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
+    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible).
+
+    Exact power is not strictly monotone in n (the sawtooth of exact tests, smoothed here by the random number of
+    discordant pairs), so: bisection inside a doubling bracket, then a step back while the n below has the power.
+    """
+    difference = abs(difference)
+    if difference == 0 or not p_discordant or difference > p_discordant:
+        return None
+    high = 1
+    while mcnemar_power(high, p_discordant, difference, alpha) < power:
+        high *= 2
+    low = high // 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if mcnemar_power(middle, p_discordant, difference, alpha) >= power else (middle, high)
+    while high > 1 and mcnemar_power(high - 1, p_discordant, difference, alpha) >= power:
+        high -= 1
+    return high
