@@ -20,6 +20,8 @@ import time
 import common
 from tradeoff import files, model, spider, training
 
+PATHS = common.PATHS
+
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,34 +36,34 @@ def training_config():
     return training.TrainingConfig(**{field.name: getattr(common, field.name.upper()) for field in fields})
 
 
-def training_entries(paths):
+def training_entries():
     """TRAIN_SPLIT's prepared entries (the first MAX_TRAIN_EXAMPLES if set), and how many of the evaluated dev
     questions are among them, of how many."""
     read = functools.partial(files.read_json, made_by=files.SCRIPTS[0])
-    train = read(paths.spider_train if common.TRAIN_SPLIT == "train" else paths.spider_dev)
+    train = read(PATHS.spider_train if common.TRAIN_SPLIT == "train" else PATHS.spider_dev)
     train = train[: common.MAX_TRAIN_EXAMPLES or None]
-    evaluated = read(paths.spider_dev)[: common.EVALUATION_ENTRIES_SIZE]
+    evaluated = read(PATHS.spider_dev)[: common.EVALUATION_ENTRIES_SIZE]
     return train, spider.evaluated_overlap(train, evaluated), len(evaluated)
 
 
 def main(argv=None):
     args = parse_arguments(argv)
-    paths, model_config, config = common.PATHS, common.model_config(), training_config()
+    model_config, config = common.model_config(), training_config()
     if args.fresh:
-        training.move_previous_run_aside(paths.lora)
+        training.move_previous_run_aside(PATHS.lora)
     resolved = common.resolved_config()
     settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
     base_model = model.model_identity(model_config)
-    manifest = training.read_manifest(paths)
-    training.check_resumable(paths, manifest, settings, base_model)
+    manifest = training.read_manifest(PATHS)
+    training.check_resumable(PATHS, manifest, settings, base_model)
     if manifest and manifest["finished"]:
         print(
-            f"training already finished: {json.dumps(manifest['epochs'])} in {paths.lora} (use --fresh to train again)"
+            f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora} (use --fresh to train again)"
         )
         return
 
     model.seed_everything(config.seed)
-    entries, overlap, evaluated = training_entries(paths)
+    entries, overlap, evaluated = training_entries()
     if overlap:
         print(
             f"LEAKAGE: {overlap} of the {evaluated} evaluated dev questions are training examples "
@@ -76,7 +78,7 @@ def main(argv=None):
         + (f" ({dropped} longer than MAX_SEQ_LENGTH={config.max_seq_length} dropped)" if dropped else "")
     )
 
-    resume_from = training.last_complete_checkpoint(paths.lora)
+    resume_from = training.last_complete_checkpoint(PATHS.lora)
     manifest = {
         "config": settings,
         "base_model": base_model,
@@ -88,14 +90,14 @@ def main(argv=None):
         "attn_implementation": model_config.attention,
         "resumed_from": resume_from and resume_from.name,
     }
-    manifest = training.write_manifest(paths, manifest, config.num_epochs)
+    manifest = training.write_manifest(PATHS, manifest, config.num_epochs)
     dtype = model.torch_dtype(model_config.compute_dtype)
     trainer = training.build_trainer(
         training.lora_model(model.load_base_model(model_config), config, model_config.name),
         tokenizer,
         examples,
         lengths,
-        training.training_arguments(config, paths.lora, dtype),
+        training.training_arguments(config, PATHS.lora, dtype),
         [training.training_guard(dtype, args.stop_after_epoch)],
     )
     start_epoch = training.checkpoint_epoch(resume_from) if resume_from else 0
@@ -105,7 +107,7 @@ def main(argv=None):
     result = trainer.train(resume_from_checkpoint=resume_from and str(resume_from))
     seconds = time.time() - started
 
-    training.write_loss_log(paths.loss_log, trainer.state.log_history)
+    training.write_loss_log(PATHS.loss_log, trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
     figures = {
         "global_step": trainer.state.global_step,
@@ -114,7 +116,7 @@ def main(argv=None):
         "train_loss": result.training_loss,
         "peak_memory_gib": round(model.peak_memory_gib(), 3),
     }
-    manifest = training.write_manifest(paths, manifest | figures, config.num_epochs)
+    manifest = training.write_manifest(PATHS, manifest | figures, config.num_epochs)
     print(
         f"epochs saved: {json.dumps(manifest['epochs'])}; {trainer.state.global_step} steps in {seconds:.0f} s; "
         f"peak memory {manifest['peak_memory_gib']} GiB"
@@ -122,4 +124,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    files.run_main(main, common.PATHS.outputs)
+    files.run_main(main, PATHS.outputs)

@@ -262,8 +262,8 @@ def test_non_finite_loss_stops_training_with_the_setting_to_change():
 
 def test_training_on_dev_as_the_study_did_records_the_leakage(prepared_demo, isolated_run, monkeypatch):
     shutil.copytree(prepared_demo, common.PATHS.prepared)
-    _, overlap, evaluated = finetune.training_entries(common.PATHS)
+    _, overlap, evaluated = finetune.training_entries()
     assert overlap == 0 and evaluated == common.EVALUATION_ENTRIES_SIZE
     monkeypatch.setattr(common, "TRAIN_SPLIT", "dev")
-    _, overlap, evaluated = finetune.training_entries(common.PATHS)
+    _, overlap, evaluated = finetune.training_entries()
     assert overlap == evaluated == common.EVALUATION_ENTRIES_SIZE  # every evaluated question was trained on
