@@ -12,17 +12,15 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
 """
 
 import argparse
+import dataclasses
+import functools
 import json
 import time
 
-import prompts
-import records
-import spider
-import torch
-
-import checkpoints
 import common
-import modeling
+from tradeoff import files, model, spider, training
+
+PATHS = common.PATHS
 
 
 def parse_arguments(argv=None):
@@ -32,155 +30,93 @@ def parse_arguments(argv=None):
     return parser.parse_args(argv)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Data
+def training_config():
+    """The recipe: common.py's constant of each field's name, upper-cased."""
+    fields = dataclasses.fields(training.TrainingConfig)
+    return training.TrainingConfig(**{field.name: getattr(common, field.name.upper()) for field in fields})
 
 
-def sequence_length(tokenizer, example):
-    text = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
-def training_examples(tokenizer, entries):
-    """Prompt/completion pairs; those over MAX_SEQ_LENGTH are dropped and counted, never cut inside the answer."""
-    examples, lengths, dropped = [], [], 0
-    for entry in entries:
-        example = prompts.spider_training_example(entry)
-        length = sequence_length(tokenizer, example)
-        if length > common.MAX_SEQ_LENGTH:
-            dropped += 1
-            continue
-        examples.append(example)
-        lengths.append(length)
-    if not examples:
-        raise common.PipelineError(f"no training example fits MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH}; raise it")
-    return examples, lengths, dropped
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Model and trainer
-
-
-def lora_model(base_model):
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
-    modeling.check_lora_targets(base_model, common.LORA_TARGET_MODULES)
-    model = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=common.GRADIENT_CHECKPOINTING)
-    config = LoraConfig(
-        r=common.LORA_R,
-        lora_alpha=common.LORA_ALPHA,
-        lora_dropout=common.LORA_DROPOUT,
-        target_modules=list(common.LORA_TARGET_MODULES),
-        bias=common.LORA_BIAS,
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
-
-
-def training_arguments():
-    """Figure 6, in transformers 5 / TRL names (group_by_length is now a sampling strategy, warmup a ratio float)."""
-    from trl import SFTConfig
-
-    dtype = modeling.compute_dtype()
-    return SFTConfig(
-        output_dir=str(common.PATHS.lora),
-        per_device_train_batch_size=common.PER_DEVICE_TRAIN_BATCH_SIZE,
-        gradient_accumulation_steps=common.GRADIENT_ACCUMULATION_STEPS,
-        num_train_epochs=common.NUM_EPOCHS,
-        learning_rate=common.LEARNING_RATE,
-        lr_scheduler_type=common.LR_SCHEDULER_TYPE,
-        warmup_steps=common.WARMUP_RATIO,  # a float below 1 is a ratio of the total steps
-        optim=common.OPTIM,
-        max_grad_norm=common.MAX_GRAD_NORM,
-        fp16=dtype == torch.float16,
-        bf16=dtype == torch.bfloat16,
-        train_sampling_strategy="group_by_length" if common.GROUP_BY_LENGTH else "random",
-        gradient_checkpointing=common.GRADIENT_CHECKPOINTING,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
-        save_strategy="epoch",
-        eval_strategy="no",
-        logging_strategy="steps",
-        logging_steps=common.LOGGING_STEPS,
-        logging_first_step=True,
-        logging_nan_inf_filter=False,  # a NaN loss must reach the guard, not be filtered out of the logs
-        report_to="none",
-        seed=common.SEED,
-        data_seed=common.SEED,
-        use_cpu=not torch.cuda.is_available(),
-        max_length=None,  # over-long examples were dropped; nothing is truncated
-        completion_only_loss=True,
-        packing=False,
-        disable_tqdm=False,
-    )
-
-
-def build_trainer(model, tokenizer, examples, lengths, stop_after_epoch=None):
-    from datasets import Dataset
-    from trl import SFTTrainer
-
-    dataset = Dataset.from_list(examples).add_column("length", lengths)
-    trainer = SFTTrainer(
-        model=model,
-        args=training_arguments(),
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        callbacks=[modeling.training_guard(stop_after_epoch)],
-    )
-    # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
-    # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
-    for parameter in trainer.model.parameters():
-        if parameter.requires_grad:
-            parameter.data = parameter.data.float()
-    return trainer
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The run
+def training_entries():
+    """TRAIN_SPLIT's prepared entries (the first MAX_TRAIN_EXAMPLES if set), and how many of the evaluated dev
+    questions are among them, of how many."""
+    read = functools.partial(files.read_json, made_by=files.SCRIPTS[0])
+    train = read(PATHS.spider_train if common.TRAIN_SPLIT == "train" else PATHS.spider_dev)
+    train = train[: common.MAX_TRAIN_EXAMPLES or None]
+    evaluated = read(PATHS.spider_dev)[: common.EVALUATION_ENTRIES_SIZE]
+    return train, spider.evaluated_overlap(train, evaluated), len(evaluated)
 
 
 def main(argv=None):
     args = parse_arguments(argv)
+    model_config, config = common.model_config(), training_config()
     if args.fresh:
-        checkpoints.move_previous_run_aside()
-    manifest = checkpoints.read_manifest()
-    settings = checkpoints.run_settings(modeling.model_identity())
-    checkpoints.check_resumable(manifest, settings)
-    if manifest and manifest.get("finished"):
+        training.move_previous_run_aside(PATHS.lora)
+    resolved = common.resolved_config()
+    settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
+    base_model = model.model_identity(model_config)
+    manifest = training.read_manifest(PATHS)
+    training.check_resumable(PATHS, manifest, settings, base_model)
+    if manifest and manifest["finished"]:
         print(
-            f"training already finished: {json.dumps(manifest['epochs'])} in {common.PATHS.lora} "
-            f"(use --fresh to train again)"
+            f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora} (use --fresh to train again)"
         )
         return
 
-    modeling.seed_everything()
-    entries = spider.training_entries()
-    overlap, evaluated = spider.evaluated_overlap(entries)
+    model.seed_everything(config.seed)
+    entries, overlap, evaluated = training_entries()
     if overlap:
         print(
             f"LEAKAGE: {overlap} of the {evaluated} evaluated dev questions are training examples "
             f"(TRAIN_SPLIT={common.TRAIN_SPLIT})"
         )
-    tokenizer = modeling.load_tokenizer()
-    examples, lengths, dropped = training_examples(tokenizer, entries)
+    tokenizer = model.load_tokenizer(model_config)
+    examples, lengths, dropped = training.training_examples(
+        tokenizer, [spider.training_example(entry) for entry in entries], config.max_seq_length
+    )
     print(
         f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
-        + (f" ({dropped} longer than MAX_SEQ_LENGTH={common.MAX_SEQ_LENGTH} dropped)" if dropped else "")
+        + (f" ({dropped} longer than MAX_SEQ_LENGTH={config.max_seq_length} dropped)" if dropped else "")
     )
 
-    resume_from = checkpoints.last_complete_checkpoint()
-    manifest = checkpoints.start_manifest(settings, len(examples), dropped, overlap, evaluated, resume_from)
-
-    trainer = build_trainer(lora_model(modeling.load_base_model()), tokenizer, examples, lengths, args.stop_after_epoch)
-    start_epoch = checkpoints.checkpoint_epoch(resume_from) if resume_from else 0
+    resume_from = training.last_complete_checkpoint(PATHS.lora)
+    manifest = {
+        "config": settings,
+        "base_model": base_model,
+        "train_examples": len(examples),
+        "dropped_too_long": dropped,
+        "overlap_with_evaluated": overlap,
+        "evaluated_questions": evaluated,
+        **training.environment(),
+        "attn_implementation": model_config.attention,
+        "resumed_from": resume_from and resume_from.name,
+    }
+    manifest = training.write_manifest(PATHS, manifest, config.num_epochs)
+    dtype = model.torch_dtype(model_config.compute_dtype)
+    trainer = training.build_trainer(
+        training.lora_model(model.load_base_model(model_config), config, model_config.name),
+        tokenizer,
+        examples,
+        lengths,
+        training.training_arguments(config, PATHS.lora, dtype),
+        [training.training_guard(dtype, args.stop_after_epoch)],
+    )
+    start_epoch = training.checkpoint_epoch(resume_from) if resume_from else 0
     if resume_from:
         print(f"resuming from {resume_from} (epoch {start_epoch})")
     started = time.time()
-    result = trainer.train(resume_from_checkpoint=resume_from)
+    result = trainer.train(resume_from_checkpoint=resume_from and str(resume_from))
     seconds = time.time() - started
 
-    checkpoints.write_loss_log(trainer.state.log_history)
+    training.write_loss_log(PATHS.loss_log, trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run
-    manifest = checkpoints.finish_manifest(manifest, trainer.state, result.training_loss, seconds, tokens_trained)
+    figures = {
+        "global_step": trainer.state.global_step,
+        "wall_seconds": round(seconds, 1),
+        "tokens_per_second": round(tokens_trained / seconds, 1),
+        "train_loss": result.training_loss,
+        "peak_memory_gib": round(model.peak_memory_gib(), 3),
+    }
+    manifest = training.write_manifest(PATHS, manifest | figures, config.num_epochs)
     print(
         f"epochs saved: {json.dumps(manifest['epochs'])}; {trainer.state.global_step} steps in {seconds:.0f} s; "
         f"peak memory {manifest['peak_memory_gib']} GiB"
@@ -188,4 +124,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    records.run_main(main, lock_folder=common.PATHS.outputs)
+    files.run_main(main, PATHS.outputs)

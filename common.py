@@ -364,3 +364,18 @@ def spider_scoring():
     limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
     suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
     return Scoring(project_path(SPIDER_DIR), suite, limits, project_path(CACHE_DIR) / "deepeval")
+
+
+def model_config():
+    """How scripts 1-4 load the model: a model the project builds (MODEL_BUILDER) or a local folder by its path."""
+    from tradeoff.model import ModelConfig
+
+    local = project_path(MODEL_NAME)
+    return ModelConfig(
+        name=MODEL_NAME,
+        source=str(local) if MODEL_BUILDER or local.is_dir() else MODEL_NAME,
+        load_in_4bit=LOAD_IN_4BIT,
+        quant_type=BNB_4BIT_QUANT_TYPE,
+        double_quant=BNB_4BIT_USE_DOUBLE_QUANT,
+        compute_dtype=COMPUTE_DTYPE,
+    )

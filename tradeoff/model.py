@@ -1,0 +1,337 @@
+"""Loading the model (the 4-bit base, optionally with a LoRA adapter) and what the evaluations ask of it: greedy
+completions of a batch of prompts, and the log-probability of each answer letter as the next token.
+
+Generation is batched greedy decoding with left padding, the KV cache, a stop at every end-of-turn token and a bound
+on new tokens; with engine "vllm" the same token ids go to vLLM instead (vllm_engine.py), behind the same
+complete(texts, max_new_tokens).
+"""
+
+import functools
+import gc
+import hashlib
+import json
+import logging
+import os
+import random
+import resource
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tradeoff import PipelineError, files, vllm_engine
+
+# bitsandbytes asks the Hugging Face hub for an optional faster CPU 4-bit kernel and logs a warning on every run when
+# it cannot have it (offline, or the `kernels` package absent); its own kernel is then used, with the same results.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How the model is loaded. name: MODEL_NAME as the user gave it; source: what from_pretrained takes, an absolute
+    path for a model on disk (the project builds the demo's) or a hub name."""
+
+    name: str
+    source: str
+    load_in_4bit: bool
+    quant_type: str
+    double_quant: bool
+    compute_dtype: str  # "auto", "float16", "bfloat16" or "float32"
+    attention: str = "sdpa"  # fused kernels accumulate in float32; eager attention overflows Qwen2 in float16 (NaN)
+
+
+def seed_everything(seed):
+    """Seed python, numpy and torch, and ask torch for deterministic kernels where they exist."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def torch_dtype(name):
+    """COMPUTE_DTYPE as a torch dtype. 'auto': on a GPU, bfloat16 where it is native, else float16 (the study's, on
+    a T4); on a CPU float32, since half precision there is slower and gains nothing."""
+    if name != "auto":
+        return getattr(torch, name)
+    if not torch.cuda.is_available():
+        return torch.float32
+    # Native support only: by default torch counts emulation, which says yes on a T4 and then runs slowly.
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+
+
+def check_finite(values, where, dtype):
+    """The shared guard: a NaN must stop the run, never turn silently into a near-chance score. dtype: the torch dtype
+    the model computes in."""
+    if not torch.isfinite(torch.as_tensor(values).float()).all():
+        raise PipelineError(
+            f"non-finite {where} computing in {dtype}: Qwen2 overflows in float16; set COMPUTE_DTYPE=float32 (or "
+            f"bfloat16 on a GPU that supports it) and run again"
+        )
+
+
+def free_memory():
+    """Give a finished model's memory back before the next one loads. With an 8-bit optimizer the Trainer registers
+    each embedding in bitsandbytes' GlobalOptimManager, a process-wide singleton that alone keeps it alive (2.2 GB for
+    Qwen2-7B); initialize() empties it (the optimizer reads it at its first step only)."""
+    bitsandbytes = sys.modules.get("bitsandbytes")  # never imported just to be cleared
+    if bitsandbytes is not None:
+        bitsandbytes.optim.GlobalOptimManager.get_instance().initialize()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def peak_memory_gib():
+    """Peak memory of this process: GPU allocator peak on CUDA, max resident set size on the CPU."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def model_source(config):
+    """config.source, once a model on disk is there (from_pretrained would take a missing path for a hub name)."""
+    if Path(config.source).is_absolute() and not Path(config.source).is_dir():
+        raise PipelineError(f"model {config.name} is not built yet; run {files.SCRIPTS[0]} first")
+    return config.source
+
+
+@functools.cache
+def model_identity(config):
+    """What identifies the base weights: the hub name, or for a model on disk its name and the hash of its weights
+    (the demo's tiny model is rebuilt when its corpus changes, under the same name)."""
+    source = Path(model_source(config))
+    if not source.is_dir():
+        return config.name
+    hashes = "".join(files.sha256_file(path) for path in sorted(source.glob("*.safetensors")))
+    return f"{config.name}@sha256:{hashlib.sha256(hashes.encode()).hexdigest()[:16]}"
+
+
+@functools.cache
+def generation_config(config):
+    """The model's generation config as a loaded model carries it (its generation_config.json, else derived from its
+    config.json): HF generate applies its repetition penalty (Qwen2-7B-Instruct: 1.05) even to greedy decoding, so
+    vLLM is given it too."""
+    from transformers import AutoConfig, GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(model_source(config))
+    except OSError:
+        return GenerationConfig.from_model_config(AutoConfig.from_pretrained(model_source(config)))
+
+
+def stop_token_ids(tokenizer, generation):
+    """Every id that ends a turn: the generation config's (one or a list), the tokenizer's end of sequence, and the
+    ChatML end of turn <|im_end|> where the vocabulary has it."""
+    configured = generation.eos_token_id
+    configured = configured if isinstance(configured, (list, tuple)) else [configured]
+    return sorted({tokenizer.eos_token_id, tokenizer.get_vocab().get("<|im_end|>"), *configured} - {None})
+
+
+def _unreachable(config, error):
+    return PipelineError(
+        f"cannot load model {config.name!r} ({type(error).__name__}: {str(error).splitlines()[0][:160]}); "
+        f"check MODEL_NAME, your network and Hugging Face login (`hf auth login`), or use PROFILE=demo offline"
+    )
+
+
+def load_tokenizer(config):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_source(config))
+    except (OSError, ValueError) as error:
+        raise _unreachable(config, error) from None
+    tokenizer.padding_side = "left"  # decoder-only batches: the prompt must end where generation starts
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        # Padding with an end-of-turn token would teach (or let) the model to skip its stop signal: Qwen2 pads with
+        # <|endoftext|>, SmolLM2 with its unknown token (also <|endoftext|>), another model its first other special.
+        stops = stop_token_ids(tokenizer, generation_config(config))
+        vocabulary = tokenizer.get_vocab()
+        candidates = [tokenizer.unk_token, "<|endoftext|>", *tokenizer.all_special_tokens]
+        padding = [token for token in candidates if token in vocabulary and vocabulary[token] not in stops]
+        if not padding:
+            raise PipelineError(
+                f"tokenizer of {config.name!r} has no special token to pad with other than its end of turn "
+                f"{tokenizer.eos_token!r}; give it a pad_token"
+            )
+        tokenizer.pad_token = padding[0]
+    return tokenizer
+
+
+def quantization_config(config):
+    """Figure 4's 4-bit quantisation, computing in the model's dtype (None: unquantised)."""
+    from trl import ModelConfig as TrlModelConfig
+    from trl import get_quantization_config
+
+    return get_quantization_config(
+        TrlModelConfig(
+            load_in_4bit=config.load_in_4bit,
+            bnb_4bit_quant_type=config.quant_type,
+            use_bnb_nested_quant=config.double_quant,
+            dtype=str(torch_dtype(config.compute_dtype)).removeprefix("torch."),
+        )
+    )
+
+
+def default_device_map():
+    """One GPU (or all, split by accelerate) for a single process; under `accelerate launch`, each process its own."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    from accelerate import PartialState
+
+    state = PartialState()
+    return {"": state.local_process_index} if state.num_processes > 1 else "auto"
+
+
+def load_base_model(config, device_map=None):
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            model_source(config),
+            quantization_config=quantization_config(config),
+            dtype=torch_dtype(config.compute_dtype),
+            device_map=device_map or default_device_map(),
+            attn_implementation=config.attention,
+        )
+    except (OSError, ValueError) as error:
+        raise _unreachable(config, error) from None
+
+
+def load_model(config, adapter_dir=None):
+    """A freshly loaded base plus the LoRA adapter in adapter_dir (None: the base alone), in eval mode.
+
+    Each model gets its own base: reusing one across adapters would make results depend on the evaluation order
+    (bitsandbytes repacks 4-bit weights for its CPU kernel on the first inference pass, and an adapter attached
+    after that computes differently), and so on where an interrupted run resumed."""
+    model = load_base_model(config)
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        try:
+            model = PeftModel.from_pretrained(model, adapter_dir)
+        except (OSError, ValueError, KeyError, RuntimeError) as error:  # safetensors and peft raise many kinds
+            raise PipelineError(
+                f"adapter {adapter_dir} does not load ({type(error).__name__}); {files.FRESH_HINT}"
+            ) from None
+    return model.eval()
+
+
+def generator(config, tokenizer, adapter_dir, engine):
+    """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
+    alone), on engine "hf" or "vllm"."""
+    if engine == "hf":
+        return functools.partial(generate_batch, load_model(config, adapter_dir), tokenizer)
+    vllm_engine.check_usable(config.load_in_4bit)
+    dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
+    lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
+    # seed 0: greedy decoding draws nothing.
+    llm = vllm_engine.engine(model_source(config), dtype, 0, lora_r, max(torch.cuda.device_count(), 1))
+    return vllm_engine.generator(
+        llm,
+        tokenizer,
+        adapter_dir,
+        stop_token_ids(tokenizer, generation),
+        generation.repetition_penalty,
+        functools.partial(check_finite, dtype=dtype),
+    )
+
+
+def made_with(config, adapter_dir, engine, batch_size, max_new_tokens):
+    """What an evaluation's numbers depend on beyond its prompts: the model, the adapter's exact weights, loading and
+    decoding settings, the engine and the batch size (batching changes the arithmetic)."""
+    settings = {
+        "model": model_identity(config),
+        "adapter_sha256": adapter_dir and files.sha256_file(Path(adapter_dir) / "adapter_model.safetensors"),
+        "load_in_4bit": config.load_in_4bit,
+        "quant_type": config.quant_type,
+        "double_quant": config.double_quant,
+        "compute_dtype": str(torch_dtype(config.compute_dtype)),
+        "attention": config.attention,
+        "engine": engine,
+        "batch_size": batch_size,
+        "max_new_tokens": max_new_tokens,
+        "repetition_penalty": generation_config(config).repetition_penalty,
+    }
+    if engine == "vllm":
+        settings["vllm_version"] = vllm_engine.installed_version()
+    return settings
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inference
+
+
+def token_lengths(tokenizer, prompts):
+    """Each prompt's length in tokens: the batch plan groups similar lengths."""
+    return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
+
+
+def _left_padded(tokenizer, texts, model):
+    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    return {name: tensor.to(model.device) for name, tensor in batch.items()}
+
+
+def finite_logits_guard(dtype):
+    """A logits processor applying the non-finite guard at every decoding step (greedy over NaN says '!!!!')."""
+    from transformers import LogitsProcessor
+
+    class FiniteLogitsGuard(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            check_finite(scores, "logits during generation", dtype)
+            return scores
+
+    return FiniteLogitsGuard()
+
+
+@torch.inference_mode()
+def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
+    """Greedy completions of rendered prompts, stopped at the end of turn, special tokens removed; the repetition
+    penalty is the model's generation_config's.
+
+    stop_at_end_of_turn=False times exactly max_new_tokens new tokens (random weights never emit the stop token;
+    eos_token_id=None also overrides the model's generation_config)."""
+    inputs = _left_padded(tokenizer, texts, model)
+    output = model.generate(
+        **inputs,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        use_cache=True,
+        repetition_penalty=model.generation_config.repetition_penalty,
+        eos_token_id=stop_token_ids(tokenizer, model.generation_config) if stop_at_end_of_turn else None,
+        pad_token_id=tokenizer.pad_token_id,
+        logits_processor=[finite_logits_guard(model.dtype)],
+    )
+    return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def letter_token_ids(tokenizer, answer_texts):
+    """Token id of each answer text as it follows the prompt (" A" after "Answer:" in the plain format, "A" at the
+    start of the assistant turn in the chat format), one token each."""
+    ids = []
+    for text in answer_texts:
+        pieces = tokenizer.encode(text, add_special_tokens=False)
+        if len(pieces) != 1:
+            raise PipelineError(f"answer {text!r} is not a single token for this tokenizer ({pieces})")
+        ids.append(pieces[0])
+    return ids
+
+
+@torch.inference_mode()
+def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
+    """Log-probability of each candidate letter as the next token after each prompt, in one forward pass."""
+    inputs = _left_padded(tokenizer, texts, model)
+    # Left padding shifts positions; give each row positions counted from its first real token.
+    positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    logits = model(**inputs, position_ids=positions).logits[:, -1].float()
+    check_finite(logits, "next-token logits", model.dtype)
+    return torch.log_softmax(logits, dim=-1)[:, letter_ids].cpu().tolist()

@@ -1,0 +1,331 @@
+"""The QLoRA recipe (Figures 5-6) and the training run on disk: its manifest (run_manifest.json: what made it, which
+epoch is in which checkpoint), its epoch checkpoints, and the adapter of one epoch for the evaluations.
+
+A checkpoint counts only once its save finished (trainer_state.json is written last); a run made under other
+settings is never continued; --fresh keeps the previous run beside the new one as lora.previous-<time>.
+"""
+
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+from tradeoff import PipelineError, files, model
+
+PACKAGES = ("torch", "transformers", "peft", "trl", "bitsandbytes", "accelerate", "datasets", "deepeval")
+LOSS_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
+# What peft reads from an adapter folder before its weights (a wrong type there is a peft TypeError).
+ADAPTER_CONFIG = {
+    "type": "object",
+    "required": ["peft_type", "r", "lora_alpha", "target_modules"],
+    "properties": {
+        "peft_type": {"const": "LORA"},
+        "r": {"type": "integer", "minimum": 1},
+        "lora_alpha": {"type": "number"},
+        "lora_dropout": {"type": "number", "minimum": 0, "maximum": 1},
+        "target_modules": {"type": ["array", "string"], "items": {"type": "string"}},
+    },
+}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The recipe: LoRA (Figure 5) and training (Figure 6) settings, named as common.py's, lower-cased."""
+
+    lora_r: int
+    lora_alpha: float
+    lora_dropout: float
+    lora_target_modules: tuple
+    lora_bias: str
+    num_epochs: int
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    learning_rate: float
+    lr_scheduler_type: str
+    warmup_ratio: float
+    optim: str
+    max_grad_norm: float
+    group_by_length: bool
+    gradient_checkpointing: bool
+    logging_steps: int
+    max_seq_length: int
+    seed: int
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data, model and trainer
+
+
+def sequence_length(tokenizer, example):
+    text = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def training_examples(tokenizer, examples, max_seq_length):
+    """The prompt/completion pairs that fit, their lengths, and how many did not: an over-long example is dropped and
+    counted, never cut inside the answer."""
+    kept, lengths = [], []
+    for example in examples:
+        length = sequence_length(tokenizer, example)
+        if length <= max_seq_length:
+            kept.append(example)
+            lengths.append(length)
+    if not kept:
+        raise PipelineError(f"no training example fits MAX_SEQ_LENGTH={max_seq_length}; raise it")
+    return kept, lengths, len(examples) - len(kept)
+
+
+def check_lora_targets(base_model, targets, model_name):
+    """LoRA target modules the model lacks are one line naming them, not a peft error mid-setup."""
+    present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
+    missing = [target for target in targets if target not in present]
+    if missing:
+        raise PipelineError(
+            f"LORA_TARGET_MODULES names {', '.join(missing)}, which {model_name} does not have; choose among its "
+            f"linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
+        )
+
+
+def lora_model(base_model, config, model_name):
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    check_lora_targets(base_model, config.lora_target_modules, model_name)
+    prepared = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=config.gradient_checkpointing)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.lora_target_modules),
+        bias=config.lora_bias,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(prepared, lora)
+
+
+def training_arguments(config, output_dir, dtype):
+    """Figure 6, in transformers 5 / TRL names (group_by_length is a sampling strategy, warmup a ratio float); dtype:
+    the torch dtype the model computes in."""
+    from trl import SFTConfig
+
+    same_names = ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "lr_scheduler_type")
+    same_names += ("optim", "max_grad_norm", "gradient_checkpointing", "logging_steps", "seed")
+    return SFTConfig(
+        **{name: getattr(config, name) for name in same_names},
+        output_dir=str(output_dir),
+        num_train_epochs=config.num_epochs,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        fp16=dtype == torch.float16,
+        bf16=dtype == torch.bfloat16,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        save_strategy="epoch",
+        eval_strategy="no",
+        logging_strategy="steps",
+        logging_first_step=True,
+        logging_nan_inf_filter=False,  # a NaN loss must reach the guard, not be filtered out of the logs
+        report_to="none",
+        data_seed=config.seed,
+        use_cpu=not torch.cuda.is_available(),
+        max_length=None,  # over-long examples were dropped; nothing is truncated
+        completion_only_loss=True,
+        packing=False,
+        disable_tqdm=False,
+    )
+
+
+def training_guard(dtype, stop_after_epoch=None):
+    """The non-finite guard on every logged loss and on the trainable weights after each step, and the early stop."""
+    from transformers import TrainerCallback
+
+    class TrainingGuard(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                model.check_finite(logs["loss"], f"training loss at step {state.global_step}", dtype)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            # Before the save of this step: a corrupted adapter never becomes a checkpoint.
+            weights = [parameter for parameter in kwargs["model"].parameters() if parameter.requires_grad]
+            if not all(torch.isfinite(parameter).all() for parameter in weights):
+                model.check_finite(float("nan"), f"LoRA weights after step {state.global_step}", dtype)
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if stop_after_epoch is not None and round(state.epoch) >= stop_after_epoch:
+                control.should_training_stop = True
+
+    return TrainingGuard()
+
+
+def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    dataset = Dataset.from_list(examples).add_column("length", lengths)
+    trainer = SFTTrainer(
+        model=lora, args=arguments, train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)
+    )
+    # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
+    # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
+    for parameter in trainer.model.parameters():
+        if parameter.requires_grad:
+            parameter.data = parameter.data.float()
+    return trainer
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def checkpoint_epoch(folder):
+    try:
+        return round(json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise PipelineError(
+            f"checkpoint {folder} is damaged (its trainer_state.json is unreadable); {files.FRESH_HINT}"
+        ) from None
+
+
+def epoch_checkpoints(lora_dir):
+    """{epoch: checkpoint folder name} of every completely saved checkpoint."""
+    epochs = {
+        checkpoint_epoch(folder): folder.name
+        for folder in Path(lora_dir).glob("checkpoint-*")
+        if (folder / "trainer_state.json").exists() and (folder / "adapter_config.json").exists()
+    }
+    return {str(epoch): epochs[epoch] for epoch in sorted(epochs)}
+
+
+def last_complete_checkpoint(lora_dir):
+    """The newest checkpoint whose save finished; one cut short by a kill mid-save is removed, since resuming from it
+    would silently lose optimizer or RNG state."""
+    complete = []
+    for folder in Path(lora_dir).glob("checkpoint-*"):
+        if (folder / "trainer_state.json").exists():
+            complete.append(folder)
+        else:
+            print(f"removing {folder.name}: its save was interrupted")
+            shutil.rmtree(folder)
+    if not complete:
+        return None
+    newest = max(complete, key=lambda folder: int(folder.name.split("-")[1]))
+    check_resumable_state(newest)
+    return newest
+
+
+def check_resumable_state(folder):
+    """The state a resumed run loads (adapter, optimizer, scheduler) must be whole: one line, not a torch traceback
+    mid-setup. These are the project's own files, so they are unpickled as written."""
+    check_adapter(folder)
+    for name in ("optimizer.pt", "scheduler.pt"):
+        if (folder / name).exists():
+            try:
+                torch.load(folder / name, map_location="cpu", weights_only=False)
+            except Exception as error:  # a truncated or overwritten pickle fails in many ways (EOFError, RuntimeError)
+                raise PipelineError(
+                    f"checkpoint {folder} is damaged ({name}: {type(error).__name__}); delete that folder to resume "
+                    f"from the epoch before, or {files.FRESH_HINT}"
+                ) from None
+
+
+def check_adapter(folder):
+    """A readable adapter_config.json of the shape peft reads and a complete adapter_model.safetensors, so that a
+    damaged adapter is one line, not a peft traceback."""
+    config, weights = folder / "adapter_config.json", folder / "adapter_model.safetensors"
+    for path in (config, weights):
+        if not path.is_file():
+            raise PipelineError(f"adapter {folder} has no {path.name}; {files.FRESH_HINT}")
+    files.read_json(config, fix=files.FRESH_HINT, schema=ADAPTER_CONFIG)
+    try:
+        with safe_open(weights, framework="pt"):
+            pass
+    except SafetensorError as error:
+        raise PipelineError(f"adapter {folder} is damaged ({error}); {files.FRESH_HINT}") from None
+
+
+def adapter_path(paths, epoch):
+    """The checkpoint folder of one training epoch, from the training manifest, checked whole."""
+    manifest = read_manifest(paths)
+    epochs = manifest["epochs"] if manifest else {}
+    if str(epoch) not in epochs:
+        raise PipelineError(
+            f"no adapter for epoch {epoch} in {paths.training_manifest} (epochs done: "
+            f"{', '.join(sorted(epochs, key=int)) or 'none'}); finish {files.SCRIPTS[1]} or set EVAL_EPOCHS to epochs "
+            f"that exist"
+        )
+    path = paths.lora / epochs[str(epoch)]
+    check_adapter(path)
+    return path
+
+
+def move_previous_run_aside(lora_dir):
+    if lora_dir.exists():
+        kept = lora_dir.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}")
+        lora_dir.rename(kept)
+        print(f"previous run kept at {kept}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The manifest: what made the run, and where it stands
+
+
+def read_manifest(paths):
+    """The training run's manifest, or None before the first run."""
+    return files.read_json(paths.training_manifest, fix=files.FRESH_HINT) if paths.training_manifest.exists() else None
+
+
+def check_resumable(paths, manifest, settings, base_model):
+    """A run made under other settings or on other base weights is never silently continued."""
+    if manifest is None:
+        return
+    recorded = dict(manifest["config"], base_model=manifest["base_model"])
+    for name, value in dict(settings, base_model=base_model).items():
+        if recorded.get(name) != (list(value) if isinstance(value, tuple) else value):
+            raise PipelineError(
+                f"{paths.lora} holds a run made with {name}={recorded.get(name)!r} (now {value!r}); run "
+                f"{files.SCRIPTS[1]} --fresh to start over (the old run is kept beside it)"
+            )
+
+
+def write_manifest(paths, manifest, num_epochs):
+    """Write the manifest with the epochs saved so far: the run is finished once all num_epochs are."""
+    epochs = epoch_checkpoints(paths.lora)
+    manifest = dict(manifest, epochs=epochs, finished=str(num_epochs) in epochs)
+    files.write_json(paths.training_manifest, manifest)
+    return manifest
+
+
+def environment():
+    """The package versions, the commit and the device that run the training."""
+    versions = {}
+    for package in PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            versions[package] = version(package)
+    try:
+        git = ["git", "rev-parse", "HEAD"]
+        commit = subprocess.run(git, cwd=Path(__file__).parent, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        commit = ""
+    if torch.cuda.is_available():
+        device = f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    else:
+        device = f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    return {"packages": versions, "git_commit": commit.strip() or None, "device": device}
+
+
+def write_loss_log(path, log_history):
+    """The logged training losses (trainer.state.log_history), one row per logging step."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, LOSS_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(entry for entry in log_history if "loss" in entry)
+    files.write_text(path, buffer.getvalue())
