@@ -1,0 +1,1 @@
+"""Tools beside the pipeline: the offline demo models and measurements."""
