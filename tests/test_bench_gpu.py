@@ -2,13 +2,16 @@
 
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
 import common
-from conftest import run_script
+from tools import bench_gpu, measure_prompt_lengths
 
 REFERENCE = common.PROJECT_DIR.parent / "shared" / "reference-data"
 
@@ -37,7 +40,14 @@ NOT_NUMERIC = ("attention implementation", "T4", "vLLM", "device", "torch / CUDA
 
 
 def test_tiny_bench_prints_every_row_with_a_finite_number():
-    result = run_script("bench_gpu.py", env={"PROFILE": "paper", "BENCH_GPU_SCALE": "tiny"}, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.bench_gpu"],
+        env=dict(os.environ, PROFILE="paper", BENCH_GPU_SCALE="tiny", PYTHONUNBUFFERED="1"),
+        cwd=common.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     streamed, table = result.stdout.split("\nfigure ")
     values = {}
@@ -94,7 +104,6 @@ def out_of_memory_at(limit, error):
     ],
 )
 def test_t4_fit_search_stops_at_the_first_out_of_memory_and_releases_after_each_try(error):
-    bench_gpu = load_bench_gpu()
     released = []
     fits = bench_gpu.fit_search(out_of_memory_at(2, error), (1, 2, 4, 8), lambda: released.append(1))
     assert fits == {1: 1.5, 2: 3.0, 4: "out of memory"} and len(released) == 3
@@ -107,19 +116,11 @@ def test_t4_fit_search_stops_at_the_first_out_of_memory_and_releases_after_each_
 
 def test_t4_fit_search_lets_other_errors_through():
     with pytest.raises(RuntimeError, match="shape mismatch"):
-        load_bench_gpu().fit_search(out_of_memory_at(0, RuntimeError("shape mismatch")), (1, 2), lambda: None)
-
-
-def load_bench_gpu():
-    import bench_gpu  # its PROFILE default is a setdefault: the tests' demo profile stays
-
-    return bench_gpu
+        bench_gpu.fit_search(out_of_memory_at(0, RuntimeError("shape mismatch")), (1, 2), lambda: None)
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference-data is absent (opt-in check)")
 def test_committed_prompt_lengths_are_what_measure_prompt_lengths_gives(tmp_path, monkeypatch):
-    import measure_prompt_lengths
-
     monkeypatch.setattr(measure_prompt_lengths, "OUTPUT", tmp_path / "prompt_lengths.json")
     measure_prompt_lengths.main([str(REFERENCE)])
     committed = common.PROJECT_DIR / "configs" / "prompt_lengths.json"

