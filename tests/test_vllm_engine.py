@@ -4,6 +4,7 @@
 vLLM cannot load 4-bit NF4, so here the whole run is LOAD_IN_4BIT=0 with COMPUTE_DTYPE=float32: script 1 trains
 the adapter on the tiny model's float32 base, and scripts 2 and 3 evaluate it once with each engine."""
 
+import dataclasses
 import json
 import shutil
 
@@ -13,11 +14,8 @@ from conftest import run_script
 
 pytest.importorskip("vllm", reason="the vLLM engine is optional; `make test-vllm` installs it and runs this file")
 
-import prompts  # noqa: E402
-import vllm_engine  # noqa: E402
-
 import common  # noqa: E402
-import modeling  # noqa: E402
+from tradeoff import PipelineError, model, spider, vllm_engine  # noqa: E402
 
 # Batches of 16 for both engines: three batches, so that a resumed vLLM run has batches done and batches to do.
 UNQUANTIZED = {
@@ -29,7 +27,7 @@ UNQUANTIZED = {
     "EVALUATION_ENTRIES_SIZE": "48",
     "VLLM_BATCH_SIZE": "16",
 }
-COMPARED_FIELDS = ("prompt", "raw_output", "prediction", "score", "strict_score", "reason", "error_kind")
+COMPARED_FIELDS = ("key", "raw_output", "prediction", "score", "strict_score", "reason", "error_kind")
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +88,26 @@ def test_a_killed_vllm_run_resumes_to_the_same_records(trained):
     assert spider_records(trained, "vllm", "lora_epoch1") == before
 
 
-def test_non_finite_vllm_generation_stops_the_run(tmp_path, monkeypatch):
+def test_non_finite_vllm_generation_stops_the_run(tmp_path):
     import torch
     from safetensors.torch import load_file, save_file
 
     broken = tmp_path / "nan-model"
-    shutil.copytree(common.project_path(modeling.model_source()), broken)
+    shutil.copytree(common.model_config().source, broken)
     weights = load_file(broken / "model.safetensors")
     weights = {
         name: torch.full_like(tensor, float("nan")) if "embed_tokens" in name else tensor
         for name, tensor in weights.items()
     }
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    monkeypatch.setattr(common, "MODEL_NAME", str(broken))
-    monkeypatch.setattr(common, "LOAD_IN_4BIT", False)
-    monkeypatch.setattr(common, "COMPUTE_DTYPE", "float32")
-    vllm_engine.engine.cache_clear()
+    config = dataclasses.replace(
+        common.model_config(), name=str(broken), source=str(broken), load_in_4bit=False, compute_dtype="float32"
+    )
     try:
-        tokenizer = modeling.load_tokenizer()
-        prompt = prompts.render_prompt(tokenizer, [{"role": "user", "content": "How many singers are there?"}])
-        with pytest.raises(common.PipelineError, match=r"non-finite log-probabilities during vLLM generation"):
-            vllm_engine.generate_batch(tokenizer, None, [prompt], 4)
+        tokenizer = model.load_tokenizer(config)
+        prompt = spider.render(tokenizer, [{"role": "user", "content": "How many singers are there?"}])
+        complete = model.generator(config, tokenizer, None, "vllm")
+        with pytest.raises(PipelineError, match=r"non-finite log-probabilities during vLLM generation"):
+            complete([prompt], 4)
     finally:
         vllm_engine.engine.cache_clear()
