@@ -79,8 +79,7 @@ def bench_metric(paths):
     """DeepEval ExecutionAccuracy + strict rule per 1000 examples (gold results cached, as in a real run)."""
     scoring, entries, size = common.spider_scoring(), files.read_json(paths.spider_dev), common.EVAL_BATCH_SIZE
     items = [
-        dict(question=e["question"], prediction=e["query"], gold=e["query"], db_id=e["db_id"], db_path=str(path))
-        for e, path in zip(entries, map(scoring.database, (e["db_id"] for e in entries)))
+        dict(e, prediction=e["query"], gold=e["query"], db_path=str(scoring.database(e["db_id"]))) for e in entries
     ]
     evaluate = functools.partial(sql_scoring.evaluate_predictions, limits=scoring.limits, work_dir=scoring.deepeval_dir)
     evaluate(items[:4])  # warm-up: imports and DeepEval's first-call setup

@@ -149,9 +149,9 @@ def training_examples(tokenizer, lengths, words, rng):
     return examples
 
 
-def train_steps(lora, tokenizer, examples, recipe, batch_size, output_dir):
-    """Script 1's trainer for one epoch over examples at batch_size: (seconds/step, tokens/step, peaks GiB). The
-    first step (allocation, kernel choice) is left out of the median step time."""
+def train_steps(lora, dtype, tokenizer, examples, recipe, batch_size, output_dir):
+    """Script 1's trainer (dtype: the compute dtype) for one epoch over examples at batch_size: (seconds/step,
+    tokens/step, peaks GiB). The first step (allocation, kernel choice) is left out of the median step time."""
     from transformers import TrainerCallback
 
     ends = []
@@ -162,8 +162,9 @@ def train_steps(lora, tokenizer, examples, recipe, batch_size, output_dir):
 
     kept, lengths, _ = training.training_examples(tokenizer, examples, recipe.max_seq_length)
     recipe = dataclasses.replace(recipe, per_device_train_batch_size=batch_size, num_epochs=1)
-    arguments = training.training_arguments(recipe, output_dir, lora.dtype)
-    trainer = training.build_trainer(lora, tokenizer, kept, lengths, arguments, [StepTimer()])
+    arguments = training.training_arguments(recipe, output_dir, dtype)
+    callbacks = [StepTimer(), training.training_guard(dtype)]
+    trainer = training.build_trainer(lora, tokenizer, kept, lengths, arguments, callbacks)
     if cuda := torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     trainer.train()
@@ -180,7 +181,8 @@ def bench_training(config, recipe, tokenizer, words, rng, output_dir):
     examples = training_examples(tokenizer, sample_lengths("spider_training", steps * per_step, rng), words, rng)
     lora = training.lora_model(model.load_base_model(config), recipe, config.name)
     show("attention implementation", lora.config._attn_implementation, "ModelConfig.attention")
-    seconds, tokens, (allocated, reserved) = train_steps(lora, tokenizer, examples, recipe, batch, output_dir)
+    dtype = model.torch_dtype(config.compute_dtype)
+    seconds, tokens, (allocated, reserved) = train_steps(lora, dtype, tokenizer, examples, recipe, batch, output_dir)
     steps_per_epoch, epochs = math.ceil(TRAIN_QUESTIONS / per_step), recipe.num_epochs
     hours = steps_per_epoch * seconds / 3600
     memory = "GPU allocator peak" if torch.cuda.is_available() else "max RSS (no CUDA): process memory"
@@ -243,7 +245,7 @@ def bench_t4(config, recipe, tokenizer, words, rng, output_dir):
 
         def peak_reserved(example, batch):  # one optimizer step, every sequence this example's
             batch_examples = [example] * batch * recipe.gradient_accumulation_steps
-            return train_steps(lora, tokenizer, batch_examples, recipe, batch, output_dir)[2][1]
+            return train_steps(lora, torch.float16, tokenizer, batch_examples, recipe, batch, output_dir)[2][1]
 
         def release():
             lora.zero_grad(set_to_none=True)
