@@ -38,6 +38,10 @@ TEST_SUITE_NOTE = (
     "Published fine-tuning results on Spider dev (e.g. 0.662 for Qwen-7B-Chat with QLoRA) are test-suite "
     "figures (the official test-suite databases and rules): compare them with the test-suite column only."
 )
+DEMO_NOTE = (
+    "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the pipeline, "
+    "not the science."
+)
 DESIGN_NOTE = (
     "Power design: n paired questions, each discordant (one model right, the other wrong) with probability p_d; "
     "δ = p01 − p10 (model right only minus base right only), so |δ| ≤ p_d. *Detectable*: the smallest |δ| the exact "
@@ -107,19 +111,19 @@ def new_row(**values):
     return dict.fromkeys(COLUMNS) | values
 
 
-def model_rows(benchmark, field, key, records, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, name, expected n, the model's records of it) the summary
-    of `field` and, against each of `bases` ({key: records or None}), the paired test on the slice's questions that
-    both scored (an item's slice is a property of its question, the same in every model's file)."""
+def model_rows(benchmark, field, key, status, slices, bases=None):
+    """One model's rows of one benchmark: per slice (group, name, expected n, the model's records of it, None when
+    its file is missing) the summary of `field` and, against each of `bases` ({key: records or None}), the paired
+    test on the slice's questions both scored (a slice is a property of the question, the same in every file)."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
     for group, name, expected, part in slices:
         row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
-        if records is not None:
+        if part is not None:
             row |= stats.summarize_scores(scores(part, field), ddof)
         for versus, base in (bases or {None: None}).items():
             test = {"versus": versus}
-            if versus and records is not None and base is not None:
+            if versus and part is not None and base is not None:
                 base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
                 both = [r for r in part if r["index"] in base_scores and r.get(field) is not None]
                 test |= stats.paired_comparison([base_scores[r["index"]] for r in both], scores(both, field))
@@ -148,19 +152,20 @@ def spider_rows(loaded, settings):
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
         for benchmark, field in benchmarks:
             everything = [("all", "all", expected, records)]
-            rows += model_rows(benchmark, field, key, records, status, everything, bases if field == "score" else None)
+            rows += model_rows(benchmark, field, key, status, everything, bases if field == "score" else None)
         if records is None:
             continue
         levels = {r.get("hardness") for r in records}
         ordered = [level for level in HARDNESS_LEVELS if level in levels] + sorted(levels - {*HARDNESS_LEVELS, None})
-        ordered += [None] * bool(ordered and None in levels)  # a file resumed across the change: counted apart
+        if ordered and None in levels:  # a file resumed across the change: counted apart, not dropped
+            ordered.append(None)
         slices = [
             ("hardness", level or "(no hardness)", None, [r for r in records if r.get("hardness") == level])
             for level in ordered
         ]
         for db_id in sorted({r["db_id"] for r in records}):
             slices.append(("database", db_id, None, [r for r in records if r["db_id"] == db_id]))
-        rows += model_rows("spider", "score", key, records, status, slices)
+        rows += model_rows("spider", "score", key, status, slices)
         wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
         error = {"benchmark": "spider", "model": key, "group": "error", "status": status}
         rows += [new_row(**error, slice=kind, n=wrong[kind]) for kind in ERROR_KINDS]
@@ -181,7 +186,7 @@ def mmlu_rows(loaded, settings, expected):
             for c in settings.categories if records is not None else ():
                 part = [r for r in records if r["category"] == c]
                 slices.append(("category", c, None if expected is None else expected[c], part))
-            found = model_rows(benchmark, field, key, records, status, slices, bases)
+            found = model_rows(benchmark, field, key, status, slices, bases)
             if records is not None:
                 # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
                 aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
@@ -326,6 +331,11 @@ class Table:
     def accuracy(self, *where):
         return (self.get(*where) or {}).get("accuracy")
 
+    def paired(self, benchmark, groups=("all",)):
+        """The fine-tuned models' paired tests against a base, in table order."""
+        rows = (r for r in self.rows if r["benchmark"] == benchmark and r["group"] in groups)
+        return [r for r in rows if r["versus"] and key_epoch(r["model"])]
+
 
 def save_plot(path, title, series, **axes):
     """Draw each (xs, ys, yerr, style) of `series`, set `axes` (labels, ticks, limits) and save the PNG like every
@@ -468,10 +478,9 @@ class Markdown:
         """A table of the paired tests of each fine-tuned model against a base; `second` names the column after
         the model, which shows the base (vs) or the slice (Category)."""
         rows = []
-        for row in self.table.rows:
-            if (row["benchmark"], row["group"] in groups, key_epoch(row["model"]) > 0) == (benchmark, True, True):
-                shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
-                rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *comparison_cells(row)])
+        for row in self.table.paired(benchmark, groups):
+            shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
+            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *comparison_cells(row)])
         heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
         return [heading, markdown_table(["Model", second, *COMPARISON_HEADER], rows)]
 
@@ -491,13 +500,12 @@ class Markdown:
                 f"{manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated questions: "
                 f"{manifest.get('overlap_with_evaluated')}{finished}"
             )
-        demo = "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the "
         return [
             f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider",
             f"- Profile: **{results['profile']}**\n- Model: `{results['model']}`\n"
             f"- Results as of: {results['date'] or 'no results yet'}",
             "\n".join(["```", *config, "```"]),
-            *[demo + "pipeline, not the science."] * (results["profile"] == "demo"),
+            *[DEMO_NOTE] * (results["profile"] == "demo"),
             f"Training: {training}.",
             *[f"> **⚠ {results['leakage_warning']}**"] * bool(results["leakage_warning"]),
         ]
@@ -544,7 +552,9 @@ class Markdown:
 
     def breakdowns(self):
         """Tables I-c and I-d: accuracy per hardness level and per database, a column per Spider model present."""
-        models = [(k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"]]
+        models = [
+            (k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"] is not None
+        ]
         labels = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
         old = "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3"
         blocks = []
@@ -667,25 +677,18 @@ class Markdown:
         ]
 
     def sample_sizes(self):
+        heading = "## How many questions would be needed"
         if not self.settings.eval_epochs:
-            return [
-                "## How many questions would be needed",
-                "No fine-tuned model to compare with (EVAL_EPOCHS is empty).",
-            ]
-        names = {"spider": "Spider", "mmlu": "MMLU", "mmlu_generation": "MMLU (generation)"}
-        rows = [
-            [
-                names[r["benchmark"]],
-                f"LoRA epoch {key_epoch(r['model'])} vs {r['versus']}",
-                "missing" if r["n_paired"] is None else r["n_paired"],
-            ]
-            + [fmt_rate(r), *(fmt(r[f"n_for_{points}pt"], 0) for points in SAMPLE_SIZE_POINTS)]
-            for r in self.table.rows
-            if r["benchmark"] in names and r["group"] == "all" and r["versus"] and key_epoch(r["model"])
-        ]
+            return [heading, "No fine-tuned model to compare with (EVAL_EPOCHS is empty)."]
+        rows = []
+        for benchmark, name in (("spider", "Spider"), ("mmlu", "MMLU"), ("mmlu_generation", "MMLU (generation)")):
+            for r in self.table.paired(benchmark):
+                n_now = "missing" if r["n_paired"] is None else r["n_paired"]
+                needed = [fmt(r[f"n_for_{points}pt"], 0) for points in SAMPLE_SIZE_POINTS]
+                rows.append([name, f"LoRA epoch {key_epoch(r['model'])} vs {r['versus']}", n_now, fmt_rate(r), *needed])
         header = ["Benchmark", "Comparison", "n now", "p_d", *(f"{points} pt" for points in SAMPLE_SIZE_POINTS)]
         return [
-            "## How many questions would be needed",
+            heading,
             f"Paired questions for the exact McNemar test to detect a difference in accuracy of "
             f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with 80% power at α = 0.05 (two-sided), at each "
             "comparison's discordance rate p_d (design as above); a difference larger than p_d cannot occur (—).",
