@@ -1,28 +1,22 @@
 """Spider hardness levels (easy / medium / hard / extra) of a SQL query, parsed with sqlglot.
 
-The levels are those of the official Spider evaluator (taoyds/spider, evaluation.py: `Evaluator.eval_hardness` with
-`count_component1`, `count_component2`, `count_others`; the parse tree is process_sql.py's `get_sql`). This module
-parses with sqlglot's sqlite dialect instead of that hand-written parser, and mirrors what the official code counts,
-quirks included (taoyds/test-suite-sql-eval's evaluation.py has the same counting functions and thresholds), on the
-top-level query only (the leftmost SELECT of a set operation, as the official parse keeps it):
+The levels are those of the official Spider evaluator (taoyds/spider evaluation.py: Evaluator.eval_hardness with
+count_component1, count_component2 and count_others; taoyds/test-suite-sql-eval counts the same), on the top-level
+query only: the leftmost SELECT of a set operation, as the official parse (process_sql.py get_sql) keeps it. sqlglot's
+sqlite dialect replaces that hand-written parser; what the official code counts is mirrored, quirks included:
 
-- component1: WHERE, GROUP BY, ORDER BY, LIMIT (one each when present); one per FROM item beyond the first (a FROM
-  subquery is an item too); one per OR connector and one per LIKE condition (NOT LIKE included) across the JOIN ... ON
-  conditions, WHERE and HAVING.
-- component2: one per subquery used as a condition's value in ON / WHERE / HAVING (two for a BETWEEN with two), plus one
-  when the query is a set operation (INTERSECT / UNION / EXCEPT: the official parse nests the rest of a chain inside the
-  right operand, so a chain still counts once). Subqueries in FROM are table units there, not nested queries.
-- others: +1 if "aggregates" > 1, +1 if more than one SELECT item, +1 if more than one WHERE condition, +1 if more than
-  one GROUP BY column. The official `has_agg` reads element 0 of whatever it is given, so its "aggregates" are:
-  SELECT items that are an aggregate call, aggregate operands of ORDER BY items, aggregate GROUP BY items, but for WHERE
-  and HAVING conditions element 0 is the NOT flag (every `NOT IN` / `NOT LIKE` / `NOT BETWEEN` counts, a real aggregate
-  in HAVING does not), and HAVING's AND/OR connector strings count too (their first letter is not 0).
-- A condition whose value is an unquoted column (`T1.a = T2.b`) makes the official parser read tokens up to the next
-  AND / comma / parenthesis / clause keyword, so an `OR cond` right after it is swallowed: mirrored here.
+- A FROM subquery is a table unit (a join), not a nested query; a chain of set operations counts once (the official
+  parse nests the rest of a chain inside the right operand).
+- has_agg reads element 0 of whatever it is given: for WHERE and HAVING conditions that is the NOT flag (every
+  NOT IN / NOT LIKE / NOT BETWEEN counts as an aggregate, a real aggregate in HAVING does not), and HAVING's AND/OR
+  connector strings count too (their first letter is not 0).
+- After a condition whose value is an unquoted column (`T1.a = T2.b`) the official parser reads tokens up to the next
+  AND / comma / parenthesis / clause keyword, so an `OR cond` right after it is swallowed.
+- Spider writes string values in double quotes, which sqlite's grammar reads as identifiers: a quoted identifier on the
+  right of a comparison is therefore a value here, not a column.
 
-Spider writes string values in double quotes, which sqlite's grammar reads as identifiers: a quoted identifier on the
-right of a comparison is therefore a value here, not a column. Queries the official parser cannot read (aliases in
-SELECT, IS NOT NULL, comma joins, aliases reused for another table across a set operation, ...) still get a level here.
+Queries the official parser cannot read (aliases in SELECT, IS NOT NULL, comma joins, aliases reused for another table
+across a set operation, ...) still get a level here.
 """
 
 import functools

@@ -89,10 +89,6 @@ def _first_statement(text):
     return "".join(out).strip()
 
 
-def _has_query(text):
-    return bool(SQL_LINE_START.search(text) or ANY_SELECT.search(text))
-
-
 def _fenced_query(text):
     """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
     it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
@@ -102,7 +98,7 @@ def _fenced_query(text):
         return text
     blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
     for part in blocks + parts[0::2]:
-        if _has_query(part):
+        if SQL_LINE_START.search(part) or ANY_SELECT.search(part):
             return part
     for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
         if STATEMENT_LINE_START.search(part):
@@ -276,21 +272,18 @@ def _score(db_path, prediction, gold, limits):
     gold_run = gold_result(db_path, strict_gold, limits)
     if strict_prediction != prediction:
         predicted = execute_sql(db_path, strict_prediction, limits)
-    match = None
+    match = gold_run["ok"] and predicted["ok"] and strict_match(predicted["rows"], gold_run["rows"], strict_gold)
     if not gold_run["ok"]:
         strict_reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
     elif not predicted["ok"]:
         strict_reason = f"{predicted['error_kind']}: {predicted['message']}"
+    elif match is None:
+        strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
+    elif match:
+        strict_reason = "correct"
     else:
-        match = strict_match(predicted["rows"], gold_run["rows"], strict_gold)
-        if match is None:
-            strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
-        elif match:
-            strict_reason = "correct"
-        else:
-            strict_reason = _wrong_result(predicted["rows"], gold_run["rows"])
-            if "order by" in strict_gold.lower():
-                strict_reason += " (gold has ORDER BY: order matters)"
+        ordered = " (gold has ORDER BY: order matters)" if "order by" in strict_gold.lower() else ""
+        strict_reason = _wrong_result(predicted["rows"], gold_run["rows"]) + ordered
     return _outcome(float(correct), float(bool(match)), reason, strict_reason, None if correct else "wrong_result")
 
 
@@ -470,6 +463,7 @@ def score_outputs(scoring, entries, raw_outputs):
         if not isinstance(raw, str):
             outcome = _failed("not_text", "the prediction is not a string")
         suite = scoring.suite(entry["db_id"])
+        suite_score = test_suite_score(suite, prediction, entry["query"], scoring.limits) if suite else None
         records.append(
             {
                 "db_id": entry["db_id"],
@@ -478,14 +472,10 @@ def score_outputs(scoring, entries, raw_outputs):
                 "hardness": hardness.hardness(entry["query"]),
                 "raw_output": raw,
                 "prediction": prediction,
-                "score": int(outcome["score"]),
+                **outcome,
+                "score": int(outcome["score"]),  # the scores as 0 or 1 in the records
                 "strict_score": int(outcome["strict_score"]),
-                "test_suite_score": test_suite_score(suite, prediction, entry["query"], scoring.limits)
-                if suite
-                else None,
-                "reason": outcome["reason"],
-                "strict_reason": outcome["strict_reason"],
-                "error_kind": outcome["error_kind"],
+                "test_suite_score": suite_score,
             }
         )
     return records
