@@ -452,10 +452,10 @@ def score_outputs(scoring, entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
     external prediction that is not text (a number, null, a list) scores 0 as not_text."""
     predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
+    databases = [str(scoring.database(entry["db_id"])) for entry in entries]
     items = [
-        {"question": entry["question"], "prediction": prediction, "gold": entry["query"]}
-        | {"db_path": str(scoring.database(entry["db_id"]))}
-        for entry, prediction in zip(entries, predictions)
+        {"question": entry["question"], "prediction": prediction, "gold": entry["query"], "db_path": database}
+        for entry, prediction, database in zip(entries, predictions, databases)
     ]
     outcomes = evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
     records = []
