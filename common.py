@@ -166,32 +166,21 @@ PROFILES = {
 # Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
 # profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
 VALID = {
+    **dict.fromkeys(
+        "LORA_R NUM_EPOCHS PER_DEVICE_TRAIN_BATCH_SIZE GRADIENT_ACCUMULATION_STEPS LOGGING_STEPS "
+        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE SQL_MAX_ROWS SQL_MAX_RESULT_BYTES "
+        "MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS".split(),
+        (1, None),
+    ),
+    **dict.fromkeys(("MAX_TRAIN_EXAMPLES", "MMLU_QUESTIONS_PER_SUBJECT"), (0, None)),
+    **dict.fromkeys(("LORA_ALPHA", "MAX_GRAD_NORM"), (1e-9, None)),
+    **dict.fromkeys(("LORA_DROPOUT", "WARMUP_RATIO"), (0.0, 0.99)),
     "SEED": (0, 2**32 - 1),  # numpy's seed range
-    "LORA_R": (1, None),
-    "LORA_ALPHA": (1e-9, None),
-    "LORA_DROPOUT": (0.0, 0.99),
-    "NUM_EPOCHS": (1, None),
-    "PER_DEVICE_TRAIN_BATCH_SIZE": (1, None),
-    "GRADIENT_ACCUMULATION_STEPS": (1, None),
     "LEARNING_RATE": (1e-12, 1.0),
-    "WARMUP_RATIO": (0.0, 0.99),
-    "MAX_GRAD_NORM": (1e-9, None),
-    "LOGGING_STEPS": (1, None),
     "MAX_SEQ_LENGTH": (16, None),
-    "MAX_TRAIN_EXAMPLES": (0, None),
-    "EVALUATION_ENTRIES_SIZE": (1, None),
-    "EVAL_EPOCHS": (1, None),
     "BASELINE_SHOTS": (0, 20),
-    "EVAL_BATCH_SIZE": (1, None),
-    "MAX_NEW_TOKENS": (1, None),
-    "VLLM_BATCH_SIZE": (1, None),
     "SQL_TIMEOUT_SECONDS": (0.01, 40.0),  # a case's four queries stay within DeepEval's 180 s per case
-    "SQL_MAX_ROWS": (1, None),
-    "SQL_MAX_RESULT_BYTES": (1, None),
-    "MAX_PREDICTION_CHARS": (1, None),
     "MMLU_SHOTS": (0, 5),
-    "MMLU_QUESTIONS_PER_SUBJECT": (0, None),
-    "MMLU_GENERATION_TOKENS": (1, None),
     "TRAIN_SPLIT": {"train", "dev"},
     "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
     "INFERENCE_ENGINE": {"hf", "vllm"},
@@ -231,13 +220,14 @@ def parse_override(name, text, current):
             return value
         return text
     except ValueError:
-        kind = {
+        kinds = {
             bool: "a boolean (1/0/true/false)",
             int: "an integer",
             float: "a number",
-            tuple: "a comma-separated list",
-            dict: "a JSON object",
-        }.get(type(current), "a value")
+            tuple: "a list",
+            dict: "JSON",
+        }
+        kind = kinds.get(type(current), "a value")
         raise PipelineError(
             f"environment variable {name}={text!r} is not {kind}; fix or unset it (the default is {current!r})"
         ) from None
