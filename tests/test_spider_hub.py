@@ -128,3 +128,9 @@ def test_auto_source_takes_a_local_release_without_the_network(tmp_path):
     assert "fetching" not in result.stdout
     manifest = json.loads((tmp_path / "prepared" / "manifest.json").read_text())
     assert manifest["spider_release"] == "a folder made by hand" and manifest["counts"]["spider_dev"] == 106
+
+
+def test_an_unknown_spider_source_is_one_line(tmp_path):
+    result = prepare(tmp_path, source="web")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "SPIDER_SOURCE='web' must be one of auto, hub, local" in result.stderr
