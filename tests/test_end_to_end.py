@@ -228,7 +228,7 @@ BAD_INPUTS = {
         SCRIPTS[3],
         lambda root: (first_adapter(root) / "adapter_model.safetensors").unlink(),
         (),
-        "has no adapter_model.safetensors; run 1_fine-tuning.py --fresh",
+        "is damaged (No such file or directory",
     ),
     "truncated adapter weights": (
         SCRIPTS[4],
