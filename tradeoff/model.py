@@ -212,12 +212,16 @@ def generator(config, tokenizer, adapter_dir, engine):
     """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
     alone), on engine "hf" or "vllm"."""
     if engine == "hf":
-        return functools.partial(generate_batch, load_model(config, adapter_dir), tokenizer)
+        loaded = functools.cache(
+            lambda: load_model(config, adapter_dir)
+        )  # at the first batch: a finished run loads none
+        return lambda texts, max_new_tokens: generate_batch(loaded(), tokenizer, texts, max_new_tokens)
     vllm_engine.check_usable(config.load_in_4bit)
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
     lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
+    rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
     # seed 0: greedy decoding draws nothing.
-    llm = vllm_engine.engine(model_source(config), dtype, 0, lora_r, max(torch.cuda.device_count(), 1))
+    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, max(torch.cuda.device_count(), 1))
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
     return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
 
