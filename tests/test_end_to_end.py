@@ -194,6 +194,12 @@ BAD_INPUTS = {
         (),
         "spider_dev.json is not valid JSON",
     ),
+    "prepared db_id leaves SPIDER_DIR": (
+        SCRIPTS[2],
+        lambda root: edit_json(root / "prepared/spider_dev.json", lambda entries: [dict(entries[0], db_id="../x")]),
+        (),
+        "spider_dev.json entry 0: db_id '../x' must be a plain database name",
+    ),
     "prepared file missing": (
         SCRIPTS[4],
         lambda root: (root / "prepared/mmlu_test.json").unlink(),

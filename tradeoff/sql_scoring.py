@@ -423,15 +423,20 @@ class Scoring:
             )
         return databases
 
-    def check_databases(self, entries):
-        """Fail before any work, with one line, if a database the entries need is missing."""
-        for db_id in sorted({entry["db_id"] for entry in entries}):
-            if not self.database(db_id).is_file():
+    def check_databases(self, entries, where="the evaluated questions"):
+        """Fail before any work, with one line naming the entry at fault, if a database the entries need is missing
+        or a db_id is not a plain name."""
+        for number, entry in enumerate(entries):
+            try:
+                database = self.database(entry["db_id"])
+            except PipelineError as error:
+                raise PipelineError(f"{where} entry {number}: {error}") from None
+            if not database.is_file():
                 raise PipelineError(
-                    f"database {db_id!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the Spider "
-                    f"release the data was prepared from, or run {files.SCRIPTS[0]}"
+                    f"database {entry['db_id']!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the "
+                    f"Spider release the data was prepared from, or run {files.SCRIPTS[0]}"
                 )
-            self.suite(db_id)
+            self.suite(entry["db_id"])
 
     def key(self, text, entry):
         """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
