@@ -1,11 +1,13 @@
 """Step 0: prepare Spider and MMLU for the later steps.
 
 Spider comes from its official layout (SPIDER_DIR: dev.json, train_spider.json, train_others.json, tables.json,
-database/); each entry becomes {db_id, question, query, db_schema} with the schema written as in the study's
-Figure 1. MMLU comes from local CSVs in the original format (MMLU_DIR) or the Hugging Face dataset MMLU_DATASET;
-MMLU_QUESTIONS_PER_SUBJECT test questions per subject are drawn with the seed, and the dev split is kept for the
-few-shot prompts. Everything is checked before anything is written; files are written atomically with a manifest,
-and a re-run with unchanged inputs does nothing. Last, a model the project builds itself (MODEL_BUILDER) is built.
+database/), fetched first from the Hugging Face hub (the release zip at a pinned revision, checked before it is
+unpacked) when SPIDER_SOURCE asks for it or SPIDER_DIR holds no release; each entry becomes {db_id, question, query,
+db_schema} with the schema written as in the study's Figure 1. MMLU comes from local CSVs in the original format
+(MMLU_DIR) or the Hugging Face dataset MMLU_DATASET; MMLU_QUESTIONS_PER_SUBJECT test questions per subject are drawn
+with the seed, and the dev split is kept for the few-shot prompts. Everything is checked before anything is written;
+files are written atomically with a manifest, and a re-run with unchanged inputs does nothing. Last, a model the
+project builds itself (MODEL_BUILDER) is built.
 """
 
 import functools
@@ -75,7 +77,13 @@ def fingerprint(spider_dir):
     relative = [
         path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path for path in inputs
     ]
-    return {"inputs": {str(r): files.sha256_file(p) for r, p in zip(relative, inputs)}, "settings": mmlu_settings()}
+    record = spider_dir / spider.HUB_RECORD  # the zip the release was fetched as, if it came from the hub
+    release = files.read_json(record) if record.is_file() else "a folder made by hand"
+    return {
+        "inputs": {str(r): files.sha256_file(p) for r, p in zip(relative, inputs)},
+        "settings": mmlu_settings(),
+        "spider_release": release,
+    }
 
 
 def up_to_date(made_from):
@@ -88,6 +96,14 @@ def up_to_date(made_from):
 
 def main():
     spider_dir = common.project_path(common.SPIDER_DIR)
+    if common.SPIDER_SOURCE == "hub" or (common.SPIDER_SOURCE == "auto" and not (spider_dir / "dev.json").exists()):
+        spider.fetch_release(
+            spider_dir,
+            common.SPIDER_HUB_REPO,
+            common.SPIDER_HUB_FILE,
+            common.SPIDER_HUB_REVISION,
+            common.SPIDER_HUB_DEV_SIZE,
+        )
     spider_input_files(spider_dir)  # fails before building anything if the folder is not Spider
     build_databases_from_sql(spider_dir)
     if common.TEST_SUITE_DIR:

@@ -23,13 +23,6 @@ from tradeoff import files, model, spider, training
 PATHS = common.PATHS
 
 
-def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fresh", action="store_true", help="start over (the previous run folder is renamed)")
-    parser.add_argument("--stop-after-epoch", type=int, default=None, help="stop after this epoch; re-run resumes")
-    return parser.parse_args(argv)
-
-
 def training_config():
     """The recipe: common.py's constant of each field's name, upper-cased."""
     fields = dataclasses.fields(training.TrainingConfig)
@@ -47,19 +40,21 @@ def training_entries():
 
 
 def main(argv=None):
-    args = parse_arguments(argv)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fresh", action="store_true", help="start over (the previous run folder is renamed)")
+    parser.add_argument("--stop-after-epoch", type=int, default=None, help="stop after this epoch; re-run resumes")
+    args = parser.parse_args(argv)
     model_config, config = common.model_config(), training_config()
-    if args.fresh:
-        training.move_previous_run_aside(PATHS.lora)
+    if args.fresh and PATHS.lora.exists():
+        kept = PATHS.lora.rename(PATHS.lora.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}"))
+        print(f"previous run kept at {kept}")
     resolved = common.resolved_config()
     settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
     base_model = model.model_identity(model_config)
     manifest = training.read_manifest(PATHS)
     training.check_resumable(PATHS, manifest, settings, base_model)
     if manifest and manifest["finished"]:
-        print(
-            f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora} (use --fresh to train again)"
-        )
+        print(f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora}; {files.FRESH_HINT}")
         return
 
     model.seed_everything(config.seed)
@@ -92,20 +87,15 @@ def main(argv=None):
     }
     manifest = training.write_manifest(PATHS, manifest, config.num_epochs)
     dtype = model.torch_dtype(model_config.compute_dtype)
-    trainer = training.build_trainer(
-        training.lora_model(model.load_base_model(model_config), config, model_config.name),
-        tokenizer,
-        examples,
-        lengths,
-        training.training_arguments(config, PATHS.lora, dtype),
-        [training.training_guard(dtype, args.stop_after_epoch)],
-    )
-    start_epoch = training.checkpoint_epoch(resume_from) if resume_from else 0
+    lora = training.lora_model(model.load_base_model(model_config), config, model_config.name)
+    arguments = training.training_arguments(config, PATHS.lora, dtype)
+    guard = training.training_guard(dtype, args.stop_after_epoch)
+    trainer = training.build_trainer(lora, tokenizer, examples, lengths, arguments, [guard])
+    start_epoch = max(map(int, manifest["epochs"]), default=0)  # the epoch resume_from ended (0: none)
     if resume_from:
         print(f"resuming from {resume_from} (epoch {start_epoch})")
-    started = time.time()
     result = trainer.train(resume_from_checkpoint=resume_from and str(resume_from))
-    seconds = time.time() - started
+    seconds = result.metrics["train_runtime"]
 
     training.write_loss_log(PATHS.loss_log, trainer.state.log_history)
     tokens_trained = sum(lengths) * (trainer.state.epoch - start_epoch)  # this invocation's share of the run

@@ -32,7 +32,7 @@ def main():
     config, scoring, batch_size = common.model_config(), common.spider_scoring(), common.generation_batch_size()
     entries = files.read_json(PATHS.spider_dev, made_by=files.SCRIPTS[0])[: common.EVALUATION_ENTRIES_SIZE]
     shots = baseline_shots(entries)
-    scoring.check_databases(entries)
+    scoring.check_databases(entries, PATHS.spider_dev)
     model.seed_everything(common.SEED)
     tokenizer = model.load_tokenizer(config)
     complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE)

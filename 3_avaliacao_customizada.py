@@ -26,7 +26,7 @@ def evaluate_adapters(scoring):
     config, batch_size = common.model_config(), common.generation_batch_size()
     adapters = {epoch: training.adapter_path(PATHS, epoch) for epoch in common.EVAL_EPOCHS}
     entries = files.read_json(PATHS.spider_dev, made_by=files.SCRIPTS[0])[: common.EVALUATION_ENTRIES_SIZE]
-    scoring.check_databases(entries)
+    scoring.check_databases(entries, PATHS.spider_dev)
     model.seed_everything(common.SEED)
     tokenizer = model.load_tokenizer(config)
     prompts = [spider.render(tokenizer, spider.messages(entry)) for entry in entries]

@@ -57,9 +57,14 @@ def evaluate_models():
             model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens),
             prompt_format=prompt_format,
         )
-        llm = model.load_model(config, adapter)
-        score = functools.partial(model.letter_log_probs_batch, llm, tokenizer, letter_ids=letter_ids)
-        generate = functools.partial(model.generate_batch, llm, tokenizer, max_new_tokens=generation_tokens)
+        llm = functools.cache(functools.partial(model.load_model, config, adapter))  # a finished run loads none
+
+        def score(texts, llm=llm):
+            return model.letter_log_probs_batch(llm(), tokenizer, texts, letter_ids)
+
+        def generate(texts, llm=llm):
+            return model.generate_batch(llm(), tokenizer, texts, generation_tokens)
+
         path = PATHS.results("mmlu", key)
         records = mmlu.evaluate_model(
             score, generation_tokens and generate, path, items, prompts, lengths, made_with, common.EVAL_BATCH_SIZE

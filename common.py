@@ -105,11 +105,20 @@ MMLU_GENERATION_TOKENS = 8  # enough for "B" or "The answer is B"
 # Data sources. SPIDER_DIR holds the official release (dev.json, train_spider.json, tables.json, database/).
 # MMLU_DIR, when set, holds the original CSVs (dev/, test/); empty means the Hugging Face dataset MMLU_DATASET.
 SPIDER_DIR = "data/spider"
+# "auto": the release in SPIDER_DIR if it holds one, else fetched from the hub; "hub": fetched (into an empty or
+# absent SPIDER_DIR; once there, reused); "local": SPIDER_DIR only, never the network.
+SPIDER_SOURCE = "auto"
+# The official release zip as its authors put it on the hub; later revisions replaced it with parquet files that
+# lack the databases. Its dev.json holds SPIDER_HUB_DEV_SIZE questions: the check that the right file came.
+SPIDER_HUB_REPO = "xlangai/spider"
+SPIDER_HUB_FILE = "data/spider.zip"
+SPIDER_HUB_REVISION = "177e69f41c5e57dff0a01b4066fdddf819bbb534"
+SPIDER_HUB_DEV_SIZE = 1034
 # Optional: the official test-suite databases (database/<db_id>/*.sqlite, several per db_id). When set, a prediction
 # also gets the test-suite score: correct only if it matches the gold on every database of its suite.
 TEST_SUITE_DIR = ""
 MMLU_DIR = ""
-MMLU_DATASET = "cais/mmlu"
+MMLU_DATASET = "cais/mmlu"  # not pinned to a revision: no commit hash of it could be verified offline
 # Outputs: prepared data under data/, everything produced later under outputs/, one folder per profile so that
 # a demo run can never be mistaken for (or resumed into) a paper run.
 PREPARED_DIR = "data/prepared/{PROFILE}"
@@ -127,6 +136,7 @@ PROFILES = {
         "MODEL_NAME": "outputs/cache/tiny-qwen2",
         "MODEL_BUILDER": "tiny_model",
         "SPIDER_DIR": "data/demo/spider",
+        "SPIDER_SOURCE": "local",
         "MMLU_DIR": "data/demo/mmlu",
         # Each database and a copy with its columns' values shuffled; dropped when SPIDER_DIR is set elsewhere.
         "TEST_SUITE_DIR": "data/demo/test_suite",
@@ -149,6 +159,7 @@ PROFILES = {
         "MODEL_NAME": "outputs/cache/smollm2-135m-instruct",
         "MODEL_BUILDER": "smol_model",
         "SPIDER_DIR": "data/demo/spider",
+        "SPIDER_SOURCE": "local",
         "MMLU_DIR": "data/demo/mmlu",
         "TEST_SUITE_DIR": "data/demo/test_suite",
         "HF_OFFLINE": True,
@@ -166,33 +177,25 @@ PROFILES = {
 # Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
 # profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
 VALID = {
+    **dict.fromkeys(
+        "LORA_R NUM_EPOCHS PER_DEVICE_TRAIN_BATCH_SIZE GRADIENT_ACCUMULATION_STEPS LOGGING_STEPS "
+        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE "
+        "SQL_MAX_ROWS SQL_MAX_RESULT_BYTES "
+        "MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS".split(),
+        (1, None),
+    ),
+    **dict.fromkeys(("MAX_TRAIN_EXAMPLES", "MMLU_QUESTIONS_PER_SUBJECT"), (0, None)),
+    **dict.fromkeys(("LORA_ALPHA", "MAX_GRAD_NORM"), (1e-9, None)),
+    **dict.fromkeys(("LORA_DROPOUT", "WARMUP_RATIO"), (0.0, 0.99)),
     "SEED": (0, 2**32 - 1),  # numpy's seed range
-    "LORA_R": (1, None),
-    "LORA_ALPHA": (1e-9, None),
-    "LORA_DROPOUT": (0.0, 0.99),
-    "NUM_EPOCHS": (1, None),
-    "PER_DEVICE_TRAIN_BATCH_SIZE": (1, None),
-    "GRADIENT_ACCUMULATION_STEPS": (1, None),
     "LEARNING_RATE": (1e-12, 1.0),
-    "WARMUP_RATIO": (0.0, 0.99),
-    "MAX_GRAD_NORM": (1e-9, None),
-    "LOGGING_STEPS": (1, None),
     "MAX_SEQ_LENGTH": (16, None),
-    "MAX_TRAIN_EXAMPLES": (0, None),
-    "EVALUATION_ENTRIES_SIZE": (1, None),
-    "EVAL_EPOCHS": (1, None),
     "BASELINE_SHOTS": (0, 20),
-    "EVAL_BATCH_SIZE": (1, None),
-    "MAX_NEW_TOKENS": (1, None),
-    "VLLM_BATCH_SIZE": (1, None),
     "SQL_TIMEOUT_SECONDS": (0.01, 40.0),  # a case's four queries stay within DeepEval's 180 s per case
-    "SQL_MAX_ROWS": (1, None),
-    "SQL_MAX_RESULT_BYTES": (1, None),
-    "MAX_PREDICTION_CHARS": (1, None),
     "MMLU_SHOTS": (0, 5),
-    "MMLU_QUESTIONS_PER_SUBJECT": (0, None),
-    "MMLU_GENERATION_TOKENS": (1, None),
     "TRAIN_SPLIT": {"train", "dev"},
+    "SPIDER_SOURCE": {"auto", "hub", "local"},
+    "SPIDER_HUB_DEV_SIZE": (1, None),
     "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
     "INFERENCE_ENGINE": {"hf", "vllm"},
     "MMLU_PROMPT_FORMAT": {"plain", "chat"},
@@ -231,13 +234,14 @@ def parse_override(name, text, current):
             return value
         return text
     except ValueError:
-        kind = {
+        kinds = {
             bool: "a boolean (1/0/true/false)",
             int: "an integer",
             float: "a number",
-            tuple: "a comma-separated list",
-            dict: "a JSON object",
-        }.get(type(current), "a value")
+            tuple: "a list",
+            dict: "JSON",
+        }
+        kind = kinds.get(type(current), "a value")
         raise PipelineError(
             f"environment variable {name}={text!r} is not {kind}; fix or unset it (the default is {current!r})"
         ) from None

@@ -115,3 +115,20 @@ def prepared_demo(tmp_path_factory):
         use_directories(monkeypatch, folder, tmp_path_factory.mktemp("unused_outputs"))
         load_script("0_preparando_dados.py").main()
     return folder
+
+
+def demo_environment(root, **changes):
+    """The environment of a demo run whose files live under root (prepared/ and outputs/)."""
+    return dict(PROFILE="demo", PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / "outputs"), **changes)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One finished demo run (the five scripts, as a user runs them), shared by every test that needs one."""
+    from tradeoff.files import SCRIPTS
+
+    root = tmp_path_factory.mktemp("demo_run")
+    for script in SCRIPTS:
+        result = run_script(script, demo_environment(root), timeout=900)
+        assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
+    return root

@@ -141,7 +141,7 @@ def test_missing_spider_folder_is_one_line_exit_2_and_writes_nothing(tmp_path):
 
 def test_malformed_json_is_named(spider_copy, isolated_run):
     (spider_copy / "dev.json").write_text('[{"db_id": "x", ')
-    with pytest.raises(PipelineError, match=r"dev.json is not valid JSON .*; download the official Spider"):
+    with pytest.raises(PipelineError, match=r"dev.json is not valid JSON .*; download the official release by hand"):
         prepare.main()
     assert not common.PATHS.prepared.exists()
 
@@ -149,7 +149,11 @@ def test_malformed_json_is_named(spider_copy, isolated_run):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("query", None, r"dev.json entry 3, field 'query': None is not of type 'string'; download the official Spider"),
+        (
+            "query",
+            None,
+            r"dev.json entry 3, field 'query': None is not of type 'string'; download the official release by hand",
+        ),
         ("db_id", "atlantis", r"dev.json entry 3: database 'atlantis' is not in tables.json"),
     ],
 )

@@ -117,7 +117,7 @@ def test_wrong_or_non_text_predictions_score_zero_saying_why(prepared_demo, tmp_
     ],
 )
 def test_a_bad_predictions_file_is_named(tmp_path, isolated_run, second_line, message):
-    first = {"db_id": "concert_singer", "question": "q", "query": "SELECT 1", "prediction": "x"}
+    first = {"db_id": "music_festival", "question": "q", "query": "SELECT 1", "prediction": "x"}
     (tmp_path / "bad.jsonl").write_text(json.dumps(first) + "\n" + second_line + "\n")
     with pytest.raises(PipelineError, match=message):
         evaluate_custom.main(["--predictions", str(tmp_path / "bad.jsonl")])

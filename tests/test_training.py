@@ -4,6 +4,7 @@ damaged checkpoints."""
 import csv
 import json
 import shutil
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -196,7 +197,7 @@ def test_damaged_checkpoints_and_adapters_are_one_line(trained_run, tmp_path, mo
     with pytest.raises(PipelineError, match=r"adapter .* is damaged \(.*\); run 1_fine-tuning.py --fresh"):
         training.adapter_path(paths, 1)
     weights.unlink()
-    with pytest.raises(PipelineError, match=r"has no adapter_model.safetensors; run 1_fine-tuning.py --fresh"):
+    with pytest.raises(PipelineError, match=r"damaged \(No such file .*adapter_model.safetensors\); run 1_fine-tuning"):
         training.adapter_path(paths, 1)
     config = newest / "adapter_config.json"
     config.write_text(json.dumps(dict(json.loads(config.read_text()), r="x")))
@@ -237,9 +238,9 @@ def test_lora_targets_the_model_lacks_are_one_line():
     base = torch.nn.Sequential()
     base.add_module("q_proj", torch.nn.Linear(2, 2))
     base.add_module("c_attn", torch.nn.Linear(2, 2))
-    training.check_lora_targets(base, ("q_proj",), "gpt2")
+    recipe = replace(finetune.training_config(), lora_target_modules=("q_proj", "k_proj", "v_proj"))
     with pytest.raises(PipelineError, match=r"LORA_TARGET_MODULES names k_proj, v_proj, which gpt2 does not"):
-        training.check_lora_targets(base, ("q_proj", "k_proj", "v_proj"), "gpt2")
+        training.lora_model(base, recipe, "gpt2")
 
 
 def test_non_finite_loss_stops_training_with_the_setting_to_change():

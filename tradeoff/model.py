@@ -1,24 +1,17 @@
-"""Loading the model (the 4-bit base, optionally with a LoRA adapter) and what the evaluations ask of it: greedy
-completions of a batch of prompts, and the log-probability of each answer letter as the next token.
-
-Generation is batched greedy decoding with left padding, the KV cache, a stop at every end-of-turn token and a bound
-on new tokens; with engine "vllm" the same token ids go to vLLM instead (vllm_engine.py), behind the same
-complete(texts, max_new_tokens).
-"""
+"""Loading the model (the 4-bit base, optionally with a LoRA adapter) and what the evaluations ask of it: batched
+greedy completions (left padding, the KV cache, a stop at every end-of-turn token; or the same token ids on vLLM), and
+the log-probability of each answer letter as the next token."""
 
 import functools
 import gc
-import hashlib
 import json
 import logging
 import os
-import random
 import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tradeoff import PipelineError, files, vllm_engine
@@ -43,13 +36,11 @@ class ModelConfig:
 
 
 def seed_everything(seed):
-    """Seed python, numpy and torch, and ask torch for deterministic kernels where they exist."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    from transformers import set_seed
+
+    set_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)  # cuDNN's algorithm choice too
 
 
 def torch_dtype(name):
@@ -110,8 +101,8 @@ def model_identity(config):
     source = Path(model_source(config))
     if not source.is_dir():
         return config.name
-    hashes = "".join(files.sha256_file(path) for path in sorted(source.glob("*.safetensors")))
-    return f"{config.name}@sha256:{hashlib.sha256(hashes.encode()).hexdigest()[:16]}"
+    weights = [files.sha256_file(path) for path in sorted(source.glob("*.safetensors"))]
+    return f"{config.name}@sha256:{files.digest(weights)}"
 
 
 @functools.cache
@@ -166,40 +157,32 @@ def load_tokenizer(config):
     return tokenizer
 
 
-def quantization_config(config):
-    """Figure 4's 4-bit quantisation, computing in the model's dtype (None: unquantised)."""
+def load_base_model(config, device_map=None):
+    """The base model, in Figure 4's 4-bit quantisation when config.load_in_4bit, computing in its compute dtype."""
+    from accelerate import PartialState
+    from transformers import AutoModelForCausalLM
     from trl import ModelConfig as TrlModelConfig
     from trl import get_quantization_config
 
-    return get_quantization_config(
+    dtype = torch_dtype(config.compute_dtype)
+    quantization = get_quantization_config(
         TrlModelConfig(
             load_in_4bit=config.load_in_4bit,
             bnb_4bit_quant_type=config.quant_type,
             use_bnb_nested_quant=config.double_quant,
-            dtype=str(torch_dtype(config.compute_dtype)).removeprefix("torch."),
+            dtype=str(dtype).removeprefix("torch."),
         )
     )
-
-
-def default_device_map():
-    """One GPU (or all, split by accelerate) for a single process; under `accelerate launch`, each process its own."""
-    if not torch.cuda.is_available():
-        return "cpu"
-    from accelerate import PartialState
-
-    state = PartialState()
-    return {"": state.local_process_index} if state.num_processes > 1 else "auto"
-
-
-def load_base_model(config, device_map=None):
-    from transformers import AutoModelForCausalLM
-
+    if device_map is None and torch.cuda.is_available():
+        # One GPU (or all, split by accelerate) for one process; under `accelerate launch`, each process its own.
+        state = PartialState()
+        device_map = {"": state.local_process_index} if state.num_processes > 1 else "auto"
     try:
         return AutoModelForCausalLM.from_pretrained(
             model_source(config),
-            quantization_config=quantization_config(config),
-            dtype=torch_dtype(config.compute_dtype),
-            device_map=device_map or default_device_map(),
+            quantization_config=quantization,
+            dtype=dtype,
+            device_map=device_map or "cpu",
             attn_implementation=config.attention,
         )
     except (OSError, ValueError) as error:
@@ -229,41 +212,34 @@ def generator(config, tokenizer, adapter_dir, engine):
     """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
     alone), on engine "hf" or "vllm"."""
     if engine == "hf":
-        return functools.partial(generate_batch, load_model(config, adapter_dir), tokenizer)
+        loaded = functools.cache(
+            lambda: load_model(config, adapter_dir)
+        )  # at the first batch: a finished run loads none
+        return lambda texts, max_new_tokens: generate_batch(loaded(), tokenizer, texts, max_new_tokens)
     vllm_engine.check_usable(config.load_in_4bit)
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
     lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
+    rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
     # seed 0: greedy decoding draws nothing.
-    llm = vllm_engine.engine(model_source(config), dtype, 0, lora_r, max(torch.cuda.device_count(), 1))
-    return vllm_engine.generator(
-        llm,
-        tokenizer,
-        adapter_dir,
-        stop_token_ids(tokenizer, generation),
-        generation.repetition_penalty,
-        functools.partial(check_finite, dtype=dtype),
-    )
+    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, max(torch.cuda.device_count(), 1))
+    stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
+    return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
 
 
 def made_with(config, adapter_dir, engine, batch_size, max_new_tokens):
     """What an evaluation's numbers depend on beyond its prompts: the model, the adapter's exact weights, loading and
     decoding settings, the engine and the batch size (batching changes the arithmetic)."""
-    settings = {
+    return {
         "model": model_identity(config),
         "adapter_sha256": adapter_dir and files.sha256_file(Path(adapter_dir) / "adapter_model.safetensors"),
-        "load_in_4bit": config.load_in_4bit,
-        "quant_type": config.quant_type,
-        "double_quant": config.double_quant,
+        **{name: getattr(config, name) for name in ("load_in_4bit", "quant_type", "double_quant", "attention")},
         "compute_dtype": str(torch_dtype(config.compute_dtype)),
-        "attention": config.attention,
         "engine": engine,
         "batch_size": batch_size,
         "max_new_tokens": max_new_tokens,
         "repetition_penalty": generation_config(config).repetition_penalty,
+        **({"vllm_version": vllm_engine.installed_version()} if engine == "vllm" else {}),
     }
-    if engine == "vllm":
-        settings["vllm_version"] = vllm_engine.installed_version()
-    return settings
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -271,7 +247,6 @@ def made_with(config, adapter_dir, engine, batch_size, max_new_tokens):
 
 
 def token_lengths(tokenizer, prompts):
-    """Each prompt's length in tokens: the batch plan groups similar lengths."""
     return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
 
 
@@ -280,25 +255,18 @@ def _left_padded(tokenizer, texts, model):
     return {name: tensor.to(model.device) for name, tensor in batch.items()}
 
 
-def finite_logits_guard(dtype):
-    """A logits processor applying the non-finite guard at every decoding step (greedy over NaN says '!!!!')."""
-    from transformers import LogitsProcessor
-
-    class FiniteLogitsGuard(LogitsProcessor):
-        def __call__(self, input_ids, scores):
-            check_finite(scores, "logits during generation", dtype)
-            return scores
-
-    return FiniteLogitsGuard()
-
-
 @torch.inference_mode()
 def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
     """Greedy completions of rendered prompts, stopped at the end of turn, special tokens removed; the repetition
-    penalty is the model's generation_config's.
+    penalty is the model's generation_config's. stop_at_end_of_turn=False times exactly max_new_tokens new tokens
+    (random weights never emit the stop token; eos_token_id=None also overrides the model's generation_config)."""
+    from transformers import LogitsProcessor
 
-    stop_at_end_of_turn=False times exactly max_new_tokens new tokens (random weights never emit the stop token;
-    eos_token_id=None also overrides the model's generation_config)."""
+    class FiniteLogitsGuard(LogitsProcessor):  # at every decoding step: greedy decoding over NaN says '!!!!'
+        def __call__(self, input_ids, scores):
+            check_finite(scores, "logits during generation", model.dtype)
+            return scores
+
     inputs = _left_padded(tokenizer, texts, model)
     output = model.generate(
         **inputs,
@@ -309,7 +277,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
         repetition_penalty=model.generation_config.repetition_penalty,
         eos_token_id=stop_token_ids(tokenizer, model.generation_config) if stop_at_end_of_turn else None,
         pad_token_id=tokenizer.pad_token_id,
-        logits_processor=[finite_logits_guard(model.dtype)],
+        logits_processor=[FiniteLogitsGuard()],
     )
     return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 

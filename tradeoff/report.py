@@ -38,18 +38,19 @@ TEST_SUITE_NOTE = (
     "Published fine-tuning results on Spider dev (e.g. 0.662 for Qwen-7B-Chat with QLoRA) are test-suite "
     "figures (the official test-suite databases and rules): compare them with the test-suite column only."
 )
+DEMO_NOTE = (
+    "> Demo profile: these numbers come from a tiny local model and project-made data; they prove the pipeline, "
+    "not the science."
+)
 DESIGN_NOTE = (
-    "Design of the power figures: n paired questions, each discordant (one model right, the other wrong) with "
-    "probability p_d; the accuracy difference is δ = p01 − p10 (model right only minus base right only), so |δ| ≤ "
-    "p_d. The exact two-sided McNemar test (binomial test of c among the b + c discordant pairs) at α = 0.05 is "
-    "summed exactly over the binomial number of discordant pairs. *Detectable* is the smallest |δ| it finds with "
-    "80% power. p_d is the observed (b + c)/n; with no discordant pair it is *assumed* 2p(1 − p) at the base "
-    "accuracy p (independent errors, an upper bound when both models fail on the same questions), and with p = 0 "
-    "or 1 there is no figure (—). The 95% interval of δ is Newcombe's hybrid score interval for paired "
-    "proportions (1998, method 10); where it includes 0 the difference is *not distinguishable from no change at "
-    "this sample size*, whatever its sign. At the margin the interval and the exact test can disagree (the exact "
-    "test is conservative at small b + c): both are shown. *not reachable* means even |δ| = p_d falls short of 80% "
-    "power at this n."
+    "Power design: n paired questions, each discordant (one model right, the other wrong) with probability p_d; "
+    "δ = p01 − p10 (model right only minus base right only), so |δ| ≤ p_d. *Detectable*: the smallest |δ| the exact "
+    "two-sided McNemar test at α = 0.05 finds with 80% power, summed exactly over the binomial number of discordant "
+    "pairs (*not reachable*: not even |δ| = p_d). p_d is the observed (b + c)/n or, with no discordant pair, "
+    "*assumed* 2p(1 − p) at the base accuracy p (independent errors: an upper bound when both models fail on the "
+    "same questions; — at p = 0 or 1). The 95% interval of δ is Newcombe's hybrid score interval (1998, method 10); "
+    "where it includes 0 the difference is *not distinguishable from no change at this sample size*. Near the "
+    "margin the interval and the exact test (conservative at small b + c) can disagree: both are shown."
 )
 
 
@@ -106,43 +107,31 @@ def scores(records, field):
     return [record[field] for record in records or () if record.get(field) is not None]
 
 
-def paired(base, model, field):
-    """stats.paired_comparison on the items present in both (by index) with a score in both."""
-    base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
-    both = [
-        (base_scores[r["index"]], r[field]) for r in model if r["index"] in base_scores and r.get(field) is not None
-    ]
-    return stats.paired_comparison([b for b, _ in both], [m for _, m in both])
+def new_row(**values):
+    return dict.fromkeys(COLUMNS) | values
 
 
-def part(records, group, value):
-    """The records of one slice."""
-    return records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
-
-
-def model_rows(benchmark, field, key, records, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, name, value, expected n) the summary of `field` and,
-    against each of `bases` ({key: records or None}), the paired test on the same slice of the base."""
+def model_rows(benchmark, field, key, status, slices, bases=None):
+    """One model's rows of one benchmark: per slice (group, name, expected n, the model's records of it, None when
+    its file is missing) the summary of `field` and, against each of `bases` ({key: records or None}), the paired
+    test on the slice's questions both scored (a slice is a property of the question, the same in every file)."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
-    for group, name, value, expected in slices:
-        row = dict.fromkeys(COLUMNS) | {"benchmark": benchmark, "model": key, "group": group, "slice": name}
-        row |= {"status": status, "expected_n": expected}
-        if records is not None:
-            row |= stats.summarize_scores(scores(part(records, group, value), field), ddof)
+    for group, name, expected, part in slices:
+        row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
+        if part is not None:
+            row |= stats.summarize_scores(scores(part, field), ddof)
         for versus, base in (bases or {None: None}).items():
             test = {"versus": versus}
-            if versus and records is not None and base is not None:
-                test |= paired(part(base, group, value), part(records, group, value), field)
+            if versus and part is not None and base is not None:
+                base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
+                both = [r for r in part if r["index"] in base_scores and r.get(field) is not None]
+                test |= stats.paired_comparison([base_scores[r["index"]] for r in both], scores(both, field))
                 if group == "all" and key_epoch(key) and test["p_discordant"]:  # the planning figures
                     for points in SAMPLE_SIZE_POINTS:
                         test[f"n_for_{points}pt"] = stats.sample_size_for(points / 100, test["p_discordant"])
             rows.append(row | test)
     return rows
-
-
-def status_of(records, complete):
-    return "missing" if records is None else ("ok" if complete else "incomplete")
 
 
 def error_kind(record):
@@ -152,55 +141,61 @@ def error_kind(record):
 
 def spider_rows(loaded, settings):
     expected = settings.evaluation_entries_size
-    everything = [("all", "all", None, expected)]
     # test_suite_score is null where the run had no TEST_SUITE_DIR: that benchmark exists only if some record has it.
-    benchmarks = [("spider_strict", "strict_score"), ("spider_test_suite", "test_suite_score")]
-    benchmarks = [(b, f) for b, f in benchmarks if f == "strict_score" or any(scores(r, f) for r in loaded.values())]
+    benchmarks = [("spider", "score"), ("spider_strict", "strict_score")]
+    if any(scores(records, "test_suite_score") for records in loaded.values()):
+        benchmarks.append(("spider_test_suite", "test_suite_score"))
     rows = []
     for key, records in loaded.items():
-        status = status_of(records, len(scores(records, "score")) == expected)
+        complete = len(scores(records, "score")) == expected
+        status = "missing" if records is None else "ok" if complete else "incomplete"
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
-        rows += model_rows("spider", "score", key, records, status, everything, bases)
         for benchmark, field in benchmarks:
-            rows += model_rows(benchmark, field, key, records, status, everything)
+            everything = [("all", "all", expected, records)]
+            rows += model_rows(benchmark, field, key, status, everything, bases if field == "score" else None)
         if records is None:
             continue
         levels = {r.get("hardness") for r in records}
-        slices = [("hardness", level, level, None) for level in HARDNESS_LEVELS if level in levels]
-        slices += [("hardness", level, level, None) for level in sorted(levels - {*HARDNESS_LEVELS, None})]
-        if slices and None in levels:  # a file resumed across the change: counted apart, not dropped
-            slices.append(("hardness", "(no hardness)", None, None))
-        slices += [("database", db_id, db_id, None) for db_id in sorted({r["db_id"] for r in records})]
-        rows += model_rows("spider", "score", key, records, status, slices)
+        ordered = [level for level in HARDNESS_LEVELS if level in levels] + sorted(levels - {*HARDNESS_LEVELS, None})
+        if ordered and None in levels:  # a file resumed across the change: counted apart, not dropped
+            ordered.append(None)
+        slices = [
+            ("hardness", level or "(no hardness)", None, [r for r in records if r.get("hardness") == level])
+            for level in ordered
+        ]
+        for db_id in sorted({r["db_id"] for r in records}):
+            slices.append(("database", db_id, None, [r for r in records if r["db_id"] == db_id]))
+        rows += model_rows("spider", "score", key, status, slices)
         wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
-        error = dict.fromkeys(COLUMNS) | {"benchmark": "spider", "model": key, "group": "error", "status": status}
-        rows += [error | {"slice": kind, "n": wrong[kind]} for kind in ERROR_KINDS]
+        error = {"benchmark": "spider", "model": key, "group": "error", "status": status}
+        rows += [new_row(**error, slice=kind, n=wrong[kind]) for kind in ERROR_KINDS]
     return rows
 
 
 def mmlu_rows(loaded, settings, expected):
-    total = None if expected is None else sum(expected.values())
     rows = []
     for benchmark, field in (("mmlu", "correct"), ("mmlu_generation", "generated_correct")):
-        if not any(scores(records, field) for records in loaded.values()) and benchmark == "mmlu_generation":
+        if benchmark == "mmlu_generation" and not any(scores(records, field) for records in loaded.values()):
             continue  # the generation score was not asked for
         for key, records in loaded.items():
             counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
-            status = status_of(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            complete = expected is None or all(counts[c] == n for c, n in expected.items())
+            status = "missing" if records is None else "ok" if complete else "incomplete"
             bases = {"base": loaded["base"]} if key_epoch(key) else None
-            slices = [("all", "all", None, total)]
-            if records is not None:
-                slices += [("category", c, c, None if expected is None else expected[c]) for c in settings.categories]
-            found = model_rows(benchmark, field, key, records, status, slices, bases)
-            if benchmark == "mmlu_generation" and records is not None:  # generations with no answer letter (wrong)
-                found[0]["unparseable"] = sum(
-                    r.get("generated_text") is not None and r.get("generated_choice") is None for r in records
-                )
+            slices = [("all", "all", None if expected is None else sum(expected.values()), records)]
+            for c in settings.categories if records is not None else ():
+                part = [r for r in records if r["category"] == c]
+                slices.append(("category", c, None if expected is None else expected[c], part))
+            found = model_rows(benchmark, field, key, status, slices, bases)
             if records is not None:
                 # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
                 aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
                 kept = {name: found[0][name] for name in ("benchmark", "model", "status", "expected_n", "n")}
-                found.insert(1, dict.fromkeys(COLUMNS) | kept | {"group": "aggregate", "slice": "all", **aggregate})
+                found.insert(1, new_row(**kept, group="aggregate", slice="all", **aggregate))
+                if benchmark == "mmlu_generation":  # generations with no answer letter, scored wrong
+                    found[0]["unparseable"] = sum(
+                        r.get("generated_text") is not None and r.get("generated_choice") is None for r in records
+                    )
             rows += found
     return rows
 
@@ -264,36 +259,30 @@ def results_date(paths):
     return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
 
 
-def leakage_warning(manifest, settings):
-    """The warning when the training questions overlap the evaluated ones (TRAIN_SPLIT=dev)."""
-    overlap = int((manifest or {}).get("overlap_with_evaluated") or 0)
-    if not overlap:
-        return None
-    evaluated = manifest.get("evaluated_questions") or settings.evaluation_entries_size
-    return (
-        f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
-        f"{manifest.get('config', {}).get('TRAIN_SPLIT') or settings.train_split}); these Spider numbers measure "
-        "memorisation, not generalisation."
-    )
-
-
 def collect(paths, settings):
-    """What results.json holds: the run's facts and the long table ("rows")."""
+    """What results.json holds: the run's facts and the long table ("rows"); and the loss curve."""
     size = settings.evaluation_entries_size
     spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
     mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
     manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else None
     loss = read_loss_log(paths.loss_log)
+    # The split actually trained on is the manifest's; the configured one is only a fallback before training.
+    split = (manifest or {}).get("config", {}).get("TRAIN_SPLIT")
+    overlap = (manifest or {}).get("overlap_with_evaluated")
+    evaluated = (manifest or {}).get("evaluated_questions") or settings.evaluation_entries_size
+    leakage = (
+        f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
+        f"{split or settings.train_split}); these Spider numbers measure memorisation, not generalisation."
+    )
     config = {name.upper(): list(v) if isinstance(v, tuple) else v for name, v in asdict(settings).items()}
     return {
         "profile": settings.profile,
         "model": settings.model_name,
         "date": results_date(paths),
         "config": {name: v for name, v in config.items() if name not in ("PROFILE", "MODEL_NAME", "MMLU_SUBJECTS")},
-        # The split actually trained on is the manifest's; the configured one is only a fallback before training.
-        "train_split": (manifest or {}).get("config", {}).get("TRAIN_SPLIT"),
+        "train_split": split,
         "training_manifest": manifest,
-        "leakage_warning": leakage_warning(manifest, settings),
+        "leakage_warning": leakage if overlap else None,
         "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
         "error_examples": error_examples(spider, settings),
         "rows": spider_rows(spider, settings) + mmlu_rows(mmlu, settings, expected_per_category(paths, settings)),
@@ -313,9 +302,10 @@ def build_report(paths, settings):
     files.write_text(paths.results_csv, buffer.getvalue())
     plot_tradeoff(table, settings, paths.tradeoff_plot)
     if loss:
-        figure, axis = new_plot(f"Training loss ({settings.profile} profile, {len(loss)} logged steps)")
-        axis.plot([step for step, _ in loss], [value for _, value in loss], "-", linewidth=1.2)
-        save_plot(figure, axis, "Optimizer step", "Training loss (answer tokens)", paths.loss_plot)
+        steps, values = zip(*loss)
+        title = f"Training loss ({settings.profile} profile, {len(loss)} logged steps)"
+        curve = [(steps, values, None, {"fmt": "-", "linewidth": 1.2})]
+        save_plot(paths.loss_plot, title, curve, xlabel="Optimizer step", ylabel="Training loss (answer tokens)")
     files.write_text(paths.report, Markdown(results, table, settings, paths).render())
     return results
 
@@ -341,24 +331,25 @@ class Table:
     def accuracy(self, *where):
         return (self.get(*where) or {}).get("accuracy")
 
+    def paired(self, benchmark, groups=("all",)):
+        """The fine-tuned models' paired tests against a base, in table order."""
+        rows = (r for r in self.rows if r["benchmark"] == benchmark and r["group"] in groups)
+        return [r for r in rows if r["versus"] and key_epoch(r["model"])]
 
-def new_plot(title):
+
+def save_plot(path, title, series, **axes):
+    """Draw each (xs, ys, yerr, style) of `series`, set `axes` (labels, ticks, limits) and save the PNG like every
+    handed-off file: atomically, only if it changed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    axis.set_title(title)
+    for xs, ys, yerr, style in series:
+        axis.errorbar(xs, ys, yerr=yerr, **style)
+    axis.set(title=title, **axes)
     axis.grid(alpha=0.3)
-    return figure, axis
-
-
-def save_plot(figure, axis, xlabel, ylabel, path):
-    """Label, then save as PNG like every handed-off file (atomically, only if it changed), and close."""
-    import matplotlib.pyplot as plt
-
-    axis.set(xlabel=xlabel, ylabel=ylabel)
     if axis.get_legend_handles_labels()[0]:
         axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
@@ -371,38 +362,46 @@ def save_plot(figure, axis, xlabel, ylabel, path):
 def plot_tradeoff(table, settings, path):
     """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs; the
     study's few-shot Spider baseline, another prompt, as a point apart. Small x shifts keep the bars apart."""
-    figure, axis = new_plot(f"Spider vs MMLU trade-off ({settings.profile} profile)")
     lora = [(epoch, model_key(epoch)) for epoch in settings.eval_epochs]
     baseline = f"Spider base {settings.baseline_shots}-shot (study baseline)"
+    series = []
     for benchmark, points, label, style in (
         ("spider", [(0, "base_0shot"), *lora], "Spider execution accuracy (0-shot prompt)", {"fmt": "o-"}),
-        ("mmlu", [(0.08, "base"), *((x + 0.08, key) for x, key in lora)], "MMLU accuracy (all items)", {"fmt": "s-"}),
+        ("mmlu", [(x + 0.08, key) for x, key in [(0, "base"), *lora]], "MMLU accuracy (all items)", {"fmt": "s-"}),
         ("spider", [(-0.08, "base_3shot")], baseline, {"fmt": "D", "color": "gray"}),
     ):
         if found := [(x, r) for x, key in points if (r := table.get(benchmark, key)) and r["accuracy"] is not None]:
             xs, rows = zip(*found)
-            ys = [r["accuracy"] for r in rows]
-            errors = [[y - r["ci_low"] for y, r in zip(ys, rows)], [r["ci_high"] - y for y, r in zip(ys, rows)]]
-            axis.errorbar(xs, ys, yerr=errors, capsize=4, label=label, **style)
-    axis.set_xticks([0, *settings.eval_epochs])
-    axis.set_ylim(0, 1)
-    save_plot(figure, axis, "Epochs of LoRA fine-tuning (0 = base model)", "Accuracy (95% Wilson CI)", path)
+            errors = [[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]]
+            series.append((xs, [r["accuracy"] for r in rows], errors, {"capsize": 4, "label": label, **style}))
+    axes = {"xlabel": "Epochs of LoRA fine-tuning (0 = base model)", "ylabel": "Accuracy (95% Wilson CI)"}
+    title = f"Spider vs MMLU trade-off ({settings.profile} profile)"
+    save_plot(path, title, series, xticks=[0, *settings.eval_epochs], ylim=(0, 1), **axes)
 
 
-def fmt(value, digits=3, sign=""):
-    return "—" if value is None else f"{value:{sign}.{digits}f}"
+def fmt(value, digits=3):
+    return "—" if value is None else f"{value:.{digits}f}"
 
 
-def fmt_ci(row, low="ci_low", high="ci_high", sign=""):
-    return "—" if row[low] is None else f"[{row[low]:{sign}.3f}, {row[high]:{sign}.3f}]"
+def fmt_ci(row):
+    return "—" if row["ci_low"] is None else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+
+def fmt_accuracy(row):
+    return f"{fmt(row['accuracy'])} {fmt_ci(row)}"
+
+
+def fmt_difference(row):
+    """The paired difference, model − base, with its 95% interval."""
+    if row["difference"] is None:
+        return "—"
+    return f"{row['difference']:+.3f} [{row['difference_ci_low']:+.3f}, {row['difference_ci_high']:+.3f}]"
 
 
 def fmt_p(row):
-    return (
-        "—"
-        if (row or {}).get("n_paired") is None
-        else f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
-    )
+    if (row or {}).get("n_paired") is None:
+        return "—"
+    return f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
 
 
 def fmt_change(value):
@@ -413,11 +412,6 @@ def fmt_change(value):
 def fmt_points(value, sign="+"):
     """An accuracy difference in percentage points."""
     return "—" if value is None else f"{round(100 * value, 1) + 0.0:{sign}.1f} pts"
-
-
-def fmt_summary(row):
-    """Accuracy [95% CI] (n=...): one cell of a breakdown table."""
-    return "—" if row is None or row["accuracy"] is None else f"{row['accuracy']:.3f} {fmt_ci(row)} (n={row['n']})"
 
 
 def fmt_rate(row):
@@ -436,7 +430,7 @@ def inline_code(text):
 
 def markdown_table(header, rows):
     line = lambda cells: "| " + " | ".join(map(str, cells)) + " |"  # noqa: E731
-    return [line(header), "|" + "---|" * len(header), *map(line, rows), ""]
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
 COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
@@ -445,210 +439,202 @@ COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power
 
 def comparison_cells(row):
     """n, b, c, δ [CI], p, p_d, detectable, reading of one paired test ("missing" without one)."""
-    if (row or {}).get("n_paired") is None:
+    if row["n_paired"] is None:
         return ["missing"] + ["—"] * 7
-    difference = fmt(row["difference"], sign="+")
-    if row["difference_ci_low"] is not None:
-        difference += " " + fmt_ci(row, "difference_ci_low", "difference_ci_high", "+")
     detectable = row["minimum_detectable_difference"]
     detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
-    cells = [row["n_paired"], row["b"], row["c"], difference, f"{row['p_value']:.4f}", fmt_rate(row)]
+    cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), f"{row['p_value']:.4f}", fmt_rate(row)]
     return cells + [detectable, row["reading"]]
 
 
 class Markdown:
-    """report.md: formatting only, every number read from the long table."""
+    """report.md: formatting only, every number read from the long table. A section is a list of blocks (heading,
+    paragraph, list or table) that blank lines separate."""
 
     def __init__(self, results, table, settings, paths):
         self.results, self.table, self.settings, self.paths = results, table, settings, paths
 
     def render(self):
         sections = (self.header, self.spider, self.breakdowns, self.errors, self.mmlu, self.table_iii)
-        return "\n".join(line for section in (*sections, self.sample_sizes, self.figures) for line in section())
+        blocks = [block for section in (*sections, self.sample_sizes, self.figures) for block in section()]
+        return "\n\n".join(blocks) + "\n"
 
-    def by_model(self, benchmark, models, width, cells):
-        """A table's rows, one per model: cells(key, row), or, where its file is missing, "missing (run X)" after
-        the first of them (its label, and its epochs where `cells` starts with them) and dashes to the width."""
+    def by_model(self, benchmark, header, cells):
+        """A table of one row per model: cells(key, label, row), or where its file is missing "missing (run X)"
+        after its label (and its epochs in a Spider table) and dashes to the width of the header."""
+        spider = benchmark == "spider"
         rows = []
-        for key, label in models:
+        for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():
             row = self.table.get(benchmark, key)
             if row["status"] != "missing":
-                rows.append(cells(key, row))
+                rows.append(cells(key, label, row))
                 continue
-            lead = [label] + [key_epoch(key)] * benchmark.startswith("spider")
-            path = self.paths.results("mmlu" if benchmark.startswith("mmlu") else "spider", key)
-            rows.append(lead + [f"missing (run {self.paths.producer(path)})"] + ["—"] * (width - len(lead) - 1))
-        return rows
+            lead = [label, key_epoch(key)] if spider else [label]
+            producer = self.paths.producer(self.paths.results("spider" if spider else "mmlu", key))
+            rows.append(lead + [f"missing (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
+        return markdown_table(header, rows)
+
+    def comparisons(self, title, benchmark, second, groups=("all",)):
+        """A table of the paired tests of each fine-tuned model against a base; `second` names the column after
+        the model, which shows the base (vs) or the slice (Category)."""
+        rows = []
+        for row in self.table.paired(benchmark, groups):
+            shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
+            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *comparison_cells(row)])
+        heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
+        return [heading, markdown_table(["Model", second, *COMPARISON_HEADER], rows)]
 
     def header(self):
         results, manifest, split = self.results, self.results["training_manifest"], self.results["train_split"]
-        lines = [f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider", ""]
-        lines += [f"- Profile: **{results['profile']}**", f"- Model: `{results['model']}`"]
-        lines += [f"- Results as of: {results['date'] or 'no results yet'}", "", "```"]
+        config = []
         for name, value in results["config"].items():
             # The adapters may come from a run with another split than the one configured now: the manifest decides.
-            trained = f"  # configured now; the adapters were trained on {split}" if split not in (None, value) else ""
-            lines.append(f"{name} = {value}" + (trained if name == "TRAIN_SPLIT" else ""))
-        lines += ["```", ""]
-        if results["profile"] == "demo":
-            lines += [
-                "> Demo profile: these numbers come from a tiny local model and project-made data; they prove "
-                "the pipeline, not the science.",
-                "",
-            ]
+            trained = name == "TRAIN_SPLIT" and split not in (None, value)
+            config.append(f"{name} = {value}" + f"  # configured now; the adapters were trained on {split}" * trained)
         if manifest is None:
-            text = f"manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {self.settings.train_split}"
+            training = f"manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {self.settings.train_split}"
         else:
-            text = f"train split **{split}**, {manifest.get('train_examples')} examples, " + (
+            finished = "" if manifest.get("finished") else " — training NOT finished"
+            training = (
+                f"train split **{split}**, {manifest.get('train_examples')} examples, "
                 f"{manifest.get('dropped_too_long')} dropped as too long, overlap with the evaluated questions: "
-                f"{manifest.get('overlap_with_evaluated')}"
-                + ("" if manifest.get("finished") else " — training NOT finished")
+                f"{manifest.get('overlap_with_evaluated')}{finished}"
             )
-        lines += [f"Training: {text}.", ""]
-        return lines + ([f"> **⚠ {results['leakage_warning']}**", ""] if results["leakage_warning"] else [])
+        return [
+            f"# Report — QLoRA fine-tuning of {Path(results['model']).name} on Spider",
+            f"- Profile: **{results['profile']}**\n- Model: `{results['model']}`\n"
+            f"- Results as of: {results['date'] or 'no results yet'}",
+            "\n".join(["```", *config, "```"]),
+            *[DEMO_NOTE] * (results["profile"] == "demo"),
+            f"Training: {training}.",
+            *[f"> **⚠ {results['leakage_warning']}**"] * bool(results["leakage_warning"]),
+        ]
 
     def spider(self):
-        table, settings, models = self.table, self.settings, self.settings.spider_models()
+        table, epochs = self.table, self.settings.eval_epochs
         databases = sorted(table.slices("spider", "database"))
         sample = f"the evaluated questions cover {len(databases)} database(s): {', '.join(databases)}"
-        lines = ["## Spider (text-to-SQL)", "", f"Sample: {sample if databases else 'no Spider results yet'}."]
         suite = bool(table.slices("spider_test_suite", "all"))
         header = ["Model", "Epochs", "Accuracy", "Std", "95% CI", "Strict accuracy (official rules)"]
         header += ["Test-suite accuracy (official test-suite databases)"] * suite
         header += ["McNemar p vs base 3-shot", "McNemar p vs base 0-shot"]
 
-        def cells(key, row):
-            strict, scored = table.get("spider_strict", key), table.get("spider_test_suite", key)
+        def cells(key, label, row):
             partial = "" if row["n"] == row["expected_n"] else f" (n={row['n']} of {row['expected_n']})"
-            found = [dict(models)[key], key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
-            found.append(f"{fmt(strict['accuracy'])} {fmt_ci(strict)}")
+            found = [label, key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
+            found.append(fmt_accuracy(table.get("spider_strict", key)))
             if suite:  # only the records scored on the test-suite databases count: their own n where it differs
-                n = "" if scored["n"] == row["n"] else f" (n={scored['n']})"
-                found.append(f"{fmt(scored['accuracy'])} {fmt_ci(scored)}{n}")
+                scored = table.get("spider_test_suite", key)
+                found.append(fmt_accuracy(scored) + f" (n={scored['n']})" * (scored["n"] != row["n"]))
             return found + [fmt_p(table.get("spider", key, versus=base)) for base in ("base_3shot", "base_0shot")]
 
-        lines[-1] += " " + STUDY_SAMPLE_NOTE
-        lines += ["", f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)"]
-        lines += ["", *markdown_table(header, self.by_model("spider", models, len(header), cells))]
-        lines += [TEST_SUITE_NOTE, ""] * suite
-        last = model_key(max(settings.eval_epochs)) if settings.eval_epochs else None
+        last = model_key(max(epochs)) if epochs else None
         changes = []
         for base in ("base_3shot", "base_0shot"):
             before, after = table.accuracy("spider", base), table.accuracy("spider", last)
             reading = (table.get("spider", last, versus=base) or {}).get("reading")
             points = fmt_points(None if before is None or after is None else after - before)
-            changes.append(
-                f"{fmt_change(stats.percent_change(before, after))} ({points})" + f": {reading}" * bool(reading)
-            )
+            change = f"{fmt_change(stats.percent_change(before, after))} ({points})"
+            changes.append(change + f": {reading}" * bool(reading))
         name = f"LoRA epoch {key_epoch(last)}" if last else "the last epoch"
-        lines += [
+        return [
+            "## Spider (text-to-SQL)",
+            f"Sample: {sample if databases else 'no Spider results yet'}. {STUDY_SAMPLE_NOTE}",
+            f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)",
+            self.by_model("spider", header, cells),
+            *[TEST_SUITE_NOTE] * suite,
             f"Δ accuracy, base 3-shot → {name} (the study's Δ, relative): {changes[0]}; base 0-shot (same prompt) → "
             f"{name}: {changes[1]}. A relative change is undefined (—) where the base accuracy is 0; the reading is "
             "Table I-b's paired test.",
-            "",
-            "### Table I-b — Spider: each fine-tuned model against the base model, paired on the same questions",
-            "",
+            *self.comparisons("I-b — Spider: each", "spider", "vs"),
+            DESIGN_NOTE,
         ]
-        pairs = [(epoch, base) for epoch in settings.eval_epochs for base in ("base_0shot", "base_3shot")]
-        rows = [
-            [f"LoRA epoch {e}", v, *comparison_cells(table.get("spider", model_key(e), versus=v))] for e, v in pairs
-        ]
-        return lines + markdown_table(["Model", "vs", *COMPARISON_HEADER], rows) + [DESIGN_NOTE, ""]
 
     def breakdowns(self):
         """Tables I-c and I-d: accuracy per hardness level and per database, a column per Spider model present."""
         models = [
             (k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"] is not None
         ]
-        header = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
-        lines, get = [], self.table.get
+        labels = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
         old = "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3"
+        blocks = []
         for group, title, none in (
             ("hardness", "I-c — Spider execution accuracy by hardness (official levels)", old),
             ("database", "I-d — Spider execution accuracy by database", "no Spider results yet"),
         ):
-            slices = self.table.slices("spider", group)
-            rows = [[s] + [fmt_summary(get("spider", key, group, s)) for key, _ in models] for s in slices]
-            lines += [f"### Table {title} [95% CI] (n)", ""]
-            lines += markdown_table([group.capitalize(), *header], rows) if rows else [f"— ({none}).", ""]
-        return lines
+            rows = []
+            for name in self.table.slices("spider", group):
+                found = [self.table.get("spider", key, group, name) or {} for key, _ in models]
+                rows.append([name, *(f"{fmt_accuracy(r)} (n={r['n']})" if r.get("n") else "—" for r in found)])
+            table = markdown_table([group.capitalize(), *labels], rows) if rows else f"— ({none})."
+            blocks += [f"### Table {title} [95% CI] (n)", table]
+        return blocks
 
     def errors(self):
-        models = self.settings.spider_models()
-
-        def counts(key, row):
+        def counts(key, label, row):
             kinds = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
-            return [dict(models)[key], key_epoch(key), row["n"], row["correct"], *kinds]
+            return [label, key_epoch(key), row["n"], row["correct"], *kinds]
 
-        lines = ["### Spider errors (wrong answers by kind, study rule)", ""]
-        header = ["Model", "Epochs", "n", "Correct", *ERROR_KINDS]
-        lines += markdown_table(header, self.by_model("spider", models, len(header), counts))
-        lines += ["### Error analysis — examples of each kind of error (as the study's section III.C)", ""]
+        blocks = [
+            "### Spider errors (wrong answers by kind, study rule)",
+            self.by_model("spider", ["Model", "Epochs", "n", "Correct", *ERROR_KINDS], counts),
+            "### Error analysis — examples of each kind of error (as the study's section III.C)",
+        ]
         examples = self.results["error_examples"]
         if examples is None:
-            return lines + ["No fine-tuned model's Spider results yet: no errors to show.", ""]
-        lines += [
-            f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up "
-            f"to three of each kind drawn with seed {examples['seed']}.",
-            "",
-        ]
+            return blocks + ["No fine-tuned model's Spider results yet: no errors to show."]
+        blocks.append(
+            f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up to "
+            f"three of each kind drawn with seed {examples['seed']}."
+        )
         for kind, found in examples["kinds"].items():
-            lines += [f"#### {kind} ({len(found['examples'])} of {found['count']})", ""]
-            for example in found["examples"]:
-                lines += [
-                    f"- **Question** (#{example['index']}, {example['db_id']}): {example['question']}",
-                    f"  - Predicted: {inline_code(example['prediction'])}",
-                    f"  - Gold: {inline_code(example['gold'])}",
-                    f"  - Reason: {' '.join(str(example['reason'] or '—').split())}",
-                ]
-            lines.append("")
-        return lines + ([] if examples["kinds"] else ["No wrong answers.", ""])
+            items = [
+                f"- **Question** (#{e['index']}, {e['db_id']}): {e['question']}\n"
+                f"  - Predicted: {inline_code(e['prediction'])}\n  - Gold: {inline_code(e['gold'])}\n"
+                f"  - Reason: {' '.join(str(e['reason'] or '—').split())}"
+                for e in found["examples"]
+            ]
+            blocks += [f"#### {kind} ({len(found['examples'])} of {found['count']})", "\n".join(items)]
+        return blocks + ["No wrong answers."] * (not examples["kinds"])
 
     def mmlu(self):
-        table, models, categories = self.table, self.settings.mmlu_models(), self.settings.categories
-        names = [STUDY_LABELS.get(c, c) for c in categories]
-        lines = [
+        table, categories = self.table, self.settings.categories
+        header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
+        header += ["Micro average (all questions) [95% CI]", *(STUDY_LABELS.get(c, c) for c in categories)]
+        header += ["McNemar p vs base (all items)"]
+
+        def cells(key, label, row):
+            benchmark, expected = row["benchmark"], row["expected_n"]
+            aggregate = table.get(benchmark, key, "aggregate")
+            n = f"n={row['n']}" if expected is None else f"{row['n']}" + f" of {expected}" * (row["n"] != expected)
+            found = [label, n, f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}", fmt_accuracy(row)]
+            for c in (table.get(benchmark, key, "category", category) for category in categories):
+                found.append(f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + " (no items)" * (not c["n"]))
+            return found + [fmt_p(row)]
+
+        blocks = [
             "## MMLU (generalisation, 4-shot)",
-            "",
             f"Prompt format: **{self.settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± "
             f"std (ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's "
             "(mean of the category accuracies ± their population std) and the micro average over all questions "
             "(differs from the study's when categories have different sizes).",
-            "",
+            "### Table II — MMLU accuracy by category (letter log-probabilities)",
+            self.by_model("mmlu", header, cells),
         ]
-        header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
-        header += ["Micro average (all questions) [95% CI]", *names, "McNemar p vs base (all items)"]
-        benchmarks = [b for b in ("mmlu", "mmlu_generation") if table.slices(b, "all")]
-        titles = ("", "letter log-probabilities"), ("-b", "the answer parsed from a short greedy generation")
-        for benchmark, (letter, what) in zip(benchmarks, titles):
-
-            def cells(key, row, benchmark=benchmark):
-                aggregate, expected = table.get(benchmark, key, "aggregate"), row["expected_n"]
-                n = f"n={row['n']}" if expected is None else f"{row['n']}" + f" of {expected}" * (row["n"] != expected)
-                found = [dict(models)[key], n, f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}"]
-                found.append(f"{fmt(row['accuracy'])} {fmt_ci(row)}")
-                for c in (table.get(benchmark, key, "category", category) for category in categories):
-                    found.append(f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + " (no items)" * (not c["n"]))
-                return found + [fmt_p(row)]
-
-            lines += [f"### Table II{letter} — MMLU accuracy by category ({what})", ""]
-            lines += markdown_table(header, self.by_model(benchmark, models, len(header), cells))
-            if benchmark == "mmlu_generation":
-                rows = [(label, table.get(benchmark, key)) for key, label in models]
-                counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["status"] != "missing"]
-                lines += [f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.", ""]
-        titles = ("II-c — MMLU: each", "II-d — MMLU scored by generation (Table II-b): each")
-        for benchmark, title in zip(benchmarks, titles):
-            rows = []
-            for epoch in self.settings.eval_epochs:
-                key, label = model_key(epoch), f"LoRA epoch {epoch}"
-                rows.append([label, "all", *comparison_cells(table.get(benchmark, key))])
-                if table.get(benchmark, key)["status"] != "missing":
-                    for category, name in zip(categories, names):
-                        rows.append([label, name, *comparison_cells(table.get(benchmark, key, "category", category))])
-            lines += [f"### Table {title} fine-tuned model against the base model, paired on the same questions", ""]
-            lines += markdown_table(["Model", "Category", *COMPARISON_HEADER], rows)
-        return lines
+        generated = bool(table.slices("mmlu_generation", "all"))
+        if generated:
+            rows = [(label, table.get("mmlu_generation", key)) for key, label in self.settings.mmlu_models()]
+            counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["status"] != "missing"]
+            blocks += [
+                "### Table II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
+                self.by_model("mmlu_generation", header, cells),
+                f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.",
+            ]
+        blocks += self.comparisons("II-c — MMLU: each", "mmlu", "Category", ("all", "category"))
+        if generated:
+            title = "II-d — MMLU scored by generation (Table II-b): each"
+            blocks += self.comparisons(title, "mmlu_generation", "Category", ("all", "category"))
+        return blocks
 
     def table_iii(self):
         table, epochs = self.table, self.settings.eval_epochs
@@ -666,62 +652,58 @@ class Markdown:
                 new, test = table.accuracy("mmlu", key, *where), table.get("mmlu", key, *tested) or {}
                 cells += [fmt(new), fmt_change(stats.percent_change(base, new)), test.get("reading") or "—"]
             rows.append(cells)
-        lines = ["### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)", ""]
-        lines += markdown_table(header, rows)
-        lines += [
-            "Reading: the paired comparison of Table II-c on the same questions (for Agregada, all of them), a "
-            "direction only where the 95% interval of the difference excludes 0.",
-            "",
-            "### Reading",
-            "",
-        ]
+        readings = []
         base = table.get("mmlu", "base", "aggregate")
         for key in map(model_key, epochs):
             test, model = table.get("mmlu", key), table.get("mmlu", key, "aggregate")
             if base is None or model is None or test["difference"] is None:
-                lines.append(f"- {key}: no test (base or model results missing).")
+                readings.append(f"- {key}: no test (base or model results missing).")
                 continue
             detectable = test["minimum_detectable_difference"]
             power = f"the smallest difference detectable at 80% power is {fmt_points(detectable, '')}"
-            lines.append(
-                f"- LoRA epoch {key_epoch(key)}: MMLU micro average {test['difference']:+.3f} "
-                f"{fmt_ci(test, 'difference_ci_low', 'difference_ci_high', '+')} vs base (study aggregate "
+            readings.append(
+                f"- LoRA epoch {key_epoch(key)}: MMLU micro average {fmt_difference(test)} vs base (study aggregate "
                 f"{model['accuracy'] - base['accuracy']:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
                 f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; "
                 f"{power if detectable else 'at this n no difference reaches 80% power'}."
             )
-        return lines + [""]
+        return [
+            "### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)",
+            markdown_table(header, rows),
+            "Reading: the paired comparison of Table II-c on the same questions (for Agregada, all of them), a "
+            "direction only where the 95% interval of the difference excludes 0.",
+            "### Reading",
+            *["\n".join(readings)] * bool(readings),
+        ]
 
     def sample_sizes(self):
-        lines = ["## How many questions would be needed", ""]
+        heading = "## How many questions would be needed"
         if not self.settings.eval_epochs:
-            return lines + ["No fine-tuned model to compare with the base model (EVAL_EPOCHS is empty).", ""]
-        lines += [
-            f"Paired questions for the exact McNemar test to detect a difference in accuracy of "
-            f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with 80% power at α = 0.05 (two-sided), at each "
-            "comparison's discordance rate p_d (design as above). A difference larger than p_d cannot occur at that "
-            "rate (—).",
-            "",
-        ]
+            return [heading, "No fine-tuned model to compare with (EVAL_EPOCHS is empty)."]
         rows = []
         for benchmark, name in (("spider", "Spider"), ("mmlu", "MMLU"), ("mmlu_generation", "MMLU (generation)")):
-            for epoch in self.settings.eval_epochs if self.table.slices(benchmark, "all") else ():
-                for base in ("base_0shot", "base_3shot") if benchmark == "spider" else ("base",):
-                    row = self.table.get(benchmark, model_key(epoch), versus=base)
-                    needed = [fmt(row[f"n_for_{points}pt"], 0) for points in SAMPLE_SIZE_POINTS]
-                    n_now = "missing" if row["n_paired"] is None else row["n_paired"]
-                    rows.append([name, f"LoRA epoch {epoch} vs {base}", n_now, fmt_rate(row), *needed])
+            for r in self.table.paired(benchmark):
+                n_now = "missing" if r["n_paired"] is None else r["n_paired"]
+                needed = [fmt(r[f"n_for_{points}pt"], 0) for points in SAMPLE_SIZE_POINTS]
+                rows.append([name, f"LoRA epoch {key_epoch(r['model'])} vs {r['versus']}", n_now, fmt_rate(r), *needed])
         header = ["Benchmark", "Comparison", "n now", "p_d", *(f"{points} pt" for points in SAMPLE_SIZE_POINTS)]
-        return lines + markdown_table(header, rows)
+        return [
+            heading,
+            f"Paired questions for the exact McNemar test to detect a difference in accuracy of "
+            f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with 80% power at α = 0.05 (two-sided), at each "
+            "comparison's discordance rate p_d (design as above); a difference larger than p_d cannot occur (—).",
+            markdown_table(header, rows),
+        ]
 
     def figures(self):
         loss, paths = self.results["training_loss"], self.paths
-        lines = ["## Figures", "", f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with 95% CIs."]
-        if not loss:
-            return lines + [f"- Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`.", ""]
-        (first_step, first), (last_step, last) = loss["first"], loss["last"]
-        return lines + [
-            f"- `{paths.loss_plot.name}` — training loss by step ({loss['points']} logged steps; {first:.4f} at step "
-            f"{first_step}, {last:.4f} at step {last_step}).",
-            "",
-        ]
+        if loss:
+            (first_step, first), (last_step, last) = loss["first"], loss["last"]
+            curve = (
+                f"`{paths.loss_plot.name}` — training loss by step ({loss['points']} logged steps; {first:.4f} at "
+                f"step {first_step}, {last:.4f} at step {last_step})."
+            )
+        else:
+            curve = f"Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`."
+        plot = f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with 95% CIs."
+        return ["## Figures", f"{plot}\n- {curve}"]

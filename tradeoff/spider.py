@@ -4,15 +4,21 @@ Light on purpose (no DeepEval, no SQL sandbox): training needs the prompts; scor
 """
 
 import json
+import shutil
+import zipfile
 from pathlib import Path
 
 from tradeoff import PipelineError, files
 
 SYSTEM_PROMPT = "You are an expert text-to-SQL assistant."
-DOWNLOAD_HINT = (
-    "download the official Spider release (https://yale-lily.github.io/spider) and unzip it there, or "
-    "set SPIDER_DIR to its folder"
+BY_HAND = (
+    "download the official release by hand (https://yale-lily.github.io/spider), unzip it and set SPIDER_DIR to the "
+    "folder holding dev.json, with SPIDER_SOURCE=local"
 )
+DOWNLOAD_HINT = (
+    f"{BY_HAND}; or set SPIDER_SOURCE=auto and SPIDER_DIR to a new folder to fetch it from the Hugging Face hub"
+)
+HUB_RECORD = "fetched_from_hub.json"  # written into a release fetched by fetch_release: where it came from
 TEXT = {"type": "string"}
 RELEASE_SPLIT = {"type": "array", "items": {"type": "object", "required": ["db_id", "question", "query"]}}
 RELEASE_SPLIT["items"]["properties"] = dict.fromkeys(("db_id", "question", "query"), TEXT)
@@ -31,6 +37,7 @@ RELEASE_TABLES = {
         },
     },
 }
+RELEASE_FILES = ("dev.json", "train_spider.json", "train_others.json")  # dev first
 PREDICTION_LINE = dict(RELEASE_SPLIT["items"], required=["db_id", "question", "query", "prediction"])
 
 
@@ -86,6 +93,83 @@ def read_release(spider_dir):
     if (spider_dir / "train_others.json").exists():
         train += release_entries(spider_dir / "train_others.json", db_schemas, spider_dir)
     return train, release_entries(spider_dir / "dev.json", db_schemas, spider_dir)
+
+
+def fetch_release(spider_dir, repo, filename, revision, dev_size):
+    """The release zip from the hub's dataset repo at a pinned revision, unpacked into spider_dir once checked; returns
+    {repo, filename, revision, sha256}, also kept in spider_dir. A release already fetched there is reused."""
+    source = {"repo": repo, "filename": filename, "revision": revision}
+    record = spider_dir / HUB_RECORD
+    if record.is_file():
+        fetched = files.read_json(record, fix=f"delete {spider_dir} to fetch the release again")
+        if {key: fetched.get(key) for key in source} == source:
+            return fetched
+    if spider_dir.exists() and (not spider_dir.is_dir() or any(spider_dir.iterdir())):
+        raise PipelineError(
+            f"SPIDER_DIR={spider_dir} is not empty and holds no release fetched from {repo} at {revision[:12]}; point "
+            f"SPIDER_DIR at a new folder to fetch it there, or at a release made by hand with SPIDER_SOURCE=local"
+        )
+    # Imported here: huggingface_hub fixes its cache folder and offline mode from the environment when first imported.
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    print(f"fetching {filename} of the dataset {repo} at revision {revision[:12]} from the Hugging Face hub")
+    try:
+        archive = hf_hub_download(repo_id=repo, filename=filename, repo_type="dataset", revision=revision)
+    except Exception as error:  # no network, the hub down, the repo or file gone: the same remedy for each
+        reason = (
+            "the hub is out of reach and the Hugging Face cache has no copy"
+            if isinstance(error, LocalEntryNotFoundError)
+            else (str(error).splitlines() or [type(error).__name__])[0]
+        )
+        raise PipelineError(f"could not fetch {filename} of {repo} at {revision[:12]} ({reason}); {BY_HAND}") from None
+    source["sha256"] = files.sha256_file(archive)
+    where = f"{filename} of {repo} at {revision[:12]} (sha256 {source['sha256'][:12]})"
+    unpacking = spider_dir.with_name(f".{spider_dir.name}.unpacking")
+    shutil.rmtree(unpacking, ignore_errors=True)
+    try:
+        try:
+            with zipfile.ZipFile(archive) as release_zip:
+                release_zip.extractall(unpacking)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise PipelineError(f"{where} does not unzip ({error}); {BY_HAND}") from None
+        releases = sorted(
+            (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts),
+            key=lambda folder: len(folder.parts),
+        )
+        if not releases:
+            raise PipelineError(f"{where} holds no dev.json; {BY_HAND}")
+        check_release(releases[0], dev_size, where)
+        files.write_json(releases[0] / HUB_RECORD, source)
+        spider_dir.parent.mkdir(parents=True, exist_ok=True)
+        if spider_dir.is_dir():
+            spider_dir.rmdir()  # empty, as checked above
+        releases[0].rename(spider_dir)
+    finally:
+        shutil.rmtree(unpacking, ignore_errors=True)
+    print(f"Spider release unpacked into {spider_dir} (zip sha256 {source['sha256']})")
+    return source
+
+
+def check_release(folder, dev_size, where):
+    """The release's files are there, dev.json holds dev_size questions and every db_id has its database file."""
+    missing = [name for name in ("tables.json", "dev.json", "train_spider.json") if not (folder / name).is_file()]
+    if missing:
+        raise PipelineError(f"{where} lacks {', '.join(missing)}; {BY_HAND}")
+    splits = [
+        files.read_json(folder / name, fix=BY_HAND, schema=RELEASE_SPLIT)
+        for name in RELEASE_FILES
+        if (folder / name).is_file()  # train_others.json is optional
+    ]
+    if len(splits[0]) != dev_size:
+        raise PipelineError(f"{where}: its dev.json holds {len(splits[0]):,} questions, not {dev_size:,}; {BY_HAND}")
+    db_ids = sorted({entry["db_id"] for split in splits for entry in split})
+    absent = [db_id for db_id in db_ids if not database_path(folder, db_id).is_file()]
+    if absent:
+        raise PipelineError(
+            f"{where} lacks the database files of {len(absent)} of its {len(db_ids)} databases "
+            f"(database/{absent[0]}/{absent[0]}.sqlite first); {BY_HAND}"
+        )
 
 
 def read_predictions(path, max_chars):

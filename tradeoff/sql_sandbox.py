@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 
 
@@ -58,29 +58,26 @@ SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables 
 WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-# Authorizer action codes by name, for saying what was blocked ("DELETE singer").
-ACTION_NAMES = {
-    getattr(sqlite3, "SQLITE_" + name): name
-    for name in (
+# sqlite's authorizer action codes, 1 to 33 in its order, by name: for saying what was blocked ("DELETE singer").
+ACTION_NAMES = dict(
+    enumerate(
         "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW "
         "CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER "
         "DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE "
-        "REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE"
-    ).split()
-    if hasattr(sqlite3, "SQLITE_" + name)
-}
+        "REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE".split(),
+        start=1,
+    )
+)
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
 
 
-def _authorizer(action, arg1, arg2, db_name, trigger):
-    """Allow reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
-    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, getattr(sqlite3, "SQLITE_RECURSIVE", 33)):
-        return sqlite3.SQLITE_OK
+def _allowed(action, arg1, arg2):
+    """Reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
     if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        return (arg2 or "").lower() not in DENIED_FUNCTIONS
     if action == sqlite3.SQLITE_PRAGMA:
-        return sqlite3.SQLITE_OK if (arg1 or "").lower() in READ_PRAGMAS else sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_DENY
+        return (arg1 or "").lower() in READ_PRAGMAS
+    return action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE)
 
 
 def _describe_denial(action, arg1, arg2):
@@ -131,19 +128,6 @@ def _open_readonly(db_uri, authorize, past_deadline):
     return connection
 
 
-def _fetch_capped(cursor, max_rows, max_bytes):
-    """Rows one at a time, so that neither cap is overshot by more than one row; (rows, None) or (None, failure)."""
-    rows, total = [], 0
-    for row in cursor:
-        total += sum(len(value) if isinstance(value, (str, bytes)) else 8 for value in row)
-        if total > max_bytes:
-            return None, _failure("too_large", f"result over {max_bytes:,} bytes")
-        if len(rows) == max_rows:
-            return None, _failure("too_many_rows", f"more than {max_rows} rows")
-        rows.append(tuple(row))
-    return rows, None
-
-
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
@@ -151,24 +135,30 @@ def run_query(db_uri, sql, limits):
     denied = []
 
     def authorize(action, arg1, arg2, db_name, trigger):
-        verdict = _authorizer(action, arg1, arg2, db_name, trigger)
-        if verdict != sqlite3.SQLITE_OK:
-            denied.append(_describe_denial(action, arg1, arg2))
-        return verdict
+        if _allowed(action, arg1, arg2):
+            return sqlite3.SQLITE_OK
+        denied.append(_describe_denial(action, arg1, arg2))
+        return sqlite3.SQLITE_DENY
 
     def past_deadline():
         nonlocal timed_out
         timed_out = time.monotonic() > deadline
         return 1 if timed_out else 0  # nonzero interrupts the statement
 
-    connection = None
     try:
-        connection = _open_readonly(db_uri, authorize, past_deadline)
-        cursor = connection.execute(sql)  # execute() refuses a second statement
-        if cursor.description is None:
-            return _failure("not_a_query", "no result columns")
-        rows, failure = _fetch_capped(cursor, limits.max_rows, limits.max_result_bytes)
-        return failure or {"ok": True, "rows": rows, "error_kind": None, "message": ""}
+        with contextlib.closing(_open_readonly(db_uri, authorize, past_deadline)) as connection:
+            cursor = connection.execute(sql)  # execute() refuses a second statement
+            if cursor.description is None:
+                return _failure("not_a_query", "no result columns")
+            rows, size = [], 0
+            for row in cursor:  # one at a time: neither cap is overshot by more than one row
+                size += sum(len(value) if isinstance(value, (str, bytes)) else 8 for value in row)
+                if size > limits.max_result_bytes:
+                    return _failure("too_large", f"result over {limits.max_result_bytes:,} bytes")
+                if len(rows) == limits.max_rows:
+                    return _failure("too_many_rows", f"more than {limits.max_rows} rows")
+                rows.append(tuple(row))
+            return {"ok": True, "rows": rows, "error_kind": None, "message": ""}
     except Exception as error:  # noqa: BLE001 -- sqlite errors, MemoryError, anything: a bad prediction must never crash a run
         if timed_out:
             return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
@@ -176,36 +166,23 @@ def run_query(db_uri, sql, limits):
         if denied:  # say what was blocked: "not authorized (DELETE singer)"
             message += f" ({', '.join(dict.fromkeys(denied))})"
         return _failure(classify_error(message), message)
-    finally:
-        if connection is not None:
-            connection.close()
-
-
-def _limit_memory():
-    """Backstops for what the caps above do not count; both apply to this worker process only."""
-    with contextlib.suppress(ValueError, OSError):  # refused on some systems; the other caps still hold
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
-    connection = sqlite3.connect(":memory:")
-    connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
-    connection.close()
-
-
-def _exit_with_parent(parent_pid):
-    """A killed parent must not leave this worker spinning: sqlite releases the GIL, so this thread still runs."""
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def serve(request_fd, reply_fd, parent_pid):
     """The worker's loop: one request, one reply, until the parent closes its end of the pipe."""
+
+    def exit_with_parent():  # a killed parent must not leave this worker spinning: sqlite releases the GIL
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    # Memory backstops for what the caps do not count, in this worker only.
+    with contextlib.suppress(ValueError, OSError):  # refused on some systems; the other caps still hold
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
     requests, replies = Connection(request_fd, writable=False), Connection(reply_fd, readable=False)
-    _exit_with_parent(parent_pid)
-    _limit_memory()
     replies.send("ready")
     while True:
         try:
@@ -226,22 +203,20 @@ class _Worker:
     """The worker process and the parent's ends of its two pipes."""
 
     def __init__(self):
-        request_read, request_write = os.pipe()
-        reply_read, reply_write = os.pipe()
+        request_end, self.requests = Pipe(duplex=False)
+        self.replies, reply_end = Pipe(duplex=False)
+        worker_ends = (request_end.fileno(), reply_end.fileno())
         # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
         # SIGINT is ignored before anything else: a Ctrl-C in the terminal reaches the whole process group.
         boot = (
             f"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
             f"sys.path.insert(0, {str(PROJECT_DIR)!r}); from tradeoff import sql_sandbox; "
-            f"sql_sandbox.serve({request_read}, {reply_write}, {os.getpid()})"
+            f"sql_sandbox.serve({worker_ends[0]}, {worker_ends[1]}, {os.getpid()})"
         )
-        command = [sys.executable, "-c", boot]
-        self.process = subprocess.Popen(command, pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL)
-        os.close(request_read)
-        os.close(reply_write)
+        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=worker_ends, stdin=subprocess.DEVNULL)
+        request_end.close()
+        reply_end.close()
         self.owner = os.getpid()
-        self.requests = Connection(request_write, readable=False)
-        self.replies = Connection(reply_read, writable=False)
         try:
             ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
         except EOFError:  # it died while starting; its traceback is on stderr
@@ -264,9 +239,7 @@ def _current_worker():
     """The running worker, started on first use or after a kill; a forked child starts its own."""
     global _worker
     if _worker is not None and not _worker.alive():
-        if _worker.owner == os.getpid():
-            _worker.stop()
-        _worker = None
+        stop_worker()
     if _worker is None:
         _worker = _Worker()
     return _worker
@@ -296,7 +269,8 @@ def _ask_worker(request, timeout_seconds, attempts=2):
         worker.requests.send(request)
         if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
             return worker.replies.recv()
-        failure = _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
+        stop_worker()
+        return _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
     except (EOFError, OSError):  # the memory backstop, a crash or an outside kill took the worker down
         stop_worker()
         if attempts > 1:
@@ -305,8 +279,6 @@ def _ask_worker(request, timeout_seconds, attempts=2):
     except BaseException:  # Ctrl-C while waiting: a reply may still come, and would answer the next request
         stop_worker()
         raise
-    stop_worker()
-    return failure
 
 
 def execute_sql(db_path, sql, limits):
@@ -323,11 +295,10 @@ def execute_sql(db_path, sql, limits):
         return _failure("too_long", f"query over {limits.max_prediction_chars:,} characters")
     if not sql.strip():
         return _failure("syntax", "empty query")
-    if not sql.isascii():
-        try:
-            sql.encode("utf-8")
-        except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 text, so no SQL sqlite could read
-            return _failure("syntax", f"not UTF-8 text: {error.reason} at character {error.start}")
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 text, so no SQL sqlite could read
+        return _failure("syntax", f"not UTF-8 text: {error.reason} at character {error.start}")
     request = {"db_uri": db_path.resolve().as_uri() + "?mode=ro", "sql": sql, "limits": limits}
     with _worker_lock:
         return _ask_worker(request, float(limits.timeout_seconds))

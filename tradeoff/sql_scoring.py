@@ -18,14 +18,13 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 # DeepEval reads this when it is imported: set before, it never phones home (a caller's own choice stands).
 os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
 
 from deepeval import evaluate  # noqa: E402
-from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig, ErrorConfig  # noqa: E402
+from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig  # noqa: E402
 from deepeval.metrics import BaseMetric  # noqa: E402
 from deepeval.test_case import LLMTestCase  # noqa: E402
 
@@ -90,10 +89,6 @@ def _first_statement(text):
     return "".join(out).strip()
 
 
-def _has_query(text):
-    return bool(SQL_LINE_START.search(text) or ANY_SELECT.search(text))
-
-
 def _fenced_query(text):
     """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
     it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
@@ -103,7 +98,7 @@ def _fenced_query(text):
         return text
     blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
     for part in blocks + parts[0::2]:
-        if _has_query(part):
+        if SQL_LINE_START.search(part) or ANY_SELECT.search(part):
             return part
     for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
         if STATEMENT_LINE_START.search(part):
@@ -229,11 +224,8 @@ def strict_match(predicted_rows, gold_rows, gold_sql):
         return True
     if len(gold_rows) != len(predicted_rows) or len(predicted_rows[0]) != len(gold_rows[0]):
         return False
-    gold_unordered = [_unorder_row(row) for row in gold_rows]
-    predicted_unordered = [_unorder_row(row) for row in predicted_rows]
-    if order_matters and gold_unordered != predicted_unordered:
-        return False
-    if not order_matters and set(gold_unordered) != set(predicted_unordered):
+    same_rows = list if order_matters else set  # the official quick rejection: each row's values sorted
+    if same_rows(map(_unorder_row, predicted_rows)) != same_rows(map(_unorder_row, gold_rows)):
         return False
     return _column_order_exists(predicted_rows, gold_rows, order_matters)
 
@@ -252,62 +244,47 @@ def _failed(kind, message):
     return _outcome(0.0, 0.0, f"{kind}: {message}", f"{kind}: {message}", kind)
 
 
-@lru_cache(maxsize=8192)
-def gold_result(db_path, sql, rule, limits):
-    """Gold rows, once per (database, query, rule); 'strict' executes the normalised query. Do not mutate."""
-    return execute_sql(db_path, normalize_for_strict(sql) if rule == "strict" else sql, limits)
-
-
-def _wrong_result_message(predicted_rows, gold_rows):
+def _wrong_result(predicted_rows, gold_rows):
     if predicted_rows and gold_rows and len(predicted_rows[0]) != len(gold_rows[0]):
-        return f"{len(predicted_rows[0])} columns, expected {len(gold_rows[0])}"
+        return f"wrong_result: {len(predicted_rows[0])} columns, expected {len(gold_rows[0])}"
     differ = ", values differ" if len(predicted_rows) == len(gold_rows) else ""
-    return f"{len(predicted_rows)} rows, expected {len(gold_rows)}{differ}"
+    return f"wrong_result: {len(predicted_rows)} rows, expected {len(gold_rows)}{differ}"
 
 
-@lru_cache(maxsize=4096)
+# The gold query's result, once per (database, query, limits) for every model and both rules. Do not mutate.
+gold_result = functools.lru_cache(maxsize=8192)(execute_sql)
+
+
+@functools.lru_cache(maxsize=4096)
 def _score(db_path, prediction, gold, limits):
-    gold_run = gold_result(db_path, gold, "study", limits)
+    gold_run = gold_result(db_path, gold, limits)
     if not gold_run["ok"]:
         return _failed("gold_failed", f"{gold_run['error_kind']}: {gold_run['message']}")
     predicted = execute_sql(db_path, prediction, limits)
     if not predicted["ok"]:
         return _failed(predicted["error_kind"], predicted["message"])
-    if study_match(predicted["rows"], gold_run["rows"]):
-        score, error_kind, reason = 1.0, None, "correct"
-    else:
-        score, error_kind = 0.0, "wrong_result"
-        reason = f"wrong_result: {_wrong_result_message(list(set(predicted['rows'])), list(set(gold_run['rows'])))}"
+    predicted_rows, gold_rows = list(set(predicted["rows"])), list(set(gold_run["rows"]))
+    correct = study_match(predicted_rows, gold_rows)
+    reason = "correct" if correct else _wrong_result(predicted_rows, gold_rows)
 
     # The strict rule executes the normalised queries; usually they are the unchanged ones (cache hit or reuse).
-    gold_strict = gold_result(db_path, gold, "strict", limits)
-    prediction_strict = normalize_for_strict(prediction)
-    predicted_strict = predicted if prediction_strict == prediction else execute_sql(db_path, prediction_strict, limits)
-    match = None
-    if not gold_strict["ok"]:
-        strict_reason = f"gold_failed: {gold_strict['error_kind']}: {gold_strict['message']}"
-    elif not predicted_strict["ok"]:
-        strict_reason = f"{predicted_strict['error_kind']}: {predicted_strict['message']}"
+    strict_gold, strict_prediction = normalize_for_strict(gold), normalize_for_strict(prediction)
+    gold_run = gold_result(db_path, strict_gold, limits)
+    if strict_prediction != prediction:
+        predicted = execute_sql(db_path, strict_prediction, limits)
+    match = gold_run["ok"] and predicted["ok"] and strict_match(predicted["rows"], gold_run["rows"], strict_gold)
+    if not gold_run["ok"]:
+        strict_reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
+    elif not predicted["ok"]:
+        strict_reason = f"{predicted['error_kind']}: {predicted['message']}"
+    elif match is None:
+        strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
+    elif match:
+        strict_reason = "correct"
     else:
-        match = strict_match(predicted_strict["rows"], gold_strict["rows"], normalize_for_strict(gold))
-        if match:
-            strict_reason = "correct"
-        elif match is None:
-            strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
-        else:
-            strict_reason = f"wrong_result: {_wrong_result_message(predicted_strict['rows'], gold_strict['rows'])}"
-            if "order by" in normalize_for_strict(gold).lower():
-                strict_reason += " (gold has ORDER BY: order matters)"
-    return _outcome(score, float(bool(match)), reason, strict_reason, error_kind)
-
-
-def _check_gold(gold, where, limits):
-    if not isinstance(gold, str) or too_long(gold, limits):
-        start = repr(gold[:60]) if isinstance(gold, str) else f"a {type(gold).__name__}"
-        raise PipelineError(
-            f"the gold query of {where} is not text of at most {limits.max_prediction_chars:,} characters and "
-            f"{MAX_LINES:,} lines ({start}); fix the Spider data or raise MAX_PREDICTION_CHARS"
-        )
+        ordered = " (gold has ORDER BY: order matters)" if "order by" in strict_gold.lower() else ""
+        strict_reason = _wrong_result(predicted["rows"], gold_run["rows"]) + ordered
+    return _outcome(float(correct), float(bool(match)), reason, strict_reason, None if correct else "wrong_result")
 
 
 def score_prediction(db_path, prediction, gold, limits):
@@ -315,11 +292,16 @@ def score_prediction(db_path, prediction, gold, limits):
 
     score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of
     sql_sandbox.ERROR_KINDS. A prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold
-    query over them is a PipelineError, a missing database a FileNotFoundError
-    (setup problems, not wrong predictions)."""
+    query over them is a PipelineError, a missing database a FileNotFoundError (setup problems, not wrong
+    predictions)."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    _check_gold(gold, db_path, limits)
+    if not isinstance(gold, str) or too_long(gold, limits):
+        start = repr(gold[:60]) if isinstance(gold, str) else f"a {type(gold).__name__}"
+        raise PipelineError(
+            f"the gold query of {db_path} is not text of at most {limits.max_prediction_chars:,} characters and "
+            f"{MAX_LINES:,} lines ({start}); fix the Spider data or raise MAX_PREDICTION_CHARS"
+        )
     prediction = prediction or ""
     if too_long(prediction, limits):
         return _failed("too_long", f"prediction over {limits.max_prediction_chars:,} characters or {MAX_LINES:,} lines")
@@ -333,75 +315,59 @@ def test_suite_score(database_paths, prediction, gold, limits):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# DeepEval metrics. The database travels in the test case's metadata.
+# DeepEval.
 
 
 class ExecutionAccuracy(BaseMetric):
-    """The study's execution accuracy (Figure 7): 1.0 when the result sets are equal, ignoring order and duplicates."""
+    """Execution accuracy as a DeepEval metric, the database in the test case's metadata: the study's rule (Figure 7),
+    or with strict=True the official test-suite rule."""
 
-    score_key, reason_key, name = "score", "reason", "Execution Accuracy"
+    async_mode, include_reason, threshold = False, True, 1.0
 
-    def __init__(self, limits, threshold=1.0):
+    def __init__(self, limits, strict=False):
         self.limits = limits
-        self.threshold = threshold
-        self.include_reason = True
-        self.async_mode = False
-        self.strict_mode = False
+        self.score_key, self.reason_key = ("strict_score", "strict_reason") if strict else ("score", "reason")
+        self.name = "Strict Execution Accuracy" if strict else "Execution Accuracy"
 
     def measure(self, test_case, *args, **kwargs):
         db_path = test_case.metadata["db_path"]
         result = score_prediction(db_path, test_case.actual_output, test_case.expected_output, self.limits)
-        self.score = result[self.score_key]
-        self.reason = result[self.reason_key]
-        self.error = None
+        self.score, self.reason, self.error = result[self.score_key], result[self.reason_key], None
         self.success = self.score >= self.threshold
         return self.score
 
     async def a_measure(self, test_case, *args, **kwargs):
         return self.measure(test_case)  # pure CPU and sqlite: nothing to await
 
-    def is_successful(self):
-        self.success = self.error is None and self.score is not None and self.score >= self.threshold
-        return self.success
-
     @property
     def __name__(self):
         return self.name
 
 
-class StrictExecutionAccuracy(ExecutionAccuracy):
-    """The official Spider test-suite rule: multisets, ORDER BY-aware, columns up to permutation, DISTINCT removed."""
-
-    score_key, reason_key, name = "strict_score", "strict_reason", "Strict Execution Accuracy"
-
-
 def evaluate_predictions(items, limits, work_dir):
-    """Score items ({"question", "prediction", "gold", "db_path", "db_id"}) through deepeval.evaluate.
+    """score_prediction's dict for each item ({"question", "prediction", "gold", "db_path"}), in input order, each
+    checked equal to both metrics' scores through deepeval.evaluate.
 
-    Returns, in input order, score_prediction's dict per item, each checked equal to DeepEval's scores. DeepEval
-    writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary unconditionally,
-    so its stdout is swallowed.
-    """
+    DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
+    unconditionally, so its stdout is swallowed."""
     items = list(items)
     if not items:
         return []
-    for item in items:  # fail fast on a setup problem rather than mid-run inside deepeval
-        if not Path(item["db_path"]).is_file():
-            raise FileNotFoundError(f"database {item['db_path']} does not exist")
-        _check_gold(item["gold"], item["db_id"], limits)
     # Over the caps either way: a bounded copy keeps DeepEval and the caches off unbounded text.
     predictions = [(item["prediction"] or "")[: limits.max_prediction_chars + 1] for item in items]
+    # Scored first: a setup problem fails fast rather than mid-run inside DeepEval, whose metrics then hit the cache.
+    results = [score_prediction(item["db_path"], p, item["gold"], limits) for item, p in zip(items, predictions)]
     test_cases = [
         LLMTestCase(
             input=item["question"],
             actual_output=prediction,
             expected_output=item["gold"],
             name=f"item-{index}",
-            metadata={"db_path": str(item["db_path"]), "db_id": item.get("db_id"), "index": index},
+            metadata={"db_path": str(item["db_path"]), "index": index},
         )
         for index, (item, prediction) in enumerate(zip(items, predictions))
     ]
-    metrics = [ExecutionAccuracy(limits), StrictExecutionAccuracy(limits)]
+    metrics = [ExecutionAccuracy(limits), ExecutionAccuracy(limits, strict=True)]
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
         # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
@@ -410,22 +376,20 @@ def evaluate_predictions(items, limits, work_dir):
             metrics=metrics,
             async_config=AsyncConfig(run_async=False),
             display_config=DisplayConfig(show_indicator=False, print_results=False, inspect_after_run=False),
-            cache_config=CacheConfig(write_cache=False, use_cache=False),
-            error_config=ErrorConfig(ignore_errors=False),
+            cache_config=CacheConfig(write_cache=False),
         )
     if len(outcome.test_results) != len(items):
         raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
-    results = [score_prediction(item["db_path"], p, item["gold"], limits) for item, p in zip(items, predictions)]
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
         result = results[test_result.metadata["index"]]
-        for metric, field in ((ExecutionAccuracy, "score"), (StrictExecutionAccuracy, "strict_score")):
+        for metric in metrics:
             data = by_name[metric.name]
-            if data.error or data.score != result[field]:
+            if data.error or data.score != result[metric.score_key]:
                 raise RuntimeError(
                     f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
-                    f"{data.error or data.score} vs {result[field]}"
+                    f"{data.error or data.score} vs {result[metric.score_key]}"
                 )
     return results
 
@@ -459,15 +423,20 @@ class Scoring:
             )
         return databases
 
-    def check_databases(self, entries):
-        """Fail before any work, with one line, if a database the entries need is missing."""
-        for db_id in sorted({entry["db_id"] for entry in entries}):
-            if not self.database(db_id).is_file():
+    def check_databases(self, entries, where="the evaluated questions"):
+        """Fail before any work, with one line naming the entry at fault, if a database the entries need is missing
+        or a db_id is not a plain name."""
+        for number, entry in enumerate(entries):
+            try:
+                database = self.database(entry["db_id"])
+            except PipelineError as error:
+                raise PipelineError(f"{where} entry {number}: {error}") from None
+            if not database.is_file():
                 raise PipelineError(
-                    f"database {db_id!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the Spider "
-                    f"release the data was prepared from, or run {files.SCRIPTS[0]}"
+                    f"database {entry['db_id']!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the "
+                    f"Spider release the data was prepared from, or run {files.SCRIPTS[0]}"
                 )
-            self.suite(db_id)
+            self.suite(entry["db_id"])
 
     def key(self, text, entry):
         """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
@@ -484,48 +453,34 @@ def file_hash(path):
     return files.sha256_file(path)
 
 
-@functools.cache
-def gold_hardness(gold):
-    return hardness.hardness(gold)
-
-
 def score_outputs(scoring, entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
     external prediction that is not text (a number, null, a list) scores 0 as not_text."""
     predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
+    databases = [str(scoring.database(entry["db_id"])) for entry in entries]
     items = [
-        {
-            "question": entry["question"],
-            "prediction": prediction,
-            "gold": entry["query"],
-            "db_id": entry["db_id"],
-            "db_path": str(scoring.database(entry["db_id"])),
-        }
-        for entry, prediction in zip(entries, predictions)
+        {"question": entry["question"], "prediction": prediction, "gold": entry["query"], "db_path": database}
+        for entry, prediction, database in zip(entries, predictions, databases)
     ]
     outcomes = evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
     records = []
     for entry, raw, prediction, outcome in zip(entries, raw_outputs, predictions, outcomes):
         if not isinstance(raw, str):
-            reason = "not_text: the prediction is not a string"
-            outcome = dict(score=0, strict_score=0, reason=reason, strict_reason=reason, error_kind="not_text")
+            outcome = _failed("not_text", "the prediction is not a string")
         suite = scoring.suite(entry["db_id"])
+        suite_score = test_suite_score(suite, prediction, entry["query"], scoring.limits) if suite else None
         records.append(
             {
                 "db_id": entry["db_id"],
                 "question": entry["question"],
                 "gold": entry["query"],
-                "hardness": gold_hardness(entry["query"]),
+                "hardness": hardness.hardness(entry["query"]),
                 "raw_output": raw,
                 "prediction": prediction,
-                "score": int(outcome["score"]),
+                **outcome,
+                "score": int(outcome["score"]),  # the scores as 0 or 1 in the records
                 "strict_score": int(outcome["strict_score"]),
-                "test_suite_score": test_suite_score(suite, prediction, entry["query"], scoring.limits)
-                if suite
-                else None,
-                "reason": outcome["reason"],
-                "strict_reason": outcome["strict_reason"],
-                "error_kind": outcome["error_kind"],
+                "test_suite_score": suite_score,
             }
         )
     return records

@@ -1,21 +1,14 @@
 """The QLoRA recipe (Figures 5-6) and the training run on disk: its manifest (run_manifest.json: what made it, which
-epoch is in which checkpoint), its epoch checkpoints, and the adapter of one epoch for the evaluations.
+epoch is in which checkpoint), its epoch checkpoints, and the adapter of one epoch for the evaluations."""
 
-A checkpoint counts only once its save finished (trainer_state.json is written last); a run made under other
-settings is never continued; --fresh keeps the previous run beside the new one as lora.previous-<time>.
-"""
-
-import contextlib
-import csv
-import io
 import json
 import os
 import platform
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
 import torch
@@ -86,21 +79,16 @@ def training_examples(tokenizer, examples, max_seq_length):
     return kept, lengths, len(examples) - len(kept)
 
 
-def check_lora_targets(base_model, targets, model_name):
-    """LoRA target modules the model lacks are one line naming them, not a peft error mid-setup."""
+def lora_model(base_model, config, model_name):
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    # Target modules the model lacks are one line naming them, not a peft error mid-setup.
     present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
-    missing = [target for target in targets if target not in present]
-    if missing:
+    if missing := [target for target in config.lora_target_modules if target not in present]:
         raise PipelineError(
             f"LORA_TARGET_MODULES names {', '.join(missing)}, which {model_name} does not have; choose among its "
             f"linear layers (Qwen2 and Llama: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
         )
-
-
-def lora_model(base_model, config, model_name):
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
-    check_lora_targets(base_model, config.lora_target_modules, model_name)
     prepared = prepare_model_for_kbit_training(base_model, use_gradient_checkpointing=config.gradient_checkpointing)
     lora = LoraConfig(
         r=config.lora_r,
@@ -130,17 +118,12 @@ def training_arguments(config, output_dir, dtype):
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         gradient_checkpointing_kwargs={"use_reentrant": False},
         save_strategy="epoch",
-        eval_strategy="no",
-        logging_strategy="steps",
         logging_first_step=True,
         logging_nan_inf_filter=False,  # a NaN loss must reach the guard, not be filtered out of the logs
-        report_to="none",
         data_seed=config.seed,
         use_cpu=not torch.cuda.is_available(),
         max_length=None,  # over-long examples were dropped; nothing is truncated
         completion_only_loss=True,
-        packing=False,
-        disable_tqdm=False,
     )
 
 
@@ -183,121 +166,86 @@ def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-def checkpoint_epoch(folder):
-    try:
-        return round(json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise PipelineError(
-            f"checkpoint {folder} is damaged (its trainer_state.json is unreadable); {files.FRESH_HINT}"
-        ) from None
+# Checkpoints (the project's own files: unpickled as written) and the manifest: what made the run, where it stands
 
 
 def epoch_checkpoints(lora_dir):
-    """{epoch: checkpoint folder name} of every completely saved checkpoint."""
-    epochs = {
-        checkpoint_epoch(folder): folder.name
-        for folder in Path(lora_dir).glob("checkpoint-*")
-        if (folder / "trainer_state.json").exists() and (folder / "adapter_config.json").exists()
-    }
+    """{epoch: checkpoint folder name} of every checkpoint whose save finished (trainer_state.json is written last)."""
+    epochs = {}
+    for state in Path(lora_dir).glob("checkpoint-*/trainer_state.json"):
+        try:
+            epochs[round(json.loads(state.read_text(encoding="utf-8"))["epoch"])] = state.parent.name
+        except (OSError, ValueError, KeyError, TypeError):
+            raise PipelineError(
+                f"checkpoint {state.parent} is damaged (its trainer_state.json is unreadable); {files.FRESH_HINT}"
+            ) from None
     return {str(epoch): epochs[epoch] for epoch in sorted(epochs)}
 
 
 def last_complete_checkpoint(lora_dir):
-    """The newest checkpoint whose save finished; one cut short by a kill mid-save is removed, since resuming from it
-    would silently lose optimizer or RNG state."""
-    complete = []
+    """The newest checkpoint whose save finished, checked whole: one line, not a torch traceback mid-setup. One cut
+    short by a kill mid-save is removed, since resuming from it would silently lose optimizer or RNG state."""
     for folder in Path(lora_dir).glob("checkpoint-*"):
-        if (folder / "trainer_state.json").exists():
-            complete.append(folder)
-        else:
+        if not (folder / "trainer_state.json").exists():
             print(f"removing {folder.name}: its save was interrupted")
             shutil.rmtree(folder)
-    if not complete:
+    epochs = epoch_checkpoints(lora_dir)
+    if not epochs:
         return None
-    newest = max(complete, key=lambda folder: int(folder.name.split("-")[1]))
-    check_resumable_state(newest)
+    newest = Path(lora_dir) / epochs[max(epochs, key=int)]
+    check_adapter(newest)
+    for name in ("optimizer.pt", "scheduler.pt"):
+        try:
+            torch.load(newest / name, map_location="cpu", weights_only=False)
+        except Exception as error:  # a truncated or overwritten pickle fails in many ways (EOFError, RuntimeError)
+            raise PipelineError(
+                f"checkpoint {newest} is damaged ({name}: {type(error).__name__}); delete that folder to resume "
+                f"from the epoch before, or {files.FRESH_HINT}"
+            ) from None
     return newest
 
 
-def check_resumable_state(folder):
-    """The state a resumed run loads (adapter, optimizer, scheduler) must be whole: one line, not a torch traceback
-    mid-setup. These are the project's own files, so they are unpickled as written."""
-    check_adapter(folder)
-    for name in ("optimizer.pt", "scheduler.pt"):
-        if (folder / name).exists():
-            try:
-                torch.load(folder / name, map_location="cpu", weights_only=False)
-            except Exception as error:  # a truncated or overwritten pickle fails in many ways (EOFError, RuntimeError)
-                raise PipelineError(
-                    f"checkpoint {folder} is damaged ({name}: {type(error).__name__}); delete that folder to resume "
-                    f"from the epoch before, or {files.FRESH_HINT}"
-                ) from None
-
-
 def check_adapter(folder):
-    """A readable adapter_config.json of the shape peft reads and a complete adapter_model.safetensors, so that a
-    damaged adapter is one line, not a peft traceback."""
-    config, weights = folder / "adapter_config.json", folder / "adapter_model.safetensors"
-    for path in (config, weights):
-        if not path.is_file():
-            raise PipelineError(f"adapter {folder} has no {path.name}; {files.FRESH_HINT}")
-    files.read_json(config, fix=files.FRESH_HINT, schema=ADAPTER_CONFIG)
+    """An adapter_config.json of the shape peft reads and a complete adapter_model.safetensors: a damaged adapter is
+    one line, not a peft traceback."""
+    files.read_json(folder / "adapter_config.json", fix=files.FRESH_HINT, schema=ADAPTER_CONFIG)
     try:
-        with safe_open(weights, framework="pt"):
+        with safe_open(folder / "adapter_model.safetensors", framework="pt"):
             pass
-    except SafetensorError as error:
+    except (OSError, SafetensorError) as error:
         raise PipelineError(f"adapter {folder} is damaged ({error}); {files.FRESH_HINT}") from None
 
 
 def adapter_path(paths, epoch):
     """The checkpoint folder of one training epoch, from the training manifest, checked whole."""
-    manifest = read_manifest(paths)
-    epochs = manifest["epochs"] if manifest else {}
+    epochs = (read_manifest(paths) or {"epochs": {}})["epochs"]
     if str(epoch) not in epochs:
         raise PipelineError(
             f"no adapter for epoch {epoch} in {paths.training_manifest} (epochs done: "
-            f"{', '.join(sorted(epochs, key=int)) or 'none'}); finish {files.SCRIPTS[1]} or set EVAL_EPOCHS to epochs "
-            f"that exist"
+            f"{', '.join(epochs) or 'none'}); finish {files.SCRIPTS[1]} or set EVAL_EPOCHS to epochs that exist"
         )
-    path = paths.lora / epochs[str(epoch)]
-    check_adapter(path)
-    return path
-
-
-def move_previous_run_aside(lora_dir):
-    if lora_dir.exists():
-        kept = lora_dir.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}")
-        lora_dir.rename(kept)
-        print(f"previous run kept at {kept}")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The manifest: what made the run, and where it stands
+    check_adapter(paths.lora / epochs[str(epoch)])
+    return paths.lora / epochs[str(epoch)]
 
 
 def read_manifest(paths):
-    """The training run's manifest, or None before the first run."""
     return files.read_json(paths.training_manifest, fix=files.FRESH_HINT) if paths.training_manifest.exists() else None
 
 
 def check_resumable(paths, manifest, settings, base_model):
-    """A run made under other settings or on other base weights is never silently continued."""
+    """A run made under other settings (as common.resolved_config gives them) or on other base weights is never
+    silently continued."""
     if manifest is None:
         return
     recorded = dict(manifest["config"], base_model=manifest["base_model"])
     for name, value in dict(settings, base_model=base_model).items():
-        if recorded.get(name) != (list(value) if isinstance(value, tuple) else value):
+        if recorded.get(name) != value:
             raise PipelineError(
-                f"{paths.lora} holds a run made with {name}={recorded.get(name)!r} (now {value!r}); run "
-                f"{files.SCRIPTS[1]} --fresh to start over (the old run is kept beside it)"
+                f"{paths.lora} holds a run made with {name}={recorded.get(name)!r} (now {value!r}); {files.FRESH_HINT}"
             )
 
 
 def write_manifest(paths, manifest, num_epochs):
-    """Write the manifest with the epochs saved so far: the run is finished once all num_epochs are."""
     epochs = epoch_checkpoints(paths.lora)
     manifest = dict(manifest, epochs=epochs, finished=str(num_epochs) in epochs)
     files.write_json(paths.training_manifest, manifest)
@@ -305,27 +253,20 @@ def write_manifest(paths, manifest, num_epochs):
 
 
 def environment():
-    """The package versions, the commit and the device that run the training."""
-    versions = {}
-    for package in PACKAGES:
-        with contextlib.suppress(PackageNotFoundError):
-            versions[package] = version(package)
     try:
         git = ["git", "rev-parse", "HEAD"]
-        commit = subprocess.run(git, cwd=Path(__file__).parent, capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        commit = ""
+        commit = subprocess.run(git, cwd=Path(__file__).parent, capture_output=True, text=True).stdout.strip() or None
+    except OSError:  # no git
+        commit = None
     if torch.cuda.is_available():
         device = f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
     else:
         device = f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-    return {"packages": versions, "git_commit": commit.strip() or None, "device": device}
+    versions = {package: version(package) for package in PACKAGES if find_spec(package)}  # import = package name
+    return {"packages": versions, "git_commit": commit, "device": device}
 
 
 def write_loss_log(path, log_history):
-    """The logged training losses (trainer.state.log_history), one row per logging step."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, LOSS_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(entry for entry in log_history if "loss" in entry)
-    files.write_text(path, buffer.getvalue())
+    """The logged training losses (trainer.state.log_history), one CSV row of numbers per logging step."""
+    rows = [",".join(str(entry.get(name, "")) for name in LOSS_COLUMNS) for entry in log_history if "loss" in entry]
+    files.write_text(path, "\n".join([",".join(LOSS_COLUMNS), *rows, ""]))

@@ -42,7 +42,7 @@ def check_usable(load_in_4bit):
 
 
 @functools.lru_cache(maxsize=1)
-def engine(source, dtype, seed, lora_r, tensor_parallel_size):
+def engine(source, dtype, seed, max_lora_rank, tensor_parallel_size):
     """The base model in vLLM, LoRA enabled; loaded once per process, whichever adapters follow."""
     # In-process engine core: nothing left running if a run is killed, and no spawn-safe entry point needed.
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -54,7 +54,7 @@ def engine(source, dtype, seed, lora_r, tensor_parallel_size):
         dtype=dtype,
         seed=seed,
         enable_lora=True,
-        max_lora_rank=next(rank for rank in LORA_RANKS if rank >= lora_r),
+        max_lora_rank=max_lora_rank,
         max_loras=1,
         tensor_parallel_size=tensor_parallel_size,
     )
