@@ -96,7 +96,8 @@ def bench_engines(paths):
     texts = spider_prompts(paths, tokenizer)
     completions = {}
     for engine, size in (("hf", common.EVAL_BATCH_SIZE), ("vllm", common.VLLM_BATCH_SIZE)):
-        complete = model.generator(config, tokenizer, None, engine)  # vLLM's start-up (about 20 s here): untimed
+        complete = model.generator(config, tokenizer, None, engine)
+        complete(texts[:1], 1)  # loading, vLLM's start-up (about 20 s here) and first-call costs: untimed
         run = functools.partial(complete, max_new_tokens=common.MAX_NEW_TOKENS)
         completions[engine], seconds = timed(batched, run, tokenizer, texts, size)
         rate = f"{len(texts) / seconds:.2f} questions/s"
