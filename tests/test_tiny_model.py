@@ -8,7 +8,7 @@ import prompts
 import pytest
 
 import common
-import tiny_model
+from tools import tiny_model
 
 DEMO = tiny_model.DEMO_DIR
 
@@ -89,9 +89,8 @@ def test_every_projection_width_is_a_multiple_of_32():
 @pytest.fixture(scope="module")
 def built_model():
     """The cached build (made here on first use), loaded in float32 as saved."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     import modeling
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = modeling.model_source()
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -117,9 +116,8 @@ def test_built_model_writes_sql_looking_text(built_model):
 
 def test_built_model_answers_through_the_chat_template(built_model):
     """The chat-template prompt runs and the answer letters are single tokens (MMLU's letter scoring)."""
-    import torch
-
     import modeling
+    import torch
 
     tokenizer, model = built_model
     letter_ids = modeling.letter_token_ids(tokenizer, prompts.mmlu_answer_texts("chat"))

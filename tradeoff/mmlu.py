@@ -109,13 +109,15 @@ def question_block(item, with_answer):
     return "\n".join(lines + [f"Answer: {LETTERS[item['answer']]}" if with_answer else "Answer:"])
 
 
+def subject_header(subject):
+    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+
+
 def prompt(tokenizer, item, dev_examples, shots, prompt_format):
     """The k-shot prompt: "plain", the raw text (header, the subject's first dev examples with their answers, the
     question ending in "Answer:"); "chat", the same through the model's chat template with the header as the system
     turn (lm-evaluation-harness's --apply_chat_template --fewshot_as_multiturn false mode)."""
-    header = (
-        f"The following are multiple choice questions (with answers) about {item['subject'].replace('_', ' ')}.\n\n"
-    )
+    header = subject_header(item["subject"])
     body = "\n\n".join([question_block(shot, True) for shot in dev_examples[:shots]] + [question_block(item, False)])
     if prompt_format == "plain":
         return header + body

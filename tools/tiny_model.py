@@ -8,7 +8,7 @@ examples. Never the dev questions or queries, the dev databases, or the MMLU tes
 pipeline's chat format (that is what fine-tuning teaches). Pretraining gives the base model some fluency, so that
 fine-tuning has something to change. Both are saved with save_pretrained, so the pipeline loads them through
 AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
-Run directly to (re)build:  python tiny_model.py
+Run directly to (re)build:  python -m tools.tiny_model
 """
 
 import csv
@@ -22,9 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-import prompts
-
 import common
+from tradeoff import PipelineError, mmlu, spider
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
 BUILD_INFO = "tiny_model_build.json"
@@ -136,7 +135,7 @@ def training_corpus(demo_dir):
     Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
     texts = pretraining_documents(demo_dir, renamed_copies=0)
     texts.append(
-        prompts.SPIDER_SYSTEM_PROMPT + " Given the following database schema: Database: Table "
+        spider.SYSTEM_PROMPT + " Given the following database schema: Database: Table "
         "Generate the SQL query for the following question: The following are multiple choice "
         "questions (with answers) about Answer: A. B. C. D. You are a helpful assistant."
     )
@@ -159,7 +158,7 @@ def train_databases(demo_dir):
 
 def train_schema_texts(demo_dir):
     """db_id -> schema text as the pipeline writes it, for the databases of the training files only."""
-    return {db_id: prompts.schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
+    return {db_id: spider.schema_text(db_id, tables) for db_id, tables in train_databases(demo_dir).items()}
 
 
 def replacement_words(demo_dir):
@@ -222,7 +221,7 @@ def renamed_example(entry, tables, mapping, rng):
         )
         for index, piece in enumerate(pieces)
     )
-    return prompts.schema_text(db_id, renamed_tables), question, query
+    return spider.schema_text(db_id, renamed_tables), question, query
 
 
 def train_entries(demo_dir):
@@ -284,13 +283,13 @@ def pretraining_documents(demo_dir, renamed_copies=None):
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         blocks = [
-            prompts.mmlu_question_block(
-                {"question": row[0], "choices": row[1:5], "answer": prompts.MMLU_LETTERS.index(row[5].strip())},
+            mmlu.question_block(
+                {"question": row[0], "choices": row[1:5], "answer": mmlu.LETTERS.index(row[5].strip())},
                 with_answer=True,
             )
             for row in rows
         ]
-        documents.append(prompts.mmlu_header(subject) + "\n\n".join(blocks) + "\n\n")
+        documents.append(mmlu.subject_header(subject) + "\n\n".join(blocks) + "\n\n")
     return documents
 
 
@@ -422,7 +421,7 @@ def pretrain(
             batch = batches[step]
             loss = model(input_ids=batch, labels=batch).loss
             if not torch.isfinite(loss):
-                raise common.PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
+                raise PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), PRETRAIN_MAX_GRAD_NORM)
