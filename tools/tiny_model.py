@@ -59,43 +59,10 @@ PRETRAIN_SETTINGS = {
     "questions_per_document": PRETRAIN_QUESTIONS_PER_DOCUMENT,
     "version": PRETRAIN_FORMAT_VERSION,
 }
-SQL_WORDS = {
-    "select",
-    "from",
-    "where",
-    "group",
-    "order",
-    "by",
-    "limit",
-    "join",
-    "as",
-    "on",
-    "and",
-    "or",
-    "not",
-    "in",
-    "between",
-    "like",
-    "having",
-    "distinct",
-    "count",
-    "avg",
-    "sum",
-    "max",
-    "min",
-    "intersect",
-    "union",
-    "except",
-    "desc",
-    "asc",
-    "is",
-    "null",
-    "table",
-    "database",
-    "question",
-    "sql",
-    "id",
-}
+SQL_WORDS = set(
+    "select from where group order by limit join as on and or not in between like having distinct count "
+    "avg sum max min intersect union except desc asc is null table database question sql id ".split()
+)
 
 # The architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU. Every projection width
 # is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32 wide, the narrowest
