@@ -4,11 +4,11 @@ built model writes SQL-looking text."""
 import csv
 import json
 
-import prompts
 import pytest
 
 import common
 from tools import tiny_model
+from tradeoff import mmlu, model, spider
 
 DEMO = tiny_model.DEMO_DIR
 
@@ -34,7 +34,7 @@ def test_pretraining_corpus_has_no_dev_question_query_or_mmlu_test_question(docu
     # Nor the dev databases, and never the pipeline's chat prompt (that is what fine-tuning teaches).
     dev_databases = {entry["db_id"] for entry in dev}
     assert not [db_id for db_id in dev_databases if f"Database: {db_id}\n" in corpus]
-    assert prompts.SPIDER_SYSTEM_PROMPT not in corpus and "Generate the SQL query" not in corpus
+    assert spider.SYSTEM_PROMPT not in corpus and "Generate the SQL query" not in corpus
     assert "<|im_start|>" not in corpus
 
 
@@ -89,25 +89,23 @@ def test_every_projection_width_is_a_multiple_of_32():
 @pytest.fixture(scope="module")
 def built_model():
     """The cached build (made here on first use), loaded in float32 as saved."""
-    import modeling
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = modeling.model_source()
+    source = model.model_source(common.model_config())
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForCausalLM.from_pretrained(source).eval()
-    return tokenizer, model
+    return tokenizer, AutoModelForCausalLM.from_pretrained(source).eval()
 
 
 def test_built_model_writes_sql_looking_text(built_model):
     import torch
 
-    tokenizer, model = built_model
-    assert model.config.tie_word_embeddings
+    tokenizer, llm = built_model
+    assert llm.config.tie_word_embeddings
     train = tiny_model.train_entries(DEMO)
     prompt = f"Question: {train[0]['question']}\nSQL:"
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        output = model.generate(**inputs, max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        output = llm.generate(**inputs, max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     new_tokens = output[0, inputs["input_ids"].shape[1] :].tolist()
     text = tokenizer.decode(new_tokens, skip_special_tokens=True)
     assert "SELECT" in text and "FROM" in text
@@ -116,13 +114,12 @@ def test_built_model_writes_sql_looking_text(built_model):
 
 def test_built_model_answers_through_the_chat_template(built_model):
     """The chat-template prompt runs and the answer letters are single tokens (MMLU's letter scoring)."""
-    import modeling
     import torch
 
-    tokenizer, model = built_model
-    letter_ids = modeling.letter_token_ids(tokenizer, prompts.mmlu_answer_texts("chat"))
-    text = prompts.render_prompt(tokenizer, [{"role": "user", "content": "Question?\nA. a\nB. b\nC. c\nD. d\nAnswer:"}])
+    tokenizer, llm = built_model
+    letter_ids = model.letter_token_ids(tokenizer, mmlu.answer_texts("chat"))
+    text = spider.render(tokenizer, [{"role": "user", "content": "Question?\nA. a\nB. b\nC. c\nD. d\nAnswer:"}])
     inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        logits = model(**inputs).logits[0, -1]
+        logits = llm(**inputs).logits[0, -1]
     assert torch.isfinite(logits[letter_ids]).all()
