@@ -127,6 +127,8 @@ def demo_run(tmp_path_factory):
     """One finished demo run (the five scripts, as a user runs them), shared by every test that needs one."""
     from tradeoff.files import SCRIPTS
 
+    if os.environ.get("DEMO_RUN"):  # a finished run to reuse while working on the tests that read one
+        return Path(os.environ["DEMO_RUN"])
     root = tmp_path_factory.mktemp("demo_run")
     for script in SCRIPTS:
         result = run_script(script, demo_environment(root), timeout=900)
