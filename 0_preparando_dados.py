@@ -59,13 +59,7 @@ def build_databases_from_sql(folder):
 def load_mmlu_split(subject, split):
     if common.MMLU_DIR:
         return mmlu.csv_rows(common.project_path(common.MMLU_DIR) / split / f"{subject}_{split}.csv", subject)
-    return mmlu.hub_rows(common.MMLU_DATASET, subject, split)
-
-
-def mmlu_settings():
-    """The settings that shape the prepared MMLU files; script 4 checks them against its own."""
-    names = ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")
-    return dict({name: getattr(common, name) for name in names}, mmlu_source=common.MMLU_DIR or common.MMLU_DATASET)
+    return mmlu.hub_rows(common.MMLU_DATASET, common.MMLU_REVISION, subject, split)
 
 
 def fingerprint(spider_dir):
@@ -81,7 +75,7 @@ def fingerprint(spider_dir):
     release = files.read_json(record) if record.is_file() else "a folder made by hand"
     return {
         "inputs": {str(r): files.sha256_file(p) for r, p in zip(relative, inputs)},
-        "settings": mmlu_settings(),
+        "settings": common.mmlu_settings(),
         "spider_release": release,
     }
 

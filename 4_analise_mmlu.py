@@ -24,11 +24,7 @@ PATHS = common.PATHS
 def read_questions():
     """The prepared test questions and each subject's dev examples, checked against this run's MMLU settings."""
     recorded = files.read_json(PATHS.prepared_manifest, made_by=files.SCRIPTS[0]).get("settings", {})
-    wanted = dict(
-        {name: getattr(common, name) for name in ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")},
-        mmlu_source=common.MMLU_DIR or common.MMLU_DATASET,
-    )
-    for name, value in wanted.items():
+    for name, value in common.mmlu_settings().items():
         if recorded.get(name) != value:
             raise PipelineError(
                 f"the prepared MMLU data in {PATHS.prepared} was made with {name}={recorded.get(name)!r} "

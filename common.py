@@ -118,7 +118,8 @@ SPIDER_HUB_DEV_SIZE = 1034
 # also gets the test-suite score: correct only if it matches the gold on every database of its suite.
 TEST_SUITE_DIR = ""
 MMLU_DIR = ""
-MMLU_DATASET = "cais/mmlu"  # not pinned to a revision: no commit hash of it could be verified offline
+MMLU_DATASET = "cais/mmlu"
+MMLU_REVISION = "c30699e8356da336a370243923dbaf21066bb9fe"  # the revision lighteval and others pin (14,042 test rows)
 # Outputs: prepared data under data/, everything produced later under outputs/, one folder per profile so that
 # a demo run can never be mistaken for (or resumed into) a paper run.
 PREPARED_DIR = "data/prepared/{PROFILE}"
@@ -359,6 +360,13 @@ configure_environment()
 
 def generation_batch_size():
     return VLLM_BATCH_SIZE if INFERENCE_ENGINE == "vllm" else EVAL_BATCH_SIZE
+
+
+def mmlu_settings():
+    """The settings that shape the prepared MMLU files: script 0 records them, script 4 checks them."""
+    names = ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")
+    source = MMLU_DIR or f"{MMLU_DATASET}@{MMLU_REVISION}"
+    return dict({name: globals()[name] for name in names}, mmlu_source=source)
 
 
 def spider_scoring():

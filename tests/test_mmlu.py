@@ -12,7 +12,7 @@ Where the facts below come from:
 
 import pytest
 
-from tradeoff import mmlu
+from tradeoff import PipelineError, mmlu
 
 # hendrycks/test categories.py: subject -> subcategory (each list there has exactly one element).
 SUBCATEGORIES = {
@@ -199,3 +199,24 @@ def test_test_questions_total_and_per_category():
 )
 def test_generated_answer_parses_an_answer_not_the_first_capital(text, choice):
     assert mmlu.generated_choice(text) == choice
+
+
+def test_hub_rows_ask_for_the_pinned_revision_and_fail_in_one_line(monkeypatch):
+    import datasets
+
+    import common
+
+    asked = []
+
+    def load_dataset(path, name, split, revision):
+        asked.append((path, name, split, revision))
+        if revision != common.MMLU_REVISION:
+            raise FileNotFoundError(revision)
+        return [{"question": "2+2?", "choices": ["1", "2", "3", "4"], "answer": 3}]
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    rows = mmlu.hub_rows(common.MMLU_DATASET, common.MMLU_REVISION, "anatomy", "test")
+    assert asked == [("cais/mmlu", "anatomy", "test", common.MMLU_REVISION)]
+    assert rows == [{"question": "2+2?", "subject": "anatomy", "choices": ["1", "2", "3", "4"], "answer": 3}]
+    with pytest.raises(PipelineError, match="at revision main .*set MMLU_DIR"):
+        mmlu.hub_rows(common.MMLU_DATASET, "main", "anatomy", "test")

@@ -65,15 +65,15 @@ def csv_rows(path, subject):
     ]
 
 
-def hub_rows(dataset, subject, split):
+def hub_rows(dataset, revision, subject, split):
     from datasets import load_dataset
 
     try:
-        rows = load_dataset(dataset, subject, split=split)
+        rows = load_dataset(dataset, subject, split=split, revision=revision)
     except Exception as error:  # the hub raises many kinds; all mean the same to the user
         raise PipelineError(
-            f"cannot load {dataset}/{subject} ({type(error).__name__}); check your network, or set MMLU_DIR to a "
-            f"folder of the original CSVs"
+            f"cannot load {dataset}/{subject} at revision {revision} ({type(error).__name__}); check your network, "
+            f"or set MMLU_DIR to a folder of the original CSVs"
         ) from None
     return [
         {"question": r["question"], "subject": subject, "choices": list(r["choices"]), "answer": int(r["answer"])}
