@@ -16,6 +16,7 @@ import sqlite3
 import time
 
 import common
+import tools
 from tradeoff import PipelineError, files, mmlu, spider
 
 PATHS = common.PATHS
@@ -131,13 +132,8 @@ def main():
         files.write_json(PATHS.prepared_manifest, dict(manifest, seconds=round(time.time() - started, 2)))
         print(f"prepared into {PATHS.prepared}: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
     if common.MODEL_BUILDER:
-        builder, target = (
-            importlib.import_module(f"tools.{common.MODEL_BUILDER}"),
-            common.project_path(common.MODEL_NAME),
-        )
-        if not builder.is_built(target):
-            print(f"building {common.MODEL_NAME} (tools/{common.MODEL_BUILDER}.py)")
-            builder.build(target)
+        builder = importlib.import_module(f"tools.{common.MODEL_BUILDER}")
+        tools.ensure_built(builder, common.project_path(common.MODEL_NAME))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,17 @@ def load_script(file_name):
     return module
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist's --dist loadgroup (make test), the tests that read the finished demo run share one worker,
+    so the run is made once; so do the GPU bench's (it needs the tiny model) and SmolLM2's."""
+    for item in items:
+        if {"demo_run", "prepared_demo"} & set(getattr(item, "fixturenames", ())) or "bench_gpu" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("demo"))
+        elif "smol" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("smol"))
+
+
 @pytest.fixture
 def project_dir():
     return PROJECT_DIR

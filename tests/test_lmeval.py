@@ -25,7 +25,7 @@ import pytest
 pytest.importorskip("lm_eval")
 
 import common
-from tools import smol_model, tiny_model
+from tools import ensure_built, smol_model, tiny_model
 from tradeoff import files
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
@@ -60,14 +60,9 @@ def run(command, env, cwd=common.PROJECT_DIR):
 def model_folder():
     """The model both sides load; SmolLM2's converted folder and the demo's tiny model are built here on first use."""
     if MODEL == "smol":
-        if not smol_model.is_built():
-            smol_model.build()
-        return str(smol_model.TARGET)
+        return str(ensure_built(smol_model, smol_model.TARGET))
     if MODEL == "demo":
-        folder = common.project_path(DEMO_MODEL)
-        if not tiny_model.is_built(folder):
-            tiny_model.build(folder)
-        return str(folder)
+        return str(ensure_built(tiny_model, common.project_path(DEMO_MODEL)))
     return str(Path(MODEL).resolve())
 
 

@@ -17,7 +17,7 @@ except PackageNotFoundError:
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tools import smol_model
+from tools import ensure_built, smol_model
 from tradeoff import files, model, spider
 
 PROMPTS = [
@@ -107,8 +107,8 @@ def test_chat_template_is_the_models_own(converted):
     assert "SmolLM" not in spider
 
 
-def test_build_is_deterministic_and_recorded(converted, tmp_path):
-    again = smol_model.build(tmp_path / "again")
+def test_build_is_deterministic_and_recorded(converted):
+    again = ensure_built(smol_model, smol_model.TARGET)  # the profile's own build (made here if absent)
     assert files.sha256_file(again / "model.safetensors") == files.sha256_file(converted / "model.safetensors")
     assert smol_model.is_built(converted)
     info = json.loads((converted / smol_model.BUILD_INFO).read_text())

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import common
-from tools import tiny_model
+from tools import ensure_built, tiny_model
 from tradeoff import files, mmlu, spider
 
 REFERENCE_DIR = common.PROJECT_DIR.parent / "shared" / "reference-data"
@@ -38,10 +38,7 @@ HOW_COUNTED = (
 
 def tiny_model_folder():
     """The demo's tiny model, built on first use: its tokenizer carries a copy of Qwen2's chat template."""
-    folder = common.project_path(common.PROFILES["demo"]["MODEL_NAME"])
-    if not tiny_model.is_built(folder):
-        tiny_model.build(folder)
-    return folder
+    return ensure_built(tiny_model, common.project_path(common.PROFILES["demo"]["MODEL_NAME"]))
 
 
 def rendered_prompts(tokenizer, reference_dir):
