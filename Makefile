@@ -45,7 +45,7 @@ format: install
 	.venv/bin/ruff check --fix .
 
 test: lint
-	$(PYTHON) -m pytest -q -n 2 --dist loadgroup tests
+	$(PYTHON) -m pytest -q -n 2 tests
 
 bench: install
 	PROFILE=demo $(PYTHON) -m tools.bench

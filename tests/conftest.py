@@ -2,7 +2,10 @@
 
 import importlib.util
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,15 +32,24 @@ def load_script(file_name):
     return module
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist's --dist loadgroup (make test), the tests that read the finished demo run share one worker,
-    so the run is made once; so do the GPU bench's (it needs the tiny model) and SmolLM2's."""
-    for item in items:
-        if {"demo_run", "prepared_demo"} & set(getattr(item, "fixturenames", ())) or "bench_gpu" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group("demo"))
-        elif "smol" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group("smol"))
+# Under pytest-xdist (make test: -n 2) the tests of each group run on one worker: the finished demo run is made once
+# (the GPU bench builds the same tiny model), SmolLM2 converted once, test_training's short run made once. Every
+# other test is scheduled on its own.
+WORKER_GROUPS = {
+    "demo_run": ("tests/test_bench_gpu.py", "tests/test_end_to_end.py", "tests/test_notebook.py"),
+    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_training.py"),
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):  # largest work units first (the groups), then test by test
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::")[0]
+            return next((group for group, paths in WORKER_GROUPS.items() if path in paths), nodeid)
+
+    return ByGroup(config, log)
 
 
 @pytest.fixture
@@ -105,8 +117,6 @@ def singers_db(tmp_path):
 
 def run_script(file_name, env=None, args=(), timeout=600):
     """Run a numbered script as a user would, in a subprocess; returns the CompletedProcess."""
-    import subprocess
-
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run(
         [sys.executable, str(PROJECT_DIR / file_name), *args],
@@ -145,3 +155,31 @@ def demo_run(tmp_path_factory):
         result = run_script(script, demo_environment(root), timeout=900)
         assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
     return root
+
+
+def wait_then_kill(process, condition, timeout=600):
+    """SIGKILL the process as soon as condition() holds; True if it was killed mid-run."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if condition():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.01)
+    process.wait()
+    return False
+
+
+def line_count(path):
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def killed_then_rerun(script, environment, kill_when):
+    """Run a numbered script, SIGKILL it as soon as kill_when() holds, then run it again to the end."""
+    process = subprocess.Popen(
+        [sys.executable, script], env=dict(os.environ, PYTHONUNBUFFERED="1", **environment), cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert wait_then_kill(process, kill_when), f"{script} finished before it could be killed"
+    result = run_script(script, environment)
+    assert result.returncode == 0, f"{script} after a kill: {result.stderr[-3000:]}"

@@ -1,5 +1,5 @@
-"""The five scripts on the demo profile, as a user runs them: the report agrees with the per-example files; a script
-killed mid-run and run again ends with the same files; bad input at every stage is one line, exit code 2, and
+"""The five scripts on the demo profile, as a user runs them: the report agrees with the per-example files; an
+evaluation killed mid-file and run again ends with the same records; bad input at every stage is one line, exit code 2, and
 nothing changed. One finished demo run (conftest's demo_run) is shared; bad input runs in-process on copies of it."""
 
 import hashlib
@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors.torch import load_file
 
+import conftest
 from conftest import PROJECT_DIR, demo_environment, load_script, run_script, use_directories
 from tradeoff import files
 from tradeoff.files import SCRIPTS
@@ -58,60 +57,6 @@ def test_the_report_is_the_per_example_files(demo_run):
 # Kills
 
 
-def wait_then_kill(process, condition, timeout=600):
-    """SIGKILL the process as soon as condition() holds; True if it was killed mid-run."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and process.poll() is None:
-        if condition():
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return True
-        time.sleep(0.01)
-    process.wait()
-    return False
-
-
-def line_count(path):
-    return len(path.read_text().splitlines()) if path.exists() else 0
-
-
-def killed_then_rerun(script, root, kill_when, env=()):
-    """SIGKILL the script as soon as kill_when() holds, then run it again to the end."""
-    environment = dict(demo_environment(root), **dict(env))
-    process = subprocess.Popen(
-        [sys.executable, script], env=dict(os.environ, PYTHONUNBUFFERED="1", **environment), cwd=PROJECT_DIR,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert wait_then_kill(process, kill_when), f"{script} finished before it could be killed"
-    result = run_script(script, environment)
-    assert result.returncode == 0, f"{script} after a kill: {result.stderr[-3000:]}"
-
-
-# A short training (2 epochs of 48 examples, 6 optimizer steps each): its own uninterrupted reference is cheap.
-SHORT_TRAINING = {"MAX_TRAIN_EXAMPLES": "48", "NUM_EPOCHS": "2", "EVAL_EPOCHS": "1,2"}
-
-
-def test_killed_training_resumes_to_the_same_adapters(tmp_path):
-    """Training killed after its first epoch checkpoint, run again, ends with the uninterrupted run's adapters, loss
-    log and manifest epochs."""
-    reference, killed = tmp_path / "reference", tmp_path / "killed"
-    for root in (reference, killed):
-        for script in SCRIPTS[:1] + ((SCRIPTS[1],) if root == reference else ()):
-            result = run_script(script, demo_environment(root, **SHORT_TRAINING))
-            assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
-    lora = killed / "outputs" / "lora"
-    killed_then_rerun(SCRIPTS[1], killed, lambda: any(lora.glob("checkpoint-*/trainer_state.json")), SHORT_TRAINING)
-    expected = json.loads((reference / "outputs/lora/run_manifest.json").read_text())
-    got = json.loads((lora / "run_manifest.json").read_text())
-    assert got["epochs"] == expected["epochs"] and got["resumed_from"]
-    for folder in expected["epochs"].values():
-        want = load_file(reference / "outputs/lora" / folder / "adapter_model.safetensors")
-        have = load_file(lora / folder / "adapter_model.safetensors")
-        for name in want:
-            torch.testing.assert_close(have[name], want[name], atol=1e-4, rtol=1e-3)
-    assert not list(lora.rglob(".*.tmp-*"))
-
-
 @pytest.mark.parametrize(
     "script, benchmark, key, lines", [(SCRIPTS[2], "spider", "base_3shot", 20), (SCRIPTS[4], "mmlu", "lora_epoch3", 10)]
 )
@@ -122,7 +67,9 @@ def test_killed_evaluation_resumes_to_the_same_records(demo_run, tmp_path, scrip
     folder = root / "outputs" / benchmark
     for path in folder.glob(f"{key}.*"):
         path.unlink()
-    killed_then_rerun(script, root, lambda: line_count(folder / f"{key}.jsonl") >= lines)
+    conftest.killed_then_rerun(
+        script, demo_environment(root), lambda: conftest.line_count(folder / f"{key}.jsonl") >= lines
+    )
     for done in SPIDER_KEYS if benchmark == "spider" else MMLU_KEYS:
         assert records(root, benchmark, done) == records(demo_run, benchmark, done), done
     report, expected = ((run / "outputs/report.md").read_text().splitlines() for run in (root, demo_run))
@@ -143,7 +90,7 @@ def test_ctrl_c_is_one_line_exit_130(demo_run, tmp_path):
         start_new_session=True,
     )
     deadline = time.time() + 300
-    while line_count(tmp_path / "outputs/spider/base_3shot.jsonl") < 1 and time.time() < deadline:
+    while conftest.line_count(tmp_path / "outputs/spider/base_3shot.jsonl") < 1 and time.time() < deadline:
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group, the SQL worker too
     _, stderr = process.communicate(timeout=120)

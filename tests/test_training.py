@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import common
-from conftest import load_script, use_directories
+from conftest import demo_environment, killed_then_rerun, load_script, use_directories
 from tradeoff import PipelineError, files, model, spider, training
 
 finetune = load_script("1_fine-tuning.py")
@@ -166,6 +166,19 @@ def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(
     capsys.readouterr()
     finetune.main([])  # finished: reported, not redone
     assert "training already finished" in capsys.readouterr().out
+
+
+def test_script_killed_after_its_first_epoch_resumes_to_the_same_adapters(trained_run, prepared_demo, tmp_path):
+    """SIGKILL (no clean stop) once epoch 1's checkpoint is complete, run again: the uninterrupted run's adapters."""
+    environment = demo_environment(tmp_path, MAX_TRAIN_EXAMPLES=str(TRAIN_EXAMPLES), NUM_EPOCHS=str(EPOCHS))
+    environment.update(EVAL_EPOCHS="1,2", PREPARED_DIR=str(prepared_demo))
+    lora = tmp_path / "outputs" / "lora"
+    killed_then_rerun(files.SCRIPTS[1], environment, lambda: any(lora.glob("checkpoint-*/trainer_state.json")))
+    manifest = json.loads((lora / "run_manifest.json").read_text())
+    assert manifest["finished"] and manifest["epochs"] == trained_run["manifest"]["epochs"] and manifest["resumed_from"]
+    for folder in manifest["epochs"].values():
+        assert_same_adapter(lora / folder, trained_run["lora_dir"] / folder)
+    assert not list(lora.rglob(".*.tmp-*"))
 
 
 def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared_demo, tmp_path, monkeypatch):
