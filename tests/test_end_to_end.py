@@ -1,6 +1,7 @@
 """The five scripts on the demo profile, as a user runs them: the report agrees with the per-example files; an
-evaluation killed mid-file and run again ends with the same records; bad input at every stage is one line, exit code 2, and
-nothing changed. One finished demo run (conftest's demo_run) is shared; bad input runs in-process on copies of it."""
+evaluation killed mid-file and run again ends with the same records; bad input at every stage is one line, exit
+code 2, and nothing changed. One finished demo run (conftest's demo_run) is shared; bad input runs in-process on
+copies of it."""
 
 import hashlib
 import inspect
