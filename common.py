@@ -375,7 +375,8 @@ def spider_scoring():
 
     limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
     suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
-    return Scoring(project_path(SPIDER_DIR), suite, limits, project_path(CACHE_DIR) / "deepeval")
+    deepeval = project_path(CACHE_DIR) / "deepeval" / f"rank{os.environ.get('RANK', 0)}"  # its files are per process
+    return Scoring(project_path(SPIDER_DIR), suite, limits, deepeval)
 
 
 def model_config():
