@@ -42,7 +42,8 @@ LORA_ALPHA = 8
 LORA_DROPOUT = 0.05
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 LORA_BIAS = "none"
-# Training (Figure 6). Effective batch 8 = 2 x 4.
+# Training (Figure 6). Effective batch 8 = 2 x 4 x the number of processes (1): under N processes set
+# GRADIENT_ACCUMULATION_STEPS so that the product stays 8 (2 processes: 2; 4 processes: 1).
 NUM_EPOCHS = 5
 PER_DEVICE_TRAIN_BATCH_SIZE = 2
 GRADIENT_ACCUMULATION_STEPS = 4
@@ -61,11 +62,12 @@ MAX_SEQ_LENGTH = 2048
 TRAIN_SPLIT = "train"
 MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smoke runs)
 # The settings that define a training run: a checkpoint made under others is never resumed under these. A new
-# constant above that changes what training computes belongs here.
+# constant above that changes what training computes belongs here. GRADIENT_ACCUMULATION_STEPS is not one: the effective
+# batch it makes with the number of processes is (1_fine-tuning.py adds it), so a run resumes under another count.
 RUN_DEFINING_SETTINGS = (
     "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
     "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
     "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
     "MAX_TRAIN_EXAMPLES",
 )  # fmt: skip
