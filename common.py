@@ -82,6 +82,7 @@ MAX_NEW_TOKENS = 256
 # the base in COMPUTE_DTYPE with the same adapters. Script 4 scores letters in one forward pass: always "hf".
 INFERENCE_ENGINE = "hf"
 VLLM_BATCH_SIZE = 256  # prompts handed to vLLM at once (it schedules within); results are saved after each
+VLLM_TENSOR_PARALLEL_SIZE = 1  # GPUs one vLLM engine spans (tensor parallel): for a model larger than one GPU
 SQL_TIMEOUT_SECONDS = 30.0
 SQL_MAX_ROWS = 100_000
 # Payload bytes of one result: SQL_MAX_ROWS rows of ~640 bytes, room for any honest answer, while the worker's and
@@ -182,7 +183,7 @@ PROFILES = {
 VALID = {
     **dict.fromkeys(
         "LORA_R NUM_EPOCHS PER_DEVICE_TRAIN_BATCH_SIZE GRADIENT_ACCUMULATION_STEPS LOGGING_STEPS "
-        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE "
+        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE VLLM_TENSOR_PARALLEL_SIZE "
         "SQL_MAX_ROWS SQL_MAX_RESULT_BYTES "
         "MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS".split(),
         (1, None),
