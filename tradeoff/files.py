@@ -392,6 +392,8 @@ def _holder_is_gone(holder):
         return True
     except (OSError, ValueError):
         return False
+    with contextlib.suppress(OSError):  # killed but not yet reaped by its parent (a zombie): gone too
+        return Path(f"/proc/{int(holder['pid'])}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     return False
 
 
