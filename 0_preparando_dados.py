@@ -90,6 +90,8 @@ def up_to_date(made_from):
 
 
 def main():
+    if not files.is_main_process():  # under several processes, one prepares the data
+        return
     spider_dir = common.project_path(common.SPIDER_DIR)
     if common.SPIDER_SOURCE == "hub" or (common.SPIDER_SOURCE == "auto" and not (spider_dir / "dev.json").exists()):
         spider.fetch_release(

@@ -8,7 +8,8 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
     python 1_fine-tuning.py                      # train, or resume
     python 1_fine-tuning.py --stop-after-epoch 2 # stop early (e.g. before a Colab session ends); re-run resumes
     python 1_fine-tuning.py --fresh              # start over; the previous run is renamed, not deleted
-    accelerate launch 1_fine-tuning.py           # several GPUs (DDP), same code
+    GRADIENT_ACCUMULATION_STEPS=1 accelerate launch --multi_gpu --num_processes 4 1_fine-tuning.py
+                                                 # 4 GPUs (DDP), the same effective batch of 8 (README)
 """
 
 import argparse
@@ -39,23 +40,23 @@ def training_entries():
     return train, spider.evaluated_overlap(train, evaluated), len(evaluated)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fresh", action="store_true", help="start over (the previous run folder is renamed)")
-    parser.add_argument("--stop-after-epoch", type=int, default=None, help="stop after this epoch; re-run resumes")
-    args = parser.parse_args(argv)
-    model_config, config = common.model_config(), training_config()
-    if args.fresh and PATHS.lora.exists():
+def prepare_run(args, model_config, config):
+    """The manifest, tokenizer, examples, their lengths and the checkpoint to resume from; None if training is done."""
+    if args.fresh and files.is_main_process() and PATHS.lora.exists():
         kept = PATHS.lora.rename(PATHS.lora.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}"))
         print(f"previous run kept at {kept}")
-    resolved = common.resolved_config()
+    resolved, processes = common.resolved_config(), files.process_count()
     settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
+    # Per device x accumulation x processes: the accumulation may change with the number of processes, this may not.
+    settings["EFFECTIVE_BATCH_SIZE"] = (
+        config.per_device_train_batch_size * config.gradient_accumulation_steps * processes
+    )
     base_model = model.model_identity(model_config)
     manifest = training.read_manifest(PATHS)
     training.check_resumable(PATHS, manifest, settings, base_model)
     if manifest and manifest["finished"]:
         print(f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora}; {files.FRESH_HINT}")
-        return
+        return None
 
     model.seed_everything(config.seed)
     entries, overlap, evaluated = training_entries()
@@ -71,6 +72,8 @@ def main(argv=None):
     print(
         f"training on {len(examples)} examples of TRAIN_SPLIT={common.TRAIN_SPLIT}"
         + (f" ({dropped} longer than MAX_SEQ_LENGTH={config.max_seq_length} dropped)" if dropped else "")
+        + f"; effective batch {settings['EFFECTIVE_BATCH_SIZE']} = {config.per_device_train_batch_size} per device x "
+        f"{config.gradient_accumulation_steps} accumulated x {processes} process(es)"
     )
 
     resume_from = training.last_complete_checkpoint(PATHS.lora)
@@ -82,10 +85,25 @@ def main(argv=None):
         "overlap_with_evaluated": overlap,
         "evaluated_questions": evaluated,
         **training.environment(),
+        "processes": processes,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "attn_implementation": model_config.attention,
         "resumed_from": resume_from and resume_from.name,
     }
-    manifest = training.write_manifest(PATHS, manifest, config.num_epochs)
+    return training.write_manifest(PATHS, manifest, config.num_epochs), tokenizer, examples, lengths, resume_from
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fresh", action="store_true", help="start over (the previous run folder is renamed)")
+    parser.add_argument("--stop-after-epoch", type=int, default=None, help="stop after this epoch; re-run resumes")
+    args = parser.parse_args(argv)
+    model_config, config = common.model_config(), training_config()
+    with files.main_process_first():  # the main process sets the run folder straight, then the others read it
+        run = prepare_run(args, model_config, config)
+    if run is None:
+        return
+    manifest, tokenizer, examples, lengths, resume_from = run
     dtype = model.torch_dtype(model_config.compute_dtype)
     lora = training.lora_model(model.load_base_model(model_config), config, model_config.name)
     arguments = training.training_arguments(config, PATHS.lora, dtype)

@@ -35,7 +35,7 @@ def main():
     scoring.check_databases(entries, PATHS.spider_dev)
     model.seed_everything(common.SEED)
     tokenizer = model.load_tokenizer(config)
-    complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE)
+    complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE)
     made_with = model.made_with(config, None, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
     for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]

@@ -32,7 +32,9 @@ def evaluate_adapters(scoring):
     prompts = [spider.render(tokenizer, spider.messages(entry)) for entry in entries]
     lengths = model.token_lengths(tokenizer, prompts)
     for epoch, adapter in adapters.items():
-        complete = model.generator(config, tokenizer, adapter, common.INFERENCE_ENGINE)
+        complete = model.generator(
+            config, tokenizer, adapter, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE
+        )
         made_with = model.made_with(config, adapter, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
         path = PATHS.results("spider", files.model_key(epoch))
         records = sql_scoring.evaluate_model(

@@ -42,7 +42,8 @@ LORA_ALPHA = 8
 LORA_DROPOUT = 0.05
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 LORA_BIAS = "none"
-# Training (Figure 6). Effective batch 8 = 2 x 4.
+# Training (Figure 6). Effective batch 8 = 2 x 4 x the number of processes (1): under N processes set
+# GRADIENT_ACCUMULATION_STEPS so that the product stays 8 (2 processes: 2; 4 processes: 1).
 NUM_EPOCHS = 5
 PER_DEVICE_TRAIN_BATCH_SIZE = 2
 GRADIENT_ACCUMULATION_STEPS = 4
@@ -61,11 +62,12 @@ MAX_SEQ_LENGTH = 2048
 TRAIN_SPLIT = "train"
 MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smoke runs)
 # The settings that define a training run: a checkpoint made under others is never resumed under these. A new
-# constant above that changes what training computes belongs here.
+# constant above that changes what training computes belongs here. GRADIENT_ACCUMULATION_STEPS is not one: the effective
+# batch it makes with the number of processes is (1_fine-tuning.py adds it), so a run resumes under another count.
 RUN_DEFINING_SETTINGS = (
     "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
     "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "GRADIENT_ACCUMULATION_STEPS", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
     "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
     "MAX_TRAIN_EXAMPLES",
 )  # fmt: skip
@@ -80,6 +82,7 @@ MAX_NEW_TOKENS = 256
 # the base in COMPUTE_DTYPE with the same adapters. Script 4 scores letters in one forward pass: always "hf".
 INFERENCE_ENGINE = "hf"
 VLLM_BATCH_SIZE = 256  # prompts handed to vLLM at once (it schedules within); results are saved after each
+VLLM_TENSOR_PARALLEL_SIZE = 1  # GPUs one vLLM engine spans (tensor parallel): for a model larger than one GPU
 SQL_TIMEOUT_SECONDS = 30.0
 SQL_MAX_ROWS = 100_000
 # Payload bytes of one result: SQL_MAX_ROWS rows of ~640 bytes, room for any honest answer, while the worker's and
@@ -180,7 +183,7 @@ PROFILES = {
 VALID = {
     **dict.fromkeys(
         "LORA_R NUM_EPOCHS PER_DEVICE_TRAIN_BATCH_SIZE GRADIENT_ACCUMULATION_STEPS LOGGING_STEPS "
-        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE "
+        "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE VLLM_TENSOR_PARALLEL_SIZE "
         "SQL_MAX_ROWS SQL_MAX_RESULT_BYTES "
         "MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS".split(),
         (1, None),
@@ -375,7 +378,8 @@ def spider_scoring():
 
     limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
     suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
-    return Scoring(project_path(SPIDER_DIR), suite, limits, project_path(CACHE_DIR) / "deepeval")
+    deepeval = project_path(CACHE_DIR) / "deepeval" / f"rank{os.environ.get('RANK', 0)}"  # its files are per process
+    return Scoring(project_path(SPIDER_DIR), suite, limits, deepeval)
 
 
 def model_config():

@@ -270,6 +270,19 @@ def finished_pid():
     return process.pid
 
 
+def zombie_pid():
+    """A process that has ended but that its parent has not reaped (as a launcher's killed worker can stay)."""
+    process = subprocess.Popen(["true"])
+    deadline = time.time() + 30
+    while time.time() < deadline and open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    ZOMBIES.append(process)  # held: a Popen let go of is reaped when the next one starts
+    return process.pid
+
+
+ZOMBIES = []
+
+
 @pytest.mark.parametrize(
     "holder",
     [
@@ -277,6 +290,9 @@ def finished_pid():
         pytest.param(
             lambda: {"host": "other-machine", "pid": 1, "heartbeat": time.time() - files.STALE_AFTER_SECONDS - 5},
             id="heartbeat",
+        ),
+        pytest.param(
+            lambda: {"host": socket.gethostname(), "pid": zombie_pid(), "heartbeat": time.time()}, id="zombie"
         ),
     ],
 )

@@ -3,6 +3,7 @@ greedy generation, the non-finite guard, letter scoring, seeding and memory."""
 
 import json
 import random
+import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -93,6 +94,24 @@ def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(tokenizer, conf
     monkeypatch.setattr(vllm_engine, "installed_version", lambda: "0.32.0")
     with pytest.raises(PipelineError, match=r"cannot load the base in 4-bit NF4.*set LOAD_IN_4BIT=0"):
         model.generator(replace(config, load_in_4bit=True), tokenizer, None, "vllm")
+
+
+def test_vllm_tensor_parallel_size_reaches_the_engine(tokenizer, config, monkeypatch):
+    """VLLM_TENSOR_PARALLEL_SIZE (default 1) is what vllm.LLM is built with; untestable further without GPUs."""
+    built = {}
+    monkeypatch.setattr(vllm_engine, "installed_version", lambda: "0.32.0")
+    monkeypatch.setitem(sys.modules, "vllm", SimpleNamespace(LLM=lambda **settings: built.update(settings)))
+    monkeypatch.setattr(vllm_engine, "generator", lambda llm, *args: llm)
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # what engine() sets, restored afterwards
+    vllm_engine.engine.cache_clear()
+    model.generator(replace(config, load_in_4bit=False), tokenizer, None, "vllm", common.VLLM_TENSOR_PARALLEL_SIZE)
+    assert common.VLLM_TENSOR_PARALLEL_SIZE == 1 and built["tensor_parallel_size"] == 1
+    model.generator(replace(config, load_in_4bit=False), tokenizer, None, "vllm", 4)
+    assert built["tensor_parallel_size"] == 4
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under a launcher: one line, not one engine per process
+    with pytest.raises(PipelineError, match="runs in one process.*VLLM_TENSOR_PARALLEL_SIZE"):
+        model.generator(replace(config, load_in_4bit=False), tokenizer, None, "vllm", 1)
+    vllm_engine.engine.cache_clear()
 
 
 def test_non_finite_logits_stop_the_run_with_the_setting_to_change(tokenizer, config):

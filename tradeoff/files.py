@@ -101,6 +101,59 @@ def sha256_file(path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Several processes (accelerate launch, torchrun): the main process writes every file, the others compute with it
+
+
+def process_count():
+    """The number of processes of this run, as accelerate launch and torchrun announce it."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process():
+    return os.environ.get("RANK", "0") == "0"
+
+
+def distributed():
+    """accelerate's PartialState of a run of several processes (its process group started: gloo on CPUs, nccl on
+    GPUs), None for one process: then nothing is imported, and the scripts that need no torch pay for none."""
+    if process_count() == 1:
+        return None
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def wait_for_everyone():
+    if (state := distributed()) is not None:
+        state.wait_for_everyone()
+
+
+def main_process_first():
+    """A context in which the main process runs first, the others once it is done."""
+    state = distributed()
+    return state.main_process_first() if state else contextlib.nullcontext()
+
+
+def broadcast(value):
+    """The main process's value, on every process."""
+    if distributed() is None:
+        return value
+    from accelerate.utils import broadcast_object_list
+
+    return broadcast_object_list([value])[0]
+
+
+def gather(items):
+    """Every process's list of items, joined in process order, on every process."""
+    if distributed() is None:
+        return items
+    from accelerate.utils import gather_object
+
+    return gather_object(items)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Whole files
 
 
@@ -114,6 +167,8 @@ def write_bytes(path, data):
     """Write atomically (a temporary file, then a rename: a crash leaves the old file). An unchanged file is not
     written at all, so a finished run re-run on a read-only folder writes nothing."""
     path = Path(path)
+    if not is_main_process():  # under several processes, the main process alone writes
+        return
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
             return
@@ -244,13 +299,13 @@ def is_out_of_memory(error):
 
 
 def run_batches(plan, batch_size, evaluate_batch, on_out_of_memory=lambda: None):
-    """Yield (indices, evaluate_batch(indices)) for each planned batch, splitting it in halves on out-of-memory."""
+    """Yield (batch, outputs) for each planned batch, computed in chunks halved on out-of-memory."""
     for batch in plan:
-        position = 0
+        outputs, position = [], 0
         while position < len(batch):
             chunk = batch[position : position + batch_size]
             try:
-                output = evaluate_batch(chunk)
+                outputs += evaluate_batch(chunk)
             except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
                 if not is_out_of_memory(error) or batch_size == 1:
                     raise
@@ -259,7 +314,7 @@ def run_batches(plan, batch_size, evaluate_batch, on_out_of_memory=lambda: None)
                 print(f"out of memory: batch size halved to {batch_size}")
                 continue
             position += len(chunk)
-            yield chunk, output
+        yield batch, outputs
 
 
 def append(handle, record):
@@ -278,23 +333,36 @@ def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, descrip
     """Evaluate every example, resuming from its per-example file; returns the records of these examples in order.
 
     keys: one digest per example of every input its score depends on. evaluate_batch(indices) returns one record
-    (a dict) per index; the loop adds "index" and "key". lengths order the batches (all equal keeps file order)."""
-    path = Path(path)
-    kept, done = resume(path, made_with, keys)
+    (a dict) per index; the loop adds "index" and "key". lengths order the batches (all equal keeps file order).
+    Under several processes the batches are planned as one process plans them and dealt out in rounds, batch i of a
+    round to process i; the main process appends each round in plan order: the file is the one process's, byte for
+    byte, and resumes under any number of processes."""
+    path, state = Path(path), distributed()
+    kept, done = resume(path, made_with, keys) if is_main_process() else ([], set())
+    done = set(broadcast(sorted(done)))
     plan = batch_plan(lengths, batch_size, done)
     if plan:  # all done: open nothing for writing (a finished run re-run on a read-only folder)
-        write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in kept))  # drops a torn line
-        try:
-            handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
-        except OSError as error:
-            raise cannot_write(path, error) from None
-        with handle, tqdm(total=len(keys), initial=len(done), desc=description, unit="question") as progress:
-            for indices, outcomes in run_batches(plan, batch_size, evaluate_batch, on_out_of_memory or (lambda: None)):
-                new = [(index, outcome) for index, outcome in zip(indices, outcomes) if index not in done]
-                for index, outcome in new:
-                    append(handle, {"index": index, "key": keys[index], **outcome})
-                progress.update(len(new))
-    return sorted((r for r in read_records(path) if r["index"] < len(keys)), key=lambda record: record["index"])
+        handle = contextlib.nullcontext()
+        if is_main_process():
+            write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))  # drops a torn line
+            try:
+                handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
+            except OSError as error:
+                raise cannot_write(path, error) from None
+        rank, count = (state.process_index, state.num_processes) if state else (0, 1)
+        mine = run_batches(plan[rank::count], batch_size, evaluate_batch, on_out_of_memory or (lambda: None))
+        progress = tqdm(total=len(keys), initial=len(done), desc=description, unit="question", disable=rank > 0)
+        with handle, progress:
+            for start in range(0, len(plan), count):
+                computed = gather([next(mine)] if start + rank < len(plan) else [])
+                for indices, outcomes in computed if is_main_process() else ():
+                    new = [(index, outcome) for index, outcome in zip(indices, outcomes) if index not in done]
+                    for index, outcome in new:
+                        append(handle, {"index": index, "key": keys[index], **outcome})
+                    progress.update(len(new))
+    if not is_main_process():
+        return broadcast(None)
+    return broadcast(sorted((r for r in read_records(path) if r["index"] < len(keys)), key=lambda r: r["index"]))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -324,6 +392,8 @@ def _holder_is_gone(holder):
         return True
     except (OSError, ValueError):
         return False
+    with contextlib.suppress(OSError):  # killed but not yet reaped by its parent (a zombie): gone too
+        return Path(f"/proc/{int(holder['pid'])}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     return False
 
 
@@ -383,13 +453,38 @@ def say_what_was_set_aside(outputs):
         )
 
 
+@contextlib.contextmanager
+def run_lock(folder):
+    """folder_lock for a run of one process or several: the main process holds it and the others stop with it when
+    another run holds it; it is let go once every process is done. The others print nothing (the main says it)."""
+    state = distributed()
+    if state is None:
+        with folder_lock(folder):
+            yield
+        return
+    with contextlib.ExitStack() as stack:
+        refusal = None
+        if state.is_main_process:
+            print(f"{state.num_processes} processes: this one (rank 0) writes every file, the others compute with it")
+            try:
+                stack.enter_context(folder_lock(folder))
+            except PipelineError as error:
+                refusal = str(error)
+        else:
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        if refusal := broadcast(refusal):
+            raise PipelineError(refusal)
+        yield
+        wait_for_everyone()
+
+
 def run_main(main, lock_folder, *args):
     """Run a script's main() holding the lock of the folder it writes: a PipelineError becomes one line on stderr and
     exit code 2, Ctrl-C one line and exit code 130; then one line about files earlier runs left aside, if any."""
     try:
-        with folder_lock(lock_folder):
+        with run_lock(lock_folder):
             main(*args)
-        say_what_was_set_aside(lock_folder)
+            say_what_was_set_aside(lock_folder)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -208,20 +208,25 @@ def load_model(config, adapter_dir=None):
     return model.eval()
 
 
-def generator(config, tokenizer, adapter_dir, engine):
+def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
     """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
-    alone), on engine "hf" or "vllm"."""
+    alone), on engine "hf" or "vllm" (its engine spanning tensor_parallel_size GPUs)."""
     if engine == "hf":
         loaded = functools.cache(
             lambda: load_model(config, adapter_dir)
         )  # at the first batch: a finished run loads none
         return lambda texts, max_new_tokens: generate_batch(loaded(), tokenizer, texts, max_new_tokens)
     vllm_engine.check_usable(config.load_in_4bit)
+    if files.process_count() > 1:  # one engine per process would each take every GPU it sees: untested
+        raise PipelineError(
+            "INFERENCE_ENGINE=vllm runs in one process: start this script with python, not a launcher, and spread "
+            "the engine over GPUs with VLLM_TENSOR_PARALLEL_SIZE"
+        )
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
     lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
     rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
     # seed 0: greedy decoding draws nothing.
-    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, max(torch.cuda.device_count(), 1))
+    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
     return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
 

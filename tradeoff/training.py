@@ -151,10 +151,31 @@ def training_guard(dtype, stop_after_epoch=None):
 
 def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
     from datasets import Dataset
+    from transformers.trainer_pt_utils import LengthGroupedSampler
     from trl import SFTTrainer
 
+    class Trainer(SFTTrainer):
+        def _get_train_sampler(self, train_dataset=None):
+            """transformers' length grouping, made the same under any number of processes: megabatches of up to 50
+            effective batches (transformers counts per process), each epoch's order drawn from the seed and the epoch
+            (not from the global RNG, which accelerate replaces under several processes), so resumes keep it too."""
+            sampler = super()._get_train_sampler(train_dataset)
+            if isinstance(sampler, LengthGroupedSampler):
+                sampler.batch_size *= self.args.world_size
+                sampler.generator = torch.Generator().manual_seed(self.args.seed)
+                sampler.set_epoch = lambda epoch: sampler.generator.manual_seed(self.args.seed + epoch)
+            return sampler
+
+        def _load_optimizer_and_scheduler(self, checkpoint):
+            # Under several processes transformers maps the optimizer state to args.device, on CPUs "cpu:<rank>": a
+            # location torch.load cannot restore to. On a CPU it all lives in one place anyway.
+            if checkpoint is None or self.args.world_size == 1 or self.args.device.type != "cpu":
+                return super()._load_optimizer_and_scheduler(checkpoint)
+            self.optimizer.load_state_dict(torch.load(Path(checkpoint) / "optimizer.pt", weights_only=True))
+            self.lr_scheduler.load_state_dict(torch.load(Path(checkpoint) / "scheduler.pt", weights_only=True))
+
     dataset = Dataset.from_list(examples).add_column("length", lengths)
-    trainer = SFTTrainer(
+    trainer = Trainer(
         model=lora, args=arguments, train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)
     )
     # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
