@@ -85,7 +85,7 @@ def test_demo_profile_writes_the_expected_files(prepared_demo):
         assert item["category"] == common.MMLU_SUBJECTS[item["subject"]]
     assert {subject: len(items) for subject, items in shots.items()} == {s: 5 for s in common.MMLU_SUBJECTS}
     assert manifest["counts"]["spider_train"] == len(train) and manifest["profile"] == "demo"
-    assert manifest["settings"] == prepare.mmlu_settings()
+    assert manifest["settings"] == common.mmlu_settings()
     assert all(len(digest) == 64 for digest in manifest["inputs"].values())
 
 
@@ -177,7 +177,7 @@ def test_missing_database_is_named(spider_copy, isolated_run):
     (spider_copy / "sql" / f"{db_id}.sql").unlink()
     shutil.rmtree(spider_copy / "database" / db_id)
     with pytest.raises(
-        PipelineError, match=rf"dev.json entry 0: database file database/{db_id}/{db_id}.sqlite is miss"
+        PipelineError, match=rf"\.json entry \d+: database file database/{db_id}/{db_id}.sqlite is miss"
     ):
         prepare.main()
     assert not common.PATHS.prepared.exists()
