@@ -114,7 +114,7 @@ def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories(m
         # Of the right type but out of range: each named with its range and its default.
         (
             {"EVALUATION_ENTRIES_SIZE": "-1"},
-            "EVALUATION_ENTRIES_SIZE=-1 is out of range: it must be at least 1; fix or unset it (the default is 106)",
+            "EVALUATION_ENTRIES_SIZE=-1 is out of range: it must be at least 1; fix or unset it (the default is 110)",
         ),
         ({"EVALUATION_ENTRIES_SIZE": "0"}, "EVALUATION_ENTRIES_SIZE=0 is out of range"),
         ({"EVAL_BATCH_SIZE": "0"}, "EVAL_BATCH_SIZE=0 is out of range: it must be at least 1"),

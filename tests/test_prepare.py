@@ -75,7 +75,9 @@ def test_demo_profile_writes_the_expected_files(prepared_demo):
     for entry in train + dev:
         assert set(entry) == {"db_id", "question", "query", "db_schema"}
         assert entry["db_schema"].startswith(f"Database: {entry['db_id']}\nTable ") and "*" not in entry["db_schema"]
-    assert {entry["db_id"] for entry in train}.isdisjoint({entry["db_id"] for entry in dev})
+    # Unlike Spider, the demo trains on its dev databases too, never on its dev questions.
+    assert {entry["db_id"] for entry in dev} <= {entry["db_id"] for entry in train}
+    assert {entry["question"] for entry in train}.isdisjoint({entry["question"] for entry in dev})
     assert len(questions) == common.MMLU_QUESTIONS_PER_SUBJECT * len(common.MMLU_SUBJECTS)
     for item in questions:
         assert set(item) == {"question", "subject", "choices", "answer", "category"}
@@ -83,7 +85,7 @@ def test_demo_profile_writes_the_expected_files(prepared_demo):
         assert item["category"] == common.MMLU_SUBJECTS[item["subject"]]
     assert {subject: len(items) for subject, items in shots.items()} == {s: 5 for s in common.MMLU_SUBJECTS}
     assert manifest["counts"]["spider_train"] == len(train) and manifest["profile"] == "demo"
-    assert manifest["settings"] == prepare.mmlu_settings()
+    assert manifest["settings"] == common.mmlu_settings()
     assert all(len(digest) == 64 for digest in manifest["inputs"].values())
 
 
@@ -175,7 +177,7 @@ def test_missing_database_is_named(spider_copy, isolated_run):
     (spider_copy / "sql" / f"{db_id}.sql").unlink()
     shutil.rmtree(spider_copy / "database" / db_id)
     with pytest.raises(
-        PipelineError, match=rf"dev.json entry 0: database file database/{db_id}/{db_id}.sqlite is miss"
+        PipelineError, match=rf"\.json entry \d+: database file database/{db_id}/{db_id}.sqlite is miss"
     ):
         prepare.main()
     assert not common.PATHS.prepared.exists()
