@@ -149,7 +149,6 @@ PROFILES = {
         # The study's 2e-4 hardly moves LoRA r=4 on a tiny model in a few hundred steps; at 4e-3 five epochs teach it
         # the study's prompt (README, "What the demo numbers mean": epoch 5 about 0.47 on the demo dev set).
         "LEARNING_RATE": 4e-3,
-        "GRADIENT_CHECKPOINTING": False,  # no memory to save on a tiny model: recomputing costs a quarter of the time
         "LOGGING_STEPS": 5,
         "EVALUATION_ENTRIES_SIZE": 110,  # the whole demo dev set
         "MMLU_QUESTIONS_PER_SUBJECT": 20,

@@ -32,13 +32,18 @@ def load_script(file_name):
     return module
 
 
-# Under pytest-xdist (make test: -n 2) the tests of each group run on one worker: the finished demo run is made once
-# (the GPU bench builds the same tiny model), SmolLM2 converted once, test_training's short run made once. Every
-# other test is scheduled on its own.
-WORKER_GROUPS = {
-    "demo_run": ("tests/test_bench_gpu.py", "tests/test_end_to_end.py", "tests/test_notebook.py"),
-    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_training.py"),
-}
+# Under pytest-xdist (make test: -n 2) the tests of each group (named by node id prefix) run on one worker: the
+# finished demo run is made once (the GPU bench builds the same tiny model), SmolLM2 converted once, test_training's
+# short run made once. Every other test is scheduled on its own. Each worker's torch (and the scripts it starts) gets
+# one thread: two workers of two threads each on two cores run several times slower than one thread each.
+WORKER_GROUPS = {  # the first group whose prefix matches
+    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_training.py",
+                "tests/test_multiprocess.py::test_data_parallel_training"),
+    "demo_run": ("tests/test_bench_gpu.py", "tests/test_end_to_end.py", "tests/test_notebook.py",
+                 "tests/test_demo_checks.py", "tests/test_multiprocess.py"),
+}  # fmt: skip
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -46,8 +51,8 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ByGroup(LoadScopeScheduling):  # largest work units first (the groups), then test by test
         def _split_scope(self, nodeid):
-            path = nodeid.split("::")[0]
-            return next((group for group, paths in WORKER_GROUPS.items() if path in paths), nodeid)
+            groups = (group for group, prefixes in WORKER_GROUPS.items() if nodeid.startswith(prefixes))
+            return next(groups, nodeid)
 
     return ByGroup(config, log)
 

@@ -60,7 +60,7 @@ def succeeded(result):
 
 
 def copy_run(demo_run, root, *parts):
-    """A copy of the prepared data and of the named output folders of the shared demo run."""
+    """A copy of the prepared data and of the named output folders of a demo run."""
     shutil.copytree(demo_run / "prepared", root / "prepared")
     for part in parts:
         shutil.copytree(demo_run / "outputs" / part, root / "outputs" / part)
@@ -87,13 +87,15 @@ def manifest(root):
 # Training
 
 
-def test_data_parallel_training_is_the_one_process_run_and_resumes_under_any_count(demo_run, tmp_path):
-    one = copy_run(demo_run, tmp_path / "one")
+def test_data_parallel_training_is_the_one_process_run_and_resumes_under_any_count(prepared_demo, tmp_path):
+    for name in ("one", "ddp"):
+        shutil.copytree(prepared_demo, tmp_path / name / "prepared")
+    one = tmp_path / "one"
     succeeded(launch(one, "1_fine-tuning.py", processes=1, GRADIENT_ACCUMULATION_STEPS="4", **TRAINING))
     reference = losses(one)
     assert [step for step, *_ in reference] == list(range(1, 9))  # 2 epochs of 4 steps
 
-    ddp = copy_run(demo_run, tmp_path / "ddp")
+    ddp = tmp_path / "ddp"
     result = launch(
         ddp, "1_fine-tuning.py", args=["--stop-after-epoch", "1"], GRADIENT_ACCUMULATION_STEPS="2", **TRAINING
     )
