@@ -141,9 +141,10 @@ def training_examples(tokenizer, lengths, words, rng):
         entry = {"db_id": "bench", "question": question, "query": query, "db_schema": schema}
         # Counted around a one-word schema: an empty one also drops a separator token.
         overhead = training.sequence_length(tokenizer, spider.training_example(entry)) - 1
-        entry["db_schema"] = texts_of([max(length - overhead, 1)], words, rng)[0]
+        length = max(length, overhead + 1)  # the prompt alone may be longer (the tiny tokenizer's is)
+        entry["db_schema"] = texts_of([length - overhead], words, rng)[0]
+        actual = training.sequence_length(tokenizer, spider.training_example(entry))
         examples.append(spider.training_example(entry))
-        actual = training.sequence_length(tokenizer, examples[-1])
         if actual != length:
             raise PipelineError(f"a {length}-token training sequence came out {actual} tokens long")
     return examples
