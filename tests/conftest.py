@@ -32,18 +32,23 @@ def load_script(file_name):
     return module
 
 
-# Under pytest-xdist (make test: -n 2) the tests of each group (named by node id prefix) run on one worker: the
-# finished demo run is made once (the GPU bench builds the same tiny model), SmolLM2 converted once, test_training's
-# short run made once. Every other test is scheduled on its own. Each worker's torch (and the scripts it starts) gets
-# one thread: two workers of two threads each on two cores run several times slower than one thread each.
+# Under pytest-xdist (make test: -n 2) each group (named by node id prefix) runs on one worker: "demo" makes the
+# finished demo run (and builds the tiny model) while "trained" converts SmolLM2 and runs it, then makes test_training's
+# short run. The other tests are dealt one by one, those that read the finished run last: by then it is made, once,
+# for both workers (demo_run). Each worker's torch (and the scripts it starts) gets one thread: two workers of two
+# threads each on two cores run several times slower than one thread each.
 WORKER_GROUPS = {  # the first group whose prefix matches
     "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_training.py",
                 "tests/test_multiprocess.py::test_data_parallel_training"),
-    "demo_run": ("tests/test_bench_gpu.py", "tests/test_end_to_end.py", "tests/test_notebook.py",
-                 "tests/test_demo_checks.py", "tests/test_multiprocess.py"),
+    "demo": ("tests/test_demo_checks.py",),
 }  # fmt: skip
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_collection_modifyitems(items):
+    """SmolLM2's tests first (they need no tiny model, which the other worker is building), the finished run's last."""
+    items.sort(key=lambda item: (not item.nodeid.startswith("tests/test_smol"), "demo_run" in item.fixturenames))
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -150,15 +155,28 @@ def demo_environment(root, **changes):
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """One finished demo run (the five scripts, as a user runs them), shared by every test that needs one."""
+    """One finished demo run (the five scripts, as a user runs them), made once per test session for every worker;
+    a test copies it before running a script on it."""
+    from filelock import FileLock
+
     from tradeoff.files import SCRIPTS
 
     if os.environ.get("DEMO_RUN"):  # a finished run to reuse while working on the tests that read one
         return Path(os.environ["DEMO_RUN"])
-    root = tmp_path_factory.mktemp("demo_run")
-    for script in SCRIPTS:
-        result = run_script(script, demo_environment(root), timeout=900)
-        assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
+    session = tmp_path_factory.getbasetemp()
+    root = (session.parent if os.environ.get("PYTEST_XDIST_WORKER") else session) / "demo_run"
+    with FileLock(f"{root}.lock"):
+        failed, finished = root / "failed", root / "finished"
+        if not (finished.exists() or failed.exists()):  # the first worker to come makes it
+            root.mkdir(exist_ok=True)
+            for script in SCRIPTS:
+                result = run_script(script, demo_environment(root), timeout=900)
+                if result.returncode:
+                    failed.write_text(f"{script}: {result.stderr[-3000:]}")
+                    break
+            else:
+                finished.touch()
+        assert not failed.exists(), failed.read_text()
     return root
 
 

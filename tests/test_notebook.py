@@ -4,6 +4,7 @@ Colab, the plan it prints agrees with the Trainer's, and it ends by displaying t
 fails fails its cell, and the notebook stops there."""
 
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -35,11 +36,12 @@ def code_cells(notebook):
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, monkeypatch):
+def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, tmp_path, monkeypatch):
+    run = shutil.copytree(demo_run, tmp_path / "run")  # the scripts take the run's lock: the other worker reads it
     env = {
         "PROFILE": "demo",
-        "PREPARED_DIR": str(demo_run / "prepared"),
-        "OUTPUT_DIR": str(demo_run / "outputs"),
+        "PREPARED_DIR": str(run / "prepared"),
+        "OUTPUT_DIR": str(run / "outputs"),
         # The demo's own value: the notebook's 150 (the study's sample) applies only where the environment has none.
         "EVALUATION_ENTRIES_SIZE": str(common.PROFILES["demo"]["EVALUATION_ENTRIES_SIZE"]),
     }
@@ -54,7 +56,7 @@ def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, monkeyp
 
     # The plan: steps per epoch as the Trainer counted them in this run (its last checkpoint's state).
     plan = text_of(next(cell for cell in cells if "steps_per_epoch" in cell.source))
-    states = sorted((demo_run / "outputs" / "lora").glob("checkpoint-*/trainer_state.json"))
+    states = sorted((run / "outputs" / "lora").glob("checkpoint-*/trainer_state.json"))
     state = json.loads(max(states, key=lambda path: int(path.parent.name[11:])).read_text())
     epochs = common.PROFILES["demo"].get("NUM_EPOCHS", common.NUM_EPOCHS)
     assert f" {state['max_steps'] // epochs:,} optimizer steps per epoch" in plan
@@ -64,7 +66,7 @@ def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, monkeyp
     report = cells[-1].outputs
     shown = [output for output in report if output.output_type == "display_data"]
     assert [sorted(output.data) for output in shown] == [["text/markdown", "text/plain"], ["image/png", "text/plain"]]
-    assert shown[0].data["text/markdown"] == (demo_run / "outputs" / "report.md").read_text(encoding="utf-8")
+    assert shown[0].data["text/markdown"] == (run / "outputs" / "report.md").read_text(encoding="utf-8")
     assert len(shown[1].data["image/png"]) > 1000
     assert NOTEBOOK.read_bytes() == before  # executed in memory: the file users open is left as it is
 

