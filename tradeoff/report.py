@@ -25,11 +25,11 @@ HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator'
 SAMPLE_SIZE_POINTS = (1, 2, 5, 10)  # "how many questions would be needed" for these differences, in points
 # The long table's columns: its field names live here only. group: all (every item), aggregate (the study's MMLU
 # mean of the category accuracies), category, database, hardness, error (n: the wrong answers of that kind).
-COLUMNS = ("benchmark", "model", "group", "slice", "status", "expected_n", "n", "correct", "accuracy", "std")
-COLUMNS += ("ci_low", "ci_high", "versus", "n_paired", "b", "c", "p_value", "difference", "difference_ci_low")
-COLUMNS += ("difference_ci_high", "reading", "p_discordant", "p_discordant_source", "minimum_detectable_difference")
-COLUMNS += (*(f"n_for_{points}pt" for points in SAMPLE_SIZE_POINTS), "unparseable")
-GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}
+COLUMNS = tuple(
+    "benchmark model group slice status expected_n n correct accuracy std ci_low ci_high versus n_paired b c p_value "
+    "difference difference_ci_low difference_ci_high reading p_discordant p_discordant_source "
+    "minimum_detectable_difference".split()
+) + (*(f"n_for_{points}pt" for points in SAMPLE_SIZE_POINTS), "unparseable")
 STUDY_SAMPLE_NOTE = (
     "The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
     "the full dev set (1034 questions, 20 databases) is the number to publish."
@@ -52,6 +52,9 @@ DESIGN_NOTE = (
     "where it includes 0 the difference is *not distinguishable from no change at this sample size*. Near the "
     "margin the interval and the exact test (conservative at small b + c) can disagree: both are shown."
 )
+GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}  # the record field of a slice
+COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
+COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ class ReportSettings:
 
 
 def read_model(path, size=None):
-    """A model's records in index order (the first `size` only: those beyond a lowered EVALUATION_ENTRIES_SIZE stay
-    in the file, unreported), or None when its file is missing."""
+    """A model's records in index order, the first `size` only (those beyond a lowered EVALUATION_ENTRIES_SIZE stay
+    in the file, unreported); None when its file is missing."""
     if not Path(path).exists():
         return None
     return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
@@ -111,19 +114,25 @@ def new_row(**values):
     return dict.fromkeys(COLUMNS) | values
 
 
-def model_rows(benchmark, field, key, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, name, expected n, the model's records of it, None when
-    its file is missing) the summary of `field` and, against each of `bases` ({key: records or None}), the paired
-    test on the slice's questions both scored (a slice is a property of the question, the same in every file)."""
+def status(records, complete):
+    return "missing" if records is None else "ok" if complete else "incomplete"
+
+
+def model_rows(benchmark, field, key, records, status, slices, bases=None):
+    """One model's rows of one benchmark: per slice (group, value, expected n) the summary of `field` on the slice's
+    records and, against each of `bases` ({key: records or None}), the paired test on the questions both scored (a
+    slice is a property of the question, the same in every file)."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
-    for group, name, expected, part in slices:
+    for group, value, expected in slices:
+        name = "(no hardness)" if value is None else value
         row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
+        part = records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
         if part is not None:
             row |= stats.summarize_scores(scores(part, field), ddof)
         for versus, base in (bases or {None: None}).items():
             test = {"versus": versus}
-            if versus and part is not None and base is not None:
+            if part is not None and base is not None:
                 base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
                 both = [r for r in part if r["index"] in base_scores and r.get(field) is not None]
                 test |= stats.paired_comparison([base_scores[r["index"]] for r in both], scores(both, field))
@@ -139,54 +148,48 @@ def error_kind(record):
     return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
 
 
-def spider_rows(loaded, settings):
-    expected = settings.evaluation_entries_size
+def spider_rows(loaded, expected):
     # test_suite_score is null where the run had no TEST_SUITE_DIR: that benchmark exists only if some record has it.
-    benchmarks = [("spider", "score"), ("spider_strict", "strict_score")]
+    benchmarks = {"spider": "score", "spider_strict": "strict_score"}
     if any(scores(records, "test_suite_score") for records in loaded.values()):
-        benchmarks.append(("spider_test_suite", "test_suite_score"))
+        benchmarks["spider_test_suite"] = "test_suite_score"
     rows = []
     for key, records in loaded.items():
-        complete = len(scores(records, "score")) == expected
-        status = "missing" if records is None else "ok" if complete else "incomplete"
+        state = status(records, len(scores(records, "score")) == expected)
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
-        for benchmark, field in benchmarks:
-            everything = [("all", "all", expected, records)]
-            rows += model_rows(benchmark, field, key, status, everything, bases if field == "score" else None)
+        for benchmark, field in benchmarks.items():
+            rows += model_rows(
+                benchmark, field, key, records, state, [("all", "all", expected)], field == "score" and bases
+            )
         if records is None:
             continue
         levels = {r.get("hardness") for r in records}
         ordered = [level for level in HARDNESS_LEVELS if level in levels] + sorted(levels - {*HARDNESS_LEVELS, None})
         if ordered and None in levels:  # a file resumed across the change: counted apart, not dropped
             ordered.append(None)
-        slices = [
-            ("hardness", level or "(no hardness)", None, [r for r in records if r.get("hardness") == level])
-            for level in ordered
-        ]
-        for db_id in sorted({r["db_id"] for r in records}):
-            slices.append(("database", db_id, None, [r for r in records if r["db_id"] == db_id]))
-        rows += model_rows("spider", "score", key, status, slices)
+        slices = [("hardness", level, None) for level in ordered]
+        slices += [("database", db_id, None) for db_id in sorted({r["db_id"] for r in records})]
+        rows += model_rows("spider", "score", key, records, state, slices)
         wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
-        error = {"benchmark": "spider", "model": key, "group": "error", "status": status}
+        error = {"benchmark": "spider", "model": key, "group": "error", "status": state}
         rows += [new_row(**error, slice=kind, n=wrong[kind]) for kind in ERROR_KINDS]
     return rows
 
 
-def mmlu_rows(loaded, settings, expected):
+def mmlu_rows(loaded, categories, expected):
     rows = []
     for benchmark, field in (("mmlu", "correct"), ("mmlu_generation", "generated_correct")):
         if benchmark == "mmlu_generation" and not any(scores(records, field) for records in loaded.values()):
             continue  # the generation score was not asked for
         for key, records in loaded.items():
             counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
-            complete = expected is None or all(counts[c] == n for c, n in expected.items())
-            status = "missing" if records is None else "ok" if complete else "incomplete"
-            bases = {"base": loaded["base"]} if key_epoch(key) else None
-            slices = [("all", "all", None if expected is None else sum(expected.values()), records)]
-            for c in settings.categories if records is not None else ():
-                part = [r for r in records if r["category"] == c]
-                slices.append(("category", c, None if expected is None else expected[c], part))
-            found = model_rows(benchmark, field, key, status, slices, bases)
+            state = status(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            slices = [("all", "all", None if expected is None else sum(expected.values()))]
+            if records is not None:
+                slices += [("category", c, None if expected is None else expected[c]) for c in categories]
+            found = model_rows(
+                benchmark, field, key, records, state, slices, key_epoch(key) and {"base": loaded["base"]}
+            )
             if records is not None:
                 # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
                 aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
@@ -202,8 +205,8 @@ def mmlu_rows(loaded, settings, expected):
 
 def expected_per_category(paths, settings):
     """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0 (every test
-    question: a count of the data), the prepared test questions of each category. None when those are missing or
-    were made with other settings (the MMLU source is not compared): then the n present is all we state."""
+    question), the prepared test questions of each category; None when those are missing or were made with other
+    settings: then the n present is all we state."""
     if settings.mmlu_questions_per_subject:
         subjects = list(settings.mmlu_subjects.values())
         return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
@@ -223,8 +226,8 @@ def expected_per_category(paths, settings):
 
 
 def error_examples(loaded, settings, per_kind=3):
-    """The study's III.C error analysis: up to `per_kind` wrong answers of each error kind of the last evaluated
-    epoch, drawn with the seed (a random draw, not the first ones: those cluster by database)."""
+    """The study's III.C error analysis: up to `per_kind` wrong answers of each kind of the last evaluated epoch,
+    drawn with the seed (not the first ones: those cluster by database)."""
     present = [epoch for epoch in settings.eval_epochs if loaded.get(model_key(epoch))]
     if not present:
         return None
@@ -242,8 +245,8 @@ def error_examples(loaded, settings, per_kind=3):
 
 
 def read_loss_log(path):
-    """(step, loss) pairs of the training loss log, None without one. Rows without a loss (evaluation or
-    end-of-training entries) are not points of the curve."""
+    """(step, loss) of each row of the training loss log that has a loss (not evaluation or end-of-training rows);
+    None without any."""
     if not Path(path).is_file():
         return None
     with Path(path).open(encoding="utf-8") as handle:
@@ -252,8 +255,7 @@ def read_loss_log(path):
 
 
 def results_date(paths):
-    """When the newest per-example result was written (not the time of this report: unchanged results, unchanged
-    report, so a finished run rebuilt on a read-only folder writes nothing)."""
+    """When the newest per-example result was written (not the clock: unchanged results, unchanged report)."""
     found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
     newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
     return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
@@ -269,12 +271,13 @@ def collect(paths, settings):
     # The split actually trained on is the manifest's; the configured one is only a fallback before training.
     split = (manifest or {}).get("config", {}).get("TRAIN_SPLIT")
     overlap = (manifest or {}).get("overlap_with_evaluated")
-    evaluated = (manifest or {}).get("evaluated_questions") or settings.evaluation_entries_size
+    evaluated = (manifest or {}).get("evaluated_questions") or size
     leakage = (
         f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
         f"{split or settings.train_split}); these Spider numbers measure memorisation, not generalisation."
     )
     config = {name.upper(): list(v) if isinstance(v, tuple) else v for name, v in asdict(settings).items()}
+    expected = expected_per_category(paths, settings)
     return {
         "profile": settings.profile,
         "model": settings.model_name,
@@ -285,7 +288,7 @@ def collect(paths, settings):
         "leakage_warning": leakage if overlap else None,
         "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
         "error_examples": error_examples(spider, settings),
-        "rows": spider_rows(spider, settings) + mmlu_rows(mmlu, settings, expected_per_category(paths, settings)),
+        "rows": spider_rows(spider, size) + mmlu_rows(mmlu, settings.categories, expected),
     }, loss
 
 
@@ -338,8 +341,7 @@ class Table:
 
 
 def save_plot(path, title, series, **axes):
-    """Draw each (xs, ys, yerr, style) of `series`, set `axes` (labels, ticks, limits) and save the PNG like every
-    handed-off file: atomically, only if it changed."""
+    """Draw each (xs, ys, yerr, style) of `series`, set `axes` and save the PNG atomically, only if it changed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -431,10 +433,6 @@ def inline_code(text):
 def markdown_table(header, rows):
     line = lambda cells: "| " + " | ".join(map(str, cells)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
-
-
-COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
-COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
 
 
 def comparison_cells(row):
