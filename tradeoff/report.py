@@ -119,9 +119,8 @@ def status(records, complete):
 
 
 def model_rows(benchmark, field, key, records, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, value, expected n) the summary of `field` on the slice's
-    records and, against each of `bases` ({key: records or None}), the paired test on the questions both scored (a
-    slice is a property of the question, the same in every file)."""
+    """One model's rows of one benchmark: per slice (group, value, expected n) the summary of `field` and, against
+    each of `bases` ({key: records or None}), the paired test on the slice's questions both scored."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
     for group, value, expected in slices:
@@ -158,9 +157,8 @@ def spider_rows(loaded, expected):
         state = status(records, len(scores(records, "score")) == expected)
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
         for benchmark, field in benchmarks.items():
-            rows += model_rows(
-                benchmark, field, key, records, state, [("all", "all", expected)], field == "score" and bases
-            )
+            paired = bases if field == "score" else None
+            rows += model_rows(benchmark, field, key, records, state, [("all", "all", expected)], paired)
         if records is None:
             continue
         levels = {r.get("hardness") for r in records}
@@ -187,9 +185,8 @@ def mmlu_rows(loaded, categories, expected):
             slices = [("all", "all", None if expected is None else sum(expected.values()))]
             if records is not None:
                 slices += [("category", c, None if expected is None else expected[c]) for c in categories]
-            found = model_rows(
-                benchmark, field, key, records, state, slices, key_epoch(key) and {"base": loaded["base"]}
-            )
+            bases = {"base": loaded["base"]} if key_epoch(key) else None
+            found = model_rows(benchmark, field, key, records, state, slices, bases)
             if records is not None:
                 # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
                 aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
@@ -204,9 +201,8 @@ def mmlu_rows(loaded, categories, expected):
 
 
 def expected_per_category(paths, settings):
-    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0 (every test
-    question), the prepared test questions of each category; None when those are missing or were made with other
-    settings: then the n present is all we state."""
+    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0, the prepared
+    test questions; None when those are missing or were made with other settings (then we state the n present)."""
     if settings.mmlu_questions_per_subject:
         subjects = list(settings.mmlu_subjects.values())
         return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
@@ -244,34 +240,22 @@ def error_examples(loaded, settings, per_kind=3):
     return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
 
 
-def read_loss_log(path):
-    """(step, loss) of each row of the training loss log that has a loss (not evaluation or end-of-training rows);
-    None without any."""
-    if not Path(path).is_file():
-        return None
-    with Path(path).open(encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("loss") not in (None, "") and row.get("step")]
-    return [(int(float(row["step"])), float(row["loss"])) for row in rows] or None
-
-
-def results_date(paths):
-    """When the newest per-example result was written (not the clock: unchanged results, unchanged report)."""
-    found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
-    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
-    return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
-
-
 def collect(paths, settings):
     """What results.json holds: the run's facts and the long table ("rows"); and the loss curve."""
     size = settings.evaluation_entries_size
     spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
     mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
-    manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else None
-    loss = read_loss_log(paths.loss_log)
+    manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else {}
+    loss = None
+    if paths.loss_log.is_file():
+        rows = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines())
+        loss = [(int(row["step"]), float(row["loss"])) for row in rows if row["loss"]] or None
+    # Dated by the newest result, not the clock: unchanged results, unchanged report.
+    found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
+    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
     # The split actually trained on is the manifest's; the configured one is only a fallback before training.
-    split = (manifest or {}).get("config", {}).get("TRAIN_SPLIT")
-    overlap = (manifest or {}).get("overlap_with_evaluated")
-    evaluated = (manifest or {}).get("evaluated_questions") or size
+    split, overlap = manifest.get("config", {}).get("TRAIN_SPLIT"), manifest.get("overlap_with_evaluated")
+    evaluated = manifest.get("evaluated_questions") or size
     leakage = (
         f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
         f"{split or settings.train_split}); these Spider numbers measure memorisation, not generalisation."
@@ -281,10 +265,10 @@ def collect(paths, settings):
     return {
         "profile": settings.profile,
         "model": settings.model_name,
-        "date": results_date(paths),
+        "date": None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M"),
         "config": {name: v for name, v in config.items() if name not in ("PROFILE", "MODEL_NAME", "MMLU_SUBJECTS")},
         "train_split": split,
-        "training_manifest": manifest,
+        "training_manifest": manifest or None,
         "leakage_warning": leakage if overlap else None,
         "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
         "error_examples": error_examples(spider, settings),
@@ -293,8 +277,8 @@ def collect(paths, settings):
 
 
 def build_report(paths, settings):
-    """Recompute everything from the per-example files and write report.md, results.json, results.csv,
-    tradeoff.png and (with a loss log) training_loss.png, each atomically. Returns what results.json holds."""
+    """Recompute everything from the per-example files, write results.json, results.csv, the plots and report.md;
+    return what results.json holds."""
     results, loss = collect(paths, settings)
     table = Table(results["rows"])
     files.write_json(paths.results_json, results)
@@ -341,7 +325,7 @@ class Table:
 
 
 def save_plot(path, title, series, **axes):
-    """Draw each (xs, ys, yerr, style) of `series`, set `axes` and save the PNG atomically, only if it changed."""
+    """Draw each (xs, ys, yerr, style) of `series`, set `axes` and write the PNG (only if it changed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -395,15 +379,13 @@ def fmt_accuracy(row):
 
 def fmt_difference(row):
     """The paired difference, model − base, with its 95% interval."""
-    if row["difference"] is None:
-        return "—"
-    return f"{row['difference']:+.3f} [{row['difference_ci_low']:+.3f}, {row['difference_ci_high']:+.3f}]"
+    low, high = row["difference_ci_low"], row["difference_ci_high"]
+    return "—" if row["difference"] is None else f"{row['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def fmt_p(row):
-    if (row or {}).get("n_paired") is None:
-        return "—"
-    return f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
+    paired = row is not None and row["n_paired"] is not None
+    return f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})" if paired else "—"
 
 
 def fmt_change(value):
@@ -421,8 +403,8 @@ def fmt_rate(row):
 
 
 def inline_code(text):
-    """Text as one inline code span: newlines folded, the fence longer than any backtick run inside (SQLite
-    accepts `quoted` identifiers), pipes escaped so a table cell or list item is not split."""
+    """Text as one inline code span: newlines folded, a fence longer than any backtick run inside (SQLite accepts
+    `quoted` identifiers), pipes escaped so a table cell is not split."""
     text = " ".join(str(text or "").split()).replace("|", "\\|")
     if "`" not in text:
         return f"`{text}`" if text else "(empty)"
@@ -435,19 +417,8 @@ def markdown_table(header, rows):
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
-def comparison_cells(row):
-    """n, b, c, δ [CI], p, p_d, detectable, reading of one paired test ("missing" without one)."""
-    if row["n_paired"] is None:
-        return ["missing"] + ["—"] * 7
-    detectable = row["minimum_detectable_difference"]
-    detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
-    cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), f"{row['p_value']:.4f}", fmt_rate(row)]
-    return cells + [detectable, row["reading"]]
-
-
 class Markdown:
-    """report.md: formatting only, every number read from the long table. A section is a list of blocks (heading,
-    paragraph, list or table) that blank lines separate."""
+    """report.md, every number read from the long table; each section a list of blocks that blank lines separate."""
 
     def __init__(self, results, table, settings, paths):
         self.results, self.table, self.settings, self.paths = results, table, settings, paths
@@ -478,7 +449,11 @@ class Markdown:
         rows = []
         for row in self.table.paired(benchmark, groups):
             shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
-            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *comparison_cells(row)])
+            detectable = row["minimum_detectable_difference"]
+            detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
+            cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), fmt(row["p_value"], 4), fmt_rate(row)]
+            cells = ["missing"] + ["—"] * 7 if row["n_paired"] is None else [*cells, detectable, row["reading"]]
+            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *cells])
         heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
         return [heading, markdown_table(["Model", second, *COMPARISON_HEADER], rows)]
 

@@ -22,8 +22,7 @@ ALPHA = 0.05
 
 
 def wilson(correct, n):
-    """The Wilson interval of correct / n: unlike the normal approximation it stays in [0, 1] and is honest at small
-    n and near 0 or 1."""
+    """The Wilson interval of correct / n: inside [0, 1] and honest at small n and near 0 or 1 (unlike Wald's)."""
     interval = scipy_stats.binomtest(correct, n).proportion_ci(CONFIDENCE_LEVEL, "wilson")
     return float(interval.low), float(interval.high)
 
@@ -61,7 +60,7 @@ def mcnemar_exact(base_scores, model_scores):
         raise ValueError(f"paired scores differ in length: {len(base_scores)} vs {len(model_scores)}")
     b = sum(1 for base, model in zip(base_scores, model_scores) if base and not model)
     c = sum(1 for base, model in zip(base_scores, model_scores) if model and not base)
-    p_value = 1.0 if b + c == 0 else min(float(scipy_stats.binomtest(c, b + c, 0.5).pvalue), 1.0)
+    p_value = 1.0 if b + c == 0 else float(scipy_stats.binomtest(c, b + c, 0.5).pvalue)
     return {"b": b, "c": c, "p_value": p_value}
 
 
