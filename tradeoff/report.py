@@ -326,12 +326,10 @@ class Table:
 
 def save_plot(path, title, series, **axes):
     """Draw each (xs, ys, yerr, style) of `series`, set `axes` and write the PNG (only if it changed)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no backend, no global figure to close
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5))
+    axis = figure.subplots()
     for xs, ys, yerr, style in series:
         axis.errorbar(xs, ys, yerr=yerr, **style)
     axis.set(title=title, **axes)
@@ -341,7 +339,6 @@ def save_plot(path, title, series, **axes):
     figure.tight_layout()
     image = io.BytesIO()
     figure.savefig(image, format="png", dpi=120)
-    plt.close(figure)
     files.write_bytes(path, image.getvalue())
 
 

@@ -1,8 +1,6 @@
 """The report's statistics: Wilson intervals, the exact McNemar test with Newcombe's interval of the paired
-difference, the exact power of that test, and the study's percent change.
-
-The standard deviations follow the study's own (inconsistent) conventions so that its Tables I and II reproduce
-exactly from per-example 0/1 scores; the intervals and tests are additions, the study reported none.
+difference, the exact power of that test, and the study's percent change. The standard deviations follow the study's
+own (inconsistent) conventions, so that its Tables I and II reproduce; it reported no interval or test.
 """
 
 import functools
@@ -65,12 +63,9 @@ def mcnemar_exact(base_scores, model_scores):
 
 
 def paired_difference_interval(both_right, b, c, both_wrong):
-    """Newcombe's (1998, method 10) hybrid score interval of the paired difference (c - b) / n = model - base.
-
-    b: base right, model wrong; c: the reverse. Unlike Wald's it stays in [-1, 1] and keeps its coverage with few
-    discordant pairs (Wald's has zero width at b = c = 0): the two marginal Wilson intervals combined with the
-    table's phi correlation (0 when a margin is empty).
-    """
+    """Newcombe's (1998, method 10) hybrid score interval of the paired difference (c - b) / n = model - base (b:
+    base right, model wrong; c: the reverse): unlike Wald's, it stays in [-1, 1] and keeps its coverage with few
+    discordant pairs. The two marginal Wilson intervals, combined with the table's phi (0 when a margin is empty)."""
     n = both_right + b + c + both_wrong
     if n == 0:
         return {"difference": None, "ci_low": None, "ci_high": None}
@@ -161,7 +156,7 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
 def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
     """The smallest |delta| detected with at least `power`, by bisection (power grows with |delta|); None if even
     |delta| = p_d is not."""
-    if n <= 0 or not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
+    if not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
         return None
     low, high = 0.0, p_discordant
     while high - low > tolerance:
