@@ -114,7 +114,7 @@ def new_row(**values):
     return dict.fromkeys(COLUMNS) | values
 
 
-def status(records, complete):
+def status_of(records, complete):
     return "missing" if records is None else "ok" if complete else "incomplete"
 
 
@@ -124,7 +124,7 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
     for group, value, expected in slices:
-        name = "(no hardness)" if value is None else value
+        name = "(no hardness)" if value is None else value  # only a hardness can be missing (older records)
         row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
         part = records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
         if part is not None:
@@ -154,7 +154,7 @@ def spider_rows(loaded, expected):
         benchmarks["spider_test_suite"] = "test_suite_score"
     rows = []
     for key, records in loaded.items():
-        state = status(records, len(scores(records, "score")) == expected)
+        state = status_of(records, len(scores(records, "score")) == expected)
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
         for benchmark, field in benchmarks.items():
             paired = bases if field == "score" else None
@@ -181,7 +181,7 @@ def mmlu_rows(loaded, categories, expected):
             continue  # the generation score was not asked for
         for key, records in loaded.items():
             counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
-            state = status(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            state = status_of(records, expected is None or all(counts[c] == n for c, n in expected.items()))
             slices = [("all", "all", None if expected is None else sum(expected.values()))]
             if records is not None:
                 slices += [("category", c, None if expected is None else expected[c]) for c in categories]
@@ -202,7 +202,7 @@ def mmlu_rows(loaded, categories, expected):
 
 def expected_per_category(paths, settings):
     """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0, the prepared
-    test questions; None when those are missing or were made with other settings (then we state the n present)."""
+    test questions; None when those are missing or were made with other settings (the MMLU source is not compared)."""
     if settings.mmlu_questions_per_subject:
         subjects = list(settings.mmlu_subjects.values())
         return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
