@@ -426,8 +426,7 @@ class Markdown:
         return "\n\n".join(blocks) + "\n"
 
     def by_model(self, benchmark, header, cells):
-        """A table of one row per model: cells(key, label, row), or where its file is missing "missing (run X)"
-        after its label (and its epochs in a Spider table) and dashes to the width of the header."""
+        """One row per model: cells(key, label, row), or "missing (run X)" and dashes where its file is missing."""
         spider = benchmark == "spider"
         rows = []
         for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():
@@ -441,8 +440,7 @@ class Markdown:
         return markdown_table(header, rows)
 
     def comparisons(self, title, benchmark, second, groups=("all",)):
-        """A table of the paired tests of each fine-tuned model against a base; `second` names the column after
-        the model, which shows the base (vs) or the slice (Category)."""
+        """The paired tests of each fine-tuned model; the `second` column shows the base (vs) or the slice."""
         rows = []
         for row in self.table.paired(benchmark, groups):
             shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])

@@ -84,12 +84,9 @@ def paired_difference_interval(both_right, b, c, both_wrong):
 
 
 def paired_comparison(base_scores, model_scores):
-    """All the report says of one base-vs-model comparison on the same items in the same order: n, b, c, McNemar p,
-    the difference with Newcombe's interval, its reading (a direction only where the interval excludes 0), the
-    discordance rate p_d and its source, and the minimum detectable difference.
-
-    p_d is the observed (b + c) / n; with no discordant pair it is assumed to be 2 p (1 - p) at the base accuracy p
-    (independent errors: an upper bound when both models err on the same items), and at p = 0 or 1 there is none.
+    """One base-vs-model comparison on the same items in the same order: McNemar's test, Newcombe's interval and its
+    reading (a direction only where it excludes 0), and the power figures at the discordance rate p_d: the observed
+    (b + c) / n or, with no discordant pair, 2 p (1 - p) at the base accuracy p (independent errors; none at 0 or 1).
     """
     test = mcnemar_exact(base_scores, model_scores)
     n, b, c = len(base_scores), test["b"], test["c"]
@@ -167,11 +164,9 @@ def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tol
 
 @functools.lru_cache(maxsize=4096)
 def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
-    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible).
-
-    Exact power is not strictly monotone in n (the sawtooth of exact tests), so: bisection inside a doubling
-    bracket, then a step back while the n below still has the power.
-    """
+    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible). Exact power
+    is not monotone in n (the sawtooth of exact tests): bisection in a doubling bracket, then steps back while the n
+    below still has the power."""
     difference = abs(difference)
     if difference == 0 or not p_discordant or difference > p_discordant:
         return None
