@@ -25,11 +25,11 @@ HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator'
 SAMPLE_SIZE_POINTS = (1, 2, 5, 10)  # "how many questions would be needed" for these differences, in points
 # The long table's columns: its field names live here only. group: all (every item), aggregate (the study's MMLU
 # mean of the category accuracies), category, database, hardness, error (n: the wrong answers of that kind).
-COLUMNS = ("benchmark", "model", "group", "slice", "status", "expected_n", "n", "correct", "accuracy", "std")
-COLUMNS += ("ci_low", "ci_high", "versus", "n_paired", "b", "c", "p_value", "difference", "difference_ci_low")
-COLUMNS += ("difference_ci_high", "reading", "p_discordant", "p_discordant_source", "minimum_detectable_difference")
-COLUMNS += (*(f"n_for_{points}pt" for points in SAMPLE_SIZE_POINTS), "unparseable")
-GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}
+COLUMNS = tuple(
+    "benchmark model group slice status expected_n n correct accuracy std ci_low ci_high versus n_paired b c p_value "
+    "difference difference_ci_low difference_ci_high reading p_discordant p_discordant_source "
+    "minimum_detectable_difference".split()
+) + (*(f"n_for_{points}pt" for points in SAMPLE_SIZE_POINTS), "unparseable")
 STUDY_SAMPLE_NOTE = (
     "The study's first 150 dev questions cover only three databases (concert_singer, pets_1, car_1); "
     "the full dev set (1034 questions, 20 databases) is the number to publish."
@@ -52,6 +52,9 @@ DESIGN_NOTE = (
     "where it includes 0 the difference is *not distinguishable from no change at this sample size*. Near the "
     "margin the interval and the exact test (conservative at small b + c) can disagree: both are shown."
 )
+GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}  # the record field of a slice
+COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
+COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ class ReportSettings:
 
 
 def read_model(path, size=None):
-    """A model's records in index order (the first `size` only: those beyond a lowered EVALUATION_ENTRIES_SIZE stay
-    in the file, unreported), or None when its file is missing."""
+    """A model's records in index order, the first `size` only (those beyond a lowered EVALUATION_ENTRIES_SIZE stay
+    in the file, unreported); None when its file is missing."""
     if not Path(path).exists():
         return None
     return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
@@ -111,19 +114,24 @@ def new_row(**values):
     return dict.fromkeys(COLUMNS) | values
 
 
-def model_rows(benchmark, field, key, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, name, expected n, the model's records of it, None when
-    its file is missing) the summary of `field` and, against each of `bases` ({key: records or None}), the paired
-    test on the slice's questions both scored (a slice is a property of the question, the same in every file)."""
+def status_of(records, complete):
+    return "missing" if records is None else "ok" if complete else "incomplete"
+
+
+def model_rows(benchmark, field, key, records, status, slices, bases=None):
+    """One model's rows of one benchmark: per slice (group, value, expected n) the summary of `field` and, against
+    each of `bases` ({key: records or None}), the paired test on the slice's questions both scored."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
-    for group, name, expected, part in slices:
+    for group, value, expected in slices:
+        name = "(no hardness)" if value is None else value  # only a hardness can be missing (older records)
         row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
+        part = records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
         if part is not None:
             row |= stats.summarize_scores(scores(part, field), ddof)
         for versus, base in (bases or {None: None}).items():
             test = {"versus": versus}
-            if versus and part is not None and base is not None:
+            if part is not None and base is not None:
                 base_scores = {r["index"]: r[field] for r in base if r.get(field) is not None}
                 both = [r for r in part if r["index"] in base_scores and r.get(field) is not None]
                 test |= stats.paired_comparison([base_scores[r["index"]] for r in both], scores(both, field))
@@ -139,54 +147,46 @@ def error_kind(record):
     return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
 
 
-def spider_rows(loaded, settings):
-    expected = settings.evaluation_entries_size
+def spider_rows(loaded, expected):
     # test_suite_score is null where the run had no TEST_SUITE_DIR: that benchmark exists only if some record has it.
-    benchmarks = [("spider", "score"), ("spider_strict", "strict_score")]
+    benchmarks = {"spider": "score", "spider_strict": "strict_score"}
     if any(scores(records, "test_suite_score") for records in loaded.values()):
-        benchmarks.append(("spider_test_suite", "test_suite_score"))
+        benchmarks["spider_test_suite"] = "test_suite_score"
     rows = []
     for key, records in loaded.items():
-        complete = len(scores(records, "score")) == expected
-        status = "missing" if records is None else "ok" if complete else "incomplete"
+        state = status_of(records, len(scores(records, "score")) == expected)
         bases = {base: loaded[base] for base in ("base_3shot", "base_0shot") if base != key}
-        for benchmark, field in benchmarks:
-            everything = [("all", "all", expected, records)]
-            rows += model_rows(benchmark, field, key, status, everything, bases if field == "score" else None)
+        for benchmark, field in benchmarks.items():
+            paired = bases if field == "score" else None
+            rows += model_rows(benchmark, field, key, records, state, [("all", "all", expected)], paired)
         if records is None:
             continue
         levels = {r.get("hardness") for r in records}
         ordered = [level for level in HARDNESS_LEVELS if level in levels] + sorted(levels - {*HARDNESS_LEVELS, None})
         if ordered and None in levels:  # a file resumed across the change: counted apart, not dropped
             ordered.append(None)
-        slices = [
-            ("hardness", level or "(no hardness)", None, [r for r in records if r.get("hardness") == level])
-            for level in ordered
-        ]
-        for db_id in sorted({r["db_id"] for r in records}):
-            slices.append(("database", db_id, None, [r for r in records if r["db_id"] == db_id]))
-        rows += model_rows("spider", "score", key, status, slices)
+        slices = [("hardness", level, None) for level in ordered]
+        slices += [("database", db_id, None) for db_id in sorted({r["db_id"] for r in records})]
+        rows += model_rows("spider", "score", key, records, state, slices)
         wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
-        error = {"benchmark": "spider", "model": key, "group": "error", "status": status}
+        error = {"benchmark": "spider", "model": key, "group": "error", "status": state}
         rows += [new_row(**error, slice=kind, n=wrong[kind]) for kind in ERROR_KINDS]
     return rows
 
 
-def mmlu_rows(loaded, settings, expected):
+def mmlu_rows(loaded, categories, expected):
     rows = []
     for benchmark, field in (("mmlu", "correct"), ("mmlu_generation", "generated_correct")):
         if benchmark == "mmlu_generation" and not any(scores(records, field) for records in loaded.values()):
             continue  # the generation score was not asked for
         for key, records in loaded.items():
             counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
-            complete = expected is None or all(counts[c] == n for c, n in expected.items())
-            status = "missing" if records is None else "ok" if complete else "incomplete"
+            state = status_of(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            slices = [("all", "all", None if expected is None else sum(expected.values()))]
+            if records is not None:
+                slices += [("category", c, None if expected is None else expected[c]) for c in categories]
             bases = {"base": loaded["base"]} if key_epoch(key) else None
-            slices = [("all", "all", None if expected is None else sum(expected.values()), records)]
-            for c in settings.categories if records is not None else ():
-                part = [r for r in records if r["category"] == c]
-                slices.append(("category", c, None if expected is None else expected[c], part))
-            found = model_rows(benchmark, field, key, status, slices, bases)
+            found = model_rows(benchmark, field, key, records, state, slices, bases)
             if records is not None:
                 # The study's "Agregada": mean of the category accuracies +- their population std, no interval.
                 aggregate = stats.aggregate_accuracy([r["accuracy"] for r in found if r["group"] == "category"])
@@ -201,9 +201,8 @@ def mmlu_rows(loaded, settings, expected):
 
 
 def expected_per_category(paths, settings):
-    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0 (every test
-    question: a count of the data), the prepared test questions of each category. None when those are missing or
-    were made with other settings (the MMLU source is not compared): then the n present is all we state."""
+    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0, the prepared
+    test questions; None when those are missing or were made with other settings (the MMLU source is not compared)."""
     if settings.mmlu_questions_per_subject:
         subjects = list(settings.mmlu_subjects.values())
         return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
@@ -223,8 +222,8 @@ def expected_per_category(paths, settings):
 
 
 def error_examples(loaded, settings, per_kind=3):
-    """The study's III.C error analysis: up to `per_kind` wrong answers of each error kind of the last evaluated
-    epoch, drawn with the seed (a random draw, not the first ones: those cluster by database)."""
+    """The study's III.C error analysis: up to `per_kind` wrong answers of each kind of the last evaluated epoch,
+    drawn with the seed (not the first ones: those cluster by database)."""
     present = [epoch for epoch in settings.eval_epochs if loaded.get(model_key(epoch))]
     if not present:
         return None
@@ -241,57 +240,45 @@ def error_examples(loaded, settings, per_kind=3):
     return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
 
 
-def read_loss_log(path):
-    """(step, loss) pairs of the training loss log, None without one. Rows without a loss (evaluation or
-    end-of-training entries) are not points of the curve."""
-    if not Path(path).is_file():
-        return None
-    with Path(path).open(encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("loss") not in (None, "") and row.get("step")]
-    return [(int(float(row["step"])), float(row["loss"])) for row in rows] or None
-
-
-def results_date(paths):
-    """When the newest per-example result was written (not the time of this report: unchanged results, unchanged
-    report, so a finished run rebuilt on a read-only folder writes nothing)."""
-    found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
-    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
-    return None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M")
-
-
 def collect(paths, settings):
     """What results.json holds: the run's facts and the long table ("rows"); and the loss curve."""
     size = settings.evaluation_entries_size
     spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
     mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
-    manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else None
-    loss = read_loss_log(paths.loss_log)
+    manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else {}
+    loss = None
+    if paths.loss_log.is_file():
+        rows = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines())
+        loss = [(int(row["step"]), float(row["loss"])) for row in rows if row["loss"]] or None
+    # Dated by the newest result, not the clock: unchanged results, unchanged report.
+    found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
+    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
     # The split actually trained on is the manifest's; the configured one is only a fallback before training.
-    split = (manifest or {}).get("config", {}).get("TRAIN_SPLIT")
-    overlap = (manifest or {}).get("overlap_with_evaluated")
-    evaluated = (manifest or {}).get("evaluated_questions") or settings.evaluation_entries_size
+    split, overlap = manifest.get("config", {}).get("TRAIN_SPLIT"), manifest.get("overlap_with_evaluated")
+    evaluated = manifest.get("evaluated_questions") or size
     leakage = (
         f"LEAKAGE: {overlap} of the {evaluated} evaluated Spider questions were in the training data (TRAIN_SPLIT="
         f"{split or settings.train_split}); these Spider numbers measure memorisation, not generalisation."
     )
     config = {name.upper(): list(v) if isinstance(v, tuple) else v for name, v in asdict(settings).items()}
+    expected = expected_per_category(paths, settings)
     return {
         "profile": settings.profile,
         "model": settings.model_name,
-        "date": results_date(paths),
+        "date": None if newest is None else datetime.fromtimestamp(newest).strftime("%Y-%m-%d %H:%M"),
         "config": {name: v for name, v in config.items() if name not in ("PROFILE", "MODEL_NAME", "MMLU_SUBJECTS")},
         "train_split": split,
-        "training_manifest": manifest,
+        "training_manifest": manifest or None,
         "leakage_warning": leakage if overlap else None,
         "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
         "error_examples": error_examples(spider, settings),
-        "rows": spider_rows(spider, settings) + mmlu_rows(mmlu, settings, expected_per_category(paths, settings)),
+        "rows": spider_rows(spider, size) + mmlu_rows(mmlu, settings.categories, expected),
     }, loss
 
 
 def build_report(paths, settings):
-    """Recompute everything from the per-example files and write report.md, results.json, results.csv,
-    tradeoff.png and (with a loss log) training_loss.png, each atomically. Returns what results.json holds."""
+    """Recompute everything from the per-example files, write results.json, results.csv, the plots and report.md;
+    return what results.json holds."""
     results, loss = collect(paths, settings)
     table = Table(results["rows"])
     files.write_json(paths.results_json, results)
@@ -338,14 +325,11 @@ class Table:
 
 
 def save_plot(path, title, series, **axes):
-    """Draw each (xs, ys, yerr, style) of `series`, set `axes` (labels, ticks, limits) and save the PNG like every
-    handed-off file: atomically, only if it changed."""
-    import matplotlib
+    """Draw each (xs, ys, yerr, style) of `series`, set `axes` and write the PNG (only if it changed)."""
+    from matplotlib.figure import Figure  # no pyplot: no backend, no global figure to close
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5))
+    axis = figure.subplots()
     for xs, ys, yerr, style in series:
         axis.errorbar(xs, ys, yerr=yerr, **style)
     axis.set(title=title, **axes)
@@ -355,7 +339,6 @@ def save_plot(path, title, series, **axes):
     figure.tight_layout()
     image = io.BytesIO()
     figure.savefig(image, format="png", dpi=120)
-    plt.close(figure)
     files.write_bytes(path, image.getvalue())
 
 
@@ -393,15 +376,13 @@ def fmt_accuracy(row):
 
 def fmt_difference(row):
     """The paired difference, model − base, with its 95% interval."""
-    if row["difference"] is None:
-        return "—"
-    return f"{row['difference']:+.3f} [{row['difference_ci_low']:+.3f}, {row['difference_ci_high']:+.3f}]"
+    low, high = row["difference_ci_low"], row["difference_ci_high"]
+    return "—" if row["difference"] is None else f"{row['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def fmt_p(row):
-    if (row or {}).get("n_paired") is None:
-        return "—"
-    return f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})"
+    paired = row is not None and row["n_paired"] is not None
+    return f"{row['p_value']:.4f} (b={row['b']}, c={row['c']}, n={row['n_paired']})" if paired else "—"
 
 
 def fmt_change(value):
@@ -419,8 +400,8 @@ def fmt_rate(row):
 
 
 def inline_code(text):
-    """Text as one inline code span: newlines folded, the fence longer than any backtick run inside (SQLite
-    accepts `quoted` identifiers), pipes escaped so a table cell or list item is not split."""
+    """Text as one inline code span: newlines folded, a fence longer than any backtick run inside (SQLite accepts
+    `quoted` identifiers), pipes escaped so a table cell is not split."""
     text = " ".join(str(text or "").split()).replace("|", "\\|")
     if "`" not in text:
         return f"`{text}`" if text else "(empty)"
@@ -433,23 +414,8 @@ def markdown_table(header, rows):
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
-COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
-COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
-
-
-def comparison_cells(row):
-    """n, b, c, δ [CI], p, p_d, detectable, reading of one paired test ("missing" without one)."""
-    if row["n_paired"] is None:
-        return ["missing"] + ["—"] * 7
-    detectable = row["minimum_detectable_difference"]
-    detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
-    cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), f"{row['p_value']:.4f}", fmt_rate(row)]
-    return cells + [detectable, row["reading"]]
-
-
 class Markdown:
-    """report.md: formatting only, every number read from the long table. A section is a list of blocks (heading,
-    paragraph, list or table) that blank lines separate."""
+    """report.md, every number read from the long table; each section a list of blocks that blank lines separate."""
 
     def __init__(self, results, table, settings, paths):
         self.results, self.table, self.settings, self.paths = results, table, settings, paths
@@ -460,8 +426,7 @@ class Markdown:
         return "\n\n".join(blocks) + "\n"
 
     def by_model(self, benchmark, header, cells):
-        """A table of one row per model: cells(key, label, row), or where its file is missing "missing (run X)"
-        after its label (and its epochs in a Spider table) and dashes to the width of the header."""
+        """One row per model: cells(key, label, row), or "missing (run X)" and dashes where its file is missing."""
         spider = benchmark == "spider"
         rows = []
         for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():
@@ -475,12 +440,15 @@ class Markdown:
         return markdown_table(header, rows)
 
     def comparisons(self, title, benchmark, second, groups=("all",)):
-        """A table of the paired tests of each fine-tuned model against a base; `second` names the column after
-        the model, which shows the base (vs) or the slice (Category)."""
+        """The paired tests of each fine-tuned model; the `second` column shows the base (vs) or the slice."""
         rows = []
         for row in self.table.paired(benchmark, groups):
             shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
-            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *comparison_cells(row)])
+            detectable = row["minimum_detectable_difference"]
+            detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
+            cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), fmt(row["p_value"], 4), fmt_rate(row)]
+            cells = ["missing"] + ["—"] * 7 if row["n_paired"] is None else [*cells, detectable, row["reading"]]
+            rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *cells])
         heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
         return [heading, markdown_table(["Model", second, *COMPARISON_HEADER], rows)]
 

@@ -1,8 +1,6 @@
-"""Statistics of the report: accuracy with a Wilson interval, the exact McNemar test with Newcombe's interval for the
-paired difference, the exact power of that test, and the study's percent change.
-
-The standard deviations follow the study's own (inconsistent) conventions so that its Tables I and II reproduce
-exactly from per-example 0/1 scores; the intervals and tests are our additions, the study reported none.
+"""The report's statistics: Wilson intervals, the exact McNemar test with Newcombe's interval of the paired
+difference, the exact power of that test, and the study's percent change. The standard deviations follow the study's
+own (inconsistent) conventions, so that its Tables I and II reproduce; it reported no interval or test.
 """
 
 import functools
@@ -21,32 +19,28 @@ POWER = 0.8
 ALPHA = 0.05
 
 
-def summarize_scores(scores, ddof):
-    """n, correct, accuracy, std (with the given ddof) and the 95% Wilson interval of a list of 0/1 scores.
+def wilson(correct, n):
+    """The Wilson interval of correct / n: inside [0, 1] and honest at small n and near 0 or 1 (unlike Wald's)."""
+    interval = scipy_stats.binomtest(correct, n).proportion_ci(CONFIDENCE_LEVEL, "wilson")
+    return float(interval.low), float(interval.high)
 
-    Wilson rather than the normal approximation: it stays inside [0, 1] and is honest at n = 50 and near 0 or 1.
-    With no scores every statistic is None, never 0, so a missing run cannot read as a failing model.
-    """
+
+def summarize_scores(scores, ddof):
+    """n, correct, accuracy, std (with `ddof`) and Wilson interval of 0/1 scores; with none every statistic is
+    None, never 0, so a missing run cannot read as a failing model."""
     values = [int(score) for score in scores]
     if any(value not in (0, 1) for value in values):
         raise ValueError("scores must be 0 or 1")
     n, correct = len(values), sum(values)
     if n == 0:
         return {"n": 0, "correct": 0, "accuracy": None, "std": None, "ci_low": None, "ci_high": None}
-    interval = scipy_stats.binomtest(correct, n).proportion_ci(confidence_level=CONFIDENCE_LEVEL, method="wilson")
-    return {
-        "n": n,
-        "correct": correct,
-        "accuracy": correct / n,
-        "std": float(np.std(values, ddof=ddof)) if n > ddof else None,  # one score has no sample std (0/0)
-        "ci_low": float(interval.low),
-        "ci_high": float(interval.high),
-    }
+    std = float(np.std(values, ddof=ddof)) if n > ddof else None  # one score has no sample std (0/0)
+    low, high = wilson(correct, n)
+    return {"n": n, "correct": correct, "accuracy": correct / n, "std": std, "ci_low": low, "ci_high": high}
 
 
 def aggregate_accuracy(accuracies):
-    """The study's MMLU aggregate: mean of the category accuracies +- their population std; categories without
-    results are left out, and with none at all both values are None."""
+    """The study's MMLU aggregate: mean +- population std of the category accuracies present (None without any)."""
     values = [value for value in accuracies if value is not None]
     if not values:
         return {"accuracy": None, "std": None}
@@ -59,33 +53,24 @@ def percent_change(base, new):
 
 
 def mcnemar_exact(base_scores, model_scores):
-    """Exact two-sided McNemar test on paired 0/1 scores of the same items, in the same order.
-
-    Only the discordant pairs carry information: under H0 (same accuracy) each is equally likely to favour
-    either model, so c ~ Binomial(b + c, 1/2). Exact because b + c is small at these sample sizes.
-    """
+    """Exact two-sided McNemar test on paired 0/1 scores: under equal accuracy c ~ Binomial(b + c, 1/2)."""
     if len(base_scores) != len(model_scores):
         raise ValueError(f"paired scores differ in length: {len(base_scores)} vs {len(model_scores)}")
     b = sum(1 for base, model in zip(base_scores, model_scores) if base and not model)
     c = sum(1 for base, model in zip(base_scores, model_scores) if model and not base)
-    p_value = 1.0 if b + c == 0 else min(float(scipy_stats.binomtest(c, b + c, 0.5).pvalue), 1.0)
+    p_value = 1.0 if b + c == 0 else float(scipy_stats.binomtest(c, b + c, 0.5).pvalue)
     return {"b": b, "c": c, "p_value": p_value}
 
 
 def paired_difference_interval(both_right, b, c, both_wrong):
-    """Newcombe's (1998, method 10) hybrid score interval for the paired difference (c - b) / n = model - base.
-
-    b: base right, model wrong; c: model right, base wrong. Chosen over the Wald interval because it stays inside
-    [-1, 1] and keeps its coverage with few discordant pairs (Wald collapses to zero width when b = c = 0). It
-    combines the two marginal Wilson intervals with the phi correlation of the table (0 when a margin is empty).
-    """
+    """Newcombe's (1998, method 10) hybrid score interval of the paired difference (c - b) / n = model - base (b:
+    base right, model wrong; c: the reverse): unlike Wald's, it stays in [-1, 1] and keeps its coverage with few
+    discordant pairs. The two marginal Wilson intervals, combined with the table's phi (0 when a margin is empty)."""
     n = both_right + b + c + both_wrong
     if n == 0:
         return {"difference": None, "ci_low": None, "ci_high": None}
-    base = summarize_scores([1] * (both_right + b) + [0] * (c + both_wrong), ddof=0)
-    model = summarize_scores([1] * (both_right + c) + [0] * (b + both_wrong), ddof=0)
-    p1, l1, u1 = base["accuracy"], base["ci_low"], base["ci_high"]
-    p2, l2, u2 = model["accuracy"], model["ci_low"], model["ci_high"]
+    p1, (l1, u1) = (both_right + b) / n, wilson(both_right + b, n)
+    p2, (l2, u2) = (both_right + c) / n, wilson(both_right + c, n)
     margins = (both_right + b) * (c + both_wrong) * (both_right + c) * (b + both_wrong)
     # Newcombe's phi, with his continuity correction of a positive association: (ad - bc - n/2)+ when ad > bc.
     association = both_right * both_wrong - b * c
@@ -99,14 +84,9 @@ def paired_difference_interval(both_right, b, c, both_wrong):
 
 
 def paired_comparison(base_scores, model_scores):
-    """Everything the report says about one base-vs-fine-tuned comparison on the same items, in the same order:
-    n, the 2x2 table, the exact McNemar p-value, the difference (model - base) with Newcombe's interval and its
-    reading (a direction only where the interval excludes 0), the discordance rate used for power and its source,
-    and the minimum detectable difference at POWER and ALPHA.
-
-    The rate is the observed (b + c) / n; with no discordant pair it is assumed to be 2 p (1 - p) at the base
-    accuracy p (independent errors, an upper bound when the two models err on the same questions), and with p in
-    {0, 1} there is no rate and no power figure.
+    """One base-vs-model comparison on the same items in the same order: McNemar's test, Newcombe's interval and its
+    reading (a direction only where it excludes 0), and the power figures at the discordance rate p_d: the observed
+    (b + c) / n or, with no discordant pair, 2 p (1 - p) at the base accuracy p (independent errors; none at 0 or 1).
     """
     test = mcnemar_exact(base_scores, model_scores)
     n, b, c = len(base_scores), test["b"], test["c"]
@@ -122,7 +102,7 @@ def paired_comparison(base_scores, model_scores):
         reading = "no paired items"
     elif interval["ci_low"] <= 0 <= interval["ci_high"]:
         reading = "not distinguishable from no change at this sample size"
-    else:  # a direction only where the 95% interval of the difference excludes zero
+    else:
         reading = "higher than base" if interval["difference"] > 0 else "lower than base"
     return {
         **test,
@@ -137,17 +117,16 @@ def paired_comparison(base_scores, model_scores):
     }
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # The power of the exact McNemar test. Design: n paired items, each discordant with probability p_d = p10 + p01
-# (p10: base right, model wrong; p01: the reverse); the difference is delta = p01 - p10, so |delta| <= p_d. Of m
-# discordant pairs, Binomial(m, (p_d + delta) / (2 p_d)) favour the model; power sums the test's rejection
-# probability over m ~ Binomial(n, p_d) exactly, with no normal approximation.
+# (p10: base right, model wrong; p01: the reverse), delta = p01 - p10, so |delta| <= p_d. Of m discordant pairs,
+# Binomial(m, (p_d + delta) / (2 p_d)) favour the model; power sums the test's rejection probability over
+# m ~ Binomial(n, p_d) exactly, with no normal approximation.
 
 
 def mcnemar_rejection_bounds(m, alpha=ALPHA):
     """For each m discordant pairs, the largest k with two-sided exact p-value(k of m) <= alpha (-1: none).
 
-    binomial(m, 1/2) is symmetric, so the p-value of k <= m/2 is 2 P(X <= k) (as scipy's binomtest computes): the
+    Binomial(m, 1/2) is symmetric, so the p-value of k <= m/2 is 2 P(X <= k) (as scipy's binomtest computes): the
     test rejects iff k <= bound or k >= m - bound. The margin absorbs rounding: 2^m / 40 is never an integer.
     """
     threshold = alpha / 2 * (1 + 1e-12)
@@ -156,13 +135,10 @@ def mcnemar_rejection_bounds(m, alpha=ALPHA):
 
 
 def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
-    """Probability that the exact two-sided McNemar test at level alpha rejects, for n pairs of the design above;
-    difference is |p01 - p10|, at most p_discordant."""
+    """Probability that the exact two-sided McNemar test at level alpha rejects, for n pairs of the design above."""
     difference = abs(difference)
     if not 0 < p_discordant <= 1 or difference > p_discordant + 1e-12:
         raise ValueError(f"need 0 < p_discordant <= 1 and |difference| <= p_discordant ({difference}, {p_discordant})")
-    if n <= 0:
-        return 0.0
     # Only m within 12 standard deviations of n p_d carry probability (the rest sums to < 1e-30).
     spread = 12 * math.sqrt(n * p_discordant * (1 - p_discordant)) + 12
     m = np.arange(max(0, math.floor(n * p_discordant - spread)), min(n, math.ceil(n * p_discordant + spread)) + 1)
@@ -175,9 +151,9 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
 
 @functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
 def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
-    """The smallest |p01 - p10| the design detects with at least `power` (bisection: at fixed n and p_d the power
-    grows with |delta|); None if even |delta| = p_d does not."""
-    if n <= 0 or not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
+    """The smallest |delta| detected with at least `power`, by bisection (power grows with |delta|); None if even
+    |delta| = p_d is not."""
+    if not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
         return None
     low, high = 0.0, p_discordant
     while high - low > tolerance:
@@ -188,11 +164,9 @@ def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tol
 
 @functools.lru_cache(maxsize=4096)
 def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
-    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible).
-
-    Exact power is not strictly monotone in n (the sawtooth of exact tests, smoothed here by the random number of
-    discordant pairs), so: bisection inside a doubling bracket, then a step back while the n below has the power.
-    """
+    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible). Exact power
+    is not monotone in n (the sawtooth of exact tests): bisection in a doubling bracket, then steps back while the n
+    below still has the power."""
     difference = abs(difference)
     if difference == 0 or not p_discordant or difference > p_discordant:
         return None
