@@ -7,9 +7,8 @@ Each layer closes a hole the others leave:
     row, byte and value caps            bounded results (SqlLimits, SQLITE_LIMIT_LENGTH)
     sqlite heap limit, RLIMIT_AS        memory backstops inside the worker only
 
-The worker is one process per parent, started on first use, reused across queries, replaced after a kill. It exits
-when its request pipe closes or its parent dies, the parent kills it at exit, and it ignores Ctrl-C: the parent
-decides what an interrupt means.
+The worker is started on first use, reused, replaced after a kill. It exits when its request pipe closes or its
+parent dies, the parent kills it at exit, and it ignores Ctrl-C: the parent decides what an interrupt means.
 """
 
 import atexit
@@ -37,8 +36,7 @@ class SqlLimits:
 
 
 # Every error_kind a Spider record can carry, in the report's order: this sandbox's kinds, "too_long" (over the caps),
-# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
-# failed: a data problem), and "other" (anything else, e.g. a worker that died).
+# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (a data problem), "other".
 ERROR_KINDS = tuple(
     "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
     "wrong_result gold_failed other".split()
@@ -50,6 +48,7 @@ READ_PRAGMAS = set(
     "function_list".split()
 )
 DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
+ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
 PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
 MAX_VALUE_BYTES = 50_000_000  # one string or blob, also inside an expression: printf('%.*c', 2e9, 'x') fails early
 KILL_GRACE_SECONDS = 0.5  # the progress handler usually answers at the deadline; the kill waits this much longer
@@ -58,33 +57,17 @@ SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables 
 WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-# sqlite's authorizer action codes, 1 to 33 in its order, by name: for saying what was blocked ("DELETE singer").
+# sqlite's authorizer action codes, 1 to 33 in its order: for saying what was blocked ("DELETE singer").
 ACTION_NAMES = dict(
     enumerate(
-        "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW "
-        "CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER "
-        "DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE "
-        "REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE".split(),
+        """CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW
+        CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER
+        DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE
+        REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE""".split(),
         start=1,
     )
 )
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
-
-
-def _allowed(action, arg1, arg2):
-    """Reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
-    if action == sqlite3.SQLITE_FUNCTION:
-        return (arg2 or "").lower() not in DENIED_FUNCTIONS
-    if action == sqlite3.SQLITE_PRAGMA:
-        return (arg1 or "").lower() in READ_PRAGMAS
-    return action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE)
-
-
-def _describe_denial(action, arg1, arg2):
-    target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
-    description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
-    # CREATE and DROP are first checked as writes to the schema table: say so, "INSERT sqlite_master" alone puzzles.
-    return f"schema change: {description}" if target in SCHEMA_TABLES else description
 
 
 def classify_error(message):
@@ -112,22 +95,6 @@ def _failure(kind, message):
 # Inside the worker.
 
 
-def _open_readonly(db_uri, authorize, past_deadline):
-    # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
-    connection = sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)
-    if hasattr(connection, "enable_load_extension"):
-        connection.enable_load_extension(False)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
-    connection.execute("PRAGMA query_only=ON")
-    connection.execute("PRAGMA temp_store=MEMORY")  # sorts spill to the capped heap, not to unbounded temp files
-    connection.set_authorizer(authorize)
-    # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
-    connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
-    connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
-    return connection
-
-
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
@@ -135,18 +102,39 @@ def run_query(db_uri, sql, limits):
     denied = []
 
     def authorize(action, arg1, arg2, db_name, trigger):
-        if _allowed(action, arg1, arg2):
+        """Reading and computing, nothing else; what is refused is named, e.g. "DELETE singer"."""
+        if action == sqlite3.SQLITE_FUNCTION:
+            allowed, target = (arg2 or "").lower() not in DENIED_FUNCTIONS, arg2
+        else:
+            allowed = action in ALLOWED_ACTIONS or (
+                action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS
+            )
+            target = arg1
+        if allowed:
             return sqlite3.SQLITE_OK
-        denied.append(_describe_denial(action, arg1, arg2))
+        description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+        # CREATE and DROP are first checked as writes to the schema table: "INSERT sqlite_master" alone puzzles.
+        denied.append(f"schema change: {description}" if target in SCHEMA_TABLES else description)
         return sqlite3.SQLITE_DENY
 
     def past_deadline():
         nonlocal timed_out
         timed_out = time.monotonic() > deadline
-        return 1 if timed_out else 0  # nonzero interrupts the statement
+        return timed_out  # true interrupts the statement
 
     try:
-        with contextlib.closing(_open_readonly(db_uri, authorize, past_deadline)) as connection:
+        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
+        with contextlib.closing(sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)) as connection:
+            if hasattr(connection, "enable_load_extension"):  # absent where Python was built without it
+                connection.enable_load_extension(False)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("PRAGMA temp_store=MEMORY")  # sorts spill to the capped heap, not to temp files
+            connection.set_authorizer(authorize)
+            # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
+            connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
+            connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
             cursor = connection.execute(sql)  # execute() refuses a second statement
             if cursor.description is None:
                 return _failure("not_a_query", "no result columns")
@@ -177,19 +165,15 @@ def serve(request_fd, reply_fd, parent_pid):
         os._exit(0)
 
     threading.Thread(target=exit_with_parent, daemon=True).start()
-    # Memory backstops for what the caps do not count, in this worker only.
     with contextlib.suppress(ValueError, OSError):  # refused on some systems; the other caps still hold
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
     with contextlib.closing(sqlite3.connect(":memory:")) as connection:
         connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
     requests, replies = Connection(request_fd, writable=False), Connection(reply_fd, readable=False)
     replies.send("ready")
-    while True:
-        try:
-            request = requests.recv()
-        except EOFError:
-            return
-        replies.send(run_query(**request))
+    with contextlib.suppress(EOFError):
+        while True:
+            replies.send(run_query(**requests.recv()))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -205,15 +189,15 @@ class _Worker:
     def __init__(self):
         request_end, self.requests = Pipe(duplex=False)
         self.replies, reply_end = Pipe(duplex=False)
-        worker_ends = (request_end.fileno(), reply_end.fileno())
+        ends = (request_end.fileno(), reply_end.fileno())
         # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
         # SIGINT is ignored before anything else: a Ctrl-C in the terminal reaches the whole process group.
         boot = (
             f"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
             f"sys.path.insert(0, {str(PROJECT_DIR)!r}); from tradeoff import sql_sandbox; "
-            f"sql_sandbox.serve({worker_ends[0]}, {worker_ends[1]}, {os.getpid()})"
+            f"sql_sandbox.serve({ends[0]}, {ends[1]}, {os.getpid()})"
         )
-        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=worker_ends, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=ends, stdin=subprocess.DEVNULL)
         request_end.close()
         reply_end.close()
         self.owner = os.getpid()
@@ -235,16 +219,6 @@ class _Worker:
         self.replies.close()
 
 
-def _current_worker():
-    """The running worker, started on first use or after a kill; a forked child starts its own."""
-    global _worker
-    if _worker is not None and not _worker.alive():
-        stop_worker()
-    if _worker is None:
-        _worker = _Worker()
-    return _worker
-
-
 @atexit.register
 def stop_worker():
     """Kill the worker, if this process started one (at exit, after a timeout)."""
@@ -264,7 +238,10 @@ def _ask_worker(request, timeout_seconds, attempts=2):
 
     A worker that dies is asked once more by a fresh one: one killed from outside between queries (still dying when
     the request went out) then answers; a query that itself takes the worker down fails twice."""
-    worker = _current_worker()
+    global _worker
+    if _worker is not None and not _worker.alive():  # killed, or inherited by a forked child: start a fresh one
+        stop_worker()
+    worker = _worker = _worker or _Worker()
     try:
         worker.requests.send(request)
         if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
@@ -282,15 +259,13 @@ def _ask_worker(request, timeout_seconds, attempts=2):
 
 
 def execute_sql(db_path, sql, limits):
-    """Run the first (and only) statement of sql on a read-only connection in the worker; never raises for a bad query.
+    """Run the one statement of sql on a read-only connection in the worker; never raises for a bad query.
 
     Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
-    FileNotFoundError: that is a setup problem, not a wrong prediction.
-    """
+    FileNotFoundError: that is a setup problem, not a wrong prediction."""
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    sql = sql if isinstance(sql, str) else ""
     if len(sql) > limits.max_prediction_chars:
         return _failure("too_long", f"query over {limits.max_prediction_chars:,} characters")
     if not sql.strip():

@@ -1,7 +1,6 @@
-"""Execution accuracy on Spider: extract the SQL from a model's output, run it in the sandbox, compare result rows,
-expose both rules as DeepEval metrics.
+"""Execution accuracy on Spider: the SQL extracted from a model's output, run in the sandbox, result rows compared
+under two rules, both exposed as DeepEval metrics; one keyed record per question.
 
-Two rules, computed from the same executions:
     study   the study's rule (Figure 7): set(predicted rows) == set(gold rows); order and duplicates ignored.
     strict  the official Spider test-suite evaluator (exec_eval.py, eval_exec_match without value plugging):
             both queries normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, order only when
@@ -31,10 +30,8 @@ from deepeval.test_case import LLMTestCase  # noqa: E402
 from tradeoff import PipelineError, files, hardness, spider, stats  # noqa: E402
 from tradeoff.sql_sandbox import SqlLimits, execute_sql  # noqa: E402
 
-# A generated output is at most a few hundred tokens; SqlLimits.max_prediction_chars caps the characters.
-MAX_LINES = 2_000
-# Rows hashed while searching the column orders of the strict rule: a few seconds at most, on any result.
-MAX_COMPARISON_STEPS = 20_000_000
+MAX_LINES = 2_000  # a generated output is at most a few hundred tokens; SqlLimits caps the characters
+MAX_COMPARISON_STEPS = 20_000_000  # rows hashed searching the strict rule's column orders: seconds at most
 
 
 def too_long(text, limits):
@@ -46,10 +43,9 @@ def too_long(text, limits):
 # Extracting the SQL from a model's output.
 
 END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
-# The language tag that may follow an opening fence (```sql, ```SQLite).
-FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
-# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
-INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
+FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)  # after an opening fence: ```sql
+# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`." (not a bare `SELECT`)
+INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ..."). The column
 # list stops at any parenthesis, so that no search scans past the next one.
@@ -67,8 +63,6 @@ STATEMENT_LINE_START = re.compile(
 PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
 # What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
 OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
-
-
 # The pieces of a statement: quoted text (unclosed: to the end), comments (unclosed: to the end), whitespace, ';'.
 STATEMENT_PIECE = re.compile(
     r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|\Z)|\s+|;|[^'"`\s;/-]+|.""", re.DOTALL
@@ -90,9 +84,8 @@ def _first_statement(text):
 
 
 def _fenced_query(text):
-    """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
-    it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
-    fence and its explanation); else the first block. An unclosed opening fence runs to the end."""
+    """With ``` fences: the first fenced block holding a query, else the first stretch outside fences holding one (a
+    bare query, then a lone closing fence and its explanation), else the first block; an unclosed fence runs on."""
     parts = text.split("```")
     if len(parts) == 1:
         return text
@@ -133,8 +126,7 @@ def _statement_lines(lines):
 def extract_sql(raw_text, limits):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement.
 
-    A text over the caps (too_long) is not parsed: its first max_prediction_chars + 1 characters come back, still
-    over the caps, for score_prediction to score as too_long."""
+    A text over the caps is not parsed: its first max_prediction_chars + 1 characters come back, still over them."""
     text = raw_text or ""
     if too_long(text, limits):
         return text[: limits.max_prediction_chars + 1]
@@ -150,10 +142,6 @@ def extract_sql(raw_text, limits):
     return _first_statement("\n".join(_statement_lines(text[start.start() :].split("\n"))))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Comparing results.
-
-
 def study_match(predicted_rows, gold_rows):
     """The study's rule: the same set of rows, order and duplicates ignored."""
     return set(predicted_rows) == set(gold_rows)
@@ -167,10 +155,6 @@ def normalize_for_strict(sql):
     """What the official evaluator does to both queries before executing them: postprocess() then remove_distinct()."""
     sql = sql.replace("> =", ">=").replace("< =", "<=").replace("! =", "!=")
     return "".join(token for token in SQL_TOKEN.findall(sql) if token.lower() != "distinct")
-
-
-def _unorder_row(row):
-    return tuple(sorted(row, key=lambda value: str(value) + str(type(value))))
 
 
 def _column_order_exists(predicted_rows, gold_rows, order_matters):
@@ -218,30 +202,24 @@ def _column_order_exists(predicted_rows, gold_rows, order_matters):
 
 def strict_match(predicted_rows, gold_rows, gold_sql):
     """The official result_eq: multisets of rows, ordered when gold has ORDER BY, columns up to permutation; None
-    when the column orders are too many to search (see _column_order_exists)."""
+    when the column orders are too many to search."""
     order_matters = "order by" in gold_sql.lower()
     if not gold_rows and not predicted_rows:
         return True
     if len(gold_rows) != len(predicted_rows) or len(predicted_rows[0]) != len(gold_rows[0]):
         return False
-    same_rows = list if order_matters else set  # the official quick rejection: each row's values sorted
-    if same_rows(map(_unorder_row, predicted_rows)) != same_rows(map(_unorder_row, gold_rows)):
-        return False
-    return _column_order_exists(predicted_rows, gold_rows, order_matters)
 
+    def unordered(rows):  # the official quick rejection: each row's values sorted
+        return (list if order_matters else set)(tuple(sorted(row, key=lambda v: str(v) + str(type(v)))) for row in rows)
 
-# ---------------------------------------------------------------------------------------------------------------
-# Scoring one prediction (cached: both metrics, every model and every test-suite database share the executions).
-
-
-def _outcome(score, strict_score, reason, strict_reason, error_kind):
-    return dict(
-        score=score, strict_score=strict_score, reason=reason, strict_reason=strict_reason, error_kind=error_kind
+    return unordered(predicted_rows) == unordered(gold_rows) and _column_order_exists(
+        predicted_rows, gold_rows, order_matters
     )
 
 
 def _failed(kind, message):
-    return _outcome(0.0, 0.0, f"{kind}: {message}", f"{kind}: {message}", kind)
+    reason = f"{kind}: {message}"
+    return dict(score=0.0, strict_score=0.0, reason=reason, strict_reason=reason, error_kind=kind)
 
 
 def _wrong_result(predicted_rows, gold_rows):
@@ -284,7 +262,14 @@ def _score(db_path, prediction, gold, limits):
     else:
         ordered = " (gold has ORDER BY: order matters)" if "order by" in strict_gold.lower() else ""
         strict_reason = _wrong_result(predicted["rows"], gold_run["rows"]) + ordered
-    return _outcome(float(correct), float(bool(match)), reason, strict_reason, None if correct else "wrong_result")
+    error_kind = None if correct else "wrong_result"
+    return dict(
+        score=float(correct),
+        strict_score=float(bool(match)),
+        reason=reason,
+        strict_reason=strict_reason,
+        error_kind=error_kind,
+    )
 
 
 def score_prediction(db_path, prediction, gold, limits):
@@ -314,10 +299,6 @@ def test_suite_score(database_paths, prediction, gold, limits):
     return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# DeepEval.
-
-
 class ExecutionAccuracy(BaseMetric):
     """Execution accuracy as a DeepEval metric, the database in the test case's metadata: the study's rule (Figure 7),
     or with strict=True the official test-suite rule."""
@@ -335,9 +316,6 @@ class ExecutionAccuracy(BaseMetric):
         self.score, self.reason, self.error = result[self.score_key], result[self.reason_key], None
         self.success = self.score >= self.threshold
         return self.score
-
-    async def a_measure(self, test_case, *args, **kwargs):
-        return self.measure(test_case)  # pure CPU and sqlite: nothing to await
 
     @property
     def __name__(self):
@@ -378,8 +356,6 @@ def evaluate_predictions(items, limits, work_dir):
             display_config=DisplayConfig(show_indicator=False, print_results=False, inspect_after_run=False),
             cache_config=CacheConfig(write_cache=False),
         )
-    if len(outcome.test_results) != len(items):
-        raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
@@ -392,10 +368,6 @@ def evaluate_predictions(items, limits, work_dir):
                     f"{data.error or data.score} vs {result[metric.score_key]}"
                 )
     return results
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Spider records: one per question, keyed by every input of its scores
 
 
 @dataclass(frozen=True)
@@ -424,8 +396,7 @@ class Scoring:
         return databases
 
     def check_databases(self, entries, where="the evaluated questions"):
-        """Fail before any work, with one line naming the entry at fault, if a database the entries need is missing
-        or a db_id is not a plain name."""
+        """One line naming the entry at fault, before any work, if a database is missing or a db_id is no plain name."""
         for number, entry in enumerate(entries):
             try:
                 database = self.database(entry["db_id"])
@@ -448,19 +419,17 @@ class Scoring:
         return files.digest(text, entry["query"], entry["db_id"], database, suite, self.limits.__dict__)
 
 
-@functools.cache
-def file_hash(path):
-    return files.sha256_file(path)
+file_hash = functools.cache(files.sha256_file)
 
 
 def score_outputs(scoring, entries, raw_outputs):
     """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
     external prediction that is not text (a number, null, a list) scores 0 as not_text."""
     predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
-    databases = [str(scoring.database(entry["db_id"])) for entry in entries]
     items = [
-        {"question": entry["question"], "prediction": prediction, "gold": entry["query"], "db_path": database}
-        for entry, prediction, database in zip(entries, predictions, databases)
+        {"question": entry["question"], "prediction": prediction, "gold": entry["query"]}
+        | {"db_path": str(scoring.database(entry["db_id"]))}
+        for entry, prediction in zip(entries, predictions)
     ]
     outcomes = evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
     records = []
@@ -468,7 +437,6 @@ def score_outputs(scoring, entries, raw_outputs):
         if not isinstance(raw, str):
             outcome = _failed("not_text", "the prediction is not a string")
         suite = scoring.suite(entry["db_id"])
-        suite_score = test_suite_score(suite, prediction, entry["query"], scoring.limits) if suite else None
         records.append(
             {
                 "db_id": entry["db_id"],
@@ -480,15 +448,17 @@ def score_outputs(scoring, entries, raw_outputs):
                 **outcome,
                 "score": int(outcome["score"]),  # the scores as 0 or 1 in the records
                 "strict_score": int(outcome["strict_score"]),
-                "test_suite_score": suite_score,
+                "test_suite_score": test_suite_score(suite, prediction, entry["query"], scoring.limits)
+                if suite
+                else None,
             }
         )
     return records
 
 
 def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_size, max_new_tokens, scoring):
-    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order."""
-    scoring.check_databases(entries)
+    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order.
+    The caller has checked the entries' databases (Scoring.check_databases)."""
     keys = [scoring.key(prompt, entry) for prompt, entry in zip(prompts, entries)]
 
     def evaluate_batch(indices):
@@ -502,13 +472,10 @@ def evaluate_predictions_file(predictions_file, path, batch_size, scoring):
     """Score a predictions file in file order; its predictions stand in for the prompts in the records' keys."""
     rows = spider.read_predictions(predictions_file, scoring.limits.max_prediction_chars)
     scoring.check_databases(rows)
-    keys = [scoring.key(row["prediction"], row) for row in rows]
-    made_with = {"predictions_file": str(predictions_file.resolve())}
-
-    def evaluate_batch(indices):
-        return score_outputs(scoring, [rows[i] for i in indices], [rows[i]["prediction"] for i in indices])
-
-    return files.evaluate(path, made_with, keys, [0] * len(rows), batch_size, evaluate_batch, f"spider {path.stem}")
+    predictions, made_with = [row["prediction"] for row in rows], {"predictions_file": str(predictions_file.resolve())}
+    return evaluate_model(
+        lambda texts, _: texts, path, rows, predictions, [0] * len(rows), made_with, batch_size, None, scoring
+    )
 
 
 def summarize(path, records):
