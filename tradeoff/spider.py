@@ -46,10 +46,6 @@ def database_path(spider_dir, db_id):
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The official release
-
-
 def schema_text(db_id, tables):
     """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
     lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
@@ -203,10 +199,6 @@ def evaluated_overlap(train, evaluated):
     """How many evaluated questions are also training examples (the study trained on the split it evaluated)."""
     trained = {tuple(entry[field] for field in FIELDS) for entry in train}
     return sum(tuple(entry[field] for field in FIELDS) in trained for entry in evaluated)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Prompts: chat messages that the tokenizer's chat template renders (with Qwen2, exactly the study's Figure 2)
 
 
 def user_message(entry):

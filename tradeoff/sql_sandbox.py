@@ -6,9 +6,7 @@ Each layer closes a hole the others leave:
     kill at the deadline                stops what the progress handler cannot see: one long function call
     row, byte and value caps            bounded results (SqlLimits, SQLITE_LIMIT_LENGTH)
     sqlite heap limit, RLIMIT_AS        memory backstops inside the worker only
-
-The worker is started on first use, reused, replaced after a kill. It exits when its request pipe closes or its
-parent dies, the parent kills it at exit, and it ignores Ctrl-C: the parent decides what an interrupt means.
+The worker exits when its request pipe closes or its parent dies, and ignores Ctrl-C (the parent decides).
 """
 
 import atexit
@@ -57,16 +55,11 @@ SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables 
 WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-# sqlite's authorizer action codes, 1 to 33 in its order: for saying what was blocked ("DELETE singer").
-ACTION_NAMES = dict(
-    enumerate(
-        """CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW
-        CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER
-        DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE
-        REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE""".split(),
-        start=1,
-    )
-)
+# sqlite's authorizer action codes by number (1 to 33): for saying what was blocked ("DELETE singer").
+ACTION_NAMES = """- CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW
+    CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER
+    DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE
+    REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE""".split()
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
 
 
@@ -91,10 +84,6 @@ def _failure(kind, message):
     return {"ok": False, "rows": None, "error_kind": kind, "message": message}
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Inside the worker.
-
-
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
@@ -112,7 +101,7 @@ def run_query(db_uri, sql, limits):
             target = arg1
         if allowed:
             return sqlite3.SQLITE_OK
-        description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
+        description = ACTION_NAMES[action] + (f" {target}" if target else "")
         # CREATE and DROP are first checked as writes to the schema table: "INSERT sqlite_master" alone puzzles.
         denied.append(f"schema change: {description}" if target in SCHEMA_TABLES else description)
         return sqlite3.SQLITE_DENY
@@ -176,9 +165,6 @@ def serve(request_fd, reply_fd, parent_pid):
             replies.send(run_query(**requests.recv()))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# In the parent.
-
 _worker = None
 _worker_lock = threading.Lock()  # DeepEval scores each case in its own thread: one query in the worker at a time
 
@@ -201,10 +187,9 @@ class _Worker:
         request_end.close()
         reply_end.close()
         self.owner = os.getpid()
-        try:
+        ready = False
+        with contextlib.suppress(EOFError):  # it died while starting; its traceback is on stderr
             ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
-        except EOFError:  # it died while starting; its traceback is on stderr
-            ready = False
         if not ready:
             self.stop()
             raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
@@ -234,10 +219,8 @@ def worker_pid():
 
 
 def _ask_worker(request, timeout_seconds, attempts=2):
-    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other).
-
-    A worker that dies is asked once more by a fresh one: one killed from outside between queries (still dying when
-    the request went out) then answers; a query that itself takes the worker down fails twice."""
+    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other). A dead
+    worker's request goes once more to a fresh one: one killed between queries then answers, a fatal query fails."""
     global _worker
     if _worker is not None and not _worker.alive():  # killed, or inherited by a forked child: start a fresh one
         stop_worker()
@@ -259,10 +242,8 @@ def _ask_worker(request, timeout_seconds, attempts=2):
 
 
 def execute_sql(db_path, sql, limits):
-    """Run the one statement of sql on a read-only connection in the worker; never raises for a bad query.
-
-    Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
-    FileNotFoundError: that is a setup problem, not a wrong prediction."""
+    """{"ok", "rows" (tuples, or None), "error_kind", "message"} of sql's one statement, run read-only in the worker;
+    never raises for a bad query, only for a missing database (a setup problem)."""
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")

@@ -1,13 +1,13 @@
-"""Execution accuracy on Spider: the SQL extracted from a model's output, run in the sandbox, result rows compared
-under two rules, both exposed as DeepEval metrics; one keyed record per question.
+"""Execution accuracy on Spider: the SQL extracted from a model's output, run in the sandbox, the result rows
+compared under two rules, both DeepEval metrics; one keyed record per question.
 
     study   the study's rule (Figure 7): set(predicted rows) == set(gold rows); order and duplicates ignored.
-    strict  the official Spider test-suite evaluator (exec_eval.py, eval_exec_match without value plugging):
-            both queries normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, order only when
-            the gold query has ORDER BY, columns matched up to permutation.
+    strict  the official test-suite evaluator (exec_eval.py, eval_exec_match without value plugging): both queries
+            normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, ordered only when the gold
+            query has ORDER BY, columns matched up to permutation.
 
-A prediction can be anything a model wrote: it is capped in characters and lines before any parsing or hashing,
-extraction is linear in its length, and failures become a reason string, never an exception.
+A prediction can be anything a model wrote: it is capped before any parsing or hashing, extraction is linear in its
+length, and failures become a reason string, never an exception.
 """
 
 import contextlib
@@ -38,9 +38,6 @@ def too_long(text, limits):
     """Over the caps: more than limits.max_prediction_chars characters or MAX_LINES lines (cost bounded by the cap)."""
     return len(text) > limits.max_prediction_chars or text.count("\n", 0, limits.max_prediction_chars) >= MAX_LINES
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Extracting the SQL from a model's output.
 
 END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
 FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)  # after an opening fence: ```sql
@@ -158,11 +155,10 @@ def normalize_for_strict(sql):
 
 
 def _column_order_exists(predicted_rows, gold_rows, order_matters):
-    """Whether some order of the predicted columns gives the gold rows (as lists under ORDER BY, else as multisets):
-    the official get_constraint_permutation search, pruned without changing its answer. Gold columns are placed left
-    to right; a predicted column is tried only if it holds the gold column's values, of identical predicted columns
-    only the first unused one, and an order is extended only while the rows cut to the columns placed so far agree
-    (compared by hash; a complete order is compared exactly). None after MAX_COMPARISON_STEPS rows hashed."""
+    """Whether some order of the predicted columns gives the gold rows (lists under ORDER BY, else multisets): the
+    official get_constraint_permutation search, pruned without changing its answer. A predicted column is tried for a
+    gold column only if it holds its values, of identical columns only the first unused one, and an order is extended
+    only while the rows cut so far agree (by hash). None after MAX_COMPARISON_STEPS rows hashed."""
     agree = list if order_matters else Counter
 
     def values(column):
@@ -273,12 +269,8 @@ def _score(db_path, prediction, gold, limits):
 
 
 def score_prediction(db_path, prediction, gold, limits):
-    """Both rules for one prediction: {"score", "strict_score", "reason", "strict_reason", "error_kind"}.
-
-    score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of
-    sql_sandbox.ERROR_KINDS. A prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold
-    query over them is a PipelineError, a missing database a FileNotFoundError (setup problems, not wrong
-    predictions)."""
+    """Both rules for one prediction: score, reason and error_kind (None or one of ERROR_KINDS) by the study's rule,
+    strict_score and strict_reason. A gold over the caps or a missing database raises: a setup problem."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
     if not isinstance(gold, str) or too_long(gold, limits):
@@ -287,21 +279,18 @@ def score_prediction(db_path, prediction, gold, limits):
             f"the gold query of {db_path} is not text of at most {limits.max_prediction_chars:,} characters and "
             f"{MAX_LINES:,} lines ({start}); fix the Spider data or raise MAX_PREDICTION_CHARS"
         )
-    prediction = prediction or ""
     if too_long(prediction, limits):
         return _failed("too_long", f"prediction over {limits.max_prediction_chars:,} characters or {MAX_LINES:,} lines")
     return dict(_score(str(db_path), prediction, gold, limits))
 
 
 def test_suite_score(database_paths, prediction, gold, limits):
-    """The official test-suite accuracy of one prediction: 1 only if it matches the gold under the strict rule on
-    every database of its suite (the official evaluator's eval_exec_match over the db_id's folder)."""
+    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database."""
     return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
 
 
 class ExecutionAccuracy(BaseMetric):
-    """Execution accuracy as a DeepEval metric, the database in the test case's metadata: the study's rule (Figure 7),
-    or with strict=True the official test-suite rule."""
+    """Execution accuracy as a DeepEval metric (the database in the test case's metadata), by either rule."""
 
     async_mode, include_reason, threshold = False, True, 1.0
 
@@ -323,16 +312,12 @@ class ExecutionAccuracy(BaseMetric):
 
 
 def evaluate_predictions(items, limits, work_dir):
-    """score_prediction's dict for each item ({"question", "prediction", "gold", "db_path"}), in input order, each
-    checked equal to both metrics' scores through deepeval.evaluate.
-
-    DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
-    unconditionally, so its stdout is swallowed."""
-    items = list(items)
+    """score_prediction's dict for each item ({"question", "prediction", "gold", "db_path"}), in order, checked equal
+    to both metrics' scores through deepeval.evaluate (run in work_dir: it writes .deepeval/ into the current one)."""
     if not items:
         return []
     # Over the caps either way: a bounded copy keeps DeepEval and the caches off unbounded text.
-    predictions = [(item["prediction"] or "")[: limits.max_prediction_chars + 1] for item in items]
+    predictions = [item["prediction"][: limits.max_prediction_chars + 1] for item in items]
     # Scored first: a setup problem fails fast rather than mid-run inside DeepEval, whose metrics then hit the cache.
     results = [score_prediction(item["db_path"], p, item["gold"], limits) for item, p in zip(items, predictions)]
     test_cases = [
@@ -347,7 +332,7 @@ def evaluate_predictions(items, limits, work_dir):
     ]
     metrics = [ExecutionAccuracy(limits), ExecutionAccuracy(limits, strict=True)]
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):  # it always prints a summary
         # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
         outcome = evaluate(
             test_cases,
@@ -396,7 +381,7 @@ class Scoring:
         return databases
 
     def check_databases(self, entries, where="the evaluated questions"):
-        """One line naming the entry at fault, before any work, if a database is missing or a db_id is no plain name."""
+        """Fail before any work if a database is missing or a db_id is not a plain name."""
         for number, entry in enumerate(entries):
             try:
                 database = self.database(entry["db_id"])
@@ -410,8 +395,7 @@ class Scoring:
             self.suite(entry["db_id"])
 
     def key(self, text, entry):
-        """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
-        the database's content, the test suite's databases and the SQL limits."""
+        """The digest of every input of an entry's scores: text (a prompt or a prediction), gold, databases, limits."""
         if isinstance(text, str):  # a prediction past the cap scores too_long whatever follows: hash no more of it
             text = text[: self.limits.max_prediction_chars + 1]
         suite = [file_hash(path) for path in self.suite(entry["db_id"])]
@@ -423,8 +407,7 @@ file_hash = functools.cache(files.sha256_file)
 
 
 def score_outputs(scoring, entries, raw_outputs):
-    """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
-    external prediction that is not text (a number, null, a list) scores 0 as not_text."""
+    """Records of the entries' raw outputs (a model's, or external predictions, which score not_text unless text)."""
     predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
     items = [
         {"question": entry["question"], "prediction": prediction, "gold": entry["query"]}
@@ -437,6 +420,7 @@ def score_outputs(scoring, entries, raw_outputs):
         if not isinstance(raw, str):
             outcome = _failed("not_text", "the prediction is not a string")
         suite = scoring.suite(entry["db_id"])
+        suite_score = test_suite_score(suite, prediction, entry["query"], scoring.limits) if suite else None
         records.append(
             {
                 "db_id": entry["db_id"],
@@ -448,17 +432,15 @@ def score_outputs(scoring, entries, raw_outputs):
                 **outcome,
                 "score": int(outcome["score"]),  # the scores as 0 or 1 in the records
                 "strict_score": int(outcome["strict_score"]),
-                "test_suite_score": test_suite_score(suite, prediction, entry["query"], scoring.limits)
-                if suite
-                else None,
+                "test_suite_score": suite_score,
             }
         )
     return records
 
 
 def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_size, max_new_tokens, scoring):
-    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order.
-    The caller has checked the entries' databases (Scoring.check_databases)."""
+    """One model (complete(texts, max_new_tokens) -> completions) on entries whose databases the caller checked,
+    resumable; records in entry order."""
     keys = [scoring.key(prompt, entry) for prompt, entry in zip(prompts, entries)]
 
     def evaluate_batch(indices):
@@ -469,7 +451,7 @@ def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_s
 
 
 def evaluate_predictions_file(predictions_file, path, batch_size, scoring):
-    """Score a predictions file in file order; its predictions stand in for the prompts in the records' keys."""
+    """A predictions file scored in file order, as a model whose outputs are the predictions."""
     rows = spider.read_predictions(predictions_file, scoring.limits.max_prediction_chars)
     scoring.check_databases(rows)
     predictions, made_with = [row["prediction"] for row in rows], {"predictions_file": str(predictions_file.resolve())}
