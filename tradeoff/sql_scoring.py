@@ -120,11 +120,10 @@ def _statement_lines(lines):
     return lines
 
 
-def extract_sql(raw_text, limits):
+def extract_sql(text, limits):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement.
 
     A text over the caps is not parsed: its first max_prediction_chars + 1 characters come back, still over them."""
-    text = raw_text or ""
     if too_long(text, limits):
         return text[: limits.max_prediction_chars + 1]
     text = _fenced_query(END_TOKENS.split(text, maxsplit=1)[0])
