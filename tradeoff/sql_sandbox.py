@@ -92,14 +92,13 @@ def run_query(db_uri, sql, limits):
 
     def authorize(action, arg1, arg2, db_name, trigger):
         """Reading and computing, nothing else; what is refused is named, e.g. "DELETE singer"."""
-        if action == sqlite3.SQLITE_FUNCTION:
-            allowed, target = (arg2 or "").lower() not in DENIED_FUNCTIONS, arg2
-        else:
-            allowed = action in ALLOWED_ACTIONS or (
-                action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS
-            )
-            target = arg1
-        if allowed:
+        target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
+        name = (target or "").lower()
+        if (
+            action in ALLOWED_ACTIONS
+            or (action == sqlite3.SQLITE_FUNCTION and name not in DENIED_FUNCTIONS)
+            or (action == sqlite3.SQLITE_PRAGMA and name in READ_PRAGMAS)
+        ):
             return sqlite3.SQLITE_OK
         description = ACTION_NAMES[action] + (f" {target}" if target else "")
         # CREATE and DROP are first checked as writes to the schema table: "INSERT sqlite_master" alone puzzles.
