@@ -6,7 +6,8 @@ What the official code counts is mirrored, quirks included:
 
 - A FROM subquery is a table unit (a join), not a nested query; a chain of set operations counts once.
 - has_agg reads element 0 of whatever it is given: for WHERE and HAVING conditions the NOT flag (every NOT IN / NOT
-  LIKE / NOT BETWEEN counts as an aggregate, a real aggregate in HAVING does not), and HAVING's connector strings.
+  LIKE / NOT BETWEEN counts as an aggregate, a real aggregate in HAVING does not), and HAVING's AND/OR connector
+  strings (their first letter is not 0).
 - After a condition whose value is an unquoted column (`T1.a = T2.b`) the official parser reads tokens up to the next
   AND / comma / parenthesis / clause keyword, so an `OR cond` right after it is swallowed.
 - Spider writes string values in double quotes, which sqlite reads as identifiers: a quoted identifier on the right
