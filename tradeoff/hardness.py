@@ -1,42 +1,32 @@
 """Spider hardness levels (easy / medium / hard / extra) of a SQL query, parsed with sqlglot.
 
-The levels are those of the official Spider evaluator (taoyds/spider evaluation.py: Evaluator.eval_hardness with
-count_component1, count_component2 and count_others; taoyds/test-suite-sql-eval counts the same), on the top-level
-query only: the leftmost SELECT of a set operation, as the official parse (process_sql.py get_sql) keeps it. sqlglot's
-sqlite dialect replaces that hand-written parser; what the official code counts is mirrored, quirks included:
+The levels of the official evaluator (taoyds/spider evaluation.py, Evaluator.eval_hardness; test-suite-sql-eval
+counts the same) on the top-level query only: the leftmost SELECT of a set operation, as process_sql.py keeps it.
+What the official code counts is mirrored, quirks included:
 
-- A FROM subquery is a table unit (a join), not a nested query; a chain of set operations counts once (the official
-  parse nests the rest of a chain inside the right operand).
-- has_agg reads element 0 of whatever it is given: for WHERE and HAVING conditions that is the NOT flag (every
-  NOT IN / NOT LIKE / NOT BETWEEN counts as an aggregate, a real aggregate in HAVING does not), and HAVING's AND/OR
-  connector strings count too (their first letter is not 0).
+- A FROM subquery is a table unit (a join), not a nested query; a chain of set operations counts once.
+- has_agg reads element 0 of whatever it is given: for WHERE and HAVING conditions the NOT flag (every NOT IN / NOT
+  LIKE / NOT BETWEEN counts as an aggregate, a real aggregate in HAVING does not), and HAVING's AND/OR connector
+  strings (their first letter is not 0).
 - After a condition whose value is an unquoted column (`T1.a = T2.b`) the official parser reads tokens up to the next
   AND / comma / parenthesis / clause keyword, so an `OR cond` right after it is swallowed.
-- Spider writes string values in double quotes, which sqlite's grammar reads as identifiers: a quoted identifier on the
-  right of a comparison is therefore a value here, not a column.
+- Spider writes string values in double quotes, which sqlite reads as identifiers: a quoted identifier on the right
+  of a comparison is a value here, not a column.
 
-Queries the official parser cannot read (aliases in SELECT, IS NOT NULL, comma joins, aliases reused for another table
-across a set operation, ...) still get a level here.
+Queries the official parser cannot read (aliases in SELECT, IS NOT NULL, comma joins, ...) still get a level here.
 """
 
 import functools
-from dataclasses import dataclass
+from collections import namedtuple
 
 import sqlglot
 from sqlglot import exp
 
 AGGREGATES = (exp.Count, exp.Max, exp.Min, exp.Sum, exp.Avg)  # process_sql AGG_OPS: max, min, count, sum, avg
 ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div)  # process_sql UNIT_OPS: a val_unit holds at most two col_units
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One official cond_unit (not_op, op_id, val_unit, val1, val2), reduced to what hardness reads."""
-
-    negated: bool
-    is_like: bool
-    nested_values: int  # how many of val1 / val2 are subqueries
-    column_value: bool  # value is an unquoted column: the official value scan runs on to the next AND
+# One official cond_unit, reduced to what hardness reads. nested_values: how many of val1 / val2 are subqueries;
+# column_value: the value is an unquoted column, so the official value scan runs on to the next AND.
+Condition = namedtuple("Condition", "negated is_like nested_values column_value")
 
 
 def _condition(node):
@@ -115,8 +105,7 @@ def components(sql):
         + sum(unit.is_like for unit in units)
     )
     component2 = sum(unit.nested_values for unit in units) + int(isinstance(root, exp.SetOperation))
-    # The official agg_count: has_agg reads element 0, the NOT flag of a WHERE / HAVING condition and the first
-    # letter of a HAVING connector (see the module docstring).
+    # The official agg_count, has_agg reading the NOT flag and HAVING's connectors too (see the module docstring).
     aggregates = (
         sum(isinstance(item.unalias(), AGGREGATES) for item in select.expressions)
         + sum(isinstance(item, AGGREGATES) for item in group_items + order_operands)
@@ -127,26 +116,23 @@ def components(sql):
     return component1, component2, int(others)
 
 
-def level(component1, component2, others):
-    """The official thresholds of Evaluator.eval_hardness."""
-    if component1 <= 1 and others == 0 and component2 == 0:
-        return "easy"
-    if (others <= 2 and component1 <= 1 and component2 == 0) or (component1 <= 2 and others < 2 and component2 == 0):
-        return "medium"
-    if (
-        (others > 2 and component1 <= 2 and component2 == 0)
-        or (2 < component1 <= 3 and others <= 2 and component2 == 0)
-        or (component1 <= 1 and others == 0 and component2 <= 1)
-    ):
-        return "hard"
-    return "extra"
-
-
 @functools.lru_cache(maxsize=8192)
 def hardness(sql):
     """Spider hardness of a gold query: "easy", "medium", "hard" or "extra"; None when it is not one SELECT that
     sqlglot can read (a parse error, another statement, nesting deeper than Python's recursion limit)."""
     try:
-        return level(*components(sql))
+        c1, c2, others = components(sql)
     except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
         return None
+    # The thresholds of the official Evaluator.eval_hardness.
+    if c1 <= 1 and others == 0 and c2 == 0:
+        return "easy"
+    if (others <= 2 and c1 <= 1 and c2 == 0) or (c1 <= 2 and others < 2 and c2 == 0):
+        return "medium"
+    if (
+        (others > 2 and c1 <= 2 and c2 == 0)
+        or (2 < c1 <= 3 and others <= 2 and c2 == 0)
+        or (c1 <= 1 and others == 0 and c2 <= 1)
+    ):
+        return "hard"
+    return "extra"

@@ -19,26 +19,24 @@ DOWNLOAD_HINT = (
     f"{BY_HAND}; or set SPIDER_SOURCE=auto and SPIDER_DIR to a new folder to fetch it from the Hugging Face hub"
 )
 HUB_RECORD = "fetched_from_hub.json"  # written into a release fetched by fetch_release: where it came from
+FIELDS = ("db_id", "question", "query")
 TEXT = {"type": "string"}
-RELEASE_SPLIT = {"type": "array", "items": {"type": "object", "required": ["db_id", "question", "query"]}}
-RELEASE_SPLIT["items"]["properties"] = dict.fromkeys(("db_id", "question", "query"), TEXT)
-RELEASE_TABLES = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["db_id", "table_names_original", "column_names_original"],
-        "properties": {
-            "db_id": TEXT,
-            "table_names_original": {"type": "array", "items": TEXT},
-            "column_names_original": {
-                "type": "array",
-                "items": {"type": "array", "prefixItems": [{"type": "integer"}, TEXT], "minItems": 2, "maxItems": 2},
-            },
-        },
-    },
-}
-RELEASE_FILES = ("dev.json", "train_spider.json", "train_others.json")  # dev first
-PREDICTION_LINE = dict(RELEASE_SPLIT["items"], required=["db_id", "question", "query", "prediction"])
+
+
+def _list_of(required, **properties):
+    """The JSON Schema of a list of objects that have the required fields, of the properties' types."""
+    return {"type": "array", "items": {"type": "object", "required": list(required), "properties": properties}}
+
+
+RELEASE_SPLIT = _list_of(FIELDS, db_id=TEXT, question=TEXT, query=TEXT)
+COLUMN = {"type": "array", "prefixItems": [{"type": "integer"}, TEXT], "minItems": 2, "maxItems": 2}  # [table, name]
+RELEASE_TABLES = _list_of(
+    ("db_id", "table_names_original", "column_names_original"),
+    db_id=TEXT,
+    table_names_original={"type": "array", "items": TEXT},
+    column_names_original={"type": "array", "items": COLUMN},
+)
+PREDICTION_LINE = dict(RELEASE_SPLIT["items"], required=[*FIELDS, "prediction"])
 
 
 def database_path(spider_dir, db_id):
@@ -46,10 +44,6 @@ def database_path(spider_dir, db_id):
     if not isinstance(db_id, str) or db_id in ("", ".") or any(bad in db_id for bad in ("..", "/", "\\", "\0")):
         raise PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The official release
 
 
 def schema_text(db_id, tables):
@@ -74,9 +68,7 @@ def release_entries(path, db_schemas, spider_dir):
                 f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is missing from {spider_dir}; "
                 f"{DOWNLOAD_HINT}"
             )
-        entries.append(
-            {"db_id": db_id, "question": raw["question"], "query": raw["query"], "db_schema": db_schemas[db_id]}
-        )
+        entries.append({field: raw[field] for field in FIELDS} | {"db_schema": db_schemas[db_id]})
     return entries
 
 
@@ -158,8 +150,8 @@ def check_release(folder, dev_size, where):
         raise PipelineError(f"{where} lacks {', '.join(missing)}; {BY_HAND}")
     splits = [
         files.read_json(folder / name, fix=BY_HAND, schema=RELEASE_SPLIT)
-        for name in RELEASE_FILES
-        if (folder / name).is_file()  # train_others.json is optional
+        for name in ("dev.json", "train_spider.json", "train_others.json")  # dev first; train_others.json optional
+        if (folder / name).is_file()
     ]
     if len(splits[0]) != dev_size:
         raise PipelineError(f"{where}: its dev.json holds {len(splits[0]):,} questions, not {dev_size:,}; {BY_HAND}")
@@ -193,11 +185,11 @@ def read_predictions(path, max_chars):
         except json.JSONDecodeError as error:
             raise PipelineError(f"{where} is not valid JSON ({error.msg}); correct it") from None
         files.check(row, PREDICTION_LINE, where, "correct it")
-        for field in ("db_id", "question", "query"):
+        for field in FIELDS:
             if len(row[field]) > max_chars:
                 raise PipelineError(f"{where}: its {field} is over {max_chars:,} characters; correct it")
         database_path(".", row["db_id"])
-        rows.append({field: row[field] for field in ("db_id", "question", "query", "prediction")})
+        rows.append({field: row[field] for field in PREDICTION_LINE["required"]})
     if not rows:
         raise PipelineError(f"predictions file {path} holds no predictions")
     return rows
@@ -205,12 +197,8 @@ def read_predictions(path, max_chars):
 
 def evaluated_overlap(train, evaluated):
     """How many evaluated questions are also training examples (the study trained on the split it evaluated)."""
-    trained = {(entry["db_id"], entry["question"], entry["query"]) for entry in train}
-    return sum((entry["db_id"], entry["question"], entry["query"]) in trained for entry in evaluated)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Prompts: chat messages that the tokenizer's chat template renders (with Qwen2, exactly the study's Figure 2)
+    trained = {tuple(entry[field] for field in FIELDS) for entry in train}
+    return sum(tuple(entry[field] for field in FIELDS) in trained for entry in evaluated)
 
 
 def user_message(entry):

@@ -6,10 +6,7 @@ Each layer closes a hole the others leave:
     kill at the deadline                stops what the progress handler cannot see: one long function call
     row, byte and value caps            bounded results (SqlLimits, SQLITE_LIMIT_LENGTH)
     sqlite heap limit, RLIMIT_AS        memory backstops inside the worker only
-
-The worker is one process per parent, started on first use, reused across queries, replaced after a kill. It exits
-when its request pipe closes or its parent dies, the parent kills it at exit, and it ignores Ctrl-C: the parent
-decides what an interrupt means.
+The worker exits when its request pipe closes or its parent dies, and ignores Ctrl-C (the parent decides).
 """
 
 import atexit
@@ -37,8 +34,7 @@ class SqlLimits:
 
 
 # Every error_kind a Spider record can carry, in the report's order: this sandbox's kinds, "too_long" (over the caps),
-# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (the gold query itself
-# failed: a data problem), and "other" (anything else, e.g. a worker that died).
+# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (a data problem), "other".
 ERROR_KINDS = tuple(
     "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
     "wrong_result gold_failed other".split()
@@ -50,6 +46,7 @@ READ_PRAGMAS = set(
     "function_list".split()
 )
 DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
+ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
 PROGRESS_EVERY = 10_000  # VM instructions between deadline checks: well under a millisecond each
 MAX_VALUE_BYTES = 50_000_000  # one string or blob, also inside an expression: printf('%.*c', 2e9, 'x') fails early
 KILL_GRACE_SECONDS = 0.5  # the progress handler usually answers at the deadline; the kill waits this much longer
@@ -58,33 +55,12 @@ SQLITE_HEAP_BYTES = 512 * 2**20  # sqlite's own allocations (sorts, temp tables 
 WORKER_ADDRESS_SPACE_BYTES = 2 * 2**30  # the whole worker: a bare interpreter maps ~30 MB, a full result ~200 MB
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-# sqlite's authorizer action codes, 1 to 33 in its order, by name: for saying what was blocked ("DELETE singer").
-ACTION_NAMES = dict(
-    enumerate(
-        "CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW "
-        "CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER "
-        "DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE "
-        "REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE".split(),
-        start=1,
-    )
-)
+# sqlite's authorizer action codes by number (1 to 33): for saying what was blocked ("DELETE singer").
+ACTION_NAMES = """- CREATE_INDEX CREATE_TABLE CREATE_TEMP_INDEX CREATE_TEMP_TABLE CREATE_TEMP_TRIGGER CREATE_TEMP_VIEW
+    CREATE_TRIGGER CREATE_VIEW DELETE DROP_INDEX DROP_TABLE DROP_TEMP_INDEX DROP_TEMP_TABLE DROP_TEMP_TRIGGER
+    DROP_TEMP_VIEW DROP_TRIGGER DROP_VIEW INSERT PRAGMA READ SELECT TRANSACTION UPDATE ATTACH DETACH ALTER_TABLE
+    REINDEX ANALYZE CREATE_VTABLE DROP_VTABLE FUNCTION SAVEPOINT RECURSIVE""".split()
 SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
-
-
-def _allowed(action, arg1, arg2):
-    """Reading and computing, nothing else: no writes, no schema changes, no ATTACH, no extensions."""
-    if action == sqlite3.SQLITE_FUNCTION:
-        return (arg2 or "").lower() not in DENIED_FUNCTIONS
-    if action == sqlite3.SQLITE_PRAGMA:
-        return (arg1 or "").lower() in READ_PRAGMAS
-    return action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE)
-
-
-def _describe_denial(action, arg1, arg2):
-    target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
-    description = ACTION_NAMES.get(action, str(action)) + (f" {target}" if target else "")
-    # CREATE and DROP are first checked as writes to the schema table: say so, "INSERT sqlite_master" alone puzzles.
-    return f"schema change: {description}" if target in SCHEMA_TABLES else description
 
 
 def classify_error(message):
@@ -108,26 +84,6 @@ def _failure(kind, message):
     return {"ok": False, "rows": None, "error_kind": kind, "message": message}
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Inside the worker.
-
-
-def _open_readonly(db_uri, authorize, past_deadline):
-    # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
-    connection = sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)
-    if hasattr(connection, "enable_load_extension"):
-        connection.enable_load_extension(False)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
-    connection.execute("PRAGMA query_only=ON")
-    connection.execute("PRAGMA temp_store=MEMORY")  # sorts spill to the capped heap, not to unbounded temp files
-    connection.set_authorizer(authorize)
-    # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
-    connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
-    connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
-    return connection
-
-
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
@@ -135,18 +91,38 @@ def run_query(db_uri, sql, limits):
     denied = []
 
     def authorize(action, arg1, arg2, db_name, trigger):
-        if _allowed(action, arg1, arg2):
+        """Reading and computing, nothing else; what is refused is named, e.g. "DELETE singer"."""
+        target = arg2 if action == sqlite3.SQLITE_FUNCTION else arg1
+        name = (target or "").lower()
+        if (
+            action in ALLOWED_ACTIONS
+            or (action == sqlite3.SQLITE_FUNCTION and name not in DENIED_FUNCTIONS)
+            or (action == sqlite3.SQLITE_PRAGMA and name in READ_PRAGMAS)
+        ):
             return sqlite3.SQLITE_OK
-        denied.append(_describe_denial(action, arg1, arg2))
+        description = ACTION_NAMES[action] + (f" {target}" if target else "")
+        # CREATE and DROP are first checked as writes to the schema table: "INSERT sqlite_master" alone puzzles.
+        denied.append(f"schema change: {description}" if target in SCHEMA_TABLES else description)
         return sqlite3.SQLITE_DENY
 
     def past_deadline():
         nonlocal timed_out
         timed_out = time.monotonic() > deadline
-        return 1 if timed_out else 0  # nonzero interrupts the statement
+        return timed_out  # true interrupts the statement
 
     try:
-        with contextlib.closing(_open_readonly(db_uri, authorize, past_deadline)) as connection:
+        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
+        with contextlib.closing(sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)) as connection:
+            if hasattr(connection, "enable_load_extension"):  # absent where Python was built without it
+                connection.enable_load_extension(False)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("PRAGMA temp_store=MEMORY")  # sorts spill to the capped heap, not to temp files
+            connection.set_authorizer(authorize)
+            # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
+            connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
+            connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
             cursor = connection.execute(sql)  # execute() refuses a second statement
             if cursor.description is None:
                 return _failure("not_a_query", "no result columns")
@@ -177,23 +153,16 @@ def serve(request_fd, reply_fd, parent_pid):
         os._exit(0)
 
     threading.Thread(target=exit_with_parent, daemon=True).start()
-    # Memory backstops for what the caps do not count, in this worker only.
     with contextlib.suppress(ValueError, OSError):  # refused on some systems; the other caps still hold
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
     with contextlib.closing(sqlite3.connect(":memory:")) as connection:
         connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
     requests, replies = Connection(request_fd, writable=False), Connection(reply_fd, readable=False)
     replies.send("ready")
-    while True:
-        try:
-            request = requests.recv()
-        except EOFError:
-            return
-        replies.send(run_query(**request))
+    with contextlib.suppress(EOFError):
+        while True:
+            replies.send(run_query(**requests.recv()))
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# In the parent.
 
 _worker = None
 _worker_lock = threading.Lock()  # DeepEval scores each case in its own thread: one query in the worker at a time
@@ -205,22 +174,21 @@ class _Worker:
     def __init__(self):
         request_end, self.requests = Pipe(duplex=False)
         self.replies, reply_end = Pipe(duplex=False)
-        worker_ends = (request_end.fileno(), reply_end.fileno())
+        ends = (request_end.fileno(), reply_end.fileno())
         # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
         # SIGINT is ignored before anything else: a Ctrl-C in the terminal reaches the whole process group.
         boot = (
             f"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
             f"sys.path.insert(0, {str(PROJECT_DIR)!r}); from tradeoff import sql_sandbox; "
-            f"sql_sandbox.serve({worker_ends[0]}, {worker_ends[1]}, {os.getpid()})"
+            f"sql_sandbox.serve({ends[0]}, {ends[1]}, {os.getpid()})"
         )
-        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=worker_ends, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=ends, stdin=subprocess.DEVNULL)
         request_end.close()
         reply_end.close()
         self.owner = os.getpid()
-        try:
+        ready = False
+        with contextlib.suppress(EOFError):  # it died while starting; its traceback is on stderr
             ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
-        except EOFError:  # it died while starting; its traceback is on stderr
-            ready = False
         if not ready:
             self.stop()
             raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
@@ -233,16 +201,6 @@ class _Worker:
         self.process.wait()
         self.requests.close()
         self.replies.close()
-
-
-def _current_worker():
-    """The running worker, started on first use or after a kill; a forked child starts its own."""
-    global _worker
-    if _worker is not None and not _worker.alive():
-        stop_worker()
-    if _worker is None:
-        _worker = _Worker()
-    return _worker
 
 
 @atexit.register
@@ -260,11 +218,12 @@ def worker_pid():
 
 
 def _ask_worker(request, timeout_seconds, attempts=2):
-    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other).
-
-    A worker that dies is asked once more by a fresh one: one killed from outside between queries (still dying when
-    the request went out) then answers; a query that itself takes the worker down fails twice."""
-    worker = _current_worker()
+    """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other). A dead
+    worker's request goes once more to a fresh one: one killed between queries then answers, a fatal query fails."""
+    global _worker
+    if _worker is not None and not _worker.alive():  # killed, or inherited by a forked child: start a fresh one
+        stop_worker()
+    worker = _worker = _worker or _Worker()
     try:
         worker.requests.send(request)
         if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
@@ -282,15 +241,11 @@ def _ask_worker(request, timeout_seconds, attempts=2):
 
 
 def execute_sql(db_path, sql, limits):
-    """Run the first (and only) statement of sql on a read-only connection in the worker; never raises for a bad query.
-
-    Returns {"ok", "rows" (list of tuples or None), "error_kind", "message"}. A missing database raises
-    FileNotFoundError: that is a setup problem, not a wrong prediction.
-    """
+    """{"ok", "rows" (tuples, or None), "error_kind", "message"} of sql's one statement, run read-only in the worker;
+    never raises for a bad query, only for a missing database (a setup problem)."""
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
-    sql = sql if isinstance(sql, str) else ""
     if len(sql) > limits.max_prediction_chars:
         return _failure("too_long", f"query over {limits.max_prediction_chars:,} characters")
     if not sql.strip():

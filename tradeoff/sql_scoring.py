@@ -1,14 +1,13 @@
-"""Execution accuracy on Spider: extract the SQL from a model's output, run it in the sandbox, compare result rows,
-expose both rules as DeepEval metrics.
+"""Execution accuracy on Spider: the SQL extracted from a model's output, run in the sandbox, the result rows
+compared under two rules, both DeepEval metrics; one keyed record per question.
 
-Two rules, computed from the same executions:
     study   the study's rule (Figure 7): set(predicted rows) == set(gold rows); order and duplicates ignored.
-    strict  the official Spider test-suite evaluator (exec_eval.py, eval_exec_match without value plugging):
-            both queries normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, order only when
-            the gold query has ORDER BY, columns matched up to permutation.
+    strict  the official test-suite evaluator (exec_eval.py, eval_exec_match without value plugging): both queries
+            normalised (DISTINCT removed, "> =" rejoined), rows compared as multisets, ordered only when the gold
+            query has ORDER BY, columns matched up to permutation.
 
-A prediction can be anything a model wrote: it is capped in characters and lines before any parsing or hashing,
-extraction is linear in its length, and failures become a reason string, never an exception.
+A prediction can be anything a model wrote: it is capped before any parsing or hashing, extraction is linear in its
+length, and failures become a reason string, never an exception.
 """
 
 import contextlib
@@ -31,10 +30,8 @@ from deepeval.test_case import LLMTestCase  # noqa: E402
 from tradeoff import PipelineError, files, hardness, spider, stats  # noqa: E402
 from tradeoff.sql_sandbox import SqlLimits, execute_sql  # noqa: E402
 
-# A generated output is at most a few hundred tokens; SqlLimits.max_prediction_chars caps the characters.
-MAX_LINES = 2_000
-# Rows hashed while searching the column orders of the strict rule: a few seconds at most, on any result.
-MAX_COMPARISON_STEPS = 20_000_000
+MAX_LINES = 2_000  # a generated output is at most a few hundred tokens; SqlLimits caps the characters
+MAX_COMPARISON_STEPS = 20_000_000  # rows hashed searching the strict rule's column orders: seconds at most
 
 
 def too_long(text, limits):
@@ -42,14 +39,10 @@ def too_long(text, limits):
     return len(text) > limits.max_prediction_chars or text.count("\n", 0, limits.max_prediction_chars) >= MAX_LINES
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Extracting the SQL from a model's output.
-
 END_TOKENS = re.compile(r"<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|im_start\|>|</s>")
-# The language tag that may follow an opening fence (```sql, ```SQLite).
-FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
-# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`."
-INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)  # not a bare `SELECT`
+FENCE_TAG = re.compile(r"^[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)  # after an opening fence: ```sql
+# An inline code span that holds a query: "The query is `SELECT count(*) FROM singer`." (not a bare `SELECT`)
+INLINE_QUERY = re.compile(r"`\s*((?:select|with)\s[^`]*)`", re.IGNORECASE)
 LABEL = re.compile(r"^\s*(?:sql\s+query|sql|query|answer)\s*:\s*", re.IGNORECASE)
 # A line that starts a query: SELECT, or WITH name [(columns)] AS ( ... (not "With this schema, ..."). The column
 # list stops at any parenthesis, so that no search scans past the next one.
@@ -67,8 +60,6 @@ STATEMENT_LINE_START = re.compile(
 PROSE_LINE = re.compile(r"^\s*(?:Explanation|Note|This|The|Here|It|These|We|I|That|In this)\b(?!\s*[,.()])")
 # What leaves a query open for a SELECT on the next line: a set operator or an opening parenthesis.
 OPEN_QUERY_END = re.compile(r"(?:\b(?:union(?:\s+all)?|intersect|except)|\()\s*$", re.IGNORECASE)
-
-
 # The pieces of a statement: quoted text (unclosed: to the end), comments (unclosed: to the end), whitespace, ';'.
 STATEMENT_PIECE = re.compile(
     r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|\Z)|\s+|;|[^'"`\s;/-]+|.""", re.DOTALL
@@ -90,9 +81,8 @@ def _first_statement(text):
 
 
 def _fenced_query(text):
-    """The part of the output that holds the query when it has ``` fences: the first fenced block with a query in
-    it; else the first stretch outside fences that has one (a model that writes the query bare, then a lone closing
-    fence and its explanation); else the first block. An unclosed opening fence runs to the end."""
+    """With ``` fences: the first fenced block holding a query, else the first stretch outside fences holding one (a
+    bare query, then a lone closing fence and its explanation), else the first block; an unclosed fence runs on."""
     parts = text.split("```")
     if len(parts) == 1:
         return text
@@ -130,12 +120,10 @@ def _statement_lines(lines):
     return lines
 
 
-def extract_sql(raw_text, limits):
+def extract_sql(text, limits):
     """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement.
 
-    A text over the caps (too_long) is not parsed: its first max_prediction_chars + 1 characters come back, still
-    over the caps, for score_prediction to score as too_long."""
-    text = raw_text or ""
+    A text over the caps is not parsed: its first max_prediction_chars + 1 characters come back, still over them."""
     if too_long(text, limits):
         return text[: limits.max_prediction_chars + 1]
     text = _fenced_query(END_TOKENS.split(text, maxsplit=1)[0])
@@ -148,10 +136,6 @@ def extract_sql(raw_text, limits):
         other = STATEMENT_LINE_START.search(text)
         return _first_statement(text[other.start() :]) if other else text.strip()
     return _first_statement("\n".join(_statement_lines(text[start.start() :].split("\n"))))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Comparing results.
 
 
 def study_match(predicted_rows, gold_rows):
@@ -169,16 +153,11 @@ def normalize_for_strict(sql):
     return "".join(token for token in SQL_TOKEN.findall(sql) if token.lower() != "distinct")
 
 
-def _unorder_row(row):
-    return tuple(sorted(row, key=lambda value: str(value) + str(type(value))))
-
-
 def _column_order_exists(predicted_rows, gold_rows, order_matters):
-    """Whether some order of the predicted columns gives the gold rows (as lists under ORDER BY, else as multisets):
-    the official get_constraint_permutation search, pruned without changing its answer. Gold columns are placed left
-    to right; a predicted column is tried only if it holds the gold column's values, of identical predicted columns
-    only the first unused one, and an order is extended only while the rows cut to the columns placed so far agree
-    (compared by hash; a complete order is compared exactly). None after MAX_COMPARISON_STEPS rows hashed."""
+    """Whether some order of the predicted columns gives the gold rows (lists under ORDER BY, else multisets): the
+    official get_constraint_permutation search, pruned without changing its answer. A predicted column is tried for a
+    gold column only if it holds its values, of identical columns only the first unused one, and an order is extended
+    only while the rows cut so far agree (by hash). None after MAX_COMPARISON_STEPS rows hashed."""
     agree = list if order_matters else Counter
 
     def values(column):
@@ -218,30 +197,24 @@ def _column_order_exists(predicted_rows, gold_rows, order_matters):
 
 def strict_match(predicted_rows, gold_rows, gold_sql):
     """The official result_eq: multisets of rows, ordered when gold has ORDER BY, columns up to permutation; None
-    when the column orders are too many to search (see _column_order_exists)."""
+    when the column orders are too many to search."""
     order_matters = "order by" in gold_sql.lower()
     if not gold_rows and not predicted_rows:
         return True
     if len(gold_rows) != len(predicted_rows) or len(predicted_rows[0]) != len(gold_rows[0]):
         return False
-    same_rows = list if order_matters else set  # the official quick rejection: each row's values sorted
-    if same_rows(map(_unorder_row, predicted_rows)) != same_rows(map(_unorder_row, gold_rows)):
-        return False
-    return _column_order_exists(predicted_rows, gold_rows, order_matters)
 
+    def unordered(rows):  # the official quick rejection: each row's values sorted
+        return (list if order_matters else set)(tuple(sorted(row, key=lambda v: str(v) + str(type(v)))) for row in rows)
 
-# ---------------------------------------------------------------------------------------------------------------
-# Scoring one prediction (cached: both metrics, every model and every test-suite database share the executions).
-
-
-def _outcome(score, strict_score, reason, strict_reason, error_kind):
-    return dict(
-        score=score, strict_score=strict_score, reason=reason, strict_reason=strict_reason, error_kind=error_kind
+    return unordered(predicted_rows) == unordered(gold_rows) and _column_order_exists(
+        predicted_rows, gold_rows, order_matters
     )
 
 
 def _failed(kind, message):
-    return _outcome(0.0, 0.0, f"{kind}: {message}", f"{kind}: {message}", kind)
+    reason = f"{kind}: {message}"
+    return dict(score=0.0, strict_score=0.0, reason=reason, strict_reason=reason, error_kind=kind)
 
 
 def _wrong_result(predicted_rows, gold_rows):
@@ -284,16 +257,19 @@ def _score(db_path, prediction, gold, limits):
     else:
         ordered = " (gold has ORDER BY: order matters)" if "order by" in strict_gold.lower() else ""
         strict_reason = _wrong_result(predicted["rows"], gold_run["rows"]) + ordered
-    return _outcome(float(correct), float(bool(match)), reason, strict_reason, None if correct else "wrong_result")
+    error_kind = None if correct else "wrong_result"
+    return dict(
+        score=float(correct),
+        strict_score=float(bool(match)),
+        reason=reason,
+        strict_reason=strict_reason,
+        error_kind=error_kind,
+    )
 
 
 def score_prediction(db_path, prediction, gold, limits):
-    """Both rules for one prediction: {"score", "strict_score", "reason", "strict_reason", "error_kind"}.
-
-    score/reason/error_kind follow the study's rule; error_kind is None when correct, else one of
-    sql_sandbox.ERROR_KINDS. A prediction over the caps scores 0 as too_long before it is parsed or hashed; a gold
-    query over them is a PipelineError, a missing database a FileNotFoundError (setup problems, not wrong
-    predictions)."""
+    """Both rules for one prediction: score, reason and error_kind (None or one of ERROR_KINDS) by the study's rule,
+    strict_score and strict_reason. A gold over the caps or a missing database raises: a setup problem."""
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
     if not isinstance(gold, str) or too_long(gold, limits):
@@ -302,25 +278,18 @@ def score_prediction(db_path, prediction, gold, limits):
             f"the gold query of {db_path} is not text of at most {limits.max_prediction_chars:,} characters and "
             f"{MAX_LINES:,} lines ({start}); fix the Spider data or raise MAX_PREDICTION_CHARS"
         )
-    prediction = prediction or ""
     if too_long(prediction, limits):
         return _failed("too_long", f"prediction over {limits.max_prediction_chars:,} characters or {MAX_LINES:,} lines")
     return dict(_score(str(db_path), prediction, gold, limits))
 
 
 def test_suite_score(database_paths, prediction, gold, limits):
-    """The official test-suite accuracy of one prediction: 1 only if it matches the gold under the strict rule on
-    every database of its suite (the official evaluator's eval_exec_match over the db_id's folder)."""
+    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database."""
     return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# DeepEval.
-
-
 class ExecutionAccuracy(BaseMetric):
-    """Execution accuracy as a DeepEval metric, the database in the test case's metadata: the study's rule (Figure 7),
-    or with strict=True the official test-suite rule."""
+    """Execution accuracy as a DeepEval metric (the database in the test case's metadata), by either rule."""
 
     async_mode, include_reason, threshold = False, True, 1.0
 
@@ -336,25 +305,18 @@ class ExecutionAccuracy(BaseMetric):
         self.success = self.score >= self.threshold
         return self.score
 
-    async def a_measure(self, test_case, *args, **kwargs):
-        return self.measure(test_case)  # pure CPU and sqlite: nothing to await
-
     @property
     def __name__(self):
         return self.name
 
 
 def evaluate_predictions(items, limits, work_dir):
-    """score_prediction's dict for each item ({"question", "prediction", "gold", "db_path"}), in input order, each
-    checked equal to both metrics' scores through deepeval.evaluate.
-
-    DeepEval writes .deepeval/ into the current directory, so it runs inside work_dir; it prints a summary
-    unconditionally, so its stdout is swallowed."""
-    items = list(items)
+    """score_prediction's dict for each item ({"question", "prediction", "gold", "db_path"}), in order, checked equal
+    to both metrics' scores through deepeval.evaluate (run in work_dir: it writes .deepeval/ into the current one)."""
     if not items:
         return []
     # Over the caps either way: a bounded copy keeps DeepEval and the caches off unbounded text.
-    predictions = [(item["prediction"] or "")[: limits.max_prediction_chars + 1] for item in items]
+    predictions = [item["prediction"][: limits.max_prediction_chars + 1] for item in items]
     # Scored first: a setup problem fails fast rather than mid-run inside DeepEval, whose metrics then hit the cache.
     results = [score_prediction(item["db_path"], p, item["gold"], limits) for item, p in zip(items, predictions)]
     test_cases = [
@@ -369,7 +331,7 @@ def evaluate_predictions(items, limits, work_dir):
     ]
     metrics = [ExecutionAccuracy(limits), ExecutionAccuracy(limits, strict=True)]
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.chdir(work_dir), contextlib.redirect_stdout(io.StringIO()):  # it always prints a summary
         # Sync: each case runs in DeepEval's timeout thread; async would block its event loop on sqlite anyway.
         outcome = evaluate(
             test_cases,
@@ -378,8 +340,6 @@ def evaluate_predictions(items, limits, work_dir):
             display_config=DisplayConfig(show_indicator=False, print_results=False, inspect_after_run=False),
             cache_config=CacheConfig(write_cache=False),
         )
-    if len(outcome.test_results) != len(items):
-        raise RuntimeError(f"deepeval returned {len(outcome.test_results)} results for {len(items)} items")
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
     for test_result in outcome.test_results:
         by_name = {data.name: data for data in test_result.metrics_data or []}
@@ -392,10 +352,6 @@ def evaluate_predictions(items, limits, work_dir):
                     f"{data.error or data.score} vs {result[metric.score_key]}"
                 )
     return results
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Spider records: one per question, keyed by every input of its scores
 
 
 @dataclass(frozen=True)
@@ -424,8 +380,7 @@ class Scoring:
         return databases
 
     def check_databases(self, entries, where="the evaluated questions"):
-        """Fail before any work, with one line naming the entry at fault, if a database the entries need is missing
-        or a db_id is not a plain name."""
+        """Fail before any work if a database is missing or a db_id is not a plain name."""
         for number, entry in enumerate(entries):
             try:
                 database = self.database(entry["db_id"])
@@ -439,8 +394,7 @@ class Scoring:
             self.suite(entry["db_id"])
 
     def key(self, text, entry):
-        """The digest of every input of an entry's scores: text (the prompt, or an external prediction), the gold,
-        the database's content, the test suite's databases and the SQL limits."""
+        """The digest of every input of an entry's scores: text (a prompt or a prediction), gold, databases, limits."""
         if isinstance(text, str):  # a prediction past the cap scores too_long whatever follows: hash no more of it
             text = text[: self.limits.max_prediction_chars + 1]
         suite = [file_hash(path) for path in self.suite(entry["db_id"])]
@@ -448,19 +402,16 @@ class Scoring:
         return files.digest(text, entry["query"], entry["db_id"], database, suite, self.limits.__dict__)
 
 
-@functools.cache
-def file_hash(path):
-    return files.sha256_file(path)
+file_hash = functools.cache(files.sha256_file)
 
 
 def score_outputs(scoring, entries, raw_outputs):
-    """Records of the entries' raw outputs (a model's, or external predictions): the SQL extracted and scored. An
-    external prediction that is not text (a number, null, a list) scores 0 as not_text."""
+    """Records of the entries' raw outputs (a model's, or external predictions, which score not_text unless text)."""
     predictions = [extract_sql(raw, scoring.limits) if isinstance(raw, str) else "" for raw in raw_outputs]
-    databases = [str(scoring.database(entry["db_id"])) for entry in entries]
     items = [
-        {"question": entry["question"], "prediction": prediction, "gold": entry["query"], "db_path": database}
-        for entry, prediction, database in zip(entries, predictions, databases)
+        {"question": entry["question"], "prediction": prediction, "gold": entry["query"]}
+        | {"db_path": str(scoring.database(entry["db_id"]))}
+        for entry, prediction in zip(entries, predictions)
     ]
     outcomes = evaluate_predictions(items, scoring.limits, scoring.deepeval_dir)
     records = []
@@ -487,8 +438,8 @@ def score_outputs(scoring, entries, raw_outputs):
 
 
 def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_size, max_new_tokens, scoring):
-    """One model (complete(texts, max_new_tokens) -> completions) on the entries, resumable; records in entry order."""
-    scoring.check_databases(entries)
+    """One model (complete(texts, max_new_tokens) -> completions) on entries whose databases the caller checked,
+    resumable; records in entry order."""
     keys = [scoring.key(prompt, entry) for prompt, entry in zip(prompts, entries)]
 
     def evaluate_batch(indices):
@@ -499,16 +450,13 @@ def evaluate_model(complete, path, entries, prompts, lengths, made_with, batch_s
 
 
 def evaluate_predictions_file(predictions_file, path, batch_size, scoring):
-    """Score a predictions file in file order; its predictions stand in for the prompts in the records' keys."""
+    """A predictions file scored in file order, as a model whose outputs are the predictions."""
     rows = spider.read_predictions(predictions_file, scoring.limits.max_prediction_chars)
     scoring.check_databases(rows)
-    keys = [scoring.key(row["prediction"], row) for row in rows]
-    made_with = {"predictions_file": str(predictions_file.resolve())}
-
-    def evaluate_batch(indices):
-        return score_outputs(scoring, [rows[i] for i in indices], [rows[i]["prediction"] for i in indices])
-
-    return files.evaluate(path, made_with, keys, [0] * len(rows), batch_size, evaluate_batch, f"spider {path.stem}")
+    predictions, made_with = [row["prediction"] for row in rows], {"predictions_file": str(predictions_file.resolve())}
+    return evaluate_model(
+        lambda texts, _: texts, path, rows, predictions, [0] * len(rows), made_with, batch_size, None, scoring
+    )
 
 
 def summarize(path, records):
