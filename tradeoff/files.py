@@ -19,13 +19,8 @@ from tqdm.auto import tqdm
 
 from tradeoff import PipelineError
 
-SCRIPTS = (
-    "0_preparando_dados.py",
-    "1_fine-tuning.py",
-    "2_calculando_baseline.py",
-    "3_avaliacao_customizada.py",
-    "4_analise_mmlu.py",
-)
+SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
+           "4_analise_mmlu.py")  # fmt: skip
 FRESH_HINT = f"run {SCRIPTS[1]} --fresh to train again (the old run is kept beside it)"
 
 
@@ -56,7 +51,6 @@ class Paths:
     loss_plot = _under("outputs", "training_loss.png")
 
     def results(self, benchmark, key):
-        """One model's per-example file: spider/<key>.jsonl or mmlu/<key>.jsonl."""
         return (self.spider_results if benchmark == "spider" else self.mmlu_results) / f"{key}.jsonl"
 
     def producer(self, path):
@@ -108,8 +102,7 @@ def is_main_process():
 
 
 def distributed():
-    """accelerate's PartialState of a run of several processes (gloo on CPUs, nccl on GPUs), None for one process:
-    then nothing is imported, and the scripts that need no torch pay for none."""
+    """accelerate's PartialState under several processes (gloo on CPUs, nccl on GPUs), None for one (no import)."""
     if process_count() == 1:
         return None
     import torch
@@ -299,12 +292,9 @@ def append(handle, record):
 
 def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description):
     """Evaluate every example, resuming from its per-example file; returns the records of these examples in order.
-
-    keys: one digest per example of every input its score depends on. evaluate_batch(indices) returns one record
-    (a dict) per index; the loop adds "index" and "key". lengths order the batches (all equal keeps file order).
-    Under several processes the batches are planned as one process plans them and dealt out in rounds, batch i of a
-    round to process i; the main process appends each round in plan order: the file is the one process's, byte for
-    byte, and resumes under any number of processes."""
+    keys: a digest per example of every input of its score; evaluate_batch(indices): a record (dict) per index.
+    Under several processes batch i of each round of the plan goes to process i and the main process appends the
+    round in plan order: the file is the one process's, byte for byte, and resumes under any number of processes."""
     path, main, rank, count = Path(path), is_main_process(), process_index(), process_count()
     kept, done = resume(path, made_with, keys) if main else ([], set())
     done = set(broadcast(sorted(done)))
