@@ -1,8 +1,5 @@
-"""The MMLU benchmark: subjects and categories, the original files, the 4-shot prompt, one record per question.
-
-The score is the log-probability of each answer letter as the next token (one forward pass, deterministic, never
-unparseable), as lm-evaluation-harness scores it; optionally a second column parses a short greedy generation.
-"""
+"""The MMLU benchmark: subjects and categories, the original files, the 4-shot prompt, one record per question,
+scored as lm-evaluation-harness does (each answer letter's log-probability as the next token)."""
 
 import csv
 import random

@@ -1,9 +1,5 @@
-"""The optional vLLM engine (INFERENCE_ENGINE=vllm), with model.generate_batch's interface.
-
-One engine per process, the base loaded once with LoRA on, each epoch's adapter passed per request. Our tokenizer
-renders, tokenizes and decodes; decoding is greedy with the same stops and repetition penalty: the records are alike
-in every respect. A leaf: what it needs arrives as arguments.
-"""
+"""The optional vLLM engine (INFERENCE_ENGINE=vllm), with model.generate_batch's interface: the base loaded once,
+each adapter passed per request, our tokenizer's token ids in and out, the same stops and repetition penalty."""
 
 import functools
 import os
