@@ -227,10 +227,9 @@ def resume(path, made_with, keys):
     path = Path(path)
     settings_file = path.with_name(path.stem + ".made_with.json")
     if path.exists():
-        try:
+        previous = None
+        with contextlib.suppress(OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, as different
             previous = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, treated as different
-            previous = None
         previous = previous if isinstance(previous, dict) else None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
@@ -292,7 +291,8 @@ def append(handle, record):
 
 def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description):
     """Evaluate every example, resuming from its per-example file; returns the records of these examples in order.
-    keys: a digest per example of every input of its score; evaluate_batch(indices): a record (dict) per index.
+    keys: a digest per example of every input of its score; evaluate_batch(indices): a record (dict) per index, which
+    the loop completes with "index" and "key"; lengths order the batches (all equal: file order).
     Under several processes batch i of each round of the plan goes to process i and the main process appends the
     round in plan order: the file is the one process's, byte for byte, and resumes under any number of processes."""
     path, main, rank, count = Path(path), is_main_process(), process_index(), process_count()

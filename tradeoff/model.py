@@ -196,8 +196,8 @@ def load_model(config, adapter_dir=None):
 
 
 def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
-    """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: none) on
-    engine "hf" or "vllm" (spanning tensor_parallel_size GPUs)."""
+    """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
+    alone), on engine "hf" or "vllm" (spanning tensor_parallel_size GPUs)."""
     if engine == "hf":
         loaded = functools.cache(lambda: load_model(config, adapter_dir))  # at the first batch: never in a finished run
         return lambda texts, max_new_tokens: generate_batch(loaded(), tokenizer, texts, max_new_tokens)

@@ -1,6 +1,7 @@
 """The optional vLLM engine (INFERENCE_ENGINE=vllm), with model.generate_batch's interface: the base loaded once,
 each adapter passed per request, our tokenizer's token ids in and out, the same stops and repetition penalty."""
 
+import contextlib
 import functools
 import os
 import zlib
@@ -15,10 +16,8 @@ LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)  # the only maximum adapter ranks vL
 def installed_version():
     """The installed vLLM distribution's version, or None."""
     for name in DISTRIBUTIONS:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             return version(name)
-        except PackageNotFoundError:
-            continue
     return None
 
 
