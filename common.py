@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from tradeoff import PipelineError
-from tradeoff.files import Paths
+from tradeoff.files import Paths, process_index
 from tradeoff.mmlu import ALL_SUBJECTS
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -380,7 +380,7 @@ def spider_scoring():
 
     limits = SqlLimits(SQL_TIMEOUT_SECONDS, SQL_MAX_ROWS, SQL_MAX_RESULT_BYTES, MAX_PREDICTION_CHARS)
     suite = project_path(TEST_SUITE_DIR) if TEST_SUITE_DIR else None
-    deepeval = project_path(CACHE_DIR) / "deepeval" / f"rank{os.environ.get('RANK', 0)}"  # its files are per process
+    deepeval = project_path(CACHE_DIR) / "deepeval" / f"rank{process_index()}"  # its files are per process
     return Scoring(project_path(SPIDER_DIR), suite, limits, deepeval)
 
 

@@ -1,9 +1,5 @@
 """The handed-off files: atomic writes, readers whose errors name the fix, the per-example result files and the one
-resumable loop that fills them, the run lock of an output folder, and the one-line exit of every script.
-
-A per-example file is JSONL, one record per example with its "index" and "key" (a digest of every input its score
-depends on), beside `<name>.made_with.json` (the model and settings that made it). A record is reused only when both
-still match; anything else is recomputed, and the old file is kept aside as `<name>.stale-<time>.jsonl` first.
+resumable loop that fills them, the work shared by several processes, the run lock, and every script's one-line exit.
 """
 
 import contextlib
@@ -23,13 +19,8 @@ from tqdm.auto import tqdm
 
 from tradeoff import PipelineError
 
-SCRIPTS = (
-    "0_preparando_dados.py",
-    "1_fine-tuning.py",
-    "2_calculando_baseline.py",
-    "3_avaliacao_customizada.py",
-    "4_analise_mmlu.py",
-)
+SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
+           "4_analise_mmlu.py")  # fmt: skip
 FRESH_HINT = f"run {SCRIPTS[1]} --fresh to train again (the old run is kept beside it)"
 
 
@@ -60,7 +51,6 @@ class Paths:
     loss_plot = _under("outputs", "training_loss.png")
 
     def results(self, benchmark, key):
-        """One model's per-example file: spider/<key>.jsonl or mmlu/<key>.jsonl."""
         return (self.spider_results if benchmark == "spider" else self.mmlu_results) / f"{key}.jsonl"
 
     def producer(self, path):
@@ -93,15 +83,8 @@ def digest(*parts):
 
 
 def sha256_file(path):
-    digest_ = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest_.update(block)
-    return digest_.hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Several processes (accelerate launch, torchrun): the main process writes every file, the others compute with it
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def process_count():
@@ -109,24 +92,23 @@ def process_count():
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def process_index():
+    """This process's rank among them; rank 0 is the main process."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def is_main_process():
-    return os.environ.get("RANK", "0") == "0"
+    return process_index() == 0
 
 
 def distributed():
-    """accelerate's PartialState of a run of several processes (its process group started: gloo on CPUs, nccl on
-    GPUs), None for one process: then nothing is imported, and the scripts that need no torch pay for none."""
+    """accelerate's PartialState under several processes (gloo on CPUs, nccl on GPUs), None for one (no import)."""
     if process_count() == 1:
         return None
     import torch
     from accelerate import PartialState
 
     return PartialState(cpu=not torch.cuda.is_available())
-
-
-def wait_for_everyone():
-    if (state := distributed()) is not None:
-        state.wait_for_everyone()
 
 
 def main_process_first():
@@ -144,19 +126,6 @@ def broadcast(value):
     return broadcast_object_list([value])[0]
 
 
-def gather(items):
-    """Every process's list of items, joined in process order, on every process."""
-    if distributed() is None:
-        return items
-    from accelerate.utils import gather_object
-
-    return gather_object(items)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Whole files
-
-
 def cannot_write(path, error):
     return PipelineError(
         f"cannot write {path} ({error.strerror or error}); check that its folder is writable and the disk is not full"
@@ -164,10 +133,10 @@ def cannot_write(path, error):
 
 
 def write_bytes(path, data):
-    """Write atomically (a temporary file, then a rename: a crash leaves the old file). An unchanged file is not
+    """Write atomically (a temporary file, then a rename), on the main process only. An unchanged file is not
     written at all, so a finished run re-run on a read-only folder writes nothing."""
     path = Path(path)
-    if not is_main_process():  # under several processes, the main process alone writes
+    if not is_main_process():
         return
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
@@ -218,17 +187,12 @@ def read_json(path, made_by=None, fix=None, schema=None):
     return data if schema is None else check(data, schema, str(path), fix)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Per-example result files
-
-
 def read_records(path):
     """Records of a per-example file in file order, the last one per index ([] if absent). A torn last line (a kill
     mid-write) is dropped."""
-    path = Path(path)
+    path, fix = Path(path), "delete the file to recompute it"
     if not path.exists():
         return []
-    fix = "delete the file to recompute it"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except IsADirectoryError:
@@ -257,25 +221,22 @@ def set_aside(path, why, move=True):
 
 
 def resume(path, made_with, keys):
-    """The records of a per-example file that this run keeps (in file order), and the indices it reuses.
-
-    Reused: the file was made the same way (made_with) and the record's key is this example's. A file made
-    otherwise is set aside whole; records of other inputs are recomputed, the file copied aside first. Records
-    beyond the keys (a lowered EVALUATION_ENTRIES_SIZE) are kept, not used."""
+    """The records of a per-example file that this run keeps (in file order), and the indices it reuses: those of a
+    file made the same way (made_with) whose key is still the example's. A file made otherwise is set aside whole;
+    records of other inputs are recomputed, the file copied aside first; records beyond the keys are kept unused."""
     path = Path(path)
     settings_file = path.with_name(path.stem + ".made_with.json")
     if path.exists():
-        try:
+        previous = None
+        with contextlib.suppress(OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, as different
             previous = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, treated as different
-            previous = None
         previous = previous if isinstance(previous, dict) else None
         if previous != made_with:
             changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
             set_aside(
                 path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
             )
-    write_json(settings_file, made_with)  # written only if changed
+    write_json(settings_file, made_with)
     records = read_records(path)
     within = [record for record in records if record["index"] < len(keys)]
     reused = {record["index"] for record in within if record.get("key") == keys[record["index"]]}
@@ -298,7 +259,7 @@ def is_out_of_memory(error):
     return type(error).__name__ == "OutOfMemoryError" or "out of memory" in message.lower() or "ALLOC_FAILED" in message
 
 
-def run_batches(plan, batch_size, evaluate_batch, on_out_of_memory=lambda: None):
+def run_batches(plan, batch_size, evaluate_batch):
     """Yield (batch, outputs) for each planned batch, computed in chunks halved on out-of-memory."""
     for batch in plan:
         outputs, position = [], 0
@@ -310,7 +271,6 @@ def run_batches(plan, batch_size, evaluate_batch, on_out_of_memory=lambda: None)
                 if not is_out_of_memory(error) or batch_size == 1:
                     raise
                 batch_size //= 2
-                on_out_of_memory()
                 print(f"out of memory: batch size halved to {batch_size}")
                 continue
             position += len(chunk)
@@ -329,44 +289,41 @@ def append(handle, record):
         raise cannot_write(handle.name, error) from None
 
 
-def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description, on_out_of_memory=None):
+def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description):
     """Evaluate every example, resuming from its per-example file; returns the records of these examples in order.
-
-    keys: one digest per example of every input its score depends on. evaluate_batch(indices) returns one record
-    (a dict) per index; the loop adds "index" and "key". lengths order the batches (all equal keeps file order).
-    Under several processes the batches are planned as one process plans them and dealt out in rounds, batch i of a
-    round to process i; the main process appends each round in plan order: the file is the one process's, byte for
-    byte, and resumes under any number of processes."""
-    path, state = Path(path), distributed()
-    kept, done = resume(path, made_with, keys) if is_main_process() else ([], set())
+    keys: a digest per example of every input of its score; evaluate_batch(indices): a record (dict) per index, which
+    the loop completes with "index" and "key"; lengths order the batches (all equal: file order).
+    Under several processes batch i of each round of the plan goes to process i and the main process appends the
+    round in plan order: the file is the one process's, byte for byte, and resumes under any number of processes."""
+    path, main, rank, count = Path(path), is_main_process(), process_index(), process_count()
+    kept, done = resume(path, made_with, keys) if main else ([], set())
     done = set(broadcast(sorted(done)))
     plan = batch_plan(lengths, batch_size, done)
     if plan:  # all done: open nothing for writing (a finished run re-run on a read-only folder)
         handle = contextlib.nullcontext()
-        if is_main_process():
+        if main:
             write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))  # drops a torn line
             try:
                 handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
             except OSError as error:
                 raise cannot_write(path, error) from None
-        rank, count = (state.process_index, state.num_processes) if state else (0, 1)
-        mine = run_batches(plan[rank::count], batch_size, evaluate_batch, on_out_of_memory or (lambda: None))
-        progress = tqdm(total=len(keys), initial=len(done), desc=description, unit="question", disable=rank > 0)
+        mine = run_batches(plan[rank::count], batch_size, evaluate_batch)
+        progress = tqdm(total=len(keys), initial=len(done), desc=description, unit="question", disable=not main)
         with handle, progress:
             for start in range(0, len(plan), count):
-                computed = gather([next(mine)] if start + rank < len(plan) else [])
-                for indices, outcomes in computed if is_main_process() else ():
+                computed = [next(mine)] if start + rank < len(plan) else []
+                if count > 1:
+                    from accelerate.utils import gather_object
+
+                    computed = gather_object(computed)  # every process's batch of this round, in process order
+                for indices, outcomes in computed if main else ():
                     new = [(index, outcome) for index, outcome in zip(indices, outcomes) if index not in done]
                     for index, outcome in new:
                         append(handle, {"index": index, "key": keys[index], **outcome})
                     progress.update(len(new))
-    if not is_main_process():
-        return broadcast(None)
-    return broadcast(sorted((r for r in read_records(path) if r["index"] < len(keys)), key=lambda r: r["index"]))
+    records = read_records(path) if main else []
+    return broadcast(sorted((r for r in records if r["index"] < len(keys)), key=lambda r: r["index"]))
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# The run lock and the one-line exit
 
 LOCK_NAME = ".run.lock"
 HEARTBEAT_SECONDS = 30
@@ -374,11 +331,9 @@ STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconne
 
 
 def _lock_holder(path):
-    try:
-        holder = json.loads(path.read_text(encoding="utf-8"))
-        return holder if isinstance(holder, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    with contextlib.suppress(OSError, ValueError):  # absent, or created and not yet written
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {}
 
 
 def _holder_is_gone(holder):
@@ -402,13 +357,11 @@ def folder_lock(folder):
     """Hold the lock of an output folder: a file inside it naming host and PID, its heartbeat refreshed while the run
     lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a line saying so.
     It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
-    folder = Path(folder)
+    folder, me = Path(folder), {"host": socket.gethostname(), "pid": os.getpid()}
     path = folder / LOCK_NAME
-    me = {"host": socket.gethostname(), "pid": os.getpid()}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        os.close(descriptor)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         holder = _lock_holder(path)
         if holder and not _holder_is_gone(holder):
@@ -421,17 +374,14 @@ def folder_lock(folder):
         raise PipelineError(
             f"cannot create the lock {path} ({error.strerror}); check that {folder} is writable"
         ) from None
+    write_json(path, dict(me, heartbeat=time.time()))
     stop = threading.Event()
 
     def beat():
-        while True:
+        while not stop.wait(HEARTBEAT_SECONDS):
             with contextlib.suppress(PipelineError):
                 write_json(path, dict(me, heartbeat=time.time()))
-            if stop.wait(HEARTBEAT_SECONDS):
-                return
 
-    beat_once = dict(me, heartbeat=time.time())
-    write_json(path, beat_once)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -443,48 +393,35 @@ def folder_lock(folder):
             path.unlink(missing_ok=True)
 
 
-def say_what_was_set_aside(outputs):
-    """One line if earlier runs left stale result files or previous training runs (README: cleaning up)."""
-    stale = sorted(Path(outputs).glob("*/*.stale-*")) + sorted(Path(outputs).glob("lora.previous-*"))
-    if stale:
-        print(
-            f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {outputs} (*.stale-*, lora.previous-*); "
-            f"delete them when you no longer need them"
-        )
-
-
-@contextlib.contextmanager
-def run_lock(folder):
-    """folder_lock for a run of one process or several: the main process holds it and the others stop with it when
-    another run holds it; it is let go once every process is done. The others print nothing (the main says it)."""
-    state = distributed()
-    if state is None:
-        with folder_lock(folder):
-            yield
-        return
-    with contextlib.ExitStack() as stack:
-        refusal = None
-        if state.is_main_process:
-            print(f"{state.num_processes} processes: this one (rank 0) writes every file, the others compute with it")
-            try:
-                stack.enter_context(folder_lock(folder))
-            except PipelineError as error:
-                refusal = str(error)
-        else:
-            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
-        if refusal := broadcast(refusal):
-            raise PipelineError(refusal)
-        yield
-        wait_for_everyone()
-
-
 def run_main(main, lock_folder, *args):
-    """Run a script's main() holding the lock of the folder it writes: a PipelineError becomes one line on stderr and
-    exit code 2, Ctrl-C one line and exit code 130; then one line about files earlier runs left aside, if any."""
+    """Run a script's main() with the lock of the folder it writes, held by the main process: a PipelineError becomes
+    one line on stderr and exit code 2 (on every process), Ctrl-C one line and exit code 130; then one line about
+    files earlier runs left aside, if any. The other processes print nothing but errors."""
     try:
-        with run_lock(lock_folder):
+        state = distributed()
+        with contextlib.ExitStack() as stack:
+            refusal = None
+            if is_main_process():
+                if state:
+                    count = state.num_processes
+                    print(f"{count} processes: this one (rank 0) writes every file, the others compute with it")
+                try:
+                    stack.enter_context(folder_lock(lock_folder))
+                except PipelineError as error:
+                    refusal = str(error)
+            else:
+                stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+            if refusal := broadcast(refusal):
+                raise PipelineError(refusal)
             main(*args)
-            say_what_was_set_aside(lock_folder)
+            stale = sorted(Path(lock_folder).glob("*/*.stale-*")) + sorted(Path(lock_folder).glob("lora.previous-*"))
+            if stale:  # README: cleaning up
+                print(
+                    f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {lock_folder} (*.stale-*, "
+                    f"lora.previous-*); delete them when you no longer need them"
+                )
+            if state:
+                state.wait_for_everyone()  # the lock is let go once every process is done
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,9 +1,5 @@
-"""The MMLU benchmark: subjects and categories, the original files, the 4-shot prompt, one record per question.
-
-The score is the model's log-probability of each answer letter as the next token (one forward pass, deterministic,
-never unparseable), as lm-evaluation-harness scores it. Optionally a second column parses the answer of a short
-greedy generation, closer to what the study probably did.
-"""
+"""The MMLU benchmark: subjects and categories, the original files, the 4-shot prompt, one record per question,
+scored as lm-evaluation-harness does (each answer letter's log-probability as the next token)."""
 
 import csv
 import random
@@ -38,10 +34,6 @@ ANSWER_PATTERNS = (
     re.compile(r"^\s*\(?([ABCD])\)?\s*(?:[.:)]\s*)?$"),
     re.compile(r"^\s*\(?([ABCD])\)?\s*[.:)](?!.*\n\s*\(?[ABCD][.:)])", re.DOTALL),
 )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The original files
 
 
 def csv_rows(path, subject):
@@ -100,10 +92,6 @@ def prepare(subjects, questions_per_subject, shots, seed, load_split):
     return test, dev
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The prompt: the original MMLU code's, as lm-evaluation-harness builds it
-
-
 def question_block(item, with_answer):
     lines = [item["question"].strip()] + [f"{letter}. {choice}" for letter, choice in zip(LETTERS, item["choices"])]
     return "\n".join(lines + [f"Answer: {LETTERS[item['answer']]}" if with_answer else "Answer:"])
@@ -114,9 +102,8 @@ def subject_header(subject):
 
 
 def prompt(tokenizer, item, dev_examples, shots, prompt_format):
-    """The k-shot prompt: "plain", the raw text (header, the subject's first dev examples with their answers, the
-    question ending in "Answer:"); "chat", the same through the model's chat template with the header as the system
-    turn (lm-evaluation-harness's --apply_chat_template --fewshot_as_multiturn false mode)."""
+    """The k-shot prompt of the original MMLU code, as lm-evaluation-harness builds it: "plain", the raw text;
+    "chat", through the chat template, the header as the system turn (its --apply_chat_template mode)."""
     header = subject_header(item["subject"])
     body = "\n\n".join([question_block(shot, True) for shot in dev_examples[:shots]] + [question_block(item, False)])
     if prompt_format == "plain":
@@ -133,30 +120,9 @@ def answer_texts(prompt_format):
 def generated_choice(text):
     """The answer letter of a short generation as an index 0-3, or None when it states no answer."""
     for pattern in ANSWER_PATTERNS:
-        match = pattern.search(text)
-        if match:
+        if match := pattern.search(text):
             return LETTERS.index(match.group(1).upper())
     return None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# One model
-
-
-def question_record(item, log_probs, generated_text):
-    predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
-    choice = generated_choice(generated_text) if generated_text is not None else None
-    return {
-        "subject": item["subject"],
-        "category": item["category"],
-        "answer": item["answer"],
-        "letter_logprobs": log_probs,
-        "predicted": predicted,
-        "correct": int(predicted == item["answer"]),
-        "generated_text": generated_text,
-        "generated_choice": choice,
-        "generated_correct": None if generated_text is None else int(choice == item["answer"]),
-    }
 
 
 def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, made_with, batch_size):
@@ -164,10 +130,25 @@ def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, ma
     text's log-probabilities of the answer letters; generate(texts) a short greedy answer (None: no such column)."""
     keys = [files.digest(text, item["answer"]) for text, item in zip(prompts, items)]
 
+    def record(item, log_probs, generated_text):
+        predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
+        choice = generated_choice(generated_text) if generated_text is not None else None
+        return {
+            "subject": item["subject"],
+            "category": item["category"],
+            "answer": item["answer"],
+            "letter_logprobs": log_probs,
+            "predicted": predicted,
+            "correct": int(predicted == item["answer"]),
+            "generated_text": generated_text,
+            "generated_choice": choice,
+            "generated_correct": None if generated_text is None else int(choice == item["answer"]),
+        }
+
     def evaluate_batch(indices):
         texts = [prompts[i] for i in indices]
         generated = generate(texts) if generate else [None] * len(indices)
-        return [question_record(items[i], *out) for i, out in zip(indices, zip(letter_log_probs(texts), generated))]
+        return [record(items[i], *out) for i, out in zip(indices, zip(letter_log_probs(texts), generated))]
 
     return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"mmlu {path.stem}")
 

@@ -1,6 +1,5 @@
 """Loading the model (the 4-bit base, optionally with a LoRA adapter) and what the evaluations ask of it: batched
-greedy completions (left padding, the KV cache, a stop at every end-of-turn token; or the same token ids on vLLM), and
-the log-probability of each answer letter as the next token."""
+greedy completions (on transformers or vLLM) and the log-probability of each answer letter as the next token."""
 
 import functools
 import gc
@@ -16,15 +15,13 @@ import torch
 
 from tradeoff import PipelineError, files, vllm_engine
 
-# bitsandbytes asks the Hugging Face hub for an optional faster CPU 4-bit kernel and logs a warning on every run when
-# it cannot have it (offline, or the `kernels` package absent); its own kernel is then used, with the same results.
+# Offline, bitsandbytes warns on every run that the hub's faster CPU kernel is out of reach; its own computes the same.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """How the model is loaded. name: MODEL_NAME as the user gave it; source: what from_pretrained takes, an absolute
-    path for a model on disk (the project builds the demo's) or a hub name."""
+    """How the model is loaded; source: what from_pretrained takes (a model on disk by absolute path, or a hub name)."""
 
     name: str
     source: str
@@ -44,19 +41,18 @@ def seed_everything(seed):
 
 
 def torch_dtype(name):
-    """COMPUTE_DTYPE as a torch dtype. 'auto': on a GPU, bfloat16 where it is native, else float16 (the study's, on
-    a T4); on a CPU float32, since half precision there is slower and gains nothing."""
+    """COMPUTE_DTYPE as a torch dtype. 'auto': on a GPU bfloat16 where it is native, else float16 (a T4's); on a CPU
+    float32, since half precision there is slower and gains nothing."""
     if name != "auto":
         return getattr(torch, name)
     if not torch.cuda.is_available():
         return torch.float32
-    # Native support only: by default torch counts emulation, which says yes on a T4 and then runs slowly.
+    # Native only: counting emulation, torch says yes on a T4, which then runs slowly.
     return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
 def check_finite(values, where, dtype):
-    """The shared guard: a NaN must stop the run, never turn silently into a near-chance score. dtype: the torch dtype
-    the model computes in."""
+    """Stop the run on a NaN, which would otherwise turn silently into a near-chance score."""
     if not torch.isfinite(torch.as_tensor(values).float()).all():
         raise PipelineError(
             f"non-finite {where} computing in {dtype}: Qwen2 overflows in float16; set COMPUTE_DTYPE=float32 (or "
@@ -65,11 +61,9 @@ def check_finite(values, where, dtype):
 
 
 def free_memory():
-    """Give a finished model's memory back before the next one loads. With an 8-bit optimizer the Trainer registers
-    each embedding in bitsandbytes' GlobalOptimManager, a process-wide singleton that alone keeps it alive (2.2 GB for
-    Qwen2-7B); initialize() empties it (the optimizer reads it at its first step only)."""
-    bitsandbytes = sys.modules.get("bitsandbytes")  # never imported just to be cleared
-    if bitsandbytes is not None:
+    """Give a finished model's memory back. bitsandbytes' GlobalOptimManager, a process-wide singleton, holds every
+    embedding an 8-bit optimizer registered (2.2 GB for Qwen2-7B); the optimizer reads it at its first step only."""
+    if (bitsandbytes := sys.modules.get("bitsandbytes")) is not None:  # never imported just to be cleared
         bitsandbytes.optim.GlobalOptimManager.get_instance().initialize()
     gc.collect()
     if torch.cuda.is_available():
@@ -77,14 +71,10 @@ def free_memory():
 
 
 def peak_memory_gib():
-    """Peak memory of this process: GPU allocator peak on CUDA, max resident set size on the CPU."""
+    """GPU allocator peak on CUDA, else max resident set size."""
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**30
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Loading
 
 
 def model_source(config):
@@ -96,8 +86,8 @@ def model_source(config):
 
 @functools.cache
 def model_identity(config):
-    """What identifies the base weights: the hub name, or for a model on disk its name and the hash of its weights
-    (the demo's tiny model is rebuilt when its corpus changes, under the same name)."""
+    """The hub name, or for a model on disk its name and the hash of its weights (the demo's is rebuilt under the same
+    name when its corpus changes)."""
     source = Path(model_source(config))
     if not source.is_dir():
         return config.name
@@ -107,20 +97,18 @@ def model_identity(config):
 
 @functools.cache
 def generation_config(config):
-    """The model's generation config as a loaded model carries it (its generation_config.json, else derived from its
-    config.json): HF generate applies its repetition penalty (Qwen2-7B-Instruct: 1.05) even to greedy decoding, so
-    vLLM is given it too."""
+    """The generation config a loaded model carries. HF generate applies its repetition penalty (Qwen2-7B-Instruct:
+    1.05) even to greedy decoding, so vLLM is given it too."""
     from transformers import AutoConfig, GenerationConfig
 
     try:
         return GenerationConfig.from_pretrained(model_source(config))
-    except OSError:
+    except OSError:  # no generation_config.json: derived from config.json, as from_pretrained does
         return GenerationConfig.from_model_config(AutoConfig.from_pretrained(model_source(config)))
 
 
 def stop_token_ids(tokenizer, generation):
-    """Every id that ends a turn: the generation config's (one or a list), the tokenizer's end of sequence, and the
-    ChatML end of turn <|im_end|> where the vocabulary has it."""
+    """Every id that ends a turn: the generation config's, the tokenizer's end of sequence, and ChatML's <|im_end|>."""
     configured = generation.eos_token_id
     configured = configured if isinstance(configured, (list, tuple)) else [configured]
     return sorted({tokenizer.eos_token_id, tokenizer.get_vocab().get("<|im_end|>"), *configured} - {None})
@@ -142,8 +130,8 @@ def load_tokenizer(config):
         raise _unreachable(config, error) from None
     tokenizer.padding_side = "left"  # decoder-only batches: the prompt must end where generation starts
     if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        # Padding with an end-of-turn token would teach (or let) the model to skip its stop signal: Qwen2 pads with
-        # <|endoftext|>, SmolLM2 with its unknown token (also <|endoftext|>), another model its first other special.
+        # Padding with an end of turn would teach (or let) the model skip its stop signal: Qwen2 and SmolLM2 pad with
+        # <|endoftext|>, another model with its first other special token.
         stops = stop_token_ids(tokenizer, generation_config(config))
         vocabulary = tokenizer.get_vocab()
         candidates = [tokenizer.unk_token, "<|endoftext|>", *tokenizer.all_special_tokens]
@@ -157,7 +145,7 @@ def load_tokenizer(config):
     return tokenizer
 
 
-def load_base_model(config, device_map=None):
+def load_base_model(config):
     """The base model, in Figure 4's 4-bit quantisation when config.load_in_4bit, computing in its compute dtype."""
     from accelerate import PartialState
     from transformers import AutoModelForCausalLM
@@ -173,16 +161,15 @@ def load_base_model(config, device_map=None):
             dtype=str(dtype).removeprefix("torch."),
         )
     )
-    if device_map is None and torch.cuda.is_available():
-        # One GPU (or all, split by accelerate) for one process; under `accelerate launch`, each process its own.
-        state = PartialState()
-        device_map = {"": state.local_process_index} if state.num_processes > 1 else "auto"
+    device_map = "cpu"
+    if torch.cuda.is_available():  # one process: all its GPUs, split by accelerate; several: each its own GPU
+        device_map = {"": PartialState().local_process_index} if files.process_count() > 1 else "auto"
     try:
         return AutoModelForCausalLM.from_pretrained(
             model_source(config),
             quantization_config=quantization,
             dtype=dtype,
-            device_map=device_map or "cpu",
+            device_map=device_map,
             attn_implementation=config.attention,
         )
     except (OSError, ValueError) as error:
@@ -192,9 +179,9 @@ def load_base_model(config, device_map=None):
 def load_model(config, adapter_dir=None):
     """A freshly loaded base plus the LoRA adapter in adapter_dir (None: the base alone), in eval mode.
 
-    Each model gets its own base: reusing one across adapters would make results depend on the evaluation order
-    (bitsandbytes repacks 4-bit weights for its CPU kernel on the first inference pass, and an adapter attached
-    after that computes differently), and so on where an interrupted run resumed."""
+    A fresh base for each adapter: bitsandbytes repacks 4-bit weights for its CPU kernel at the first inference pass
+    and an adapter attached after that computes differently, so a shared base would tie results to the order of the
+    evaluations (and to where an interrupted run resumed)."""
     model = load_base_model(config)
     if adapter_dir is not None:
         from peft import PeftModel
@@ -210,11 +197,9 @@ def load_model(config, adapter_dir=None):
 
 def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
     """complete(texts, max_new_tokens): greedy completions by the base plus the adapter in adapter_dir (None: the base
-    alone), on engine "hf" or "vllm" (its engine spanning tensor_parallel_size GPUs)."""
+    alone), on engine "hf" or "vllm" (spanning tensor_parallel_size GPUs)."""
     if engine == "hf":
-        loaded = functools.cache(
-            lambda: load_model(config, adapter_dir)
-        )  # at the first batch: a finished run loads none
+        loaded = functools.cache(lambda: load_model(config, adapter_dir))  # at the first batch: never in a finished run
         return lambda texts, max_new_tokens: generate_batch(loaded(), tokenizer, texts, max_new_tokens)
     vllm_engine.check_usable(config.load_in_4bit)
     if files.process_count() > 1:  # one engine per process would each take every GPU it sees: untested
@@ -225,8 +210,7 @@ def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
     lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
     rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
-    # seed 0: greedy decoding draws nothing.
-    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)
+    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)  # seed 0: greedy draws none
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
     return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
 
@@ -247,10 +231,6 @@ def made_with(config, adapter_dir, engine, batch_size, max_new_tokens):
     }
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Inference
-
-
 def token_lengths(tokenizer, prompts):
     return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
 
@@ -262,12 +242,11 @@ def _left_padded(tokenizer, texts, model):
 
 @torch.inference_mode()
 def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
-    """Greedy completions of rendered prompts, stopped at the end of turn, special tokens removed; the repetition
-    penalty is the model's generation_config's. stop_at_end_of_turn=False times exactly max_new_tokens new tokens
-    (random weights never emit the stop token; eos_token_id=None also overrides the model's generation_config)."""
+    """Greedy completions of rendered prompts, with the model's repetition penalty, special tokens removed.
+    stop_at_end_of_turn=False times exactly max_new_tokens new tokens (eos_token_id=None overrides the model's)."""
     from transformers import LogitsProcessor
 
-    class FiniteLogitsGuard(LogitsProcessor):  # at every decoding step: greedy decoding over NaN says '!!!!'
+    class FiniteLogitsGuard(LogitsProcessor):  # at every step: greedy decoding over NaN says '!!!!'
         def __call__(self, input_ids, scores):
             check_finite(scores, "logits during generation", model.dtype)
             return scores
@@ -288,23 +267,19 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
 
 
 def letter_token_ids(tokenizer, answer_texts):
-    """Token id of each answer text as it follows the prompt (" A" after "Answer:" in the plain format, "A" at the
-    start of the assistant turn in the chat format), one token each."""
-    ids = []
-    for text in answer_texts:
-        pieces = tokenizer.encode(text, add_special_tokens=False)
+    """The token id of each answer text as it follows the prompt; each must be one token."""
+    ids = [tokenizer.encode(text, add_special_tokens=False) for text in answer_texts]
+    for text, pieces in zip(answer_texts, ids):
         if len(pieces) != 1:
             raise PipelineError(f"answer {text!r} is not a single token for this tokenizer ({pieces})")
-        ids.append(pieces[0])
-    return ids
+    return [pieces[0] for pieces in ids]
 
 
 @torch.inference_mode()
 def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
     """Log-probability of each candidate letter as the next token after each prompt, in one forward pass."""
     inputs = _left_padded(tokenizer, texts, model)
-    # Left padding shifts positions; give each row positions counted from its first real token.
-    positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)  # counted from each row's first real token
     logits = model(**inputs, position_ids=positions).logits[:, -1].float()
     check_finite(logits, "next-token logits", model.dtype)
     return torch.log_softmax(logits, dim=-1)[:, letter_ids].cpu().tolist()

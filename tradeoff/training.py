@@ -6,7 +6,7 @@ import os
 import platform
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import make_dataclass
 from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
@@ -32,32 +32,14 @@ ADAPTER_CONFIG = {
 }
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """The recipe: LoRA (Figure 5) and training (Figure 6) settings, named as common.py's, lower-cased."""
-
-    lora_r: int
-    lora_alpha: float
-    lora_dropout: float
-    lora_target_modules: tuple
-    lora_bias: str
-    num_epochs: int
-    per_device_train_batch_size: int
-    gradient_accumulation_steps: int
-    learning_rate: float
-    lr_scheduler_type: str
-    warmup_ratio: float
-    optim: str
-    max_grad_norm: float
-    group_by_length: bool
-    gradient_checkpointing: bool
-    logging_steps: int
-    max_seq_length: int
-    seed: int
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Data, model and trainer
+# The recipe: LoRA (Figure 5) and training (Figure 6) settings, named as common.py's, lower-cased.
+TrainingConfig = make_dataclass(
+    "TrainingConfig",
+    "lora_r lora_alpha lora_dropout lora_target_modules lora_bias num_epochs per_device_train_batch_size "
+    "gradient_accumulation_steps learning_rate lr_scheduler_type warmup_ratio optim max_grad_norm group_by_length "
+    "gradient_checkpointing logging_steps max_seq_length seed".split(),
+    frozen=True,
+)
 
 
 def sequence_length(tokenizer, example):
@@ -68,21 +50,16 @@ def sequence_length(tokenizer, example):
 def training_examples(tokenizer, examples, max_seq_length):
     """The prompt/completion pairs that fit, their lengths, and how many did not: an over-long example is dropped and
     counted, never cut inside the answer."""
-    kept, lengths = [], []
-    for example in examples:
-        length = sequence_length(tokenizer, example)
-        if length <= max_seq_length:
-            kept.append(example)
-            lengths.append(length)
+    lengths = [sequence_length(tokenizer, example) for example in examples]
+    kept = [(example, length) for example, length in zip(examples, lengths) if length <= max_seq_length]
     if not kept:
         raise PipelineError(f"no training example fits MAX_SEQ_LENGTH={max_seq_length}; raise it")
-    return kept, lengths, len(examples) - len(kept)
+    return [example for example, _ in kept], [length for _, length in kept], len(examples) - len(kept)
 
 
 def lora_model(base_model, config, model_name):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    # Target modules the model lacks are one line naming them, not a peft error mid-setup.
     present = {name.rsplit(".", 1)[-1] for name, _ in base_model.named_modules()}
     if missing := [target for target in config.lora_target_modules if target not in present]:
         raise PipelineError(
@@ -102,8 +79,7 @@ def lora_model(base_model, config, model_name):
 
 
 def training_arguments(config, output_dir, dtype):
-    """Figure 6, in transformers 5 / TRL names (group_by_length is a sampling strategy, warmup a ratio float); dtype:
-    the torch dtype the model computes in."""
+    """Figure 6 in TRL's names, for a model computing in the torch dtype dtype."""
     from trl import SFTConfig
 
     same_names = ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "lr_scheduler_type")
@@ -156,8 +132,8 @@ def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
 
     class Trainer(SFTTrainer):
         def _get_train_sampler(self, train_dataset=None):
-            """transformers' length grouping, made the same under any number of processes: megabatches of up to 50
-            effective batches (transformers counts per process), each epoch's order drawn from the seed and the epoch
+            """transformers' length grouping, the same under any number of processes: megabatches counted over the
+            effective batch (transformers counts per process), each epoch's order drawn from the seed and the epoch
             (not from the global RNG, which accelerate replaces under several processes), so resumes keep it too."""
             sampler = super()._get_train_sampler(train_dataset)
             if isinstance(sampler, LengthGroupedSampler):
@@ -167,8 +143,8 @@ def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
             return sampler
 
         def _load_optimizer_and_scheduler(self, checkpoint):
-            # Under several processes transformers maps the optimizer state to args.device, on CPUs "cpu:<rank>": a
-            # location torch.load cannot restore to. On a CPU it all lives in one place anyway.
+            # Under several processes on CPUs transformers maps the optimizer state to "cpu:<rank>", which torch.load
+            # cannot restore to.
             if checkpoint is None or self.args.world_size == 1 or self.args.device.type != "cpu":
                 return super()._load_optimizer_and_scheduler(checkpoint)
             self.optimizer.load_state_dict(torch.load(Path(checkpoint) / "optimizer.pt", weights_only=True))
@@ -178,16 +154,12 @@ def build_trainer(lora, tokenizer, examples, lengths, arguments, callbacks=()):
     trainer = Trainer(
         model=lora, args=arguments, train_dataset=dataset, processing_class=tokenizer, callbacks=list(callbacks)
     )
-    # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as in the study (PEFT's default), which a T4
-    # (no bfloat16) needs and which a resumed run reloads anyway, so that resumed and uninterrupted runs agree.
+    # TRL casts QLoRA adapter weights to bfloat16; keep them float32 as the study did (PEFT's default), as a T4 needs
+    # and as a resumed run reloads them, so that resumed and uninterrupted runs agree.
     for parameter in trainer.model.parameters():
         if parameter.requires_grad:
             parameter.data = parameter.data.float()
     return trainer
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Checkpoints (the project's own files: unpickled as written) and the manifest: what made the run, where it stands
 
 
 def epoch_checkpoints(lora_dir):
@@ -204,19 +176,18 @@ def epoch_checkpoints(lora_dir):
 
 
 def last_complete_checkpoint(lora_dir):
-    """The newest checkpoint whose save finished, checked whole: one line, not a torch traceback mid-setup. One cut
-    short by a kill mid-save is removed, since resuming from it would silently lose optimizer or RNG state."""
+    """The newest checkpoint whose save finished, checked whole. One cut short by a kill mid-save is removed: resuming
+    from it would silently lose optimizer or RNG state."""
     for folder in Path(lora_dir).glob("checkpoint-*"):
         if not (folder / "trainer_state.json").exists():
             print(f"removing {folder.name}: its save was interrupted")
             shutil.rmtree(folder)
-    epochs = epoch_checkpoints(lora_dir)
-    if not epochs:
+    if not (epochs := epoch_checkpoints(lora_dir)):
         return None
     newest = Path(lora_dir) / epochs[max(epochs, key=int)]
     check_adapter(newest)
     for name in ("optimizer.pt", "scheduler.pt"):
-        try:
+        try:  # the project's own files: unpickled as written
             torch.load(newest / name, map_location="cpu", weights_only=False)
         except Exception as error:  # a truncated or overwritten pickle fails in many ways (EOFError, RuntimeError)
             raise PipelineError(
@@ -227,8 +198,7 @@ def last_complete_checkpoint(lora_dir):
 
 
 def check_adapter(folder):
-    """An adapter_config.json of the shape peft reads and a complete adapter_model.safetensors: a damaged adapter is
-    one line, not a peft traceback."""
+    """An adapter_config.json of the shape peft reads and a complete adapter_model.safetensors, else one line."""
     files.read_json(folder / "adapter_config.json", fix=files.FRESH_HINT, schema=ADAPTER_CONFIG)
     try:
         with safe_open(folder / "adapter_model.safetensors", framework="pt"):
@@ -254,8 +224,7 @@ def read_manifest(paths):
 
 
 def check_resumable(paths, manifest, settings, base_model):
-    """A run made under other settings (as common.resolved_config gives them) or on other base weights is never
-    silently continued."""
+    """Refuse to continue a run made under other settings or on other base weights."""
     if manifest is None:
         return
     recorded = dict(manifest["config"], base_model=manifest["base_model"])

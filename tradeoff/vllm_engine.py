@@ -1,11 +1,7 @@
-"""The optional vLLM engine (INFERENCE_ENGINE=vllm): the interface of model.generate_batch on vLLM.
+"""The optional vLLM engine (INFERENCE_ENGINE=vllm), with model.generate_batch's interface: the base loaded once,
+each adapter passed per request, our tokenizer's token ids in and out, the same stops and repetition penalty."""
 
-One engine per process, the base loaded once with LoRA enabled, each epoch's adapter passed per request. The same
-token ids go in (our tokenizer renders and tokenizes), decoding is greedy with the same stops and repetition
-penalty, and our tokenizer decodes the output ids, so the records are alike in every respect. A leaf: it imports
-nothing of the project; what it needs arrives as arguments.
-"""
-
+import contextlib
 import functools
 import os
 import zlib
@@ -20,10 +16,8 @@ LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)  # the only maximum adapter ranks vL
 def installed_version():
     """The installed vLLM distribution's version, or None."""
     for name in DISTRIBUTIONS:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             return version(name)
-        except PackageNotFoundError:
-            continue
     return None
 
 
@@ -43,8 +37,8 @@ def check_usable(load_in_4bit):
 
 @functools.lru_cache(maxsize=1)
 def engine(source, dtype, seed, max_lora_rank, tensor_parallel_size):
-    """The base model in vLLM, LoRA enabled; loaded once per process, whichever adapters follow."""
-    # In-process engine core: nothing left running if a run is killed, and no spawn-safe entry point needed.
+    """The base model in vLLM, LoRA on; loaded once per process, whichever adapters follow."""
+    # The engine core in this process: nothing left running if a run is killed, no spawn-safe entry point needed.
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     import vllm
 
@@ -69,12 +63,11 @@ def generator(llm, tokenizer, adapter, stop_ids, repetition_penalty, check_finit
     request = adapter and LoRARequest(adapter.name, zlib.crc32(str(adapter).encode()) or 1, str(adapter))
 
     def complete(texts, max_new_tokens):
-        # logprobs=0: the chosen token's log-probability only, so the non-finite guard sees every step.
         sampling = SamplingParams(
             temperature=0.0,
             max_tokens=max_new_tokens,
             stop_token_ids=list(stop_ids),
-            logprobs=0,
+            logprobs=0,  # the chosen token's log-probability: the non-finite guard sees every step
             repetition_penalty=repetition_penalty,
             detokenize=False,
         )
@@ -82,10 +75,8 @@ def generator(llm, tokenizer, adapter, stop_ids, repetition_penalty, check_finit
         completions = []
         for output in llm.generate(prompts, sampling, lora_request=request, use_tqdm=False):
             completion = output.outputs[0]
-            check_finite(
-                [step[token].logprob for step, token in zip(completion.logprobs, completion.token_ids)],
-                "log-probabilities during vLLM generation",
-            )
+            steps = [step[token].logprob for step, token in zip(completion.logprobs, completion.token_ids)]
+            check_finite(steps, "log-probabilities during vLLM generation")
             completions.append(tokenizer.decode(completion.token_ids, skip_special_tokens=True))
         return completions
 
