@@ -145,7 +145,6 @@ PROFILES = {
         # Each database and a copy with its columns' values shuffled; dropped when SPIDER_DIR is set elsewhere.
         "TEST_SUITE_DIR": "data/demo/test_suite",
         "HF_OFFLINE": True,
-        "COMPUTE_DTYPE": "float16",  # a T4's: the demo runs the study's float16 path (autocast, GradScaler) on the CPU
         # The study's 2e-4 hardly moves LoRA r=4 on a tiny model in a few hundred steps; at 4e-3 five epochs teach it
         # the study's prompt (README, "What the demo numbers mean": epoch 5 about 0.52 on the demo dev set).
         "LEARNING_RATE": 4e-3,

@@ -20,9 +20,9 @@ from conftest import PROJECT_DIR, demo_environment
 
 PROCESSES = 2
 # Loss and gradient norm of each logged step, 2 processes against 1 at the same effective batch (2 x 4 x 1 = 2 x 2 x
-# 2): the same examples in each step, but sums taken in another order (the gradients are averaged across processes,
-# float16 autocast on the demo profile), so equal to rounding. Measured here (2026-12-03): losses within 2.4e-5,
-# gradient norms within 2.0e-4 relative.
+# 2): the same examples in each step, but sums taken in another order (the gradients are averaged across processes),
+# so equal to rounding. Measured here in float16 autocast (2026-12-03): losses within 2.4e-5, gradient norms within
+# 2.0e-4 relative.
 LOSS_TOLERANCE = 1e-3
 TRAINING = dict(MAX_TRAIN_EXAMPLES="32", NUM_EPOCHS="2", LOGGING_STEPS="1", LORA_DROPOUT="0.0")  # 4 steps an epoch
 

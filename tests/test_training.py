@@ -27,6 +27,7 @@ def configure(monkeypatch, root, prepared_demo):
     shutil.copy(prepared_demo / "spider_dev.json", common.PATHS.spider_dev)
     monkeypatch.setattr(common, "NUM_EPOCHS", EPOCHS)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1, 2))
+    monkeypatch.setattr(common, "COMPUTE_DTYPE", "float16")  # a T4's path (autocast, gradient scaler) on the CPU
 
 
 def read_manifest():
@@ -172,7 +173,7 @@ def test_stopped_and_resumed_run_ends_like_the_uninterrupted_one(
 def test_script_killed_after_its_first_epoch_resumes_to_the_same_adapters(trained_run, prepared_demo, tmp_path):
     """SIGKILL (no clean stop) once epoch 1's checkpoint is complete, run again: the uninterrupted run's adapters."""
     environment = demo_environment(tmp_path, MAX_TRAIN_EXAMPLES=str(TRAIN_EXAMPLES), NUM_EPOCHS=str(EPOCHS))
-    environment.update(EVAL_EPOCHS="1,2", PREPARED_DIR=str(prepared_demo))
+    environment.update(EVAL_EPOCHS="1,2", COMPUTE_DTYPE="float16", PREPARED_DIR=str(prepared_demo))
     lora = tmp_path / "outputs" / "lora"
     killed_then_rerun(files.SCRIPTS[1], environment, lambda: any(lora.glob("checkpoint-*/trainer_state.json")))
     manifest = json.loads((lora / "run_manifest.json").read_text())

@@ -33,7 +33,7 @@ class ModelConfig:
 
 
 def seed_everything(seed):
-    from transformers import set_seed
+    from accelerate.utils import set_seed  # transformers' own pulls in its Trainer: seconds on every script's start
 
     set_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
