@@ -1,5 +1,6 @@
-"""PROFILE=smol reduced to a handful of questions and one short epoch: a real pretrained model (SmolLM2-135M-Instruct,
-converted offline from its GGUF) loads, trains, generates, is scored and reported through the five scripts."""
+"""PROFILE=smol reduced to a handful of questions and one optimizer step: a real pretrained model
+(SmolLM2-135M-Instruct, converted offline from its GGUF) loads, trains, generates, is scored and reported through the
+five scripts."""
 
 import json
 
@@ -11,7 +12,8 @@ from tradeoff.files import SCRIPTS
 
 REDUCED = {
     "PROFILE": "smol",
-    "MAX_TRAIN_EXAMPLES": "16",
+    "MAX_TRAIN_EXAMPLES": "4",  # one optimizer step of 2 x 2: a 135M model's backward costs seconds per example
+    "GRADIENT_ACCUMULATION_STEPS": "2",
     "NUM_EPOCHS": "1",
     "EVAL_EPOCHS": "1",
     "EVALUATION_ENTRIES_SIZE": "4",
@@ -40,7 +42,7 @@ def test_reduced_smol_run_goes_through_every_script(tmp_path):
         assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
     outputs = tmp_path / "outputs"
     manifest = json.loads((outputs / "lora" / "run_manifest.json").read_text())
-    assert manifest["finished"] and manifest["train_examples"] == 16
+    assert manifest["finished"] and manifest["train_examples"] == 4 and manifest["global_step"] == 1
     assert manifest["base_model"].startswith("outputs/cache/smollm2-135m-instruct@sha256:")
     for key in ("base_3shot", "base_0shot", "lora_epoch1"):
         records = [json.loads(line) for line in (outputs / "spider" / f"{key}.jsonl").read_text().splitlines()]

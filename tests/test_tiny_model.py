@@ -54,9 +54,8 @@ def test_pretraining_is_deterministic(tmp_path):
 
     def weights(seed):
         model = tiny_model.build_model(tokenizer)
-        losses = tiny_model.pretrain(
-            model, tokenizer, documents, steps=4, batch_size=2, seq_length=64, seed=seed, log_every=0
-        )
+        settings = dict(tiny_model.PRETRAIN_SETTINGS, steps=4, batch_size=2, seq_length=64)
+        losses = tiny_model.pretrain(model, tokenizer, documents, settings, seed=seed, log_every=0)
         return losses, {name: tensor.clone() for name, tensor in model.state_dict().items()}
 
     first_losses, first = weights(common.SEED)
@@ -70,7 +69,7 @@ def test_pretraining_is_deterministic(tmp_path):
 
 def test_fingerprint_follows_the_pretraining_settings(monkeypatch):
     before = tiny_model.fingerprint(DEMO)
-    monkeypatch.setitem(tiny_model.PRETRAIN_SETTINGS, "steps", tiny_model.PRETRAIN_STEPS + 1)
+    monkeypatch.setitem(tiny_model.PRETRAIN_SETTINGS, "steps", tiny_model.PRETRAIN_SETTINGS["steps"] + 1)
     assert tiny_model.fingerprint(DEMO) != before
 
 

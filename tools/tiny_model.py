@@ -1,14 +1,9 @@
 """Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed.
 
-The tokenizer is a byte-level BPE trained on the demo data with Qwen2's pre-tokenizer, special tokens and chat
-template; the model is a Qwen2ForCausalLM, randomly initialised and then pretrained (full parameters, float32, AdamW,
-seeded, on the CPU) on plain-text documents made of the allowed part of the demo data only: the training questions
-with their SQL, more questions from the same templates (tools/demo_spider.py) less every dev question and every dev
-query, the databases' schemas and .sql scripts, and the MMLU dev examples. Never a dev question or query or an MMLU
-test question, and never the pipeline's chat format: the base model learns to write SQL after "Question: ... SQL:",
-and fine-tuning teaches it to answer the study's prompt. Both are saved with save_pretrained, so the pipeline loads
-them through AutoTokenizer / AutoModelForCausalLM.from_pretrained exactly like a hub model.
-Run directly to (re)build:  python -m tools.tiny_model
+A byte-level BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained
+(float32, AdamW, seeded, CPU) on plain text from the allowed demo data only (see pretraining_documents): never a dev
+question or query, an MMLU test question or the pipeline's chat format, which fine-tuning is left to teach. Both are
+saved with save_pretrained, so the pipeline loads them like a hub model.  Rebuild:  python -m tools.tiny_model
 """
 
 import csv
@@ -29,30 +24,20 @@ DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
 BUILD_INFO = "tiny_model_build.json"
 
 # Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
-# cosine decay to a tenth), AdamW weight decay, gradient clipping, and how often a loss line is printed.
-PRETRAIN_STEPS = 1200
-PRETRAIN_BATCH_SIZE = 8
-PRETRAIN_SEQ_LENGTH = 256
-PRETRAIN_LEARNING_RATE = 3e-3
-PRETRAIN_WARMUP_STEPS = 20
-PRETRAIN_WEIGHT_DECAY = 0.01
-PRETRAIN_MAX_GRAD_NORM = 1.0
-PRETRAIN_LOG_EVERY = 50
-# The templated questions (see pretraining_documents) go this many to a document, after their database's schema.
-PRETRAIN_QUESTIONS_PER_DOCUMENT = 6
-# Bump when the pretraining documents or procedure change in a way the settings above do not show.
-PRETRAIN_FORMAT_VERSION = 2
+# cosine decay to a tenth), AdamW weight decay, gradient clipping, templated questions per document (after their
+# database's schema), and a version to bump when the documents or procedure change in a way these do not show.
 PRETRAIN_SETTINGS = {
-    "steps": PRETRAIN_STEPS,
-    "batch_size": PRETRAIN_BATCH_SIZE,
-    "seq_length": PRETRAIN_SEQ_LENGTH,
-    "learning_rate": PRETRAIN_LEARNING_RATE,
-    "warmup_steps": PRETRAIN_WARMUP_STEPS,
-    "weight_decay": PRETRAIN_WEIGHT_DECAY,
-    "max_grad_norm": PRETRAIN_MAX_GRAD_NORM,
-    "questions_per_document": PRETRAIN_QUESTIONS_PER_DOCUMENT,
-    "version": PRETRAIN_FORMAT_VERSION,
+    "steps": 1200,
+    "batch_size": 8,
+    "seq_length": 256,
+    "learning_rate": 3e-3,
+    "warmup_steps": 20,
+    "weight_decay": 0.01,
+    "max_grad_norm": 1.0,
+    "questions_per_document": 6,
+    "version": 2,
 }
+PRETRAIN_LOG_EVERY = 50
 # The architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU. Every projection width
 # is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32 wide, the narrowest
 # vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B. Four layers, not two: at two, the pretrained
@@ -122,14 +107,10 @@ def train_entries(demo_dir):
 
 
 def pretraining_documents(demo_dir, synthetic=True):
-    """The plain-text pretraining documents, in a fixed order. Allowed sources only (see the module docstring).
-
-    The training questions, then (synthetic) more questions from the same templates (tools/demo_spider.py) on every
-    database, less every dev question and every dev query, PRETRAIN_QUESTIONS_PER_DOCUMENT to a document after their
-    database's schema, each as "Question: ...", then "SQL: ..."; then the databases' .sql scripts and the MMLU dev
-    examples in the harness layout. Within a document, questions are a blank line apart (where the pipeline's SQL
-    extraction stops reading); pretraining_batches ends each document with the end of sequence. synthetic=False:
-    the training questions only, for the tokenizer's corpus."""
+    """The plain-text pretraining documents, in a fixed order: the training questions and (synthetic) more from the
+    same templates (tools/demo_spider.py), every dev question and query left out, a few to a document after their
+    database's schema as "Question: ...\nSQL: ...", a blank line apart (where SQL extraction stops reading); then the
+    databases' .sql scripts and the MMLU dev examples in the harness layout. synthetic=False: the tokenizer's share."""
     demo_dir = Path(demo_dir)
     schemas = schema_texts(demo_dir)
     pool = {}
@@ -140,13 +121,10 @@ def pretraining_documents(demo_dir, synthetic=True):
         excluded = {text for entry in dev for text in (entry["question"], entry["query"])}
         for db_id, pairs in demo_spider.synthetic_questions(demo_dir / "spider", common.SEED, excluded).items():
             pool[db_id] = pool.get(db_id, []) + [pair for pair in pairs if pair not in pool.get(db_id, [])]
-    documents = []
+    documents, size = [], PRETRAIN_SETTINGS["questions_per_document"]
     for db_id in sorted(pool):
         pairs = [f"Question: {question}\nSQL: {query}" for question, query in pool[db_id]]
-        for start in range(0, len(pairs), PRETRAIN_QUESTIONS_PER_DOCUMENT):
-            documents.append(
-                schemas[db_id] + "\n" + "\n\n".join(pairs[start : start + PRETRAIN_QUESTIONS_PER_DOCUMENT])
-            )
+        documents += [schemas[db_id] + "\n" + "\n\n".join(pairs[i : i + size]) for i in range(0, len(pairs), size)]
     for db_id in sorted(schemas):
         script = demo_dir / "spider" / "sql" / f"{db_id}.sql"
         if script.exists():
@@ -234,15 +212,11 @@ def build_model(tokenizer):
 
 
 def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed=common.SEED):
-    """steps batches of token windows, shape (batch_size, seq_length), from a seeded stream of the documents.
-
-    The documents are shuffled with the seed, again on each pass, tokenised, each followed by the tokenizer's end of
-    sequence (<|im_end|>, as Qwen2-Instruct's), and packed end to end; consecutive
-    windows of seq_length tokens form the batches. The same seed gives the same batches."""
+    """steps batches of seq_length-token windows: the documents shuffled with the seed on each pass, each ended by
+    the end of sequence (<|im_end|>, as Qwen2-Instruct's), packed end to end."""
     import torch
 
-    end = [tokenizer.eos_token_id]  # each document ends with the end of sequence, as a pretraining corpus's do
-    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] + end for text in documents]
+    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for text in documents]
     rng = random.Random(f"{seed}:pretraining-order")
     needed = steps * batch_size * seq_length
     stream = []
@@ -255,17 +229,7 @@ def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, see
     return tokens.view(steps, batch_size, seq_length)
 
 
-def pretrain(
-    model,
-    tokenizer,
-    documents,
-    steps=PRETRAIN_STEPS,
-    batch_size=PRETRAIN_BATCH_SIZE,
-    seq_length=PRETRAIN_SEQ_LENGTH,
-    learning_rate=PRETRAIN_LEARNING_RATE,
-    seed=common.SEED,
-    log_every=PRETRAIN_LOG_EVERY,
-):
+def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=common.SEED, log_every=PRETRAIN_LOG_EVERY):
     """Full-parameter causal-LM training in float32 with AdamW, deterministic for a given seed; returns the losses."""
     import torch
 
@@ -275,12 +239,13 @@ def pretrain(
     # One thread: the same arithmetic whatever the core count, and no stalls when other processes share the cores
     # (tiny matrices gain little from a second thread, and lose a lot when one is descheduled).
     torch.set_num_threads(1)
+    steps, batch_size, seq_length = settings["steps"], settings["batch_size"], settings["seq_length"]
     batches = pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed)
     model.float().train()
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=learning_rate, betas=(0.9, 0.95), weight_decay=PRETRAIN_WEIGHT_DECAY, foreach=False
+        model.parameters(), settings["learning_rate"], (0.9, 0.95), weight_decay=settings["weight_decay"], foreach=False
     )
-    warmup = min(PRETRAIN_WARMUP_STEPS, max(steps - 1, 1))
+    warmup = min(settings["warmup_steps"], max(steps - 1, 1))
 
     def factor(step):  # linear warmup, then cosine down to a tenth of the peak
         if step < warmup:
@@ -299,7 +264,7 @@ def pretrain(
                 raise PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), PRETRAIN_MAX_GRAD_NORM)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"])
             optimizer.step()
             scheduler.step()
             losses.append(loss.item())
