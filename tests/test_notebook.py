@@ -36,7 +36,12 @@ def code_cells(notebook):
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
+def files_of(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
 def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, tmp_path, monkeypatch):
+    """Also the finished run run again, the way a Colab user reruns it: it computes and changes nothing."""
     run = shutil.copytree(demo_run, tmp_path / "run")  # the scripts take the run's lock: the other worker reads it
     env = {
         "PROFILE": "demo",
@@ -69,6 +74,7 @@ def test_the_notebook_runs_every_cell_and_ends_with_the_report(demo_run, tmp_pat
     assert shown[0].data["text/markdown"] == (run / "outputs" / "report.md").read_text(encoding="utf-8")
     assert len(shown[1].data["image/png"]) > 1000
     assert NOTEBOOK.read_bytes() == before  # executed in memory: the file users open is left as it is
+    assert files_of(run) == files_of(demo_run)
 
 
 def test_a_failing_step_fails_its_cell_and_stops_the_notebook(tmp_path, monkeypatch):
