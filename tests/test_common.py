@@ -1,6 +1,7 @@
 """common.py: overrides and their errors, the valid ranges, the profiles; the prompts the study's figures show."""
 
 import collections
+import os
 import re
 import runpy
 import subprocess
@@ -56,6 +57,7 @@ def test_environment_overrides_reach_the_scripts_and_a_bad_one_is_one_line_exit_
     """In a real process: what a script importing common sees, and how it stops."""
     code = "import common; print(common.EVALUATION_ENTRIES_SIZE, common.EVAL_EPOCHS, common.LEARNING_RATE)"
     env = {"PATH": "/usr/bin:/bin", "PROFILE": "paper", "EVAL_EPOCHS": "1,5", "LEARNING_RATE": "1e-4"}
+    env |= {name: value for name, value in os.environ.items() if name == "PYTHONPATH"}  # where the packages may be
     for size, returncode in (("1034", 0), ("all", 2)):
         result = subprocess.run(
             [sys.executable, "-c", code],

@@ -59,20 +59,20 @@ def test_the_report_is_the_per_example_files(demo_run):
 
 
 @pytest.mark.parametrize(
-    "script, benchmark, key, lines", [(SCRIPTS[2], "spider", "base_3shot", 20), (SCRIPTS[4], "mmlu", "lora_epoch3", 10)]
+    "script, kind, key, lines", [(SCRIPTS[2], "spider", "base_3shot", 20), (SCRIPTS[4], "mmlu", "lora_epoch3", 10)]
 )
-def test_killed_evaluation_resumes_to_the_same_records(demo_run, tmp_path, script, benchmark, key, lines):
+def test_killed_evaluation_resumes_to_the_same_records(demo_run, tmp_path, script, kind, key, lines):
     """An evaluation killed mid-way through one file of records (the others done), run again, ends with the shared
     run's records (and report). Script 3 shares script 2's loop."""
     root = copy_of_run(demo_run, tmp_path)
-    folder = root / "outputs" / benchmark
+    folder = root / "outputs" / kind
     for path in folder.glob(f"{key}.*"):
         path.unlink()
     conftest.killed_then_rerun(
         script, demo_environment(root), lambda: conftest.line_count(folder / f"{key}.jsonl") >= lines
     )
-    for done in SPIDER_KEYS if benchmark == "spider" else MMLU_KEYS:
-        assert records(root, benchmark, done) == records(demo_run, benchmark, done), done
+    for done in SPIDER_KEYS if kind == "spider" else MMLU_KEYS:
+        assert records(root, kind, done) == records(demo_run, kind, done), done
     report, expected = ((run / "outputs/report.md").read_text().splitlines() for run in (root, demo_run))
     assert [line for line in report if "as of:" not in line] == [line for line in expected if "as of:" not in line]
     assert not list(root.rglob(".*.tmp-*"))

@@ -335,3 +335,14 @@ def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_
         files.run_main(failing, outputs, "the problem; the fix")
     assert exit_.value.code == 2 and capsys.readouterr().err == "error: the problem; the fix\n"
     assert not (outputs / files.LOCK_NAME).exists()
+
+
+def test_more_processes_than_gpus_on_a_machine_is_one_line(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(PipelineError, match=r"^2 processes on this machine but 1 GPU\(s\).*--nproc_per_node=1\)"):
+        files.distributed()

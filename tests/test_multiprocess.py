@@ -39,6 +39,7 @@ def launch(root, script, processes=PROCESSES, launcher="torchrun", args=(), wait
         command += [f"--num_processes={processes}"]
     threads = str(max(1, (os.cpu_count() or 1) // processes))
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads, **demo_environment(root, **changes))
+    env["CUDA_VISIBLE_DEVICES"] = ""  # CPU processes also on a machine with fewer GPUs than processes
     run = subprocess.Popen(
         [*command, str(PROJECT_DIR / script), *args],
         env=env,

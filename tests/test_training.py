@@ -69,8 +69,8 @@ def answer_loss(llm, tokenizer, entries):
     for entry in entries:
         prompt = tokenizer(spider.render(tokenizer, spider.messages(entry)), add_special_tokens=False)["input_ids"]
         answer = tokenizer(entry["query"] + "<|im_end|>", add_special_tokens=False)["input_ids"]
-        input_ids = torch.tensor([prompt + answer])
-        labels = torch.tensor([[-100] * len(prompt) + answer])
+        input_ids = torch.tensor([prompt + answer], device=llm.device)
+        labels = torch.tensor([[-100] * len(prompt) + answer], device=llm.device)
         losses.append(llm(input_ids=input_ids, labels=labels).loss.item())
     return sum(losses) / len(losses)
 
@@ -141,8 +141,8 @@ def test_over_long_examples_are_dropped_and_counted(prepared_demo):
 def test_saved_adapter_reloads_on_the_4bit_base_and_changes_the_logits(trained_run):
     config = common.model_config()
     tokenizer = model.load_tokenizer(config)
-    inputs = tokenizer(["SELECT count(*) FROM"], return_tensors="pt")
     base = model.load_model(config)
+    inputs = tokenizer(["SELECT count(*) FROM"], return_tensors="pt").to(base.device)
     assert type(base.model.layers[0].self_attn.q_proj).__name__ == "Linear4bit"
     adapted = model.load_model(config, training.adapter_path(trained_run["paths"], 2))
     with torch.no_grad():

@@ -234,8 +234,8 @@ def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=commo
     import torch
 
     torch.manual_seed(seed)
-    # Deterministic kernels: the same weights from the same seed, with any number of threads (a build on 2 threads,
-    # 1.8 times faster here than on one, equals a 1-thread build byte for byte).
+    # Deterministic kernels: the same weights from the same seed on a given CPU and thread count (here a build on 2
+    # threads, 1.8 times faster than on one, equals a 1-thread build byte for byte; not so on every CPU).
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     steps, batch_size, seq_length = settings["steps"], settings["batch_size"], settings["seq_length"]

@@ -108,6 +108,12 @@ def distributed():
     import torch
     from accelerate import PartialState
 
+    gpus, local = torch.cuda.device_count(), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if torch.cuda.is_available() and local > gpus:  # each process takes its own GPU
+        raise PipelineError(
+            f"{local} processes on this machine but {gpus} GPU(s): start at most one per GPU "
+            f"(torchrun --nproc_per_node={gpus}), or one process for all of them"
+        )
     return PartialState(cpu=not torch.cuda.is_available())
 
 
