@@ -1,12 +1,9 @@
-"""Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed.
-
-A byte-level BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained
-(float32, AdamW, seeded, CPU) on plain text from the allowed demo data only (see pretraining_documents): never a dev
-question or query, an MMLU test question or the pipeline's chat format, which fine-tuning is left to teach. Both are
-saved with save_pretrained, so the pipeline loads them like a hub model.  Rebuild:  python -m tools.tiny_model
+"""Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed: a byte-level
+BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained on plain text from
+the allowed demo data only: never a dev question or query, an MMLU test question or the pipeline's chat format, which
+fine-tuning is left to teach. Saved with save_pretrained, like a hub model.  Rebuild:  python -m tools.tiny_model
 """
 
-import csv
 import hashlib
 import json
 import math
@@ -72,8 +69,7 @@ QWEN2_CHAT_TEMPLATE = (
 
 
 def training_corpus(demo_dir):
-    """The tokenizer's corpus: the allowed demo text only (the pretraining documents with the training questions for
-    the templated ones: schemas, training questions and SQL, the .sql scripts, MMLU dev), plus the prompt wording.
+    """The tokenizer's corpus: the pretraining documents without the synthetic questions, plus the prompt wording.
     Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
     texts = pretraining_documents(demo_dir, synthetic=False)
     texts.append(
@@ -98,12 +94,8 @@ def schema_texts(demo_dir):
 
 
 def train_entries(demo_dir):
-    spider = Path(demo_dir) / "spider"
-    entries = []
-    for name in ("train_spider.json", "train_others.json"):
-        if (spider / name).exists():
-            entries += json.loads((spider / name).read_text(encoding="utf-8"))
-    return entries
+    paths = [Path(demo_dir) / "spider" / name for name in ("train_spider.json", "train_others.json")]
+    return [entry for path in paths if path.exists() for entry in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def pretraining_documents(demo_dir, synthetic=True):
@@ -130,16 +122,8 @@ def pretraining_documents(demo_dir, synthetic=True):
         if script.exists():
             documents.append(script.read_text(encoding="utf-8").strip())
     for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv")):
-        subject = path.name[: -len("_dev.csv")]
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        blocks = [
-            mmlu.question_block(
-                {"question": row[0], "choices": row[1:5], "answer": mmlu.LETTERS.index(row[5].strip())},
-                with_answer=True,
-            )
-            for row in rows
-        ]
+        subject = path.name.removesuffix("_dev.csv")
+        blocks = [mmlu.question_block(item, with_answer=True) for item in mmlu.csv_rows(path, subject)]
         documents.append(mmlu.subject_header(subject) + "\n\n".join(blocks))
     return documents
 
@@ -212,8 +196,8 @@ def build_model(tokenizer):
 
 
 def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed=common.SEED):
-    """steps batches of seq_length-token windows: the documents shuffled with the seed on each pass, each ended by
-    the end of sequence (<|im_end|>, as Qwen2-Instruct's), packed end to end."""
+    """The documents, each ended by <|im_end|> (Qwen2-Instruct's eos), shuffled with the seed on each pass and packed
+    end to end into steps x batch_size windows of seq_length tokens."""
     import torch
 
     encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for text in documents]
