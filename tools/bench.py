@@ -58,12 +58,8 @@ def bench_sharded_evaluation(paths):
         env["OMP_NUM_THREADS"] = str(max(1, threads // count))
         seconds = [run_measured(script, env, launcher if count > 1 else ())[0] for script in files.SCRIPTS[2:]]
         records[count] = {path: path.read_bytes() for path in paths.outputs.glob("*/*.jsonl")}
-        split = " / ".join(f"{s:.1f}" for s in seconds)
-        show(
-            f"demo evaluation, {count} process(es)",
-            f"{sum(seconds):.1f} s",
-            f"{split} s; {env['OMP_NUM_THREADS']} threads each",
-        )
+        note = " / ".join(f"{s:.1f}" for s in seconds) + f" s; {env['OMP_NUM_THREADS']} threads each"
+        show(f"demo evaluation, {count} process(es)", f"{sum(seconds):.1f} s", note)
     same = sum(records[1][name] == records[2].get(name) for name in records[1])
     show("sharded records identical to one process", f"{same} of {len(records[1])} files", "byte for byte")
 

@@ -1,9 +1,8 @@
 """The paper profile at full size, measured (make bench-gpu): Qwen2-7B-Instruct's exact architecture with seeded
-random weights (configs/qwen2-7b-instruct.json) through the project's own code: 4-bit loading, script 1's LoRA and
-trainer, batched generation as scripts 2-3 do it and MMLU letter scoring. Random weights cost exactly the FLOPs and
-bytes of the real ones; what they say is noise. Prompt lengths are the real prompts' (configs/prompt_lengths.json),
-written in words that are one token each. Rows print as they are measured, and again as one table at the end; an
-optional section (T4 verdict, vLLM) that fails prints one row saying why.
+random weights (configs/qwen2-7b-instruct.json: the real FLOPs and bytes) through the project's own code: 4-bit
+loading, script 1's LoRA and trainer, batched generation as scripts 2-3 do it and MMLU letter scoring, at the real
+prompts' lengths (configs/prompt_lengths.json) in one-token words. Rows print as measured, and again as one table at
+the end; an optional section (T4 verdict, vLLM) that fails prints one row saying why.
 
     PROFILE=paper python -m tools.bench_gpu                        # full size: a CUDA GPU, ~16 GB of disk once
     PROFILE=paper BENCH_GPU_SCALE=tiny python -m tools.bench_gpu   # same code, shrunken model, CPU, < 2 minutes
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 import common
-from tools.measure_prompt_lengths import tiny_model_folder
+from tools import ensure_built, tiny_model
 from tradeoff import PipelineError, files, mmlu, model, spider, training, vllm_engine
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")
@@ -47,8 +46,8 @@ SIZES = {
     "full": {"train_steps": 4, "questions": 64, "batch1": 4, "mmlu": 64, "t4_batches": (1, 2, 4, 8, 16)},
     "tiny": {"train_steps": 1, "questions": 16, "batch1": 1, "mmlu": 16, "t4_batches": (1, 2)},
 }[SCALE]
-SHARD_BYTES = 2 * 2**30
 GiB = 2**30
+SHARD_BYTES = 2 * GiB
 TABLE = []  # every row shown so far, printed again as one table at the end
 
 
@@ -66,7 +65,6 @@ def print_table():
 
 
 def timed(run, *args, **kwargs):
-    """(run(*args, **kwargs), its wall seconds)."""
     started = time.perf_counter()
     return run(*args, **kwargs), time.perf_counter() - started
 
@@ -112,7 +110,7 @@ def prepare_model():
     folder = common.project_path(common.CACHE_DIR) / ("bench-qwen2-7b" if SCALE == "full" else "bench-qwen2-tiny")
     if not (folder / "config.json").exists():
         print(f"writing {folder} (once)", flush=True)
-        write_model(folder, tiny_model_folder())
+        write_model(folder, ensure_built(tiny_model, tiny_model.TARGET))
     return dataclasses.replace(common.model_config(), name=folder.name, source=str(folder))
 
 

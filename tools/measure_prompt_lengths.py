@@ -1,10 +1,7 @@
-"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (configs/prompt_lengths.json).
-
-Renders the reference slices of the real benchmarks (../shared/reference-data: Spider dev, 179 questions of three
-databases with tables.json; MMLU management dev/test CSVs) with the project's own prompts and the Qwen2 chat
-template, and writes only length statistics: never the data itself.
-
-    python -m tools.measure_prompt_lengths [REFERENCE_DIR]
+"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (configs/prompt_lengths.json):
+the reference slices (../shared/reference-data: Spider dev, 179 questions of three databases; MMLU management dev and
+test) rendered with the project's prompts and the Qwen2 chat template. Writes length statistics only, never the data.
+Run:  python -m tools.measure_prompt_lengths [REFERENCE_DIR]
 """
 
 import json
@@ -34,11 +31,6 @@ HOW_COUNTED = (
     "tools/bench_gpu.py uses; 'tiny_bpe_tokens' (the tiny model's 1k-vocabulary BPE, about 2.3 characters a token) "
     "over-counts Qwen2 and is for comparison only."
 )
-
-
-def tiny_model_folder():
-    """The demo's tiny model, built on first use: its tokenizer carries a copy of Qwen2's chat template."""
-    return ensure_built(tiny_model, common.project_path(common.PROFILES["demo"]["MODEL_NAME"]))
 
 
 def rendered_prompts(tokenizer, reference_dir):
@@ -95,7 +87,7 @@ def main(argv=None):
     from transformers import AutoTokenizer
 
     reference_dir = Path((argv or sys.argv[1:] or [REFERENCE_DIR])[0])
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_folder())
+    tokenizer = AutoTokenizer.from_pretrained(ensure_built(tiny_model, tiny_model.TARGET))  # Qwen2's chat template
     kinds = {kind: statistics(texts, tokenizer) for kind, texts in rendered_prompts(tokenizer, reference_dir).items()}
     table = {"how_counted": HOW_COUNTED, "chars_per_qwen2_token": CHARS_PER_QWEN2_TOKEN, "prompts": kinds}
     files.write_text(OUTPUT, json.dumps(table, indent=1) + "\n")

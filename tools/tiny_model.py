@@ -18,6 +18,7 @@ from tools import demo_spider
 from tradeoff import PipelineError, mmlu, spider
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
+TARGET = common.project_path(common.PROFILES["demo"]["MODEL_NAME"])
 BUILD_INFO = "tiny_model_build.json"
 
 # Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
@@ -282,5 +283,4 @@ def build(target_dir, demo_dir=DEMO_DIR):
 
 
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else common.PROFILES["demo"]["MODEL_NAME"]
-    print(f"built {build(common.project_path(target))}")
+    print(f"built {build(common.project_path(sys.argv[1]) if len(sys.argv) > 1 else TARGET)}")
