@@ -1,12 +1,7 @@
-"""Speed and memory of the pipeline on the demo profile, measured, printed as one table (make bench):
-
-1. the whole demo, scripts 0 to 4 each in its own process as a user runs them (into a temporary folder): wall time,
-   peak memory (max RSS), training throughput from the run's manifest;
-2. generation at batch size 1 (the study's way) against batched, on the same prompts; MMLU letter scoring;
-3. the DeepEval execution metric's cost per 1000 examples;
-4. the demo's evaluations (scripts 2-4, every result recomputed) on 1 process and on 2 (torchrun, gloo), the same
-   threads in all: the wall time of each and whether their records are identical;
-5. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts.
+"""Speed and memory of the pipeline on the demo profile, measured, printed as one table (make bench): the whole demo
+(scripts 0-4 each in its own process, as a user runs them), its evaluations on 1 process and on 2 (torchrun), batch
+size 1 against batched generation, MMLU letter scoring, the execution metric's cost and, where vLLM is installed
+(.venv-vllm/bin/python -m tools.bench), the HF and vLLM engines on the same prompts.
 """
 
 import dataclasses
@@ -27,7 +22,7 @@ GENERATION_PROMPTS = 32
 
 
 def run_measured(script, env, launcher=()):
-    """Run one script; return (seconds, peak RSS in GiB of that process alone)."""
+    """(seconds, peak RSS in GiB of that process alone) of one script run."""
     started = time.time()
     command = [*launcher, script] if launcher else [sys.executable, script]
     process = subprocess.Popen(command, env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)

@@ -8,7 +8,6 @@ import json
 import math
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import common
@@ -35,11 +34,8 @@ HOW_COUNTED = (
 
 def rendered_prompts(tokenizer, reference_dir):
     """{kind: [rendered text]} for each prompt the pipeline sends to the model."""
-    with tempfile.TemporaryDirectory() as name:  # the slice as a release whose train split is its dev split
-        links = {"tables.json": "tables.json", "dev.json": "dev.json", "train_spider.json": "dev.json"}
-        for link, target in dict(links, database="database").items():
-            (Path(name) / link).symlink_to(reference_dir / "spider-sample" / target)
-        dev = spider.read_release(Path(name))[1]
+    sample = reference_dir / "spider-sample"
+    dev = spider.release_entries(sample / "dev.json", tiny_model.schema_texts(sample), sample)
     shots = random.Random(common.SEED).sample(dev, common.BASELINE_SHOTS)
     mmlu_dev, mmlu_test = (
         mmlu.csv_rows(reference_dir / "mmlu-sample" / split / f"management_{split}.csv", "management")

@@ -81,10 +81,10 @@ def training_corpus(demo_dir):
     return texts
 
 
-def schema_texts(demo_dir):
-    """db_id -> schema text as the pipeline writes it, for every demo database (tables.json)."""
+def schema_texts(spider_dir):
+    """db_id -> schema text as the pipeline writes it, for every database of a Spider release's tables.json."""
     texts = {}
-    for database in json.loads((Path(demo_dir) / "spider" / "tables.json").read_text(encoding="utf-8")):
+    for database in json.loads((Path(spider_dir) / "tables.json").read_text(encoding="utf-8")):
         columns = database["column_names_original"]
         tables = [
             (table, [name for owner, name in columns if owner == index])
@@ -105,7 +105,7 @@ def pretraining_documents(demo_dir, synthetic=True):
     database's schema as "Question: ...\nSQL: ...", a blank line apart (where SQL extraction stops reading); then the
     databases' .sql scripts and the MMLU dev examples in the harness layout. synthetic=False: the tokenizer's share."""
     demo_dir = Path(demo_dir)
-    schemas = schema_texts(demo_dir)
+    schemas = schema_texts(demo_dir / "spider")
     pool = {}
     for entry in train_entries(demo_dir):
         pool.setdefault(entry["db_id"], []).append((entry["question"], entry["query"]))
@@ -180,9 +180,8 @@ def build_model(tokenizer):
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    sizes = dict(TINY_MODEL, vocab_size=len(tokenizer))
     config = Qwen2Config(
-        **sizes,
+        **dict(TINY_MODEL, vocab_size=len(tokenizer)),
         tie_word_embeddings=True,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -241,8 +240,7 @@ def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=commo
     losses, start = [], time.time()
     print(f"pretraining the tiny model: {steps} steps x {batch_size} x {seq_length} tokens", flush=True)
     try:
-        for step in range(steps):
-            batch = batches[step]
+        for step, batch in enumerate(batches):
             loss = model(input_ids=batch, labels=batch).loss
             if not torch.isfinite(loss):
                 raise PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
@@ -254,10 +252,8 @@ def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=commo
             losses.append(loss.item())
             if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
                 recent = losses[-log_every:]
-                print(
-                    f"  step {step + 1}/{steps}: loss {sum(recent) / len(recent):.3f} ({time.time() - start:.0f} s)",
-                    flush=True,
-                )
+                mean = sum(recent) / len(recent)
+                print(f"  step {step + 1}/{steps}: loss {mean:.3f} ({time.time() - start:.0f} s)", flush=True)
     finally:
         torch.use_deterministic_algorithms(deterministic)
     model.eval()
