@@ -37,10 +37,8 @@ def rendered_prompts(tokenizer, reference_dir):
     sample = reference_dir / "spider-sample"
     dev = spider.release_entries(sample / "dev.json", tiny_model.schema_texts(sample), sample)
     shots = random.Random(common.SEED).sample(dev, common.BASELINE_SHOTS)
-    mmlu_dev, mmlu_test = (
-        mmlu.csv_rows(reference_dir / "mmlu-sample" / split / f"management_{split}.csv", "management")
-        for split in ("dev", "test")
-    )
+    mmlu_dir = reference_dir / "mmlu-sample"
+    mmlu_dev, mmlu_test = (mmlu.csv_rows(mmlu_dir / s / f"management_{s}.csv", "management") for s in ("dev", "test"))
 
     def mmlu_prompts(prompt_format):
         return [mmlu.prompt(tokenizer, item, mmlu_dev, common.MMLU_SHOTS, prompt_format) for item in mmlu_test]
