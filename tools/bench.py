@@ -21,11 +21,10 @@ from tradeoff import files, mmlu, model, spider, sql_scoring, vllm_engine
 GENERATION_PROMPTS = 32
 
 
-def run_measured(script, env, launcher=()):
+def run_measured(script, env, launcher=(sys.executable,)):
     """(seconds, peak RSS in GiB of that process alone) of one script run."""
     started = time.time()
-    command = [*launcher, script] if launcher else [sys.executable, script]
-    process = subprocess.Popen(command, env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([*launcher, script], env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{script} failed ({os.waitstatus_to_exitcode(status)})")
@@ -47,11 +46,11 @@ def bench_sharded_evaluation(paths):
     env = dict(os.environ, PROFILE="demo", PREPARED_DIR=str(paths.prepared), OUTPUT_DIR=str(paths.outputs))
     threads, records = os.cpu_count() or 1, {}
     for count in (1, 2):
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"]
+        torchrun = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"] if count > 1 else []
         for folder in (paths.spider_results, paths.mmlu_results):
             shutil.rmtree(folder, ignore_errors=True)
         env["OMP_NUM_THREADS"] = str(max(1, threads // count))
-        seconds = [run_measured(script, env, launcher if count > 1 else ())[0] for script in files.SCRIPTS[2:]]
+        seconds = [run_measured(script, env, [sys.executable, *torchrun])[0] for script in files.SCRIPTS[2:]]
         records[count] = {path: path.read_bytes() for path in paths.outputs.glob("*/*.jsonl")}
         note = " / ".join(f"{s:.1f}" for s in seconds) + f" s; {env['OMP_NUM_THREADS']} threads each"
         show(f"demo evaluation, {count} process(es)", f"{sum(seconds):.1f} s", note)

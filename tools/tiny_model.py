@@ -100,10 +100,9 @@ def train_entries(demo_dir):
 
 
 def pretraining_documents(demo_dir, synthetic=True):
-    """The plain-text pretraining documents, in a fixed order: the training questions and (synthetic) more from the
-    same templates (tools/demo_spider.py), every dev question and query left out, a few to a document after their
-    database's schema as "Question: ...\nSQL: ...", a blank line apart (where SQL extraction stops reading); then the
-    databases' .sql scripts and the MMLU dev examples in the harness layout. synthetic=False: the tokenizer's share."""
+    """The pretraining documents, in a fixed order: training questions and (synthetic) more from demo_spider's
+    templates but no dev question or query, a few per document after their schema ("Question: ...\nSQL: ...", a blank
+    line apart: where SQL extraction stops); then the .sql scripts and the MMLU dev examples in the harness layout."""
     demo_dir = Path(demo_dir)
     schemas = schema_texts(demo_dir / "spider")
     pool = {}
