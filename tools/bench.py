@@ -1,12 +1,7 @@
-"""Speed and memory of the pipeline on the demo profile, measured, printed as one table (make bench):
-
-1. the whole demo, scripts 0 to 4 each in its own process as a user runs them (into a temporary folder): wall time,
-   peak memory (max RSS), training throughput from the run's manifest;
-2. generation at batch size 1 (the study's way) against batched, on the same prompts; MMLU letter scoring;
-3. the DeepEval execution metric's cost per 1000 examples;
-4. the demo's evaluations (scripts 2-4, every result recomputed) on 1 process and on 2 (torchrun, gloo), the same
-   threads in all: the wall time of each and whether their records are identical;
-5. where vLLM is installed (.venv-vllm/bin/python -m tools.bench): the HF and vLLM engines on the same prompts.
+"""Speed and memory of the pipeline on the demo profile, measured, printed as one table (make bench): the whole demo
+(scripts 0-4 each in its own process, as a user runs them), its evaluations on 1 process and on 2 (torchrun), batch
+size 1 against batched generation, MMLU letter scoring, the execution metric's cost and, where vLLM is installed
+(.venv-vllm/bin/python -m tools.bench), the HF and vLLM engines on the same prompts.
 """
 
 import dataclasses
@@ -26,11 +21,10 @@ from tradeoff import files, mmlu, model, spider, sql_scoring, vllm_engine
 GENERATION_PROMPTS = 32
 
 
-def run_measured(script, env, launcher=()):
-    """Run one script; return (seconds, peak RSS in GiB of that process alone)."""
+def run_measured(script, env, launcher=(sys.executable,)):
+    """(seconds, peak RSS in GiB of that process alone) of one script run."""
     started = time.time()
-    command = [*launcher, script] if launcher else [sys.executable, script]
-    process = subprocess.Popen(command, env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([*launcher, script], env=env, cwd=common.PROJECT_DIR, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{script} failed ({os.waitstatus_to_exitcode(status)})")
@@ -52,18 +46,14 @@ def bench_sharded_evaluation(paths):
     env = dict(os.environ, PROFILE="demo", PREPARED_DIR=str(paths.prepared), OUTPUT_DIR=str(paths.outputs))
     threads, records = os.cpu_count() or 1, {}
     for count in (1, 2):
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"]
+        torchrun = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={count}"] if count > 1 else []
         for folder in (paths.spider_results, paths.mmlu_results):
             shutil.rmtree(folder, ignore_errors=True)
         env["OMP_NUM_THREADS"] = str(max(1, threads // count))
-        seconds = [run_measured(script, env, launcher if count > 1 else ())[0] for script in files.SCRIPTS[2:]]
+        seconds = [run_measured(script, env, [sys.executable, *torchrun])[0] for script in files.SCRIPTS[2:]]
         records[count] = {path: path.read_bytes() for path in paths.outputs.glob("*/*.jsonl")}
-        split = " / ".join(f"{s:.1f}" for s in seconds)
-        show(
-            f"demo evaluation, {count} process(es)",
-            f"{sum(seconds):.1f} s",
-            f"{split} s; {env['OMP_NUM_THREADS']} threads each",
-        )
+        note = " / ".join(f"{s:.1f}" for s in seconds) + f" s; {env['OMP_NUM_THREADS']} threads each"
+        show(f"demo evaluation, {count} process(es)", f"{sum(seconds):.1f} s", note)
     same = sum(records[1][name] == records[2].get(name) for name in records[1])
     show("sharded records identical to one process", f"{same} of {len(records[1])} files", "byte for byte")
 

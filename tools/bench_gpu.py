@@ -1,9 +1,8 @@
 """The paper profile at full size, measured (make bench-gpu): Qwen2-7B-Instruct's exact architecture with seeded
-random weights (configs/qwen2-7b-instruct.json) through the project's own code: 4-bit loading, script 1's LoRA and
-trainer, batched generation as scripts 2-3 do it and MMLU letter scoring. Random weights cost exactly the FLOPs and
-bytes of the real ones; what they say is noise. Prompt lengths are the real prompts' (configs/prompt_lengths.json),
-written in words that are one token each. Rows print as they are measured, and again as one table at the end; an
-optional section (T4 verdict, vLLM) that fails prints one row saying why.
+random weights (configs/qwen2-7b-instruct.json: the real FLOPs and bytes) through the project's own code: 4-bit
+loading, script 1's LoRA and trainer, batched generation as scripts 2-3 do it and MMLU letter scoring, at the real
+prompts' lengths (configs/prompt_lengths.json) in one-token words. Rows print as measured, and again as one table at
+the end; an optional section (T4 verdict, vLLM) that fails prints one row saying why.
 
     PROFILE=paper python -m tools.bench_gpu                        # full size: a CUDA GPU, ~16 GB of disk once
     PROFILE=paper BENCH_GPU_SCALE=tiny python -m tools.bench_gpu   # same code, shrunken model, CPU, < 2 minutes
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 import common
-from tools.measure_prompt_lengths import tiny_model_folder
+from tools import ensure_built, tiny_model
 from tradeoff import PipelineError, files, mmlu, model, spider, training, vllm_engine
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")
@@ -38,17 +37,16 @@ TINY = dict(vocab_size=1024, hidden_size=128, head_dim=64, intermediate_size=640
             num_attention_heads=7, num_key_value_heads=1)  # fmt: skip
 TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, 1034  # train_spider + train_others; Spider dev
 ANSWER_TOKENS = 40  # a typical SQL answer (configs/prompt_lengths.json: spider_answer p50 35, p75 47)
-# The T4 cap, 15e9 bytes = 13.97 GiB, on the caching allocator (what set_per_process_memory_fraction limits): torch
-# reports a Colab T4's total as 14.75 GiB (nvidia-smi: 15360 MiB; ECC keeps the rest of its 16 GB), less its CUDA
-# context (about 0.3-0.5 GiB, outside the allocator) that leaves ~14.3 GiB for tensors; 13.97 GiB errs below it, so a
-# "fits" holds on a real T4 and a "does not fit" within ~0.3 GiB of the cap may still fit there.
+# The T4 cap on the caching allocator (what set_per_process_memory_fraction limits), 15e9 bytes = 13.97 GiB: a Colab
+# T4 reports 14.75 GiB to torch (ECC keeps the rest of its 16 GB), ~14.3 GiB less its CUDA context (outside the
+# allocator). Erring low, a "fits" holds on a real T4; a "does not fit" within ~0.3 GiB of the cap may still fit.
 T4_CAP_BYTES = 15e9
 SIZES = {
     "full": {"train_steps": 4, "questions": 64, "batch1": 4, "mmlu": 64, "t4_batches": (1, 2, 4, 8, 16)},
     "tiny": {"train_steps": 1, "questions": 16, "batch1": 1, "mmlu": 16, "t4_batches": (1, 2)},
 }[SCALE]
-SHARD_BYTES = 2 * 2**30
 GiB = 2**30
+SHARD_BYTES = 2 * GiB
 TABLE = []  # every row shown so far, printed again as one table at the end
 
 
@@ -66,7 +64,6 @@ def print_table():
 
 
 def timed(run, *args, **kwargs):
-    """(run(*args, **kwargs), its wall seconds)."""
     started = time.perf_counter()
     return run(*args, **kwargs), time.perf_counter() - started
 
@@ -112,7 +109,7 @@ def prepare_model():
     folder = common.project_path(common.CACHE_DIR) / ("bench-qwen2-7b" if SCALE == "full" else "bench-qwen2-tiny")
     if not (folder / "config.json").exists():
         print(f"writing {folder} (once)", flush=True)
-        write_model(folder, tiny_model_folder())
+        write_model(folder, ensure_built(tiny_model, tiny_model.TARGET))
     return dataclasses.replace(common.model_config(), name=folder.name, source=str(folder))
 
 
@@ -264,9 +261,8 @@ def bench_t4(config, recipe, tokenizer, words, rng, output_dir):
 
 
 def bench_generation(llm, tokenizer, words, rng):
-    """Script 3's fine-tuned models (and script 2's base 0-shot) get the 0-shot prompt, script 2's baseline the 3-shot
-    one (its shots' schemas included); here the epoch-1 adapter is attached throughout, an upper bound for the base.
-    Exactly new_tokens are generated per question (random weights never stop)."""
+    """0-shot prompts (script 3, script 2's base 0-shot) and 3-shot ones (script 2's baseline), exactly new tokens
+    each (random weights never stop); the epoch-1 adapter is attached throughout: an upper bound for the base."""
     size, count = common.EVAL_BATCH_SIZE, SIZES["questions"]
     zero, three = (texts_of(sample_lengths(kind, count, rng), words, rng) for kind in ("spider_0shot", "spider_3shot"))
     complete = functools.partial(model.generate_batch, llm, tokenizer, stop_at_end_of_turn=False)

