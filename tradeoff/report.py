@@ -89,10 +89,6 @@ class ReportSettings:
         return [("base", "Base")] + [(model_key(epoch), f"LoRA ({epoch} épocas)") for epoch in self.eval_epochs]
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The long table
-
-
 def read_model(path, size=None):
     """A model's records in index order, the first `size` only; None when its file is missing."""
     if not Path(path).exists():
@@ -208,10 +204,6 @@ def expected_per_category(paths, settings):
     return {c: counts[c] for c in settings.categories}
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The run's facts beside the table
-
-
 def error_examples(loaded, settings, per_kind=3):
     """Study III.C: `per_kind` wrong answers per kind of the last epoch, seeded (the first ones cluster by database)."""
     present = [epoch for epoch in settings.eval_epochs if loaded.get(model_key(epoch))]
@@ -283,10 +275,6 @@ def build_report(paths, settings):
         save_plot(paths.loss_plot, title, curve, xlabel="Optimizer step", ylabel="Training loss (answer tokens)")
     files.write_text(paths.report, Markdown(results, table, settings, paths).render())
     return results
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Drawn from the table: plots and markdown
 
 
 class Table:
