@@ -1,9 +1,6 @@
-"""The final report: the study's Tables I-III recomputed from the per-example result files, plus what it lacked.
-
-Everything is drawn from one long table, one row per benchmark x model x slice (x the base it is compared with),
-built from the per-example JSONL files only, never from a summary: results.csv is that table, results.json is it
-plus the run's facts, and report.md and the plots read their numbers from it. A half-finished run reports what it
-has, labelled with its n; a missing file reads "missing (run X)", never 0.
+"""The study's Tables I-III recomputed from the per-example result files, plus what it lacked. One long table (a row
+per benchmark x model x slice x base compared with) is results.csv; results.json adds the run's facts; report.md and
+the plots read it. A half-finished run reports what it has, with its n; a missing file reads "missing (run X)", not 0.
 """
 
 import csv
@@ -75,7 +72,6 @@ class ReportSettings:
 
     @classmethod
     def of(cls, config):
-        """From a module or namespace holding the settings under their upper-case names (common)."""
         return cls(**{field.name: getattr(config, field.name.upper()) for field in fields(cls)})
 
     @property
@@ -85,7 +81,6 @@ class ReportSettings:
         return [c for c in STUDY_LABELS if c in present] + [c for c in present if c not in STUDY_LABELS]
 
     def spider_models(self):
-        """(key, Table I label) of every Spider model."""
         name = Path(self.model_name).name
         bases = [("base_3shot", f"{name} (base, {self.baseline_shots}-shot)"), ("base_0shot", f"{name} (base, 0-shot)")]
         return bases + [(model_key(epoch), f"{name}-LoRA") for epoch in self.eval_epochs]
@@ -94,13 +89,8 @@ class ReportSettings:
         return [("base", "Base")] + [(model_key(epoch), f"LoRA ({epoch} épocas)") for epoch in self.eval_epochs]
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The long table
-
-
 def read_model(path, size=None):
-    """A model's records in index order, the first `size` only (those beyond a lowered EVALUATION_ENTRIES_SIZE stay
-    in the file, unreported); None when its file is missing."""
+    """A model's records in index order, the first `size` only; None when its file is missing."""
     if not Path(path).exists():
         return None
     return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
@@ -119,8 +109,7 @@ def status_of(records, complete):
 
 
 def model_rows(benchmark, field, key, records, status, slices, bases=None):
-    """One model's rows of one benchmark: per slice (group, value, expected n) the summary of `field` and, against
-    each of `bases` ({key: records or None}), the paired test on the slice's questions both scored."""
+    """Per slice (group, value, expected n), the summary of `field` and the paired test against each of `bases`."""
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
     for group, value, expected in slices:
@@ -143,7 +132,6 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
 
 
 def error_kind(record):
-    """The record's error kind, "other" when unknown or missing (a kind added later by the sandbox, or none)."""
     return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
 
 
@@ -201,8 +189,7 @@ def mmlu_rows(loaded, categories, expected):
 
 
 def expected_per_category(paths, settings):
-    """Questions per category this run asks for: MMLU_QUESTIONS_PER_SUBJECT per subject or, with 0, the prepared
-    test questions; None when those are missing or were made with other settings (the MMLU source is not compared)."""
+    """Questions per category asked for: per subject or, with 0, the prepared ones (None if missing or stale)."""
     if settings.mmlu_questions_per_subject:
         subjects = list(settings.mmlu_subjects.values())
         return {c: settings.mmlu_questions_per_subject * subjects.count(c) for c in settings.categories}
@@ -217,13 +204,8 @@ def expected_per_category(paths, settings):
     return {c: counts[c] for c in settings.categories}
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The run's facts beside the table
-
-
 def error_examples(loaded, settings, per_kind=3):
-    """The study's III.C error analysis: up to `per_kind` wrong answers of each kind of the last evaluated epoch,
-    drawn with the seed (not the first ones: those cluster by database)."""
+    """Study III.C: `per_kind` wrong answers per kind of the last epoch, seeded (the first ones cluster by database)."""
     present = [epoch for epoch in settings.eval_epochs if loaded.get(model_key(epoch))]
     if not present:
         return None
@@ -241,7 +223,6 @@ def error_examples(loaded, settings, per_kind=3):
 
 
 def collect(paths, settings):
-    """What results.json holds: the run's facts and the long table ("rows"); and the loss curve."""
     size = settings.evaluation_entries_size
     spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
     mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
@@ -277,8 +258,7 @@ def collect(paths, settings):
 
 
 def build_report(paths, settings):
-    """Recompute everything from the per-example files, write results.json, results.csv, the plots and report.md;
-    return what results.json holds."""
+    """Write results.json, results.csv, the plots and report.md; return what results.json holds."""
     results, loss = collect(paths, settings)
     table = Table(results["rows"])
     files.write_json(paths.results_json, results)
@@ -295,10 +275,6 @@ def build_report(paths, settings):
         save_plot(paths.loss_plot, title, curve, xlabel="Optimizer step", ylabel="Training loss (answer tokens)")
     files.write_text(paths.report, Markdown(results, table, settings, paths).render())
     return results
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Drawn from the table: plots and markdown
 
 
 class Table:
@@ -325,7 +301,6 @@ class Table:
 
 
 def save_plot(path, title, series, **axes):
-    """Draw each (xs, ys, yerr, style) of `series`, set `axes` and write the PNG (only if it changed)."""
     from matplotlib.figure import Figure  # no pyplot: no backend, no global figure to close
 
     figure = Figure(figsize=(7, 4.5))
@@ -343,8 +318,7 @@ def save_plot(path, title, series, **axes):
 
 
 def plot_tradeoff(table, settings, path):
-    """Spider (base 0-shot at epoch 0, the like-for-like start) and MMLU (all items) by epoch, with 95% CIs; the
-    study's few-shot Spider baseline, another prompt, as a point apart. Small x shifts keep the bars apart."""
+    """Spider (0-shot base at epoch 0: like for like) and MMLU by epoch; the few-shot baseline as a point apart."""
     lora = [(epoch, model_key(epoch)) for epoch in settings.eval_epochs]
     baseline = f"Spider base {settings.baseline_shots}-shot (study baseline)"
     series = []
@@ -375,7 +349,6 @@ def fmt_accuracy(row):
 
 
 def fmt_difference(row):
-    """The paired difference, model − base, with its 95% interval."""
     low, high = row["difference_ci_low"], row["difference_ci_high"]
     return "—" if row["difference"] is None else f"{row['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
@@ -400,8 +373,7 @@ def fmt_rate(row):
 
 
 def inline_code(text):
-    """Text as one inline code span: newlines folded, a fence longer than any backtick run inside (SQLite accepts
-    `quoted` identifiers), pipes escaped so a table cell is not split."""
+    """One inline code span in a table cell: a fence longer than any backtick run inside, pipes escaped."""
     text = " ".join(str(text or "").split()).replace("|", "\\|")
     if "`" not in text:
         return f"`{text}`" if text else "(empty)"

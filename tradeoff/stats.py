@@ -19,15 +19,13 @@ POWER = 0.8
 ALPHA = 0.05
 
 
-def wilson(correct, n):
-    """The Wilson interval of correct / n: inside [0, 1] and honest at small n and near 0 or 1 (unlike Wald's)."""
+def wilson(correct, n):  # unlike Wald's: inside [0, 1] and honest at small n and near 0 or 1
     interval = scipy_stats.binomtest(correct, n).proportion_ci(CONFIDENCE_LEVEL, "wilson")
     return float(interval.low), float(interval.high)
 
 
 def summarize_scores(scores, ddof):
-    """n, correct, accuracy, std (with `ddof`) and Wilson interval of 0/1 scores; with none every statistic is
-    None, never 0, so a missing run cannot read as a failing model."""
+    """Summary of 0/1 scores; with none every statistic is None, never 0: a missing run is not a failing model."""
     values = [int(score) for score in scores]
     if any(value not in (0, 1) for value in values):
         raise ValueError("scores must be 0 or 1")
@@ -48,12 +46,12 @@ def aggregate_accuracy(accuracies):
 
 
 def percent_change(base, new):
-    """Table III's Variação (%): (new - base) / base * 100; None where base is 0 or either value is missing."""
+    """Table III's Variação (%)."""
     return None if base is None or new is None or base == 0 else (new - base) / base * 100.0
 
 
 def mcnemar_exact(base_scores, model_scores):
-    """Exact two-sided McNemar test on paired 0/1 scores: under equal accuracy c ~ Binomial(b + c, 1/2)."""
+    """Exact two-sided McNemar test: under equal accuracy c ~ Binomial(b + c, 1/2)."""
     if len(base_scores) != len(model_scores):
         raise ValueError(f"paired scores differ in length: {len(base_scores)} vs {len(model_scores)}")
     b = sum(1 for base, model in zip(base_scores, model_scores) if base and not model)
@@ -63,9 +61,8 @@ def mcnemar_exact(base_scores, model_scores):
 
 
 def paired_difference_interval(both_right, b, c, both_wrong):
-    """Newcombe's (1998, method 10) hybrid score interval of the paired difference (c - b) / n = model - base (b:
-    base right, model wrong; c: the reverse): unlike Wald's, it stays in [-1, 1] and keeps its coverage with few
-    discordant pairs. The two marginal Wilson intervals, combined with the table's phi (0 when a margin is empty)."""
+    """Newcombe's (1998, method 10) interval of (c - b) / n = model - base: unlike Wald's, inside [-1, 1] and
+    covering with few discordant pairs. The marginal Wilson intervals, combined with phi (0 if a margin is empty)."""
     n = both_right + b + c + both_wrong
     if n == 0:
         return {"difference": None, "ci_low": None, "ci_high": None}
@@ -84,10 +81,8 @@ def paired_difference_interval(both_right, b, c, both_wrong):
 
 
 def paired_comparison(base_scores, model_scores):
-    """One base-vs-model comparison on the same items in the same order: McNemar's test, Newcombe's interval and its
-    reading (a direction only where it excludes 0), and the power figures at the discordance rate p_d: the observed
-    (b + c) / n or, with no discordant pair, 2 p (1 - p) at the base accuracy p (independent errors; none at 0 or 1).
-    """
+    """Base vs model on the same items in order: McNemar, Newcombe's interval (a direction only if it excludes 0),
+    power at p_d: the observed (b + c) / n or, with no discordant pair, 2 p (1 - p) at the base accuracy p."""
     test = mcnemar_exact(base_scores, model_scores)
     n, b, c = len(base_scores), test["b"], test["c"]
     both_right = sum(1 for base, model in zip(base_scores, model_scores) if base and model)
@@ -124,11 +119,9 @@ def paired_comparison(base_scores, model_scores):
 
 
 def mcnemar_rejection_bounds(m, alpha=ALPHA):
-    """For each m discordant pairs, the largest k with two-sided exact p-value(k of m) <= alpha (-1: none).
-
-    Binomial(m, 1/2) is symmetric, so the p-value of k <= m/2 is 2 P(X <= k) (as scipy's binomtest computes): the
-    test rejects iff k <= bound or k >= m - bound. The margin absorbs rounding: 2^m / 40 is never an integer.
-    """
+    """Per m discordant pairs, the largest k with exact p-value <= alpha (-1: none); Binomial(m, 1/2) is symmetric:
+    p(k <= m/2) = 2 P(X <= k), so the test rejects iff k <= bound or k >= m - bound."""
+    # The margin absorbs rounding: 2^m / 40 is never an integer.
     threshold = alpha / 2 * (1 + 1e-12)
     k = scipy_stats.binom.ppf(threshold, m, 0.5).astype(int)  # smallest k with P(X <= k) >= threshold
     return np.where(scipy_stats.binom.cdf(k, m, 0.5) <= threshold, k, k - 1)
@@ -151,8 +144,7 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
 
 @functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
 def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
-    """The smallest |delta| detected with at least `power`, by bisection (power grows with |delta|); None if even
-    |delta| = p_d is not."""
+    """The smallest |delta| detected with `power`, by bisection; None if even |delta| = p_d is not."""
     if not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
         return None
     low, high = 0.0, p_discordant
@@ -164,9 +156,8 @@ def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tol
 
 @functools.lru_cache(maxsize=4096)
 def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
-    """The smallest n whose exact McNemar power is >= `power`; None where |difference| > p_d (impossible). Exact power
-    is not monotone in n (the sawtooth of exact tests): bisection in a doubling bracket, then steps back while the n
-    below still has the power."""
+    """The smallest n with exact McNemar power >= `power` (None if |difference| > p_d). Power is not monotone in n
+    (exact tests' sawtooth): bisect a doubling bracket, then step back while n - 1 still has the power."""
     difference = abs(difference)
     if difference == 0 or not p_discordant or difference > p_discordant:
         return None
