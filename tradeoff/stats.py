@@ -19,7 +19,8 @@ POWER = 0.8
 ALPHA = 0.05
 
 
-def wilson(correct, n):  # unlike Wald's: inside [0, 1] and honest at small n and near 0 or 1
+def wilson(correct, n):
+    """Unlike Wald's interval: inside [0, 1] and honest at small n and near 0 or 1."""
     interval = scipy_stats.binomtest(correct, n).proportion_ci(CONFIDENCE_LEVEL, "wilson")
     return float(interval.low), float(interval.high)
 
