@@ -90,7 +90,8 @@ class ReportSettings:
 
 
 def read_model(path, size=None):
-    """A model's records in index order, the first `size` only; None when its file is missing."""
+    """A model's records in index order, the first `size` only (records past a lowered EVALUATION_ENTRIES_SIZE stay
+    in the file, unreported); None when its file is missing."""
     if not Path(path).exists():
         return None
     return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
@@ -132,6 +133,7 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
 
 
 def error_kind(record):
+    """Its error kind, or "other" for a kind this report does not know (or none)."""
     return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
 
 
