@@ -35,7 +35,7 @@ HOW_COUNTED = (
 def rendered_prompts(tokenizer, reference_dir):
     """{kind: [rendered text]} for each prompt the pipeline sends to the model."""
     sample = reference_dir / "spider-sample"
-    dev = spider.release_entries(sample / "dev.json", tiny_model.schema_texts(sample), sample)
+    dev = spider.release_entries(sample / "dev.json", spider.schema_texts(sample), sample)
     shots = random.Random(common.SEED).sample(dev, common.BASELINE_SHOTS)
     mmlu_dir = reference_dir / "mmlu-sample"
     mmlu_dev, mmlu_test = (mmlu.csv_rows(mmlu_dir / s / f"management_{s}.csv", "management") for s in ("dev", "test"))

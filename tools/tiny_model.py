@@ -81,19 +81,6 @@ def training_corpus(demo_dir):
     return texts
 
 
-def schema_texts(spider_dir):
-    """db_id -> schema text as the pipeline writes it, for every database of a Spider release's tables.json."""
-    texts = {}
-    for database in json.loads((Path(spider_dir) / "tables.json").read_text(encoding="utf-8")):
-        columns = database["column_names_original"]
-        tables = [
-            (table, [name for owner, name in columns if owner == index])
-            for index, table in enumerate(database["table_names_original"])
-        ]
-        texts[database["db_id"]] = spider.schema_text(database["db_id"], tables)
-    return texts
-
-
 def train_entries(demo_dir):
     paths = [Path(demo_dir) / "spider" / name for name in ("train_spider.json", "train_others.json")]
     return [entry for path in paths if path.exists() for entry in json.loads(path.read_text(encoding="utf-8"))]
@@ -104,7 +91,7 @@ def pretraining_documents(demo_dir, synthetic=True):
     templates but no dev question or query, a few per document after their schema ("Question: ...\nSQL: ...", a blank
     line apart: where SQL extraction stops); then the .sql scripts and the MMLU dev examples in the harness layout."""
     demo_dir = Path(demo_dir)
-    schemas = schema_texts(demo_dir / "spider")
+    schemas = spider.schema_texts(demo_dir / "spider")
     pool = {}
     for entry in train_entries(demo_dir):
         pool.setdefault(entry["db_id"], []).append((entry["question"], entry["query"]))

@@ -72,15 +72,21 @@ def release_entries(path, db_schemas, spider_dir):
     return entries
 
 
-def read_release(spider_dir):
-    """The official release's train (train_spider + train_others) and dev splits as prepared entries."""
-    db_schemas = {}
-    for database in files.read_json(spider_dir / "tables.json", fix=DOWNLOAD_HINT, schema=RELEASE_TABLES):
+def schema_texts(spider_dir):
+    """db_id -> schema text of every database of a release's tables.json."""
+    texts = {}
+    for database in files.read_json(Path(spider_dir) / "tables.json", fix=DOWNLOAD_HINT, schema=RELEASE_TABLES):
         tables = [
             (table, [name for owner, name in database["column_names_original"] if owner == table_index])
             for table_index, table in enumerate(database["table_names_original"])
         ]
-        db_schemas[database["db_id"]] = schema_text(database["db_id"], tables)
+        texts[database["db_id"]] = schema_text(database["db_id"], tables)
+    return texts
+
+
+def read_release(spider_dir):
+    """The official release's train (train_spider + train_others) and dev splits as prepared entries."""
+    db_schemas = schema_texts(spider_dir)
     train = release_entries(spider_dir / "train_spider.json", db_schemas, spider_dir)
     if (spider_dir / "train_others.json").exists():
         train += release_entries(spider_dir / "train_others.json", db_schemas, spider_dir)
