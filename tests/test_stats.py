@@ -243,14 +243,15 @@ def test_paired_difference_interval_newcombe():
     # = -0.0621 (95% CI -0.1186 to -0.0046); ours is model - base, so the signs flip.
     interval = paired_difference_interval(59, 6, 16, 80)
     assert interval["difference"] == pytest.approx(10 / 161)
-    assert (round(interval["ci_low"], 4), round(interval["ci_high"], 4)) == (0.0046, 0.1186)
+    assert (round(interval["difference_ci_low"], 4), round(interval["difference_ci_high"], 4)) == (0.0046, 0.1186)
     for table in ((59, 6, 16, 80), (1, 1, 7, 12), (36, 12, 2, 0), (20, 3, 4, 23)):
         low, high = newcombe_by_hand(*table)
         got = paired_difference_interval(*table)
-        assert (got["ci_low"], got["ci_high"]) == (pytest.approx(low, abs=1e-6), pytest.approx(high, abs=1e-6))
+        assert got["difference_ci_low"] == pytest.approx(low, abs=1e-6)
+        assert got["difference_ci_high"] == pytest.approx(high, abs=1e-6)
     # No discordant pair: the point is 0 but the interval is not zero-width (Wald's would be).
     none = paired_difference_interval(10, 0, 0, 10)
-    assert none["difference"] == 0 and none["ci_low"] < 0 < none["ci_high"]
+    assert none["difference"] == 0 and none["difference_ci_low"] < 0 < none["difference_ci_high"]
     assert paired_difference_interval(0, 0, 0, 0)["difference"] is None
 
 

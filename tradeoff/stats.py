@@ -66,7 +66,7 @@ def paired_difference_interval(both_right, b, c, both_wrong):
     covering with few discordant pairs. The marginal Wilson intervals, combined with phi (0 if a margin is empty)."""
     n = both_right + b + c + both_wrong
     if n == 0:
-        return {"difference": None, "ci_low": None, "ci_high": None}
+        return {"difference": None, "difference_ci_low": None, "difference_ci_high": None}
     p1, (l1, u1) = (both_right + b) / n, wilson(both_right + b, n)
     p2, (l2, u2) = (both_right + c) / n, wilson(both_right + c, n)
     margins = (both_right + b) * (c + both_wrong) * (both_right + c) * (b + both_wrong)
@@ -78,7 +78,8 @@ def paired_difference_interval(both_right, b, c, both_wrong):
     difference = p2 - p1
     below = math.sqrt(max((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2, 0.0))
     above = math.sqrt(max((u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2, 0.0))
-    return {"difference": difference, "ci_low": max(difference - below, -1.0), "ci_high": min(difference + above, 1.0)}
+    low, high = max(difference - below, -1.0), min(difference + above, 1.0)
+    return {"difference": difference, "difference_ci_low": low, "difference_ci_high": high}
 
 
 def paired_comparison(base_scores, model_scores):
@@ -96,21 +97,13 @@ def paired_comparison(base_scores, model_scores):
         rate, source = 2 * base_accuracy * (1 - base_accuracy), "assumed"
     if n == 0:
         reading = "no paired items"
-    elif interval["ci_low"] <= 0 <= interval["ci_high"]:
+    elif interval["difference_ci_low"] <= 0 <= interval["difference_ci_high"]:
         reading = "not distinguishable from no change at this sample size"
     else:
         reading = "higher than base" if interval["difference"] > 0 else "lower than base"
-    return {
-        **test,
-        "n_paired": n,
-        "difference": interval["difference"],
-        "difference_ci_low": interval["ci_low"],
-        "difference_ci_high": interval["ci_high"],
-        "reading": reading,
-        "p_discordant": rate,
-        "p_discordant_source": source,
-        "minimum_detectable_difference": None if rate is None else minimum_detectable_difference(n, rate),
-    }
+    detectable = None if rate is None else minimum_detectable_difference(n, rate)
+    power = {"p_discordant": rate, "p_discordant_source": source, "minimum_detectable_difference": detectable}
+    return test | {"n_paired": n} | interval | {"reading": reading} | power
 
 
 # The power of the exact McNemar test. Design: n paired items, each discordant with probability p_d = p10 + p01
