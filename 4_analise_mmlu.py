@@ -30,9 +30,7 @@ def read_questions():
                 f"the prepared MMLU data in {PATHS.prepared} was made with {name}={recorded.get(name)!r} "
                 f"(now {value!r}); run {files.SCRIPTS[0]} again"
             )
-    items = files.read_json(PATHS.mmlu_test, made_by=files.SCRIPTS[0])
-    dev = files.read_json(PATHS.mmlu_dev, made_by=files.SCRIPTS[0])
-    return items, dev
+    return [files.read_json(path, made_by=files.SCRIPTS[0]) for path in (PATHS.mmlu_test, PATHS.mmlu_dev)]
 
 
 def evaluate_models():
@@ -49,10 +47,8 @@ def evaluate_models():
     generation_tokens = common.MMLU_GENERATION_TOKENS if common.MMLU_GENERATION_SCORE else 0
     for epoch, adapter in adapters.items():
         key = files.model_key(epoch)
-        made_with = dict(
-            model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens),
-            prompt_format=prompt_format,
-        )
+        made_with = model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens)
+        made_with["prompt_format"] = prompt_format
         llm = functools.cache(functools.partial(model.load_model, config, adapter))  # a finished run loads none
 
         def score(texts, llm=llm):
