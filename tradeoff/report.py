@@ -279,11 +279,11 @@ def build_report(paths, settings):
     return results
 
 
+@dataclass
 class Table:
     """Lookups in the long table: get(...) is the row of one slice (against `versus` when given), or None."""
 
-    def __init__(self, rows):
-        self.rows = rows
+    rows: list
 
     def get(self, benchmark, model, group="all", slice_="all", versus=None):
         wanted = (benchmark, model, group, slice_)
@@ -413,26 +413,26 @@ class Markdown:
             rows.append(lead + [f"missing (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
         return markdown_table(header, rows)
 
-    def comparisons(self, title, benchmark, second, groups=("all",)):
-        """The paired tests of each fine-tuned model; the `second` column shows the base (vs) or the slice."""
+    def comparisons(self, title, benchmark):
+        """The paired tests of each fine-tuned model: Spider's against each base, MMLU's per category too."""
+        spider = benchmark == "spider"  # Spider has no category slices
         rows = []
-        for row in self.table.paired(benchmark, groups):
-            shown = row["versus"] if second == "vs" else STUDY_LABELS.get(row["slice"], row["slice"])
+        for row in self.table.paired(benchmark, ("all", "category")):
+            shown = row["versus"] if spider else STUDY_LABELS.get(row["slice"], row["slice"])
             detectable = row["minimum_detectable_difference"]
             detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
             cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), fmt(row["p_value"], 4), fmt_rate(row)]
             cells = ["missing"] + ["—"] * 7 if row["n_paired"] is None else [*cells, detectable, row["reading"]]
             rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *cells])
         heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
-        return [heading, markdown_table(["Model", second, *COMPARISON_HEADER], rows)]
+        return [heading, markdown_table(["Model", "vs" if spider else "Category", *COMPARISON_HEADER], rows)]
 
     def header(self):
         results, manifest, split = self.results, self.results["training_manifest"], self.results["train_split"]
-        config = []
-        for name, value in results["config"].items():
-            # The adapters may come from a run with another split than the one configured now: the manifest decides.
-            trained = name == "TRAIN_SPLIT" and split not in (None, value)
-            config.append(f"{name} = {value}" + f"  # configured now; the adapters were trained on {split}" * trained)
+        # The adapters may come from a run with another split than the one configured now: the manifest decides.
+        other_split = split not in (None, self.settings.train_split)
+        notes = {"TRAIN_SPLIT": f"  # configured now; the adapters were trained on {split}" * other_split}
+        config = [f"{name} = {value}{notes.get(name, '')}" for name, value in results["config"].items()]
         if manifest is None:
             training = f"manifest missing (run {SCRIPTS[1]}); configured TRAIN_SPLIT = {self.settings.train_split}"
         else:
@@ -488,7 +488,7 @@ class Markdown:
             f"Δ accuracy, base 3-shot → {name} (the study's Δ, relative): {changes[0]}; base 0-shot (same prompt) → "
             f"{name}: {changes[1]}. A relative change is undefined (—) where the base accuracy is 0; the reading is "
             "Table I-b's paired test.",
-            *self.comparisons("I-b — Spider: each", "spider", "vs"),
+            *self.comparisons("I-b — Spider: each", "spider"),
             DESIGN_NOTE,
         ]
 
@@ -572,10 +572,9 @@ class Markdown:
                 self.by_model("mmlu_generation", header, cells),
                 f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.",
             ]
-        blocks += self.comparisons("II-c — MMLU: each", "mmlu", "Category", ("all", "category"))
+        blocks += self.comparisons("II-c — MMLU: each", "mmlu")
         if generated:
-            title = "II-d — MMLU scored by generation (Table II-b): each"
-            blocks += self.comparisons(title, "mmlu_generation", "Category", ("all", "category"))
+            blocks += self.comparisons("II-d — MMLU scored by generation (Table II-b): each", "mmlu_generation")
         return blocks
 
     def table_iii(self):
