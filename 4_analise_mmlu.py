@@ -1,12 +1,9 @@
 """Step 4: what fine-tuning cost elsewhere: 4-shot MMLU for the base model and each adapter, then the report.
 
-Prompts follow the original MMLU code (header, the subject's first MMLU_SHOTS dev examples with their answers, the
-test question ending in "Answer:"), as plain text or through the chat template (MMLU_PROMPT_FORMAT), exactly as
-lm-evaluation-harness builds them. The score is the model's log-probability of each answer (" A" after "Answer:" in
-the plain format) as the next token: one forward pass per question, deterministic, never unparseable. With
-MMLU_GENERATION_SCORE, a second column parses the answer of a short greedy generation, closer to what the study
-probably did. Each question's outcome is saved as it is produced; a re-run continues. At the end the report
-(outputs/<profile>/report.md, results.json/.csv, tradeoff.png) is built from whatever results exist.
+Each question is scored by the log-probability of each answer letter as the next token, its prompt built as
+lm-evaluation-harness builds it (plain or chat: MMLU_PROMPT_FORMAT; README "The MMLU baseline"); MMLU_GENERATION_SCORE
+adds the answer parsed from a short greedy generation. Each outcome is saved as it is produced; a re-run continues.
+The report (outputs/<profile>/report.md, results.json/.csv, tradeoff.png) is then built from whatever results exist.
 
     python 4_analise_mmlu.py                 # evaluate what is missing, then the report
     python 4_analise_mmlu.py --report-only   # rebuild the report from the results on disk
