@@ -66,8 +66,6 @@ SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite
 def classify_error(message):
     """sqlite's (or Python's) message to one of ERROR_KINDS."""
     text = message.lower()
-    if text == "interrupted":  # only our progress handler interrupts
-        return "timeout"
     if "no such table" in text or "no such column" in text or "ambiguous column" in text:
         return "unknown_table_or_column"
     if "syntax error" in text or "incomplete input" in text or "unrecognized token" in text:
@@ -87,7 +85,6 @@ def _failure(kind, message):
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
-    timed_out = False
     denied = []
 
     def authorize(action, arg1, arg2, db_name, trigger):
@@ -105,11 +102,6 @@ def run_query(db_uri, sql, limits):
         denied.append(f"schema change: {description}" if target in SCHEMA_TABLES else description)
         return sqlite3.SQLITE_DENY
 
-    def past_deadline():
-        nonlocal timed_out
-        timed_out = time.monotonic() > deadline
-        return timed_out  # true interrupts the statement
-
     try:
         # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
         with contextlib.closing(sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)) as connection:
@@ -122,7 +114,7 @@ def run_query(db_uri, sql, limits):
             connection.set_authorizer(authorize)
             # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
             connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
-            connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
+            connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_EVERY)
             cursor = connection.execute(sql)  # execute() refuses a second statement
             if cursor.description is None:
                 return _failure("not_a_query", "no result columns")
@@ -136,9 +128,9 @@ def run_query(db_uri, sql, limits):
                 rows.append(tuple(row))
             return {"ok": True, "rows": rows, "error_kind": None, "message": ""}
     except Exception as error:  # noqa: BLE001 -- sqlite errors, MemoryError, anything: a bad prediction must never crash a run
-        if timed_out:
-            return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
         message = str(error) or type(error).__name__
+        if message == "interrupted":  # only the progress handler interrupts
+            return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
         if denied:  # say what was blocked: "not authorized (DELETE singer)"
             message += f" ({', '.join(dict.fromkeys(denied))})"
         return _failure(classify_error(message), message)
