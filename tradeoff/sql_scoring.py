@@ -342,14 +342,13 @@ def evaluate_predictions(items, limits, work_dir):
         )
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
     for test_result in outcome.test_results:
-        by_name = {data.name: data for data in test_result.metrics_data or []}
+        reported = {data.name: data.error or data.score for data in test_result.metrics_data or []}
         result = results[test_result.metadata["index"]]
         for metric in metrics:
-            data = by_name[metric.name]
-            if data.error or data.score != result[metric.score_key]:
+            if reported.get(metric.name) != result[metric.score_key]:
                 raise RuntimeError(
                     f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
-                    f"{data.error or data.score} vs {result[metric.score_key]}"
+                    f"{reported.get(metric.name)} vs {result[metric.score_key]}"
                 )
     return results
 
