@@ -87,13 +87,11 @@ def _fenced_query(text):
     if len(parts) == 1:
         return text
     blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
-    for part in blocks + parts[0::2]:
-        if SQL_LINE_START.search(part) or ANY_SELECT.search(part):
-            return part
-    for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
-        if STATEMENT_LINE_START.search(part):
-            return part
-    return blocks[0]
+    candidates = blocks + parts[0::2]
+    queries = (part for part in candidates if SQL_LINE_START.search(part) or ANY_SELECT.search(part))
+    # No query anywhere: the statement it wrote (CREATE TABLE ...), not prose.
+    statements = (part for part in candidates if STATEMENT_LINE_START.search(part))
+    return next(queries, None) or next(statements, blocks[0])
 
 
 def _statement_lines(lines):
