@@ -135,13 +135,9 @@ def official_strict_match(predicted_rows, gold_rows, order_matters):
         return False
 
     def unordered(rows):
-        return [tuple(sorted(row, key=lambda value: str(value) + str(type(value)))) for row in rows]
+        return (list if order_matters else set)(tuple(sorted(row, key=lambda v: str(v) + str(type(v)))) for row in rows)
 
-    if (
-        (unordered(predicted_rows) != unordered(gold_rows))
-        if order_matters
-        else (set(unordered(predicted_rows)) != set(unordered(gold_rows)))
-    ):
+    if unordered(predicted_rows) != unordered(gold_rows):
         return False
     for order in itertools.permutations(range(len(gold_rows[0]))):
         permuted = [tuple(row[i] for i in order) for row in predicted_rows]

@@ -38,7 +38,6 @@ def _condition(node):
         values = [node.args.get("query"), *node.expressions]
     else:
         values = [node.args.get("expression")]
-    # A double-quoted Spider string parses as a quoted identifier: a value for the official tokenizer, not a column.
     column = isinstance(values[0], exp.Column) and not values[0].this.args.get("quoted")
     return Condition(
         negated=negated,
@@ -49,10 +48,8 @@ def _condition(node):
 
 
 def condition_list(node):
-    """The official condition list of a WHERE / HAVING / ON expression as (units, connectors), empty when absent.
-
-    AND and OR are read left to right with no precedence, as the official parser does, and what its value scan
-    swallows is left out: after a column value, every OR and the condition after it, up to the next AND."""
+    """The official condition list of a WHERE / HAVING / ON expression as (units, connectors), empty when absent:
+    AND and OR read left to right with no precedence, what the value scan swallows left out (module docstring)."""
     units, connectors = [], []
 
     def flatten(node):

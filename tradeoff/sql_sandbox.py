@@ -66,8 +66,6 @@ SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite
 def classify_error(message):
     """sqlite's (or Python's) message to one of ERROR_KINDS."""
     text = message.lower()
-    if text == "interrupted":  # only our progress handler interrupts
-        return "timeout"
     if "no such table" in text or "no such column" in text or "ambiguous column" in text:
         return "unknown_table_or_column"
     if "syntax error" in text or "incomplete input" in text or "unrecognized token" in text:
@@ -87,7 +85,6 @@ def _failure(kind, message):
 def run_query(db_uri, sql, limits):
     """One statement on a fresh read-only connection, in this process; never raises for a bad query."""
     deadline = time.monotonic() + limits.timeout_seconds
-    timed_out = False
     denied = []
 
     def authorize(action, arg1, arg2, db_name, trigger):
@@ -105,11 +102,6 @@ def run_query(db_uri, sql, limits):
         denied.append(f"schema change: {description}" if target in SCHEMA_TABLES else description)
         return sqlite3.SQLITE_DENY
 
-    def past_deadline():
-        nonlocal timed_out
-        timed_out = time.monotonic() > deadline
-        return timed_out  # true interrupts the statement
-
     try:
         # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
         with contextlib.closing(sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)) as connection:
@@ -122,7 +114,7 @@ def run_query(db_uri, sql, limits):
             connection.set_authorizer(authorize)
             # Spider has a few non-UTF-8 strings; the official evaluator ignores bad bytes, we keep a visible mark.
             connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
-            connection.set_progress_handler(past_deadline, PROGRESS_EVERY)
+            connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_EVERY)
             cursor = connection.execute(sql)  # execute() refuses a second statement
             if cursor.description is None:
                 return _failure("not_a_query", "no result columns")
@@ -136,15 +128,15 @@ def run_query(db_uri, sql, limits):
                 rows.append(tuple(row))
             return {"ok": True, "rows": rows, "error_kind": None, "message": ""}
     except Exception as error:  # noqa: BLE001 -- sqlite errors, MemoryError, anything: a bad prediction must never crash a run
-        if timed_out:
-            return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
         message = str(error) or type(error).__name__
+        if message == "interrupted":  # only the progress handler interrupts
+            return _failure("timeout", f"exceeded {limits.timeout_seconds:g} s")
         if denied:  # say what was blocked: "not authorized (DELETE singer)"
             message += f" ({', '.join(dict.fromkeys(denied))})"
         return _failure(classify_error(message), message)
 
 
-def serve(request_fd, reply_fd, parent_pid):
+def serve(fd, parent_pid):
     """The worker's loop: one request, one reply, until the parent closes its end of the pipe."""
 
     def exit_with_parent():  # a killed parent must not leave this worker spinning: sqlite releases the GIL
@@ -157,11 +149,11 @@ def serve(request_fd, reply_fd, parent_pid):
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_ADDRESS_SPACE_BYTES, WORKER_ADDRESS_SPACE_BYTES))
     with contextlib.closing(sqlite3.connect(":memory:")) as connection:
         connection.execute(f"PRAGMA hard_heap_limit={SQLITE_HEAP_BYTES}")  # process-wide
-    requests, replies = Connection(request_fd, writable=False), Connection(reply_fd, readable=False)
-    replies.send("ready")
+    pipe = Connection(fd)
+    pipe.send("ready")
     with contextlib.suppress(EOFError):
         while True:
-            replies.send(run_query(**requests.recv()))
+            pipe.send(run_query(**pipe.recv()))
 
 
 _worker = None
@@ -169,26 +161,24 @@ _worker_lock = threading.Lock()  # DeepEval scores each case in its own thread: 
 
 
 class _Worker:
-    """The worker process and the parent's ends of its two pipes."""
+    """The worker process and the parent's end of the pipe to it."""
 
     def __init__(self):
-        request_end, self.requests = Pipe(duplex=False)
-        self.replies, reply_end = Pipe(duplex=False)
-        ends = (request_end.fileno(), reply_end.fileno())
+        self.pipe, worker_end = Pipe()
+        worker_fd = worker_end.fileno()
         # -c with an explicit path: works whatever sys.path the parent had (PYTHONSAFEPATH, a script elsewhere).
         # SIGINT is ignored before anything else: a Ctrl-C in the terminal reaches the whole process group.
         boot = (
             f"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
             f"sys.path.insert(0, {str(PROJECT_DIR)!r}); from tradeoff import sql_sandbox; "
-            f"sql_sandbox.serve({ends[0]}, {ends[1]}, {os.getpid()})"
+            f"sql_sandbox.serve({worker_fd}, {os.getpid()})"
         )
-        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=ends, stdin=subprocess.DEVNULL)
-        request_end.close()
-        reply_end.close()
+        self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=[worker_fd], stdin=subprocess.DEVNULL)
+        worker_end.close()
         self.owner = os.getpid()
         ready = False
         with contextlib.suppress(EOFError):  # it died while starting; its traceback is on stderr
-            ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
+            ready = self.pipe.poll(WORKER_START_SECONDS) and self.pipe.recv() == "ready"
         if not ready:
             self.stop()
             raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
@@ -199,8 +189,7 @@ class _Worker:
     def stop(self):
         self.process.kill()  # nothing to save: it holds only a read-only connection
         self.process.wait()
-        self.requests.close()
-        self.replies.close()
+        self.pipe.close()
 
 
 @atexit.register
@@ -225,9 +214,9 @@ def _ask_worker(request, timeout_seconds, attempts=2):
         stop_worker()
     worker = _worker = _worker or _Worker()
     try:
-        worker.requests.send(request)
-        if worker.replies.poll(timeout_seconds + KILL_GRACE_SECONDS):
-            return worker.replies.recv()
+        worker.pipe.send(request)
+        if worker.pipe.poll(timeout_seconds + KILL_GRACE_SECONDS):
+            return worker.pipe.recv()
         stop_worker()
         return _failure("timeout", f"exceeded {timeout_seconds:g} s (worker killed)")
     except (EOFError, OSError):  # the memory backstop, a crash or an outside kill took the worker down

@@ -87,13 +87,11 @@ def _fenced_query(text):
     if len(parts) == 1:
         return text
     blocks = [FENCE_TAG.sub("", part, count=1) for part in parts[1::2]]
-    for part in blocks + parts[0::2]:
-        if SQL_LINE_START.search(part) or ANY_SELECT.search(part):
-            return part
-    for part in blocks + parts[0::2]:  # no query anywhere: the statement it wrote (CREATE TABLE ...), not prose
-        if STATEMENT_LINE_START.search(part):
-            return part
-    return blocks[0]
+    candidates = blocks + parts[0::2]
+    queries = (part for part in candidates if SQL_LINE_START.search(part) or ANY_SELECT.search(part))
+    # No query anywhere: the statement it wrote (CREATE TABLE ...), not prose.
+    statements = (part for part in candidates if STATEMENT_LINE_START.search(part))
+    return next(queries, None) or next(statements, blocks[0])
 
 
 def _statement_lines(lines):
@@ -342,14 +340,13 @@ def evaluate_predictions(items, limits, work_dir):
         )
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
     for test_result in outcome.test_results:
-        by_name = {data.name: data for data in test_result.metrics_data or []}
+        reported = {data.name: data.error or data.score for data in test_result.metrics_data or []}
         result = results[test_result.metadata["index"]]
         for metric in metrics:
-            data = by_name[metric.name]
-            if data.error or data.score != result[metric.score_key]:
+            if reported.get(metric.name) != result[metric.score_key]:
                 raise RuntimeError(
                     f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
-                    f"{data.error or data.score} vs {result[metric.score_key]}"
+                    f"{reported.get(metric.name)} vs {result[metric.score_key]}"
                 )
     return results
 
