@@ -44,7 +44,7 @@ def test_override_parses_to_the_constant_type(text, current, expected):
 
 
 @pytest.mark.parametrize(
-    "text, current", [("abc", 150), ("maybe", True), ("x", 0.5), ("[1]", {"a": 1}), ("1,x", (3, 5))]
+    "text, current", [("abc", 150), ("maybe", True), ("x", 0.5), ("{1", {"a": 1}), ("1,x", (3, 5))]
 )
 def test_override_that_does_not_parse_is_a_clear_error(text, current):
     with pytest.raises(
@@ -137,6 +137,7 @@ def test_mmlu_subjects_all_from_the_environment_is_57_subjects_in_4_categories(m
         ({"SQL_MAX_RESULT_BYTES": "0"}, "SQL_MAX_RESULT_BYTES=0 is out of range"),
         ({"MMLU_SUBJECTS": '{"philosophy": 3}'}, "MMLU_SUBJECTS={'philosophy': 3} must be 'all' or a JSON object"),
         ({"MMLU_SUBJECTS": "{}"}, "MMLU_SUBJECTS={} must be 'all' or a JSON object"),
+        ({"MMLU_SUBJECTS": "[1]"}, "MMLU_SUBJECTS=[1] must be 'all' or a JSON object"),
     ],
 )
 def test_bad_configuration_is_one_line_and_exit_2(monkeypatch, capsys, env, message):
