@@ -67,9 +67,8 @@ MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smo
 RUN_DEFINING_SETTINGS = (
     "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
     "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
-    "MAX_TRAIN_EXAMPLES",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE", "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM",
+    "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH", "MAX_TRAIN_EXAMPLES",
 )  # fmt: skip
 # Evaluation. The study scored the first 150 of the 1034 dev questions (three databases only).
 EVALUATION_ENTRIES_SIZE = 150
@@ -300,19 +299,13 @@ def project_path(path):
 
 PATHS = Paths(project_path(PREPARED_DIR), project_path(OUTPUT_DIR))
 
-
-def configure_environment():
-    """Offline hygiene in one place: no telemetry, caches under outputs/, the hub offline in the demo."""
-    cache = project_path(CACHE_DIR)
-    os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
-    os.environ.setdefault("HF_HOME", str(cache / "huggingface"))
-    os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if HF_OFFLINE:
-        os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-
-
-configure_environment()
+# Offline hygiene in one place: no telemetry, caches under outputs/, the hub offline in the demo.
+os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
+os.environ.setdefault("HF_HOME", str(project_path(CACHE_DIR) / "huggingface"))
+os.environ.setdefault("MPLCONFIGDIR", str(project_path(CACHE_DIR) / "matplotlib"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if HF_OFFLINE:
+    os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
 
 
 # ---------------------------------------------------------------------------------------------------------------
