@@ -67,9 +67,8 @@ MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smo
 RUN_DEFINING_SETTINGS = (
     "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
     "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE",
-    "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM", "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH",
-    "MAX_TRAIN_EXAMPLES",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE", "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM",
+    "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH", "MAX_TRAIN_EXAMPLES",
 )  # fmt: skip
 # Evaluation. The study scored the first 150 of the 1034 dev questions (three databases only).
 EVALUATION_ENTRIES_SIZE = 150
@@ -179,28 +178,26 @@ PROFILES = {
     },
 }
 
-# Valid values: (lowest, highest) inclusive, None for no bound, or the set of allowed values. Checked after the
-# profile and the overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
+# Valid values: (lowest, highest) inclusive, or the set of allowed values. Checked after the profile and the
+# overrides are applied, so a bad edit above fails as clearly as a bad environment variable.
 VALID = {
     **dict.fromkeys(
         "LORA_R NUM_EPOCHS PER_DEVICE_TRAIN_BATCH_SIZE GRADIENT_ACCUMULATION_STEPS LOGGING_STEPS "
         "EVALUATION_ENTRIES_SIZE EVAL_EPOCHS EVAL_BATCH_SIZE MAX_NEW_TOKENS VLLM_BATCH_SIZE VLLM_TENSOR_PARALLEL_SIZE "
-        "SQL_MAX_ROWS SQL_MAX_RESULT_BYTES "
-        "MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS".split(),
-        (1, None),
+        "SQL_MAX_ROWS SQL_MAX_RESULT_BYTES MAX_PREDICTION_CHARS MMLU_GENERATION_TOKENS SPIDER_HUB_DEV_SIZE".split(),
+        (1, math.inf),
     ),
-    **dict.fromkeys(("MAX_TRAIN_EXAMPLES", "MMLU_QUESTIONS_PER_SUBJECT"), (0, None)),
-    **dict.fromkeys(("LORA_ALPHA", "MAX_GRAD_NORM"), (1e-9, None)),
+    **dict.fromkeys(("MAX_TRAIN_EXAMPLES", "MMLU_QUESTIONS_PER_SUBJECT"), (0, math.inf)),
+    **dict.fromkeys(("LORA_ALPHA", "MAX_GRAD_NORM"), (1e-9, math.inf)),
     **dict.fromkeys(("LORA_DROPOUT", "WARMUP_RATIO"), (0.0, 0.99)),
     "SEED": (0, 2**32 - 1),  # numpy's seed range
     "LEARNING_RATE": (1e-12, 1.0),
-    "MAX_SEQ_LENGTH": (16, None),
+    "MAX_SEQ_LENGTH": (16, math.inf),
     "BASELINE_SHOTS": (0, 20),
     "SQL_TIMEOUT_SECONDS": (0.01, 40.0),  # a case's four queries stay within DeepEval's 180 s per case
     "MMLU_SHOTS": (0, 5),
     "TRAIN_SPLIT": {"train", "dev"},
     "SPIDER_SOURCE": {"auto", "hub", "local"},
-    "SPIDER_HUB_DEV_SIZE": (1, None),
     "COMPUTE_DTYPE": {"auto", "float16", "bfloat16", "float32"},
     "INFERENCE_ENGINE": {"hf", "vllm"},
     "MMLU_PROMPT_FORMAT": {"plain", "chat"},
@@ -219,104 +216,76 @@ def parse_override(name, text, current):
     """Parse an environment override to the type of the constant it replaces."""
     try:
         if isinstance(current, bool):
-            lowered = text.strip().lower()
-            if lowered not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError
-            return lowered in ("1", "true", "yes")
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float):
-            return float(text)
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[text.strip().lower()]
+        if isinstance(current, (int, float)):
+            return type(current)(text)
         if isinstance(current, tuple):
             item_type = type(current[0]) if current else str
             return tuple(item_type(part.strip()) for part in text.split(",") if part.strip())
-        if isinstance(current, dict):
-            if text.strip() == "all":  # MMLU_SUBJECTS=all
-                return "all"
-            value = json.loads(text)
-            if not isinstance(value, dict):
-                raise ValueError
-            return value
+        if isinstance(current, dict):  # MMLU_SUBJECTS: "all" or a JSON object, checked by resolve_configuration
+            return "all" if text.strip() == "all" else json.loads(text)
         return text
-    except ValueError:
-        kinds = {
-            bool: "a boolean (1/0/true/false)",
-            int: "an integer",
-            float: "a number",
-            tuple: "a list",
-            dict: "JSON",
-        }
-        kind = kinds.get(type(current), "a value")
+    except (KeyError, ValueError):
+        kind = {bool: "a boolean (1/0/true/false)", int: "an integer", float: "a number", tuple: "a list", dict: "JSON"}
         raise PipelineError(
-            f"environment variable {name}={text!r} is not {kind}; fix or unset it (the default is {current!r})"
+            f"environment variable {name}={text!r} is not {kind[type(current)]}; "
+            f"fix or unset it (the default is {current!r})"
         ) from None
 
 
 def check_valid(name, value, default):
     """One constant against VALID; a tuple is checked item by item."""
+    fix = f"fix or unset it (the default is {default!r})"
     if name in NON_EMPTY and not value:
-        raise PipelineError(
-            f"{name} is empty: it needs at least one item; fix or unset it (the default is {default!r})"
-        )
+        raise PipelineError(f"{name} is empty: it needs at least one item; {fix}")
     rule = VALID.get(name)
-    if rule is None:
-        return
     for item in value if isinstance(value, tuple) else (value,):
-        if isinstance(rule, set):
-            if item not in rule:
-                raise PipelineError(
-                    f"{name}={value!r} must be one of {', '.join(sorted(rule))}; "
-                    f"fix or unset it (the default is {default!r})"
-                )
-            continue
-        low, high = rule
-        finite = not isinstance(item, float) or math.isfinite(item)
-        if not finite or (low is not None and item < low) or (high is not None and item > high):
-            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise PipelineError(
-                f"{name}={value!r} is out of range: it must be {bounds}; fix or unset it (the default is {default!r})"
-            )
+        if isinstance(rule, set) and item not in rule:
+            raise PipelineError(f"{name}={value!r} must be one of {', '.join(sorted(rule))}; {fix}")
+        if isinstance(rule, tuple):
+            low, high = rule
+            if abs(item) == math.inf or not low <= item <= high:  # NaN fails every comparison
+                bounds = f"at least {low}" if high == math.inf else f"between {low} and {high}"
+                raise PipelineError(f"{name}={value!r} is out of range: it must be {bounds}; {fix}")
 
 
-def resolve_configuration(namespace, environ):
-    """The profile's values, then the environment's overrides, then the range checks, into namespace."""
+def resolved_config():
+    """Every setting as this run sees it (tuples as lists), logged with the results."""
+    return {
+        name: (list(value) if isinstance(value, tuple) else value)
+        for name, value in globals().items()
+        if name.isupper()
+        and isinstance(value, (str, int, float, bool, tuple, dict))
+        and name not in ("PROFILES", "VALID", "NON_EMPTY")
+    }
+
+
+def resolve_configuration(environ):
+    """The profile's values, then the environment's overrides and the range checks, into this module."""
     if PROFILE not in PROFILES:
         raise PipelineError(f"unknown PROFILE={PROFILE!r}; use one of: {', '.join(PROFILES)}")
-    defaults = {name: value for name, value in namespace.items() if name.isupper()}
-    namespace.update(PROFILES[PROFILE])
-    overridable = [
-        name
-        for name in namespace
-        if name.isupper() and name not in ("PROFILE", "PROFILES", "VALID", "NON_EMPTY", "PROJECT_DIR")
-    ]
-    for name in overridable:
-        if name in environ:
-            namespace[name] = parse_override(name, environ[name], namespace[name])
-    for name in overridable:
-        check_valid(name, namespace[name], PROFILES[PROFILE].get(name, defaults[name]))
+    profile, settings = PROFILES[PROFILE], globals()
+    for name in resolved_config():
+        default = profile.get(name, settings[name])
+        settings[name] = parse_override(name, environ[name], default) if name in environ else default
+        check_valid(name, settings[name], default)
     for name in ("PREPARED_DIR", "OUTPUT_DIR"):
-        namespace[name] = namespace[name].format(PROFILE=PROFILE)
+        settings[name] = settings[name].format(PROFILE=PROFILE)
     # A profile's test suite belongs to its Spider folder: another Spider folder has no suite unless one is given.
-    if "SPIDER_DIR" in environ and "TEST_SUITE_DIR" not in environ and "TEST_SUITE_DIR" in PROFILES[PROFILE]:
-        if namespace["SPIDER_DIR"] != PROFILES[PROFILE].get("SPIDER_DIR"):
-            namespace["TEST_SUITE_DIR"] = ""
-    if namespace["MMLU_SUBJECTS"] == "all":
-        namespace["MMLU_SUBJECTS"] = dict(ALL_SUBJECTS)
-    subjects = namespace["MMLU_SUBJECTS"]
-    if (
-        not isinstance(subjects, dict)
-        or not subjects
-        or not all(
-            isinstance(name, str) and isinstance(category, str) and category for name, category in subjects.items()
-        )
-    ):
-        raise PipelineError(
-            f"MMLU_SUBJECTS={namespace['MMLU_SUBJECTS']!r} must be 'all' or a JSON object of subject: category"
-        )
+    if "SPIDER_DIR" in environ and "TEST_SUITE_DIR" not in environ and "TEST_SUITE_DIR" in profile:
+        if settings["SPIDER_DIR"] != profile.get("SPIDER_DIR"):
+            settings["TEST_SUITE_DIR"] = ""
+    if settings["MMLU_SUBJECTS"] == "all":
+        settings["MMLU_SUBJECTS"] = dict(ALL_SUBJECTS)
+    subjects = settings["MMLU_SUBJECTS"]
+    pairs = subjects.items() if isinstance(subjects, dict) else ()
+    well_formed = all(isinstance(name, str) and isinstance(category, str) and category for name, category in pairs)
+    if not pairs or not well_formed:
+        raise PipelineError(f"MMLU_SUBJECTS={subjects!r} must be 'all' or a JSON object of subject: category")
 
 
 try:
-    resolve_configuration(globals(), os.environ)
+    resolve_configuration(os.environ)
 except PipelineError as error:
     print(f"error: {error}", file=sys.stderr)
     raise SystemExit(2) from None
@@ -330,31 +299,13 @@ def project_path(path):
 
 PATHS = Paths(project_path(PREPARED_DIR), project_path(OUTPUT_DIR))
 
-
-def resolved_config():
-    """Every constant as this run sees it, logged with the results."""
-    return {
-        key: (list(value) if isinstance(value, tuple) else value)
-        for key, value in globals().items()
-        if key.isupper()
-        and isinstance(value, (str, int, float, bool, tuple, dict))
-        and key not in ("PROFILES", "VALID", "NON_EMPTY")
-    }
-
-
-def configure_environment():
-    """Offline hygiene in one place: no telemetry, caches under outputs/, the hub offline in the demo."""
-    cache = project_path(CACHE_DIR)
-    os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
-    os.environ.setdefault("HF_HOME", str(cache / "huggingface"))
-    os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if HF_OFFLINE:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["HF_DATASETS_OFFLINE"] = "1"
-
-
-configure_environment()
+# Offline hygiene in one place: no telemetry, caches under outputs/, the hub offline in the demo.
+os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
+os.environ.setdefault("HF_HOME", str(project_path(CACHE_DIR) / "huggingface"))
+os.environ.setdefault("MPLCONFIGDIR", str(project_path(CACHE_DIR) / "matplotlib"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if HF_OFFLINE:
+    os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
 
 
 # ---------------------------------------------------------------------------------------------------------------
