@@ -131,18 +131,16 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
                 release_zip.extractall(unpacking)
         except (zipfile.BadZipFile, OSError) as error:
             raise PipelineError(f"{where} does not unzip ({error}); {BY_HAND}") from None
-        releases = sorted(
-            (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts),
-            key=lambda folder: len(folder.parts),
-        )
-        if not releases:
+        found = (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts)
+        release = min(found, key=lambda folder: len(folder.parts), default=None)  # the outermost
+        if release is None:
             raise PipelineError(f"{where} holds no dev.json; {BY_HAND}")
-        check_release(releases[0], dev_size, where)
-        files.write_json(releases[0] / HUB_RECORD, source)
+        check_release(release, dev_size, where)
+        files.write_json(release / HUB_RECORD, source)
         spider_dir.parent.mkdir(parents=True, exist_ok=True)
         if spider_dir.is_dir():
             spider_dir.rmdir()  # empty, as checked above
-        releases[0].rename(spider_dir)
+        release.rename(spider_dir)
     finally:
         shutil.rmtree(unpacking, ignore_errors=True)
     print(f"Spider release unpacked into {spider_dir} (zip sha256 {source['sha256']})")
