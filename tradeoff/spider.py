@@ -46,12 +46,6 @@ def database_path(spider_dir, db_id):
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
-def schema_text(db_id, tables):
-    """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
-    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
-    return "\n".join(lines) + "\n"
-
-
 def release_entries(path, db_schemas, spider_dir):
     """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
     entries = []
@@ -73,14 +67,15 @@ def release_entries(path, db_schemas, spider_dir):
 
 
 def schema_texts(spider_dir):
-    """db_id -> schema text of every database of a release's tables.json."""
+    """db_id -> schema text of every database of a release's tables.json, as in the study's Figure 1: 'Database: X',
+    then 'Table t (c1, c2, ...)' per table."""
     texts = {}
     for database in files.read_json(Path(spider_dir) / "tables.json", fix=DOWNLOAD_HINT, schema=RELEASE_TABLES):
-        tables = [
-            (table, [name for owner, name in database["column_names_original"] if owner == table_index])
-            for table_index, table in enumerate(database["table_names_original"])
-        ]
-        texts[database["db_id"]] = schema_text(database["db_id"], tables)
+        lines = [f"Database: {database['db_id']}"]
+        for table_index, table in enumerate(database["table_names_original"]):
+            columns = [name for owner, name in database["column_names_original"] if owner == table_index]
+            lines.append(f"Table {table} ({', '.join(columns)})")
+        texts[database["db_id"]] = "\n".join(lines) + "\n"
     return texts
 
 
