@@ -1,6 +1,4 @@
-"""The handed-off files: atomic writes, readers whose errors name the fix, the per-example result files and the one
-resumable loop that fills them, the work shared by several processes, the run lock, and every script's one-line exit.
-"""
+"""Handed-off files, the resumable per-example loop, the work shared by processes, the run lock, the one-line exit."""
 
 import contextlib
 import hashlib
