@@ -1,16 +1,9 @@
-"""Step 0: prepare Spider and MMLU for the later steps.
-
-Spider comes from its official layout (SPIDER_DIR: dev.json, train_spider.json, train_others.json, tables.json,
-database/), fetched first from the Hugging Face hub (the release zip at a pinned revision, checked before it is
-unpacked) when SPIDER_SOURCE asks for it or SPIDER_DIR holds no release; each entry becomes {db_id, question, query,
-db_schema} with the schema written as in the study's Figure 1. MMLU comes from local CSVs in the original format
-(MMLU_DIR) or the Hugging Face dataset MMLU_DATASET; MMLU_QUESTIONS_PER_SUBJECT test questions per subject are drawn
-with the seed, and the dev split is kept for the few-shot prompts. Everything is checked before anything is written;
-files are written atomically with a manifest, and a re-run with unchanged inputs does nothing. Last, a model the
-project builds itself (MODEL_BUILDER) is built.
+"""Step 0: prepare Spider (its official release, fetched from the hub when SPIDER_SOURCE asks for it) and MMLU (CSVs
+or the hub) for the later steps, as README describes; then build a model the project makes itself (MODEL_BUILDER).
+Everything is checked before anything is written, and a re-run with unchanged inputs does nothing.
 """
 
-import functools
+import contextlib
 import importlib
 import sqlite3
 import time
@@ -46,14 +39,12 @@ def build_databases_from_sql(folder):
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".sqlite.partial")
         partial.unlink(missing_ok=True)
-        connection = sqlite3.connect(partial)
-        try:
-            connection.executescript(script.read_text(encoding="utf-8"))
+        with contextlib.closing(sqlite3.connect(partial)) as connection:
+            try:
+                connection.executescript(script.read_text(encoding="utf-8"))
+            except sqlite3.Error as error:
+                raise PipelineError(f"{script} does not build: {error}") from None
             connection.commit()
-        except sqlite3.Error as error:
-            raise PipelineError(f"{script} does not build: {error}") from None
-        finally:
-            connection.close()
         partial.rename(target)
 
 
@@ -82,11 +73,9 @@ def fingerprint(spider_dir):
 
 
 def up_to_date(made_from):
-    outputs = (PATHS.spider_train, PATHS.spider_dev, PATHS.mmlu_test, PATHS.mmlu_dev, PATHS.prepared_manifest)
-    if not all(path.exists() for path in outputs):
-        return False
-    manifest = files.read_json(PATHS.prepared_manifest, made_by=files.SCRIPTS[0])
-    return isinstance(manifest, dict) and {key: manifest.get(key) for key in made_from} == made_from
+    manifest = files.read_object(PATHS.prepared_manifest)  # absent or torn: prepared again
+    prepared = (PATHS.spider_train, PATHS.spider_dev, PATHS.mmlu_test, PATHS.mmlu_dev)
+    return all(path.exists() for path in prepared) and {key: manifest.get(key) for key in made_from} == made_from
 
 
 def main():
@@ -111,17 +100,13 @@ def main():
     else:
         started = time.time()
         train, dev = spider.read_release(spider_dir)
-        load_split = functools.cache(load_mmlu_split)
         mmlu_test, mmlu_dev = mmlu.prepare(
-            common.MMLU_SUBJECTS, common.MMLU_QUESTIONS_PER_SUBJECT, common.MMLU_SHOTS, common.SEED, load_split
+            common.MMLU_SUBJECTS, common.MMLU_QUESTIONS_PER_SUBJECT, common.MMLU_SHOTS, common.SEED, load_mmlu_split
         )
-        for path, data in (
-            (PATHS.spider_train, train),
-            (PATHS.spider_dev, dev),
-            (PATHS.mmlu_test, mmlu_test),
-            (PATHS.mmlu_dev, mmlu_dev),
-        ):
-            files.write_json(path, data)
+        files.write_json(PATHS.spider_train, train)
+        files.write_json(PATHS.spider_dev, dev)
+        files.write_json(PATHS.mmlu_test, mmlu_test)
+        files.write_json(PATHS.mmlu_dev, mmlu_dev)
         counts = {
             "spider_train": len(train),
             "spider_dev": len(dev),

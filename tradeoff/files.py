@@ -1,6 +1,4 @@
-"""The handed-off files: atomic writes, readers whose errors name the fix, the per-example result files and the one
-resumable loop that fills them, the work shared by several processes, the run lock, and every script's one-line exit.
-"""
+"""Handed-off files, the resumable per-example loop, the work shared by processes, the run lock, the one-line exit."""
 
 import contextlib
 import hashlib
@@ -56,15 +54,10 @@ class Paths:
     def producer(self, path):
         """The script that writes a handed-off file, for the hints of errors about it (None: not one of ours)."""
         path = Path(path)
-        if path.is_relative_to(self.prepared):
-            return SCRIPTS[0]
-        if path.is_relative_to(self.lora):
-            return SCRIPTS[1]
         if path.is_relative_to(self.spider_results):
             return SCRIPTS[2] if path.name.startswith("base_") else SCRIPTS[3]
-        if path.is_relative_to(self.mmlu_results):
-            return SCRIPTS[4]
-        return None
+        producers = {self.prepared: SCRIPTS[0], self.lora: SCRIPTS[1], self.mmlu_results: SCRIPTS[4]}
+        return next((script for folder, script in producers.items() if path.is_relative_to(folder)), None)
 
 
 def model_key(epoch):
@@ -193,6 +186,14 @@ def read_json(path, made_by=None, fix=None, schema=None):
     return data if schema is None else check(data, schema, str(path), fix)
 
 
+def read_object(path):
+    """A JSON object file of ours, {} if it is absent, torn (a kill mid-write) or not an object."""
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    return {}
+
+
 def read_records(path):
     """Records of a per-example file in file order, the last one per index ([] if absent). A torn last line (a kill
     mid-write) is dropped."""
@@ -232,16 +233,10 @@ def resume(path, made_with, keys):
     records of other inputs are recomputed, the file copied aside first; records beyond the keys are kept unused."""
     path = Path(path)
     settings_file = path.with_name(path.stem + ".made_with.json")
-    if path.exists():
-        previous = None
-        with contextlib.suppress(OSError, json.JSONDecodeError):  # absent or torn: unknown provenance, as different
-            previous = json.loads(settings_file.read_text(encoding="utf-8"))
-        previous = previous if isinstance(previous, dict) else None
-        if previous != made_with:
-            changed = sorted(key for key in made_with if (previous or {}).get(key) != made_with[key])
-            set_aside(
-                path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it"
-            )
+    previous = read_object(settings_file)  # {}: unknown provenance, taken as different
+    if path.exists() and previous != made_with:
+        changed = sorted(key for key in made_with if previous.get(key) != made_with[key])
+        set_aside(path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it")
     write_json(settings_file, made_with)
     records = read_records(path)
     within = [record for record in records if record["index"] < len(keys)]
@@ -336,12 +331,6 @@ HEARTBEAT_SECONDS = 30
 STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconnect, a machine that died)
 
 
-def _lock_holder(path):
-    with contextlib.suppress(OSError, ValueError):  # absent, or created and not yet written
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {}
-
-
 def _holder_is_gone(holder):
     if time.time() - holder.get("heartbeat", 0) > STALE_AFTER_SECONDS:
         return True
@@ -369,7 +358,7 @@ def folder_lock(folder):
         folder.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
-        holder = _lock_holder(path)
+        holder = read_object(path)
         if holder and not _holder_is_gone(holder):
             raise PipelineError(
                 f"another run (PID {holder.get('pid')} on {holder.get('host')}) is writing {folder}; wait for it to "
@@ -395,7 +384,7 @@ def folder_lock(folder):
     finally:
         stop.set()
         thread.join()
-        if _lock_holder(path).get("pid") == os.getpid():
+        if read_object(path).get("pid") == os.getpid():
             path.unlink(missing_ok=True)
 
 

@@ -46,12 +46,6 @@ def database_path(spider_dir, db_id):
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
-def schema_text(db_id, tables):
-    """The schema as in the study's Figure 1: 'Database: X', then 'Table t (c1, c2, ...)' per (table, columns)."""
-    lines = [f"Database: {db_id}"] + [f"Table {table} ({', '.join(columns)})" for table, columns in tables]
-    return "\n".join(lines) + "\n"
-
-
 def release_entries(path, db_schemas, spider_dir):
     """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
     entries = []
@@ -73,14 +67,15 @@ def release_entries(path, db_schemas, spider_dir):
 
 
 def schema_texts(spider_dir):
-    """db_id -> schema text of every database of a release's tables.json."""
+    """db_id -> schema text of every database of a release's tables.json, as in the study's Figure 1: 'Database: X',
+    then 'Table t (c1, c2, ...)' per table."""
     texts = {}
     for database in files.read_json(Path(spider_dir) / "tables.json", fix=DOWNLOAD_HINT, schema=RELEASE_TABLES):
-        tables = [
-            (table, [name for owner, name in database["column_names_original"] if owner == table_index])
-            for table_index, table in enumerate(database["table_names_original"])
-        ]
-        texts[database["db_id"]] = schema_text(database["db_id"], tables)
+        lines = [f"Database: {database['db_id']}"]
+        for table_index, table in enumerate(database["table_names_original"]):
+            columns = [name for owner, name in database["column_names_original"] if owner == table_index]
+            lines.append(f"Table {table} ({', '.join(columns)})")
+        texts[database["db_id"]] = "\n".join(lines) + "\n"
     return texts
 
 
@@ -131,18 +126,16 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
                 release_zip.extractall(unpacking)
         except (zipfile.BadZipFile, OSError) as error:
             raise PipelineError(f"{where} does not unzip ({error}); {BY_HAND}") from None
-        releases = sorted(
-            (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts),
-            key=lambda folder: len(folder.parts),
-        )
-        if not releases:
+        found = (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts)
+        release = min(found, key=lambda folder: len(folder.parts), default=None)  # the outermost
+        if release is None:
             raise PipelineError(f"{where} holds no dev.json; {BY_HAND}")
-        check_release(releases[0], dev_size, where)
-        files.write_json(releases[0] / HUB_RECORD, source)
+        check_release(release, dev_size, where)
+        files.write_json(release / HUB_RECORD, source)
         spider_dir.parent.mkdir(parents=True, exist_ok=True)
         if spider_dir.is_dir():
             spider_dir.rmdir()  # empty, as checked above
-        releases[0].rename(spider_dir)
+        release.rename(spider_dir)
     finally:
         shutil.rmtree(unpacking, ignore_errors=True)
     print(f"Spider release unpacked into {spider_dir} (zip sha256 {source['sha256']})")
