@@ -48,15 +48,14 @@ def prepare_run(args, model_config, config):
     resolved, processes = common.resolved_config(), files.process_count()
     settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
     # Per device x accumulation x processes: the accumulation may change with the number of processes, this may not.
-    settings["EFFECTIVE_BATCH_SIZE"] = (
-        config.per_device_train_batch_size * config.gradient_accumulation_steps * processes
-    )
+    per_process_batch = config.per_device_train_batch_size * config.gradient_accumulation_steps
+    settings["EFFECTIVE_BATCH_SIZE"] = per_process_batch * processes
     base_model = model.model_identity(model_config)
-    manifest = training.read_manifest(PATHS)
-    training.check_resumable(PATHS, manifest, settings, base_model)
-    if manifest and manifest["finished"]:
-        print(f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora}; {files.FRESH_HINT}")
-        return None
+    if manifest := training.read_manifest(PATHS):
+        training.check_resumable(PATHS, manifest, settings, base_model)
+        if manifest["finished"]:
+            print(f"training already finished: {json.dumps(manifest['epochs'])} in {PATHS.lora}; {files.FRESH_HINT}")
+            return None
 
     model.seed_everything(config.seed)
     entries, overlap, evaluated = training_entries()

@@ -3,7 +3,6 @@ greedy completions (on transformers or vLLM) and the log-probability of each ans
 
 import functools
 import gc
-import json
 import logging
 import os
 import resource
@@ -71,7 +70,6 @@ def free_memory():
 
 
 def peak_memory_gib():
-    """GPU allocator peak on CUDA, else max resident set size."""
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**30
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -147,14 +145,13 @@ def load_tokenizer(config):
 
 def load_base_model(config):
     """The base model, in Figure 4's 4-bit quantisation when config.load_in_4bit, computing in its compute dtype."""
+    import trl
     from accelerate import PartialState
     from transformers import AutoModelForCausalLM
-    from trl import ModelConfig as TrlModelConfig
-    from trl import get_quantization_config
 
     dtype = torch_dtype(config.compute_dtype)
-    quantization = get_quantization_config(
-        TrlModelConfig(
+    quantization = trl.get_quantization_config(
+        trl.ModelConfig(
             load_in_4bit=config.load_in_4bit,
             bnb_4bit_quant_type=config.quant_type,
             use_bnb_nested_quant=config.double_quant,
@@ -208,7 +205,7 @@ def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
             "the engine over GPUs with VLLM_TENSOR_PARALLEL_SIZE"
         )
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
-    lora_r = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())["r"] if adapter_dir else 1
+    lora_r = files.read_json(Path(adapter_dir) / "adapter_config.json")["r"] if adapter_dir else 1
     rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
     llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)  # seed 0: greedy draws none
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
@@ -244,12 +241,10 @@ def _left_padded(tokenizer, texts, model):
 def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
     """Greedy completions of rendered prompts, with the model's repetition penalty, special tokens removed.
     stop_at_end_of_turn=False times exactly max_new_tokens new tokens (eos_token_id=None overrides the model's)."""
-    from transformers import LogitsProcessor
 
-    class FiniteLogitsGuard(LogitsProcessor):  # at every step: greedy decoding over NaN says '!!!!'
-        def __call__(self, input_ids, scores):
-            check_finite(scores, "logits during generation", model.dtype)
-            return scores
+    def finite_logits_guard(input_ids, scores):  # at every step: greedy decoding over NaN says '!!!!'
+        check_finite(scores, "logits during generation", model.dtype)
+        return scores
 
     inputs = _left_padded(tokenizer, texts, model)
     output = model.generate(
@@ -261,7 +256,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
         repetition_penalty=model.generation_config.repetition_penalty,
         eos_token_id=stop_token_ids(tokenizer, model.generation_config) if stop_at_end_of_turn else None,
         pad_token_id=tokenizer.pad_token_id,
-        logits_processor=[FiniteLogitsGuard()],
+        logits_processor=[finite_logits_guard],
     )
     return tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 

@@ -184,8 +184,7 @@ def last_complete_checkpoint(lora_dir):
             shutil.rmtree(folder)
     if not (epochs := epoch_checkpoints(lora_dir)):
         return None
-    newest = Path(lora_dir) / epochs[max(epochs, key=int)]
-    check_adapter(newest)
+    newest = check_adapter(Path(lora_dir) / epochs[max(epochs, key=int)])
     for name in ("optimizer.pt", "scheduler.pt"):
         try:  # the project's own files: unpickled as written
             torch.load(newest / name, map_location="cpu", weights_only=False)
@@ -198,13 +197,14 @@ def last_complete_checkpoint(lora_dir):
 
 
 def check_adapter(folder):
-    """An adapter_config.json of the shape peft reads and a complete adapter_model.safetensors, else one line."""
+    """folder, if its adapter_config.json has the shape peft reads and its adapter_model.safetensors is whole."""
     files.read_json(folder / "adapter_config.json", fix=files.FRESH_HINT, schema=ADAPTER_CONFIG)
     try:
         with safe_open(folder / "adapter_model.safetensors", framework="pt"):
             pass
     except (OSError, SafetensorError) as error:
         raise PipelineError(f"adapter {folder} is damaged ({error}); {files.FRESH_HINT}") from None
+    return folder
 
 
 def adapter_path(paths, epoch):
@@ -215,8 +215,7 @@ def adapter_path(paths, epoch):
             f"no adapter for epoch {epoch} in {paths.training_manifest} (epochs done: "
             f"{', '.join(epochs) or 'none'}); finish {files.SCRIPTS[1]} or set EVAL_EPOCHS to epochs that exist"
         )
-    check_adapter(paths.lora / epochs[str(epoch)])
-    return paths.lora / epochs[str(epoch)]
+    return check_adapter(paths.lora / epochs[str(epoch)])
 
 
 def read_manifest(paths):
@@ -225,8 +224,6 @@ def read_manifest(paths):
 
 def check_resumable(paths, manifest, settings, base_model):
     """Refuse to continue a run made under other settings or on other base weights."""
-    if manifest is None:
-        return
     recorded = dict(manifest["config"], base_model=manifest["base_model"])
     for name, value in dict(settings, base_model=base_model).items():
         if recorded.get(name) != value:

@@ -14,7 +14,6 @@ LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)  # the only maximum adapter ranks vL
 
 
 def installed_version():
-    """The installed vLLM distribution's version, or None."""
     for name in DISTRIBUTIONS:
         with contextlib.suppress(PackageNotFoundError):
             return version(name)
