@@ -232,14 +232,13 @@ def entry(db_id, question, query):
             no_value.append("value")
         else:
             no_value += [part for part in re.split(r"(\.)", tok.lower()) if part]
-    question_toks = re.findall(r"\w+(?:[.'-]\w+)*|[^\w\s]", question)
     return dict(
         db_id=db_id,
         query=query,
         query_toks=toks,
         query_toks_no_value=no_value,
         question=question,
-        question_toks=question_toks,
+        question_toks=re.findall(r"\w+(?:[.'-]\w+)*|[^\w\s]", question),
     )
 
 
