@@ -1,8 +1,6 @@
-"""The paper profile at full size, measured (make bench-gpu): Qwen2-7B-Instruct's exact architecture with seeded
-random weights (configs/qwen2-7b-instruct.json: the real FLOPs and bytes) through the project's own code: 4-bit
-loading, script 1's LoRA and trainer, batched generation as scripts 2-3 do it and MMLU letter scoring, at the real
-prompts' lengths (configs/prompt_lengths.json) in one-token words. Rows print as measured, and again as one table at
-the end; an optional section (T4 verdict, vLLM) that fails prints one row saying why.
+"""The paper profile at full size, measured (make bench-gpu; README "Measured on a GPU"): Qwen2-7B-Instruct's exact
+architecture with seeded random weights (configs/qwen2-7b-instruct.json: the real FLOPs and bytes) through the
+project's own code, at the real prompts' lengths (configs/prompt_lengths.json) in one-token words.
 
     PROFILE=paper python -m tools.bench_gpu                        # full size: a CUDA GPU, ~16 GB of disk once
     PROFILE=paper BENCH_GPU_SCALE=tiny python -m tools.bench_gpu   # same code, shrunken model, CPU, < 2 minutes
@@ -140,9 +138,8 @@ def training_examples(tokenizer, lengths, words, rng):
         overhead = training.sequence_length(tokenizer, spider.training_example(entry)) - 1
         length = max(length, overhead + 1)  # the prompt alone may be longer (the tiny tokenizer's is)
         entry["db_schema"] = texts_of([length - overhead], words, rng)[0]
-        actual = training.sequence_length(tokenizer, spider.training_example(entry))
         examples.append(spider.training_example(entry))
-        if actual != length:
+        if (actual := training.sequence_length(tokenizer, examples[-1])) != length:
             raise PipelineError(f"a {length}-token training sequence came out {actual} tokens long")
     return examples
 

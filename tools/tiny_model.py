@@ -24,31 +24,15 @@ BUILD_INFO = "tiny_model_build.json"
 # Pretraining: optimizer steps, sequences per step, tokens per sequence, peak learning rate (linear warmup, then
 # cosine decay to a tenth), AdamW weight decay, gradient clipping, templated questions per document (after their
 # database's schema), and a version to bump when the documents or procedure change in a way these do not show.
-PRETRAIN_SETTINGS = {
-    "steps": 1200,
-    "batch_size": 8,
-    "seq_length": 256,
-    "learning_rate": 3e-3,
-    "warmup_steps": 20,
-    "weight_decay": 0.01,
-    "max_grad_norm": 1.0,
-    "questions_per_document": 6,
-    "version": 2,
-}
+PRETRAIN_SETTINGS = dict(steps=1200, batch_size=8, seq_length=256, learning_rate=3e-3, warmup_steps=20,
+                         weight_decay=0.01, max_grad_norm=1.0, questions_per_document=6, version=2)  # fmt: skip
 PRETRAIN_LOG_EVERY = 50
 # The architecture of Qwen2, sizes small enough for a sub-second training step on a laptop CPU. Every projection width
 # is a multiple of 32, as bitsandbytes' 4-bit CPU inference kernel requires, and heads are 32 wide, the narrowest
 # vLLM's CPU attention takes. Grouped-query attention, as in Qwen2-7B. Four layers, not two: at two, the pretrained
 # model wrote the right SQL in plain text for 0.25 of the demo dev questions, at four 0.52 (same pretraining).
-TINY_MODEL = {
-    "vocab_size": 1024,
-    "hidden_size": 64,
-    "intermediate_size": 192,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "max_position_embeddings": 4096,
-}
+TINY_MODEL = dict(vocab_size=1024, hidden_size=64, intermediate_size=192, num_hidden_layers=4, num_attention_heads=2,
+                  num_key_value_heads=1, max_position_embeddings=4096)  # fmt: skip
 # As Qwen2-7B-Instruct's generation_config.json: its repetition penalty applies to greedy decoding too.
 GENERATION_DEFAULTS = {"do_sample": False, "repetition_penalty": 1.05}
 
@@ -117,10 +101,9 @@ def pretraining_documents(demo_dir, synthetic=True):
 
 def fingerprint(demo_dir):
     """What the built model depends on: the corpora, the sizes and the pretraining settings; a change, a rebuild."""
-    digest = hashlib.sha256(json.dumps(TINY_MODEL, sort_keys=True).encode())
-    digest.update(str(common.SEED).encode())
-    digest.update(json.dumps(PRETRAIN_SETTINGS, sort_keys=True).encode())  # the format version included
-    digest.update(json.dumps(GENERATION_DEFAULTS, sort_keys=True).encode())
+    digest = hashlib.sha256()
+    for settings in (TINY_MODEL, common.SEED, PRETRAIN_SETTINGS, GENERATION_DEFAULTS):
+        digest.update(json.dumps(settings, sort_keys=True).encode())
     for text in training_corpus(demo_dir) + pretraining_documents(demo_dir):
         digest.update(text.encode("utf-8"))
     return digest.hexdigest()
@@ -137,18 +120,13 @@ def build_tokenizer(corpus, vocab_size):
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    qwen2_split = pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated")
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([qwen2_split, byte_level])
     tokenizer.decoder = decoders.ByteLevel()
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False, initial_alphabet=alphabet
     )
     tokenizer.train_from_iterator(corpus, trainer)
     # As in Qwen2-Instruct: the end of turn ends generation, padding is a different token.
@@ -166,18 +144,12 @@ def build_model(tokenizer):
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    config = Qwen2Config(
-        **dict(TINY_MODEL, vocab_size=len(tokenizer)),
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None,
-    )
+    special = {"eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
+    sizes = dict(TINY_MODEL, vocab_size=len(tokenizer))
+    config = Qwen2Config(**sizes, **special, tie_word_embeddings=True, bos_token_id=None)
     torch.manual_seed(common.SEED)
     model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **GENERATION_DEFAULTS
-    )
+    model.generation_config = GenerationConfig(**special, **GENERATION_DEFAULTS)
     return model
 
 
