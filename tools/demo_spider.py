@@ -22,66 +22,84 @@ SIZES = {
     ),
     "train_others.json": dict(regional_airline=26),
 }
-# Each template's SQL, and its question wordings (one drawn per instance). Slots: {T} table, {one}/{many} its words,
-# {A} {B} {C} columns and {a} {b} {c} their words, {v} a value as the question says it and {V} as SQL writes it; the
-# rest as slot_fillings() fills them.
-QUERIES = {
-    "count": "SELECT count(*) FROM {T}",
-    "list": "SELECT {A} FROM {T}",
-    "list_two": "SELECT {A} ,  {B} FROM {T}",
-    "aggregate": "SELECT {f}({A}) FROM {T}",
-    "where_number": "SELECT {A} FROM {T} WHERE {B}  {op}  {V}",
-    "top": "SELECT {A} FROM {T} ORDER BY {B} {order} LIMIT 1",
-    "order": "SELECT {A} FROM {T} ORDER BY {B} {order}",
-    "above_average": "SELECT {A} FROM {T} WHERE {B}  >  (SELECT avg({B}) FROM {T})",
-    "where_text": "SELECT {A} FROM {T} WHERE {B}  =  {V}",
-    "union": "SELECT {A} FROM {T} WHERE {B}  =  {V} UNION SELECT {A} FROM {T} WHERE {C}  >  {W}",
-    "count_where": "SELECT count(*) FROM {T} WHERE {A}  =  {V}",
-    "group_count": "SELECT {A} ,  count(*) FROM {T} GROUP BY {A}",
-    "distinct": "SELECT DISTINCT {A} FROM {T}",
-    "having": "SELECT {A} FROM {T} GROUP BY {A} HAVING count(*)  >=  2",
-    "group_average": "SELECT {A} ,  avg({B}) FROM {T} GROUP BY {A}",
-    "join": "SELECT T1.{A} ,  T2.{B} FROM {T} AS T1 JOIN {O} AS T2 ON T1.{K}  =  T2.{OK}",
-    "join_where": "SELECT T1.{A} FROM {T} AS T1 JOIN {O} AS T2 ON T1.{K}  =  T2.{OK} WHERE T2.{B}  =  {V}",
-    "not_in": "SELECT {B} FROM {O} WHERE {OK} NOT IN (SELECT {K} FROM {T})",
-}
-WORDINGS = {
-    "count": ("How many {many} are there?", "Count the number of {many}."),
-    "list": ("List the {a} of all {many}.", "Show the {a} of every {one}."),
-    "list_two": ("Show the {a} and {b} of all {many}.", "List the {a} and the {b} of each {one}."),
-    "aggregate": ("What is the {agg} {a} of all {many}?", "Find the {agg} {a} of the {many}."),
-    "where_number": (
-        "Show the {a} of the {many} whose {b} is {than} {v}.",
-        "Which {many} have a {b} {than} {v}? Give their {a}.",
+# name: (wordings, SQL). Slots: {T} table, {one}/{many} its words, {A} {B} {C} columns and {a} {b} {c} their words,
+# {v} a value as the question says it and {V} as SQL writes it; the rest as slot_fillings() fills them.
+TEMPLATES = {
+    "count": (("How many {many} are there?", "Count the number of {many}."), "SELECT count(*) FROM {T}"),
+    "list": (("List the {a} of all {many}.", "Show the {a} of every {one}."), "SELECT {A} FROM {T}"),
+    "list_two": (
+        ("Show the {a} and {b} of all {many}.", "List the {a} and the {b} of each {one}."),
+        "SELECT {A} ,  {B} FROM {T}",
     ),
-    "top": ("What is the {a} of the {one} with the {most} {b}?", "Which {one} has the {most} {b}? Give its {a}."),
+    "aggregate": (
+        ("What is the {agg} {a} of all {many}?", "Find the {agg} {a} of the {many}."),
+        "SELECT {f}({A}) FROM {T}",
+    ),
+    "where_number": (
+        ("Show the {a} of the {many} whose {b} is {than} {v}.", "Which {many} have a {b} {than} {v}? Give their {a}."),
+        "SELECT {A} FROM {T} WHERE {B}  {op}  {V}",
+    ),
+    "top": (
+        ("What is the {a} of the {one} with the {most} {b}?", "Which {one} has the {most} {b}? Give its {a}."),
+        "SELECT {A} FROM {T} ORDER BY {B} {order} LIMIT 1",
+    ),
     "order": (
-        "List the {a} of all {many} sorted by {b} in {sense} order.",
-        "Show the {a} of every {one}, ordered by {b} ({sense}).",
+        (
+            "List the {a} of all {many} sorted by {b} in {sense} order.",
+            "Show the {a} of every {one}, ordered by {b} ({sense}).",
+        ),
+        "SELECT {A} FROM {T} ORDER BY {B} {order}",
     ),
     "above_average": (
-        "Which {many} have a {b} above the average? Give their {a}.",
-        "Show the {a} of the {many} whose {b} is above average.",
+        (
+            "Which {many} have a {b} above the average? Give their {a}.",
+            "Show the {a} of the {many} whose {b} is above average.",
+        ),
+        "SELECT {A} FROM {T} WHERE {B}  >  (SELECT avg({B}) FROM {T})",
     ),
-    "where_text": ("Show the {a} of the {many} whose {b} is {v}.", "What is the {a} of each {one} with {b} {v}?"),
-    "union": ("Show the {a} of the {many} whose {b} is {v} or whose {c} is greater than {w}.",),
-    "count_where": ("How many {many} have {a} {v}?", "Count the {many} whose {a} is {v}."),
-    "group_count": ("How many {many} are there for each {a}?", "Show each {a} and the number of {many} with it."),
-    "distinct": ("What are the distinct {a} values of the {many}?", "List the different {a} of the {many}."),
+    "where_text": (
+        ("Show the {a} of the {many} whose {b} is {v}.", "What is the {a} of each {one} with {b} {v}?"),
+        "SELECT {A} FROM {T} WHERE {B}  =  {V}",
+    ),
+    "union": (
+        ("Show the {a} of the {many} whose {b} is {v} or whose {c} is greater than {w}.",),
+        "SELECT {A} FROM {T} WHERE {B}  =  {V} UNION SELECT {A} FROM {T} WHERE {C}  >  {W}",
+    ),
+    "count_where": (
+        ("How many {many} have {a} {v}?", "Count the {many} whose {a} is {v}."),
+        "SELECT count(*) FROM {T} WHERE {A}  =  {V}",
+    ),
+    "group_count": (
+        ("How many {many} are there for each {a}?", "Show each {a} and the number of {many} with it."),
+        "SELECT {A} ,  count(*) FROM {T} GROUP BY {A}",
+    ),
+    "distinct": (
+        ("What are the distinct {a} values of the {many}?", "List the different {a} of the {many}."),
+        "SELECT DISTINCT {A} FROM {T}",
+    ),
     "having": (
-        "Which {a} values are shared by at least two {many}?",
-        "List the {a} values that at least two {many} have.",
+        ("Which {a} values are shared by at least two {many}?", "List the {a} values that at least two {many} have."),
+        "SELECT {A} FROM {T} GROUP BY {A} HAVING count(*)  >=  2",
     ),
     "group_average": (
-        "What is the average {b} of the {many} for each {a}?",
-        "Show each {a} and the average {b} of its {many}.",
+        ("What is the average {b} of the {many} for each {a}?", "Show each {a} and the average {b} of its {many}."),
+        "SELECT {A} ,  avg({B}) FROM {T} GROUP BY {A}",
     ),
     "join": (
-        "Show the {a} of each {one} and the {b} of its {other}.",
-        "For every {one}, list its {a} and the {b} of its {other}.",
+        (
+            "Show the {a} of each {one} and the {b} of its {other}.",
+            "For every {one}, list its {a} and the {b} of its {other}.",
+        ),
+        "SELECT T1.{A} ,  T2.{B} FROM {T} AS T1 JOIN {O} AS T2 ON T1.{K}  =  T2.{OK}",
     ),
-    "join_where": ("Show the {a} of the {many} whose {other} has {b} {v}.",),
-    "not_in": ("Show the {b} of the {others} that have no {one}.", "Which {others} have no {one}? Give their {b}."),
+    "join_where": (
+        ("Show the {a} of the {many} whose {other} has {b} {v}.",),
+        "SELECT T1.{A} FROM {T} AS T1 JOIN {O} AS T2 ON T1.{K}  =  T2.{OK} WHERE T2.{B}  =  {V}",
+    ),
+    "not_in": (
+        ("Show the {b} of the {others} that have no {one}.", "Which {others} have no {one}? Give their {b}."),
+        "SELECT {B} FROM {O} WHERE {OK} NOT IN (SELECT {K} FROM {T})",
+    ),
 }
 AGGREGATES = (("average", "avg"), ("maximum", "max"), ("minimum", "min"), ("total", "sum"))
 PLURALS = {"aircraft": "aircraft"}
@@ -189,8 +207,8 @@ def instances(spider_dir, database, rng):
     """template -> [(question, query)]: every instance of every template on one database, wordings drawn with rng."""
     found = {}
     for template, slots in slot_fillings(*database_facts(spider_dir, database), rng):
-        question = rng.choice(WORDINGS[template]).format(**slots)
-        found.setdefault(template, []).append((question, QUERIES[template].format(**slots)))
+        wordings, sql = TEMPLATES[template]
+        found.setdefault(template, []).append((rng.choice(wordings).format(**slots), sql.format(**slots)))
     return found
 
 
