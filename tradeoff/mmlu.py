@@ -5,7 +5,7 @@ import csv
 import random
 import re
 
-from tradeoff import PipelineError, files, stats
+from tradeoff import PipelineError, files
 
 LETTERS = ("A", "B", "C", "D")
 # The original MMLU code's grouping (hendrycks/test categories.py, through its subcategories): 57 subjects.
@@ -154,9 +154,9 @@ def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, ma
 
 
 def print_summary(key, records, categories):
-    overall = stats.summarize_scores([r["correct"] for r in records], ddof=stats.MMLU_STD_DDOF)
-    parts = []
-    for category in categories:
-        accuracy = stats.summarize_scores([r["correct"] for r in records if r["category"] == category], ddof=0)
-        parts.append(f"{category} " + ("—" if accuracy["accuracy"] is None else f"{accuracy['accuracy']:.3f}"))
-    print(f"{key}: MMLU accuracy {overall['accuracy']:.3f} (n={overall['n']}; {', '.join(parts)})")
+    def accuracy(category=None):
+        scores = [r["correct"] for r in records if category in (None, r["category"])]
+        return f"{sum(scores) / len(scores):.3f}" if scores else "—"
+
+    parts = ", ".join(f"{category} {accuracy(category)}" for category in categories)
+    print(f"{key}: MMLU accuracy {accuracy()} (n={len(records)}; {parts})")
