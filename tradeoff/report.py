@@ -400,17 +400,17 @@ class Markdown:
         return "\n\n".join(blocks) + "\n"
 
     def by_model(self, benchmark, header, cells):
-        """One row per model: cells(key, label, row), or "missing (run X)" and dashes where its file is missing."""
+        """A row per model: its label (Spider's with epochs) and cells(key, row), or "missing (run X)" with no file."""
         spider = benchmark == "spider"
         rows = []
         for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():
             row = self.table.get(benchmark, key)
-            if row["status"] != "missing":
-                rows.append(cells(key, label, row))
-                continue
             lead = [label, key_epoch(key)] if spider else [label]
-            producer = self.paths.producer(self.paths.results("spider" if spider else "mmlu", key))
-            rows.append(lead + [f"missing (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
+            if row["status"] == "missing":
+                producer = self.paths.producer(self.paths.results("spider" if spider else "mmlu", key))
+                rows.append(lead + [f"missing (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
+            else:
+                rows.append(lead + cells(key, row))
         return markdown_table(header, rows)
 
     def comparisons(self, title, benchmark):
@@ -461,9 +461,9 @@ class Markdown:
         header += ["Test-suite accuracy (official test-suite databases)"] * suite
         header += ["McNemar p vs base 3-shot", "McNemar p vs base 0-shot"]
 
-        def cells(key, label, row):
+        def cells(key, row):
             partial = "" if row["n"] == row["expected_n"] else f" (n={row['n']} of {row['expected_n']})"
-            found = [label, key_epoch(key), fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
+            found = [fmt(row["accuracy"]) + partial, fmt(row["std"]), fmt_ci(row)]
             found.append(fmt_accuracy(table.get("spider_strict", key)))
             if suite:  # only the records scored on the test-suite databases count: their own n where it differs
                 scored = table.get("spider_test_suite", key)
@@ -513,9 +513,9 @@ class Markdown:
         return blocks
 
     def errors(self):
-        def counts(key, label, row):
+        def counts(key, row):
             kinds = [self.table.get("spider", key, "error", kind)["n"] for kind in ERROR_KINDS]
-            return [label, key_epoch(key), row["n"], row["correct"], *kinds]
+            return [row["n"], row["correct"], *kinds]
 
         blocks = [
             "### Spider errors (wrong answers by kind, study rule)",
@@ -545,11 +545,11 @@ class Markdown:
         header += ["Micro average (all questions) [95% CI]", *(STUDY_LABELS.get(c, c) for c in categories)]
         header += ["McNemar p vs base (all items)"]
 
-        def cells(key, label, row):
+        def cells(key, row):
             benchmark, expected = row["benchmark"], row["expected_n"]
             aggregate = table.get(benchmark, key, "aggregate")
             n = f"n={row['n']}" if expected is None else f"{row['n']}" + f" of {expected}" * (row["n"] != expected)
-            found = [label, n, f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}", fmt_accuracy(row)]
+            found = [n, f"{fmt(aggregate['accuracy'])} ± {fmt(aggregate['std'])}", fmt_accuracy(row)]
             for c in (table.get(benchmark, key, "category", category) for category in categories):
                 found.append(f"{fmt(c['accuracy'])} ± {fmt(c['std'])} {fmt_ci(c)}" + " (no items)" * (not c["n"]))
             return found + [fmt_p(row)]
