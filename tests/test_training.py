@@ -16,6 +16,7 @@ from tradeoff import PipelineError, files, model, spider, training
 
 finetune = load_script("1_fine-tuning.py")
 TRAIN_EXAMPLES = 48  # 6 optimizer steps an epoch at the study's batch 2 x accumulation 4
+STUDY_BATCH = {"PER_DEVICE_TRAIN_BATCH_SIZE": 2, "GRADIENT_ACCUMULATION_STEPS": 4}  # the paper's (the demo: 8 x 1)
 EPOCHS = 2
 
 
@@ -26,6 +27,8 @@ def configure(monkeypatch, root, prepared_demo):
     files.write_json(common.PATHS.spider_train, train)
     shutil.copy(prepared_demo / "spider_dev.json", common.PATHS.spider_dev)
     monkeypatch.setattr(common, "NUM_EPOCHS", EPOCHS)
+    monkeypatch.setattr(common, "PER_DEVICE_TRAIN_BATCH_SIZE", STUDY_BATCH["PER_DEVICE_TRAIN_BATCH_SIZE"])
+    monkeypatch.setattr(common, "GRADIENT_ACCUMULATION_STEPS", STUDY_BATCH["GRADIENT_ACCUMULATION_STEPS"])
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1, 2))
     monkeypatch.setattr(common, "COMPUTE_DTYPE", "float16")  # a T4's path (autocast, gradient scaler) on the CPU
 
@@ -174,6 +177,7 @@ def test_script_killed_after_its_first_epoch_resumes_to_the_same_adapters(traine
     """SIGKILL (no clean stop) once epoch 1's checkpoint is complete, run again: the uninterrupted run's adapters."""
     environment = demo_environment(tmp_path, MAX_TRAIN_EXAMPLES=str(TRAIN_EXAMPLES), NUM_EPOCHS=str(EPOCHS))
     environment.update(EVAL_EPOCHS="1,2", COMPUTE_DTYPE="float16", PREPARED_DIR=str(prepared_demo))
+    environment.update({name: str(value) for name, value in STUDY_BATCH.items()})
     lora = tmp_path / "outputs" / "lora"
     killed_then_rerun(files.SCRIPTS[1], environment, lambda: any(lora.glob("checkpoint-*/trainer_state.json")))
     manifest = json.loads((lora / "run_manifest.json").read_text())
