@@ -20,7 +20,7 @@ def spider_input_files(spider_dir):
     if not spider_dir.is_dir():
         state = "is a file, not a folder" if spider_dir.exists() else "does not exist"
         raise PipelineError(f"Spider folder {spider_dir} {state}; {spider.DOWNLOAD_HINT}")
-    required = [spider_dir / name for name in ("tables.json", "dev.json", "train_spider.json")]
+    required = [spider_dir / name for name in spider.RELEASE_FILES]
     missing = [path.name for path in required if not path.exists()]
     if missing:
         raise PipelineError(f"Spider folder {spider_dir} lacks {', '.join(missing)}; {spider.DOWNLOAD_HINT}")

@@ -20,6 +20,7 @@ DOWNLOAD_HINT = (
 )
 HUB_RECORD = "fetched_from_hub.json"  # written into a release fetched by fetch_release: where it came from
 FIELDS = ("db_id", "question", "query")
+RELEASE_FILES = ("tables.json", "dev.json", "train_spider.json")  # train_others.json is optional
 TEXT = {"type": "string"}
 
 
@@ -144,7 +145,7 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
 
 def check_release(folder, dev_size, where):
     """The release's files are there, dev.json holds dev_size questions and every db_id has its database file."""
-    missing = [name for name in ("tables.json", "dev.json", "train_spider.json") if not (folder / name).is_file()]
+    missing = [name for name in RELEASE_FILES if not (folder / name).is_file()]
     if missing:
         raise PipelineError(f"{where} lacks {', '.join(missing)}; {BY_HAND}")
     splits = [
