@@ -27,8 +27,8 @@ def configure(monkeypatch, root, prepared_demo):
     files.write_json(common.PATHS.spider_train, train)
     shutil.copy(prepared_demo / "spider_dev.json", common.PATHS.spider_dev)
     monkeypatch.setattr(common, "NUM_EPOCHS", EPOCHS)
-    monkeypatch.setattr(common, "PER_DEVICE_TRAIN_BATCH_SIZE", STUDY_BATCH["PER_DEVICE_TRAIN_BATCH_SIZE"])
-    monkeypatch.setattr(common, "GRADIENT_ACCUMULATION_STEPS", STUDY_BATCH["GRADIENT_ACCUMULATION_STEPS"])
+    for name, value in STUDY_BATCH.items():
+        monkeypatch.setattr(common, name, value)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1, 2))
     monkeypatch.setattr(common, "COMPUTE_DTYPE", "float16")  # a T4's path (autocast, gradient scaler) on the CPU
 
