@@ -43,9 +43,10 @@ def gguf_loaded():
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory, gguf_loaded):
-    """A build from a copy of the loader's output (a load takes about a minute), left as the loader gave it."""
-    target = tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct"
-    return smol_model.build(target, loaded=copy.deepcopy(gguf_loaded))
+    """Built from a copy of the loaded GGUF (a load takes about a minute); gguf_loaded stays as the loader gave it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(smol_model, "load_from_gguf", lambda path: copy.deepcopy(gguf_loaded))
+        return smol_model.build(tmp_path_factory.mktemp("smol") / "smollm2-135m-instruct")
 
 
 def test_logits_equal_the_gguf_models(converted, gguf_loaded):

@@ -54,18 +54,17 @@ def is_built(target=TARGET):
     return info.exists() and json.loads(info.read_text()) == build_info(gguf_path())
 
 
-def build(target=TARGET, loaded=None):
-    """Convert into target atomically (loaded: load_from_gguf's pair, if at hand; it is changed), fixing the GGUF
-    loader's output: it makes <|im_start|> the eos (the file says id 2, <|im_end|>: generation would never stop; the
-    file's padding id 2 is kept, the pipeline picks its own), keeps a quantization record (a reload would look for the
-    GGUF) and clean_up_tokenization_spaces=True (decodes the same, warns at every load); the output layer is tied to
-    the embedding as in the GGUF (it has no output.weight)."""
+def build(target=TARGET):
+    """Convert into target atomically, fixing the GGUF loader's output: it makes <|im_start|> the eos (the file says
+    id 2, <|im_end|>: generation would never stop; the file's padding id 2 is kept, the pipeline picks its own), keeps
+    a quantization record (a reload would look for the GGUF) and clean_up_tokenization_spaces=True (decodes the same,
+    warns at every load); the output layer is tied to the embedding as in the GGUF (it has no output.weight)."""
     from transformers import GenerationConfig
 
     target, path = Path(target), gguf_path()
     staging = target.with_name(target.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
-    tokenizer, model = loaded or load_from_gguf(path)
+    tokenizer, model = load_from_gguf(path)
     tokenizer.eos_token = tokenizer.pad_token = END_OF_TURN
     tokenizer.padding_side, tokenizer.clean_up_tokenization_spaces = "left", False
     tokenizer.save_pretrained(staging)
