@@ -33,13 +33,15 @@ def load_script(file_name):
 
 
 # Under pytest-xdist (make test: -n 2) each group (named by node id prefix) runs on one worker: "demo" makes the
-# finished demo run (and builds the tiny model) while "trained" converts SmolLM2 and runs it, then makes test_training's
-# short run. The other tests are dealt one by one, those that read the finished run last: by then it is made, once,
-# for both workers (demo_run). Each worker's torch (and the scripts it starts) gets one thread: two workers of two
-# threads each on two cores run several times slower than one thread each.
-WORKER_GROUPS = {  # the first group whose prefix matches
-    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_training.py",
-                "tests/test_multiprocess.py::test_data_parallel_training"),
+# finished demo run (and builds the tiny model) while "trained" converts SmolLM2 and runs it, runs tests that need no
+# model while the tiny one is still being built, then makes test_training's short run. The other tests are dealt one
+# by one, those that read the finished run last: by then it is made, once, for both workers (demo_run). Each worker's
+# torch (and the scripts it starts) gets one thread: two workers of two threads each on two cores run several times
+# slower than one thread each.
+WORKER_GROUPS = {  # the first group whose prefix matches; "trained" in the order it runs
+    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", "tests/test_report.py",
+                "tests/test_sql_sandbox.py", "tests/test_sql_scoring.py", "tests/test_files.py",
+                "tests/test_training.py", "tests/test_multiprocess.py::test_data_parallel_training"),
     "demo": ("tests/test_demo_checks.py",),
 }  # fmt: skip
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -47,8 +49,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_collection_modifyitems(items):
-    """SmolLM2's tests first (they need no tiny model, which the other worker is building), the finished run's last."""
-    items.sort(key=lambda item: (not item.nodeid.startswith("tests/test_smol"), "demo_run" in item.fixturenames))
+    """The "trained" group first, in its order; then the other tests, those that read the finished run last."""
+    trained = WORKER_GROUPS["trained"]
+
+    def rank(item):
+        position = next((i for i, prefix in enumerate(trained) if item.nodeid.startswith(prefix)), len(trained))
+        return position, "demo_run" in item.fixturenames
+
+    items.sort(key=rank)
 
 
 def pytest_xdist_make_scheduler(config, log):
