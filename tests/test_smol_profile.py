@@ -18,7 +18,10 @@ REDUCED = {
     "EVAL_EPOCHS": "1",
     "EVALUATION_ENTRIES_SIZE": "2",
     "MMLU_QUESTIONS_PER_SUBJECT": "1",
-    "MAX_NEW_TOKENS": "32",
+    # One shot each and short answers: on one thread a 135M model's few-shot prompts and decoding steps cost seconds.
+    "BASELINE_SHOTS": "1",
+    "MMLU_SHOTS": "1",
+    "MAX_NEW_TOKENS": "16",
     "EVAL_BATCH_SIZE": "2",
     "MMLU_GENERATION_TOKENS": "4",
 }
