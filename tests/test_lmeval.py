@@ -26,7 +26,7 @@ pytest.importorskip("lm_eval")
 
 import common
 from tools import ensure_built, smol_model, tiny_model
-from tradeoff import files
+from tradeoff import files, mmlu
 
 TASK_DIR = Path(__file__).resolve().parent / "lmeval"
 TASKS = [f"demo_mmlu_{subject}" for subject in common.MMLU_SUBJECTS]
@@ -222,7 +222,7 @@ def test_lmeval_continuations_are_the_letters(lmeval_outcomes, mode):
 @pytest.mark.parametrize("mode", ["plain", "chat"])
 def test_same_prompt_text(matched, mode):
     pairs = matched(mode)
-    same = [files.digest(theirs["context"], ours["answer"]) == ours["key"] for theirs, ours in pairs]  # mmlu's key
+    same = [mmlu.record_key(theirs["context"], ours) == ours["key"] for theirs, ours in pairs]  # mmlu's key
     differing = [ours["index"] for (_, ours), equal in zip(pairs, same) if not equal]
     assert not differing, f"{len(differing)} of {len(pairs)} prompts differ from lm-eval's ({mode})"
 

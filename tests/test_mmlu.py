@@ -220,3 +220,23 @@ def test_hub_rows_ask_for_the_pinned_revision_and_fail_in_one_line(monkeypatch):
     assert rows == [{"question": "2+2?", "subject": "anatomy", "choices": ["1", "2", "3", "4"], "answer": 3}]
     with pytest.raises(PipelineError, match="at revision main .*set MMLU_DIR"):
         mmlu.hub_rows(common.MMLU_DATASET, "main", "anatomy", "test")
+
+
+def test_a_subject_moved_to_another_category_is_rescored_under_it(tmp_path):
+    """The same prompts, another category (MMLU_SUBJECTS edited): the records say the new one, not the one they
+    were first made under."""
+    items = [{"subject": "management", "category": "social sciences", "answer": i % 4} for i in range(3)]
+    prompts, scored = [f"question {i}\nAnswer:" for i in range(3)], []
+
+    def letter_log_probs(texts):
+        scored.extend(texts)
+        return [[-1.0, -2.0, -3.0, -4.0] for _ in texts]
+
+    def run(items):
+        path = tmp_path / "base.jsonl"
+        return mmlu.evaluate_model(letter_log_probs, None, path, items, prompts, [1, 1, 1], {"model": "m"}, 2)
+
+    assert [r["category"] for r in run(items)] == ["social sciences"] * 3 and len(scored) == 3
+    assert len(run(items)) == 3 and len(scored) == 3  # unchanged: reused
+    moved = [dict(item, category="other") for item in items]
+    assert [r["category"] for r in run(moved)] == ["other"] * 3 and len(scored) == 6

@@ -125,10 +125,16 @@ def generated_choice(text):
     return None
 
 
+def record_key(prompt_text, item):
+    """The digest of every input of a record: the prompt, the answer and the category the report counts it under
+    (a subject moved to another category keeps its prompts)."""
+    return files.digest(prompt_text, item["answer"], item["category"])
+
+
 def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, made_with, batch_size):
     """Score one model on every question, resumable; records in question order. letter_log_probs(texts) gives each
     text's log-probabilities of the answer letters; generate(texts) a short greedy answer (None: no such column)."""
-    keys = [files.digest(text, item["answer"]) for text, item in zip(prompts, items)]
+    keys = [record_key(text, item) for text, item in zip(prompts, items)]
 
     def record(item, log_probs, generated_text):
         predicted = max(range(len(log_probs)), key=log_probs.__getitem__)
