@@ -575,3 +575,21 @@ def test_a_finished_report_rebuilt_unchanged_writes_nothing(outputs):
     stamps = {path: path.stat().st_mtime_ns for path in outputs.iterdir() if path.is_file()}
     build(outputs)
     assert {path: path.stat().st_mtime_ns for path in outputs.iterdir() if path.is_file()} == stamps
+
+
+def test_only_the_prepared_questions_are_reported(outputs):
+    """Records past the prepared sets' ends, left by an earlier larger MMLU sample, are not counted; an evaluation size
+    over the prepared dev set's is the whole set, finished."""
+    stale = [dict(mmlu_records("lora_epoch5")[0], index=index, correct=1) for index in range(18, 21)]
+    for key in MMLU_SCORES:  # all right: counted, they would change every accuracy
+        write_jsonl(outputs / "mmlu" / f"{key}.jsonl", mmlu_records(key) + stale)
+    prepared = outputs / "prepared"
+    prepared.mkdir()
+    (prepared / "mmlu_test.json").write_text(json.dumps([{"question": f"q{i}"} for i in range(18)]))
+    (prepared / "spider_dev.json").write_text(json.dumps([{"question": f"q{i}"} for i in range(EXPECTED_SPIDER)]))
+    _, table, _ = build(outputs, evaluation_entries_size=2000)
+    for key, values in MMLU_SCORES.items():
+        row = table.get("mmlu", key)
+        assert (row["n"], row["correct"], row["status"]) == (18, sum(values), "ok")
+    assert (table.get("spider", "base_3shot")["status"], table.get("spider", "base_3shot")["expected_n"]) == ("ok", 10)
+    assert table.get("spider", "base_0shot")["status"] == "incomplete"  # 8 of the 10

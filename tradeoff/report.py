@@ -90,8 +90,8 @@ class ReportSettings:
 
 
 def read_model(path, size=None):
-    """A model's records in index order, the first `size` only (records past a lowered EVALUATION_ENTRIES_SIZE stay
-    in the file, unreported); None when its file is missing."""
+    """A model's records in index order, the first `size` only (records past a lowered EVALUATION_ENTRIES_SIZE or a
+    smaller MMLU sample stay in the file, unreported); None when its file is missing."""
     if not Path(path).exists():
         return None
     return sorted((r for r in files.read_records(path) if size is None or r["index"] < size), key=lambda r: r["index"])
@@ -224,10 +224,20 @@ def error_examples(loaded, settings, per_kind=3):
     return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
 
 
+def prepared_count(path):
+    """How many entries a prepared file holds, None if it is missing or unreadable."""
+    try:
+        return len(files.read_json(path))
+    except PipelineError:
+        return None
+
+
 def collect(paths, settings):
-    size = settings.evaluation_entries_size
+    # The evaluations end where the prepared sets end: records past that are of an earlier, larger set, kept unused.
+    size = min(settings.evaluation_entries_size, prepared_count(paths.spider_dev) or settings.evaluation_entries_size)
     spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
-    mmlu = {key: read_model(paths.results("mmlu", key)) for key, _ in settings.mmlu_models()}
+    questions = prepared_count(paths.mmlu_test)
+    mmlu = {key: read_model(paths.results("mmlu", key), questions) for key, _ in settings.mmlu_models()}
     manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else {}
     loss = None
     if paths.loss_log.is_file():
