@@ -229,3 +229,10 @@ def test_a_record_is_recomputed_when_an_input_of_its_scores_changes(
     assert [r["gold"] for r in records] == [row["query"] for row in spider.read_predictions(release.predictions, 99)]
     assert all((r["test_suite_score"] is None) == (scoring.test_suite_dir is None) for r in records)
     assert run(scoring)[1:] == (0, [])  # the keys of the records now are those of the inputs now
+
+
+def test_a_long_prompt_is_keyed_whole(release):
+    """A many-shot prompt can pass the prediction cap; its end, the evaluated question, is still in its key."""
+    scoring, entry = release.scoring(), dict(ROWS[0])
+    shots = "x" * scoring.limits.max_prediction_chars
+    assert scoring.key(shots + "\nQuestion: one", entry) != scoring.key(shots + "\nQuestion: two", entry)

@@ -392,8 +392,6 @@ class Scoring:
 
     def key(self, text, entry):
         """The digest of every input of an entry's scores: text (a prompt or a prediction), gold, databases, limits."""
-        if isinstance(text, str):  # a prediction past the cap scores too_long whatever follows: hash no more of it
-            text = text[: self.limits.max_prediction_chars + 1]
         suite = [file_hash(path) for path in self.suite(entry["db_id"])]
         database = file_hash(self.database(entry["db_id"]))
         return files.digest(text, entry["query"], entry["db_id"], database, suite, self.limits.__dict__)
