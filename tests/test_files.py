@@ -265,6 +265,21 @@ def test_a_lock_on_another_machine_with_a_recent_heartbeat_holds(tmp_path):
             pass
 
 
+def test_a_lock_not_yet_written_holds_until_it_is_stale(tmp_path, capsys):
+    """A run that has created the lock but not yet written into it (this instant) is a holder; a lock left empty
+    that long ago, by a run that died there, is not."""
+    write_lock(tmp_path)
+    (tmp_path / files.LOCK_NAME).write_text("")
+    with pytest.raises(PipelineError, match=r"another run \(starting now\) is writing"):
+        with files.folder_lock(tmp_path):
+            pass
+    long_ago = time.time() - files.STALE_AFTER_SECONDS - 5
+    os.utime(tmp_path / files.LOCK_NAME, (long_ago, long_ago))
+    with files.folder_lock(tmp_path):
+        assert json.loads((tmp_path / files.LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert "taking over the lock" in capsys.readouterr().out
+
+
 def finished_pid():
     process = subprocess.Popen(["true"])
     process.wait()

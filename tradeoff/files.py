@@ -133,7 +133,7 @@ def cannot_write(path, error):
 
 def write_bytes(path, data):
     """Write atomically (a temporary file, then a rename), on the main process only. An unchanged file is not
-    written at all, so a finished run re-run on a read-only folder writes nothing."""
+    written at all, so a finished run re-run rewrites nothing."""
     path = Path(path)
     if not is_main_process():
         return
@@ -300,7 +300,7 @@ def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, descrip
     kept, done = resume(path, made_with, keys) if main else ([], set())
     done = set(broadcast(sorted(done)))
     plan = batch_plan(lengths, batch_size, done)
-    if plan:  # all done: open nothing for writing (a finished run re-run on a read-only folder)
+    if plan:  # all done: open nothing for writing
         handle = contextlib.nullcontext()
         if main:
             write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))  # drops a torn line
@@ -331,8 +331,12 @@ HEARTBEAT_SECONDS = 30
 STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconnect, a machine that died)
 
 
-def _holder_is_gone(holder):
-    if time.time() - holder.get("heartbeat", 0) > STALE_AFTER_SECONDS:
+def _holder_is_gone(holder, path):
+    try:  # a lock with no holder written yet (a run starting this instant) beats from its file's time
+        heartbeat = holder.get("heartbeat") or path.stat().st_mtime
+    except OSError:  # let go of meanwhile
+        return True
+    if time.time() - heartbeat > STALE_AFTER_SECONDS:
         return True
     if holder.get("host") != socket.gethostname():
         return False
@@ -356,13 +360,14 @@ def folder_lock(folder):
     path = folder / LOCK_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        with os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY), "w") as handle:
+            json.dump(dict(me, heartbeat=time.time()), handle)  # written as created: another run reads who holds it
     except FileExistsError:
         holder = read_object(path)
-        if holder and not _holder_is_gone(holder):
+        if not _holder_is_gone(holder, path):
+            who = f"PID {holder.get('pid')} on {holder.get('host')}" if holder else "starting now"
             raise PipelineError(
-                f"another run (PID {holder.get('pid')} on {holder.get('host')}) is writing {folder}; wait for it to "
-                f"finish, or stop it, then run this again"
+                f"another run ({who}) is writing {folder}; wait for it to finish, or stop it, then run this again"
             ) from None
         print(f"taking over the lock of {folder}: its holder ({holder or 'unknown'}) is gone")
     except OSError as error:
