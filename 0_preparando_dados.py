@@ -29,12 +29,12 @@ def spider_input_files(spider_dir):
 
 
 def build_databases_from_sql(folder):
-    """database/<db_id>/<name>.sqlite from sql/<db_id>.sql (name = db_id) or sql/<db_id>/<name>.sql, where missing:
-    the demo ships its databases, and its test suite, as SQL text."""
+    """database/<db_id>/<name>.sqlite from sql/<db_id>.sql (name = db_id) or sql/<db_id>/<name>.sql, where missing or
+    older than its script: the demo ships its databases, and its test suite, as SQL text."""
     for script in sorted((folder / "sql").rglob("*.sql")):
         db_id = script.stem if script.parent == folder / "sql" else script.parent.name
         target = folder / "database" / db_id / f"{script.stem}.sqlite"
-        if target.exists():
+        if target.exists() and target.stat().st_mtime >= script.stat().st_mtime:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".sqlite.partial")

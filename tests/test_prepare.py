@@ -1,8 +1,12 @@
 """0_preparando_dados.py on the demo data, on real-format inputs, and on bad input."""
 
+import contextlib
 import csv
 import json
+import os
 import shutil
+import sqlite3
+import time
 
 import pytest
 
@@ -118,6 +122,25 @@ def test_mmlu_data_prepared_with_other_settings_is_refused(prepared_demo, tmp_pa
         PipelineError, match=r"made with MMLU_QUESTIONS_PER_SUBJECT=20 \(now 10\); run 0_preparando_dados.py again"
     ):
         analysis.read_questions()
+
+
+def test_a_database_shipped_as_sql_is_rebuilt_when_its_script_changes(tmp_path):
+    script, database = tmp_path / "sql" / "shop.sql", tmp_path / "database" / "shop" / "shop.sqlite"
+    script.parent.mkdir()
+
+    def build(name):
+        script.write_text(f"CREATE TABLE item (name TEXT); INSERT INTO item VALUES ('{name}');")
+        later = database.stat().st_mtime + 1 if database.exists() else time.time()
+        os.utime(script, (later, later))  # edited after the database was built (as a checkout or a pull leaves it)
+        prepare.build_databases_from_sql(tmp_path)
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            return connection.execute("SELECT name FROM item").fetchall()
+
+    assert build("a") == [("a",)]
+    built = database.stat().st_mtime_ns
+    prepare.build_databases_from_sql(tmp_path)  # unchanged: left as it is
+    assert database.stat().st_mtime_ns == built
+    assert build("b") == [("b",)]
 
 
 @pytest.fixture
