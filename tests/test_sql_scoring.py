@@ -138,6 +138,15 @@ def test_test_suite_score_needs_every_database(singers_db, tmp_path):
     assert sql_scoring.test_suite_score([singers_db], lucky, gold, LIMITS) == 1
     assert sql_scoring.test_suite_score([singers_db, other], lucky, gold, LIMITS) == 0
     assert sql_scoring.test_suite_score([singers_db, other], gold, gold, LIMITS) == 1
+    broken = tmp_path / "broken.sqlite"  # a suite database the gold query fails on
+    broken.write_bytes(singers_db.read_bytes())
+    with sqlite3.connect(broken) as connection:
+        connection.execute("ALTER TABLE singer RENAME TO performer")
+    with pytest.raises(
+        PipelineError, match=rf"the gold query .* fails on the test-suite database {broken} \(gold_fail"
+    ):
+        sql_scoring.test_suite_score([singers_db, broken], gold, gold, LIMITS)
+    assert sql_scoring.test_suite_score([singers_db, broken], "SELECT 1", gold, LIMITS) == 0  # wrong where gold runs
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -282,8 +282,19 @@ def score_prediction(db_path, prediction, gold, limits):
 
 
 def test_suite_score(database_paths, prediction, gold, limits):
-    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database."""
-    return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
+    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database. A
+    gold query that fails on one stops the run, as it stops the official evaluator: scored 0, it would count a right
+    answer wrong."""
+    for path in database_paths:
+        result = score_prediction(path, prediction, gold, limits)
+        if result["strict_reason"].startswith("gold_failed"):
+            raise PipelineError(
+                f"the gold query {gold[:80]!r} fails on the test-suite database {path} ({result['strict_reason']}); "
+                "point TEST_SUITE_DIR at the suite of SPIDER_DIR's release (a timeout: raise SQL_TIMEOUT_SECONDS)"
+            )
+        if result["strict_score"] != 1:
+            return 0
+    return 1
 
 
 class ExecutionAccuracy(BaseMetric):
