@@ -106,7 +106,8 @@ def new_row(**values):
 
 
 def status_of(records, complete):
-    return "missing" if records is None else "ok" if complete else "incomplete"
+    """missing, ok, incomplete, or unknown where the number of questions asked for cannot be known (complete None)."""
+    return "missing" if records is None else {True: "ok", False: "incomplete", None: "unknown"}[complete]
 
 
 def model_rows(benchmark, field, key, records, status, slices, bases=None):
@@ -171,7 +172,7 @@ def mmlu_rows(loaded, categories, expected):
             continue  # the generation score was not asked for
         for key, records in loaded.items():
             counts = Counter(r["category"] for r in records or () if r.get(field) is not None)
-            state = status_of(records, expected is None or all(counts[c] == n for c, n in expected.items()))
+            state = status_of(records, None if expected is None else all(counts[c] == n for c, n in expected.items()))
             slices = [("all", "all", None if expected is None else sum(expected.values()))]
             if records is not None:
                 slices += [("category", c, None if expected is None else expected[c]) for c in categories]
