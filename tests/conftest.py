@@ -39,11 +39,12 @@ def load_script(file_name):
 # torch (and the scripts it starts) gets one thread: two workers of two threads each on two cores run several times
 # slower than one thread each.
 NO_MODEL = tuple(f"tests/test_{name}.py" for name in (  # tests that need neither the tiny model nor the finished run
-    "report", "sql_sandbox", "sql_scoring", "files", "bench_gpu", "stats", "hardness", "mmlu", "untrusted_text",
-    "extraction_real", "demo_data", "references", "spider_hub"))  # fmt: skip
+    "report", "sql_sandbox", "sql_scoring", "files", "stats", "hardness", "mmlu", "untrusted_text", "extraction_real",
+    "demo_data", "references", "spider_hub"))  # fmt: skip
 WORKER_GROUPS = {  # the first group whose prefix matches; "trained" in the order it runs
-    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", *NO_MODEL, "tests/test_training.py",
-                "tests/test_multiprocess.py::test_data_parallel_training"),
+    "trained": ("tests/test_smol_model.py", "tests/test_smol_profile.py", *NO_MODEL,
+                "tests/test_bench_gpu.py",  # its tiny bench takes the tiny model's tokenizer
+                "tests/test_training.py", "tests/test_multiprocess.py::test_data_parallel_training"),
     "demo": ("tests/test_demo_checks.py",),
 }  # fmt: skip
 if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -141,11 +141,10 @@ def edit_json(path, change):
     path.write_text(json.dumps(change(json.loads(path.read_text()))))
 
 
-def unfinished_with(root, damage):
-    """An unfinished training run whose newest checkpoint is damaged (a disk that filled mid-save)."""
+def unfinished_with(root, damage, which=max):
+    """An unfinished training run whose newest (or, which=min, oldest) checkpoint is damaged (a disk that filled)."""
     edit_json(root / "outputs/lora/run_manifest.json", lambda manifest: dict(manifest, finished=False))
-    newest = max((root / "outputs/lora").glob("checkpoint-*"), key=lambda folder: int(folder.name.split("-")[1]))
-    damage(newest)
+    damage(which((root / "outputs/lora").glob("checkpoint-*"), key=lambda folder: int(folder.name.split("-")[1])))
 
 
 def truncate(path, keep):
@@ -226,9 +225,9 @@ BAD_INPUTS = {
         (),
         "field 'r': 'x' is not of type 'integer'",
     ),
-    "corrupt trainer state": (
+    "corrupt trainer state of an earlier epoch": (  # torn in the newest checkpoint, it is a save cut short
         SCRIPTS[1],
-        lambda root: unfinished_with(root, lambda folder: (folder / "trainer_state.json").write_text('{"epoch": ')),
+        lambda root: unfinished_with(root, lambda folder: (folder / "trainer_state.json").write_text('{"e'), min),
         (),
         "trainer_state.json is unreadable",
     ),

@@ -187,12 +187,18 @@ def test_script_killed_after_its_first_epoch_resumes_to_the_same_adapters(traine
     assert not list(lora.rglob(".*.tmp-*"))
 
 
-def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared_demo, tmp_path, monkeypatch):
-    """A kill during the save of epoch 2 leaves a folder without trainer_state.json: resume from epoch 1 instead."""
+@pytest.mark.parametrize("cut", ["before trainer_state.json", "while writing trainer_state.json"])
+def test_checkpoint_cut_short_mid_save_is_not_resumed_from(trained_run, prepared_demo, tmp_path, monkeypatch, cut):
+    """A kill during the save of epoch 2 leaves a folder without trainer_state.json (written last), or with it torn:
+    resume from epoch 1 instead."""
     configure(monkeypatch, tmp_path, prepared_demo)
     shutil.copytree(trained_run["lora_dir"], common.PATHS.lora)
     last = common.PATHS.lora / trained_run["manifest"]["epochs"]["2"]
-    (last / "trainer_state.json").unlink()
+    state = last / "trainer_state.json"
+    if cut.startswith("before"):
+        state.unlink()
+    else:
+        state.write_text(state.read_text()[:40])
     (last / "optimizer.pt").unlink()
     files.write_json(common.PATHS.training_manifest, dict(read_manifest(), finished=False))
     finetune.main([])
@@ -222,9 +228,10 @@ def test_damaged_checkpoints_and_adapters_are_one_line(trained_run, tmp_path, mo
     config.write_text(json.dumps(dict(json.loads(config.read_text()), r="x")))
     with pytest.raises(PipelineError, match=r"adapter_config.json field 'r': .*run 1_fine-tuning.py --fresh"):
         training.adapter_path(paths, 2)
-    (newest / "trainer_state.json").write_text('{"epoch": ')
+    oldest = paths.lora / trained_run["manifest"]["epochs"]["1"]
+    (oldest / "trainer_state.json").write_text('{"epoch": ')
     with pytest.raises(PipelineError, match=r"its trainer_state.json is unreadable\); run 1_fine-tuning.py --fresh"):
-        training.epoch_checkpoints(paths.lora)
+        training.last_complete_checkpoint(paths.lora)
 
 
 def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(
