@@ -2,21 +2,26 @@
 
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import preloaded
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PROFILE", "demo")
 os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
 os.environ["HF_HUB_OFFLINE"] = "1"
+# What common.py sets for the demo profile, set before the libraries read it at import (in preloaded.py's server too).
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("HF_HOME", str(PROJECT_DIR / "outputs" / "cache" / "huggingface"))
 sys.path.insert(0, str(PROJECT_DIR))
 
-from tradeoff.sql_sandbox import SqlLimits  # noqa: E402 -- importable once the project root is on sys.path
+from tradeoff.files import SCRIPTS  # noqa: E402 -- importable once the project root is on sys.path
+from tradeoff.sql_sandbox import SqlLimits  # noqa: E402
 
 LOADED_SCRIPTS = []  # what use_directories patches besides common: each script binds PATHS = common.PATHS at import
 
@@ -136,17 +141,22 @@ def singers_db(tmp_path):
     return path
 
 
-def run_script(file_name, env=None, args=(), timeout=600):
-    """Run a numbered script as a user would, in a subprocess; returns the CompletedProcess."""
+def run_script(file_name, env=None, args=(), timeout=600, fresh=False):
+    """Run a numbered script as a user would; returns the CompletedProcess. Scripts 1-4 start from this worker's
+    preloaded forkserver (preloaded.py) unless fresh, script 0 in a new interpreter."""
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    return subprocess.run(
-        [sys.executable, str(PROJECT_DIR / file_name), *args],
-        env=full_env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    if fresh or file_name == SCRIPTS[0]:
+        command = [sys.executable, str(PROJECT_DIR / file_name), *args]
+        return subprocess.run(command, env=full_env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout)
+    with tempfile.TemporaryDirectory() as folder:
+        stdout, stderr = Path(folder, "stdout"), Path(folder, "stderr")
+        process = preloaded.start(file_name, args, full_env, PROJECT_DIR, str(stdout), str(stderr))
+        process.join(timeout)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            raise subprocess.TimeoutExpired(file_name, timeout, stdout.read_text(), stderr.read_text())
+        return subprocess.CompletedProcess(file_name, process.exitcode, stdout.read_text(), stderr.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -170,8 +180,6 @@ def demo_run(tmp_path_factory):
     a test copies it before running a script on it."""
     from filelock import FileLock
 
-    from tradeoff.files import SCRIPTS
-
     if os.environ.get("DEMO_RUN"):  # a finished run to reuse while working on the tests that read one
         return Path(os.environ["DEMO_RUN"])
     session = tmp_path_factory.getbasetemp()
@@ -192,15 +200,15 @@ def demo_run(tmp_path_factory):
 
 
 def wait_then_kill(process, condition, timeout=600):
-    """SIGKILL the process as soon as condition() holds; True if it was killed mid-run."""
+    """SIGKILL the process (a multiprocessing.Process) as soon as condition() holds; True if it was killed mid-run."""
     deadline = time.time() + timeout
-    while time.time() < deadline and process.poll() is None:
+    while time.time() < deadline and process.is_alive():
         if condition():
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+            process.kill()
+            process.join()
             return True
         time.sleep(0.01)
-    process.wait()
+    process.join()
     return False
 
 
@@ -210,10 +218,8 @@ def line_count(path):
 
 def killed_then_rerun(script, environment, kill_when):
     """Run a numbered script, SIGKILL it as soon as kill_when() holds, then run it again to the end."""
-    process = subprocess.Popen(
-        [sys.executable, script], env=dict(os.environ, PYTHONUNBUFFERED="1", **environment), cwd=PROJECT_DIR,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    full_env = dict(os.environ, PYTHONUNBUFFERED="1", **environment)
+    process = preloaded.start(script, (), full_env, PROJECT_DIR, os.devnull, os.devnull)
     assert wait_then_kill(process, kill_when), f"{script} finished before it could be killed"
     result = run_script(script, environment)
     assert result.returncode == 0, f"{script} after a kill: {result.stderr[-3000:]}"

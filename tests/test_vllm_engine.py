@@ -2,7 +2,8 @@
 .venv-vllm, where vLLM's CPU build is installed; anywhere vLLM is absent (CI included) it is skipped.
 
 vLLM cannot load 4-bit NF4, so here the whole run is LOAD_IN_4BIT=0 with COMPUTE_DTYPE=float32: script 1 trains
-the adapter on the tiny model's float32 base, and scripts 2 and 3 evaluate it once with each engine."""
+the adapter on the tiny model's float32 base, and scripts 2 and 3 evaluate it once with each engine. Every script
+runs in a new interpreter (fresh=True), as a user runs it: vLLM is not tried from the preloaded forkserver."""
 
 import dataclasses
 import json
@@ -35,7 +36,9 @@ def trained(tmp_path_factory):
     """Prepared demo data and a one-epoch adapter; each engine then evaluates into its own output folder."""
     root = tmp_path_factory.mktemp("engines")
     for script in ("0_preparando_dados.py", "1_fine-tuning.py"):
-        result = run_script(script, dict(UNQUANTIZED, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / "hf")))
+        result = run_script(
+            script, dict(UNQUANTIZED, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / "hf")), fresh=True
+        )
         assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"
     shutil.copytree(root / "hf" / "lora", root / "vllm" / "lora")
     return root
@@ -45,6 +48,7 @@ def evaluate_with(root, engine, script):
     result = run_script(
         script,
         dict(UNQUANTIZED, INFERENCE_ENGINE=engine, PREPARED_DIR=str(root / "prepared"), OUTPUT_DIR=str(root / engine)),
+        fresh=True,
     )
     assert result.returncode == 0, f"{script} on {engine}: {result.stderr[-3000:]}"
     return result
