@@ -1,6 +1,6 @@
 """Scripts 1-4 started from a forkserver that imported their libraries once per test worker.
 
-Each of them spends about 20 s importing torch, transformers, peft, TRL, bitsandbytes and DeepEval before its first
+Each of them spends 15-20 s importing torch, transformers, peft, TRL, bitsandbytes and DeepEval before its first
 question, in each of the dozen or so runs a test session starts. A child of this server runs the script as `python
 script.py` does (its own arguments, environment, working folder, stdout and stderr, exit code; common and tradeoff
 imported afresh), with those libraries already imported. What they read from the environment at import is the test
