@@ -176,8 +176,8 @@ def demo_environment(root, **changes):
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """One finished demo run (the five scripts, as a user runs them), made once per test session for every worker;
-    a test copies it before running a script on it."""
+    """One finished demo run (the five scripts, as a user runs them, through run_script), made once per test session
+    for every worker; a test copies it before running a script on it."""
     from filelock import FileLock
 
     if os.environ.get("DEMO_RUN"):  # a finished run to reuse while working on the tests that read one
