@@ -26,10 +26,12 @@ def run(script, args, environment, folder, stdout, stderr):
     os.environ.clear()
     os.environ.update(environment)
     os.chdir(folder)
-    for fd, path, stream in ((1, stdout, sys.stdout), (2, stderr, sys.stderr)):
-        os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
-        replacement = open(fd, "w", encoding=stream.encoding, errors=stream.errors, buffering=1, closefd=False)
-        setattr(sys, "stdout" if fd == 1 else "stderr", replacement)
+    for fd, path, name in ((1, stdout, "stdout"), (2, stderr, "stderr")):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
+        stream = getattr(sys, name)  # the server's, on its own descriptor: replaced, keeping its encoding
+        setattr(sys, name, open(fd, "w", encoding=stream.encoding, errors=stream.errors, buffering=1, closefd=False))
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     try:
