@@ -179,12 +179,12 @@ def last_complete_checkpoint(lora_dir):
     """The newest checkpoint whose save finished, checked whole. One cut short by a kill mid-save is removed: resuming
     from it would silently lose optimizer or RNG state. trainer_state.json is written last, and not atomically: absent,
     or torn in the newest checkpoint, the save did not finish (torn in an older one, the checkpoint is damaged)."""
-    folders = list(Path(lora_dir).glob("checkpoint-*"))
-    steps = {folder: folder.name.rpartition("-")[2] for folder in folders}  # checkpoint-<global step>
-    newest = max(folders, key=lambda folder: int(steps[folder]) if steps[folder].isdigit() else -1, default=None)
-    for folder in folders:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    newest = get_last_checkpoint(lora_dir) if Path(lora_dir).is_dir() else None  # the highest checkpoint-<step>
+    for folder in Path(lora_dir).glob("checkpoint-*"):
         state = folder / "trainer_state.json"
-        if not state.exists() or (folder == newest and not files.read_object(state)):
+        if not state.exists() or (str(folder) == newest and not files.read_object(state)):
             print(f"removing {folder.name}: its save was interrupted")
             shutil.rmtree(folder)
     if not (epochs := epoch_checkpoints(lora_dir)):
