@@ -37,6 +37,7 @@ def main():
     tokenizer = model.load_tokenizer(config)
     complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE)
     made_with = model.made_with(config, None, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
+    made_with["prepared_sha256"] = PATHS.prepared_sha256("spider")  # for the report: are these results still current?
     for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
         lengths = model.token_lengths(tokenizer, prompts)

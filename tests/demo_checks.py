@@ -101,7 +101,7 @@ def check_report(reported, by_key, epochs, last):
     """What the report says, where the caller passes it, against the per-example files."""
     problems = []
     for key, value in reported.get("accuracy", {}).items():
-        if key not in by_key or abs(value - accuracy(by_key[key])) > 1e-9:
+        if key not in by_key or value is None or abs(value - accuracy(by_key[key])) > 1e-9:
             problems.append(f"report: {key} accuracy {value} is not its per-example files'")
     rows = reported.get("epoch_rows")
     if rows is not None:
@@ -174,12 +174,14 @@ def check_demo_results(output_dir, epochs=(3, 5), min_questions=100, alpha=0.05,
 
 
 def table_i_rows(report_text):
-    """(label, epochs, accuracy) of each row of report.md's Table I, in the order printed."""
+    """(label, epochs, accuracy) of each row of report.md's Table I that gives one, in the order printed (a missing
+    or stale model's row gives none)."""
     section = report_text.split("### Table I —", 1)[1].split("\n\n", 2)[1]
     rows = []
     for line in section.splitlines()[2:]:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        rows.append((cells[0], int(cells[1]), float(cells[2])))
+        if cells[2][0].isdigit():
+            rows.append((cells[0], int(cells[1]), float(cells[2].split()[0])))
     return rows
 
 

@@ -3,6 +3,7 @@ evaluation killed mid-file and run again ends with the same records; bad input a
 code 2, and nothing changed. One finished demo run (conftest's demo_run) is shared; bad input runs in-process on
 copies of it."""
 
+import csv
 import hashlib
 import inspect
 import json
@@ -98,6 +99,47 @@ def test_ctrl_c_is_one_line_exit_130(demo_run, tmp_path):
     assert process.returncode == 130, stderr[-2000:]
     assert stderr.strip().splitlines()[-1] == "interrupted; run the same command to continue"
     assert "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stale results
+
+
+def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, tmp_path, monkeypatch, capsys):
+    """Results made with another adapter, or from other prepared files, than those of now are reported stale, naming
+    the script that refreshes them; run again, it reuses every record that still holds and they are reported again."""
+    root = copy_of_run(demo_run, tmp_path)
+    outputs, manifest_path = root / "outputs", root / "outputs/lora/run_manifest.json"
+
+    def stale_in_report():
+        assert run_in_process(SCRIPTS[4], root, monkeypatch, ["--report-only"]) == 0
+        rows = csv.DictReader((outputs / "results.csv").open())
+        stale = {(r["benchmark"].partition("_")[0], r["model"]) for r in rows if r["status"] == "stale"}  # per file
+        assert stale == {tuple(name.split()) for name in json.loads((outputs / "results.json").read_text())["stale"]}
+        return stale, (outputs / "report.md").read_text()
+
+    assert stale_in_report()[0] == set()
+    assert (outputs / "results.csv").read_bytes() == (demo_run / "outputs/results.csv").read_bytes()
+
+    manifest = manifest_path.read_text()
+    edit_json(manifest_path, lambda m: dict(m, epochs=dict(m["epochs"], **{"5": m["epochs"]["3"]})))
+    stale, report = stale_in_report()
+    assert stale == {("spider", "lora_epoch5"), ("mmlu", "lora_epoch5")}
+    assert "| tiny-qwen2-LoRA | 5 | stale (run 3_avaliacao_customizada.py) | — |" in report
+    assert "| LoRA (5 épocas) | stale (run 4_analise_mmlu.py) | — |" in report
+    assert "spider lora_epoch5, made with another adapter than epoch 5's now (run 3_avaliacao_customizada.py)" in report
+    manifest_path.write_text(manifest)
+
+    # The same training questions written otherwise: every Spider file read another spider_train.json.
+    edit_json(root / "prepared/spider_train.json", lambda entries: entries)
+    assert stale_in_report()[0] == {("spider", key) for key in SPIDER_KEYS}
+    before = snapshot(outputs / "spider")
+    assert run_in_process(SCRIPTS[2], root, monkeypatch) == 0
+    assert "recomputing" not in capsys.readouterr().out
+    assert {path: sha for path, sha in snapshot(outputs / "spider").items() if path.suffix == ".jsonl"} == {
+        path: sha for path, sha in before.items() if path.suffix == ".jsonl"
+    }
+    assert stale_in_report()[0] == {("spider", "lora_epoch3"), ("spider", "lora_epoch5")}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ class Paths:
     def results(self, benchmark, key):
         return (self.spider_results if benchmark == "spider" else self.mmlu_results) / f"{key}.jsonl"
 
+    def prepared_sha256(self, benchmark):
+        """The prepared files a benchmark's evaluations read, by name, with their sha256 (None for an absent one)."""
+        read = (self.spider_dev, self.spider_train) if benchmark == "spider" else (self.mmlu_test, self.mmlu_dev)
+        return {path.name: sha256_file(path) if path.exists() else None for path in read}
+
     def producer(self, path):
         """The script that writes a handed-off file, for the hints of errors about it (None: not one of ours)."""
         path = Path(path)
@@ -227,15 +232,21 @@ def set_aside(path, why, move=True):
     print(f"{path.name} {why}: kept as {kept.name}, recomputing")
 
 
+def made_with_path(path):
+    """Where a per-example file's record of what made it lives."""
+    return Path(path).with_name(Path(path).stem + ".made_with.json")
+
+
 def resume(path, made_with, keys):
     """The records of a per-example file that this run keeps (in file order), and the indices it reuses: those of a
     file made the same way (made_with) whose key is still the example's. A file made otherwise is set aside whole;
-    records of other inputs are recomputed, the file copied aside first; records beyond the keys are kept unused."""
-    path = Path(path)
-    settings_file = path.with_name(path.stem + ".made_with.json")
+    records of other inputs are recomputed, the file copied aside first; records beyond the keys are kept unused.
+    made_with's prepared_sha256 is recorded for the report, not compared: the keys tell which records still hold."""
+    path, settings_file = Path(path), made_with_path(path)
     previous = read_object(settings_file)  # {}: unknown provenance, taken as different
-    if path.exists() and previous != made_with:
-        changed = sorted(key for key in made_with if previous.get(key) != made_with[key])
+    compared = [key for key in {*previous, *made_with} if key != "prepared_sha256"]
+    if path.exists() and (not previous or any(previous.get(key) != made_with.get(key) for key in compared)):
+        changed = sorted(key for key in compared if previous.get(key) != made_with.get(key))
         set_aside(path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it")
     write_json(settings_file, made_with)
     records = read_records(path)

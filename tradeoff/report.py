@@ -225,6 +225,29 @@ def error_examples(loaded, settings, per_kind=3):
     return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
 
 
+def stale_results(paths, settings, manifest):
+    """{(benchmark, key): why} for the results files made from other prepared files, or with another adapter, than
+    those of now (as their made_with files record): not reported until the script that made them runs again (it
+    reuses every record that still holds). What a file does not record, or is gone now, cannot be compared."""
+    stale = {}
+    for benchmark, models in (("spider", settings.spider_models()), ("mmlu", settings.mmlu_models())):
+        now = paths.prepared_sha256(benchmark)
+        for key, _ in models:
+            made_with, epoch = files.read_object(files.made_with_path(paths.results(benchmark, key))), key_epoch(key)
+            recorded = made_with.get("prepared_sha256") or {}
+            changed = [name for name, sha in recorded.items() if now.get(name) not in (None, sha)]
+            adapter_sha256 = made_with.get("adapter_sha256") if epoch and manifest else None
+            folder = adapter_sha256 and manifest.get("epochs", {}).get(str(epoch))
+            adapter = paths.lora / str(folder) / "adapter_model.safetensors"
+            if changed:
+                stale[benchmark, key] = f"made from another {' and '.join(changed)} than the prepared one now"
+            elif adapter_sha256 and not folder:
+                stale[benchmark, key] = f"the training run now has no epoch {epoch}"
+            elif adapter_sha256 and adapter.exists() and files.sha256_file(adapter) != adapter_sha256:
+                stale[benchmark, key] = f"made with another adapter than epoch {epoch}'s now"
+    return stale
+
+
 def prepared_count(path):
     """How many entries a prepared file holds, None if it is missing or unreadable."""
     try:
@@ -236,10 +259,13 @@ def prepared_count(path):
 def collect(paths, settings):
     # The evaluations end where the prepared sets end: records past that are of an earlier, larger set, kept unused.
     size = min(settings.evaluation_entries_size, prepared_count(paths.spider_dev) or settings.evaluation_entries_size)
-    spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
-    questions = prepared_count(paths.mmlu_test)
-    mmlu = {key: read_model(paths.results("mmlu", key), questions) for key, _ in settings.mmlu_models()}
     manifest = files.read_json(paths.training_manifest) if paths.training_manifest.exists() else {}
+    stale = stale_results(paths, settings, manifest)
+    questions = prepared_count(paths.mmlu_test)
+    spider = {key: read_model(paths.results("spider", key), size) for key, _ in settings.spider_models()}
+    mmlu = {key: read_model(paths.results("mmlu", key), questions) for key, _ in settings.mmlu_models()}
+    for benchmark, key in stale:  # reported as stale, not as numbers
+        (spider if benchmark == "spider" else mmlu)[key] = None
     loss = None
     if paths.loss_log.is_file():
         rows = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines())
@@ -255,7 +281,10 @@ def collect(paths, settings):
         f"{split or settings.train_split}); these Spider numbers measure memorisation, not generalisation."
     )
     config = {name.upper(): list(v) if isinstance(v, tuple) else v for name, v in asdict(settings).items()}
-    expected = expected_per_category(paths, settings)
+    rows = spider_rows(spider, size) + mmlu_rows(mmlu, settings.categories, expected_per_category(paths, settings))
+    for row in rows:
+        if (row["benchmark"].partition("_")[0], row["model"]) in stale:  # spider_strict, mmlu_generation...
+            row["status"] = "stale"
     return {
         "profile": settings.profile,
         "model": settings.model_name,
@@ -266,7 +295,8 @@ def collect(paths, settings):
         "leakage_warning": leakage if overlap else None,
         "training_loss": loss and {"points": len(loss), "first": list(loss[0]), "last": list(loss[-1])},
         "error_examples": error_examples(spider, settings),
-        "rows": spider_rows(spider, size) + mmlu_rows(mmlu, settings.categories, expected),
+        "stale": {f"{benchmark} {key}": why for (benchmark, key), why in stale.items()},
+        "rows": rows,
     }, loss
 
 
@@ -411,15 +441,16 @@ class Markdown:
         return "\n\n".join(blocks) + "\n"
 
     def by_model(self, benchmark, header, cells):
-        """A row per model: its label (Spider's with epochs) and cells(key, row), or "missing (run X)" with no file."""
+        """A row per model: its label (Spider's with epochs) and cells(key, row), or "missing (run X)" with no file
+        ("stale (run X)" with one made from other inputs than those of now)."""
         spider = benchmark == "spider"
         rows = []
         for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():
             row = self.table.get(benchmark, key)
             lead = [label, key_epoch(key)] if spider else [label]
-            if row["status"] == "missing":
+            if row["status"] in ("missing", "stale"):
                 producer = self.paths.producer(self.paths.results("spider" if spider else "mmlu", key))
-                rows.append(lead + [f"missing (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
+                rows.append(lead + [f"{row['status']} (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
             else:
                 rows.append(lead + cells(key, row))
         return markdown_table(header, rows)
@@ -433,13 +464,18 @@ class Markdown:
             detectable = row["minimum_detectable_difference"]
             detectable = "not reachable" if detectable is None and row["p_discordant"] else fmt_points(detectable, "")
             cells = [row["n_paired"], row["b"], row["c"], fmt_difference(row), fmt(row["p_value"], 4), fmt_rate(row)]
-            cells = ["missing"] + ["—"] * 7 if row["n_paired"] is None else [*cells, detectable, row["reading"]]
+            missing = "stale" if row["status"] == "stale" else "missing"  # this model's file, or its base's
+            cells = [missing] + ["—"] * 7 if row["n_paired"] is None else [*cells, detectable, row["reading"]]
             rows.append([f"LoRA epoch {key_epoch(row['model'])}", shown, *cells])
         heading = f"### Table {title} fine-tuned model against the base model, paired on the same questions"
         return [heading, markdown_table(["Model", "vs" if spider else "Category", *COMPARISON_HEADER], rows)]
 
     def header(self):
         results, manifest, split = self.results, self.results["training_manifest"], self.results["train_split"]
+        stale = "; ".join(
+            f"{name}, {why} (run {self.paths.producer(self.paths.results(*name.split()))})"
+            for name, why in results["stale"].items()
+        )
         # The adapters may come from a run with another split than the one configured now: the manifest decides.
         other_split = split not in (None, self.settings.train_split)
         notes = {"TRAIN_SPLIT": f"  # configured now; the adapters were trained on {split}" * other_split}
@@ -461,6 +497,7 @@ class Markdown:
             *[DEMO_NOTE] * (results["profile"] == "demo"),
             f"Training: {training}.",
             *[f"> **⚠ {results['leakage_warning']}**"] * bool(results["leakage_warning"]),
+            *[f"> **⚠ Not reported, made from other inputs than those of now:** {stale}."] * bool(stale),
         ]
 
     def spider(self):
@@ -577,7 +614,7 @@ class Markdown:
         generated = bool(table.slices("mmlu_generation", "all"))
         if generated:
             rows = [(label, table.get("mmlu_generation", key)) for key, label in self.settings.mmlu_models()]
-            counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["status"] != "missing"]
+            counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["n"] is not None]
             blocks += [
                 "### Table II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
                 self.by_model("mmlu_generation", header, cells),
