@@ -335,6 +335,17 @@ def test_each_class_of_bad_input_is_one_line_exit_2_and_changes_nothing(demo_run
     assert snapshot(root) == before
 
 
+def test_a_gold_query_that_fails_stops_the_run_in_one_line(demo_run, tmp_path, monkeypatch, capsys):
+    """As in the official evaluators: scored 0, it would count a right answer wrong. Nothing done before is lost."""
+    root = copy_of_run(demo_run, tmp_path)
+    (root / "p.jsonl").write_text(PREDICTION.replace("SELECT 1", "SELECT x FROM nowhere", 1) % "music_festival")
+    before = snapshot(root / "outputs")
+    code = run_in_process(SCRIPTS[3], root, monkeypatch, ["--predictions", str(root / "p.jsonl")])
+    message = "the gold query 'SELECT x FROM nowhere' fails on the database"
+    assert_one_line_exit_2(code, capsys.readouterr().err, message)
+    assert before.items() <= snapshot(root / "outputs").items()
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_script_is_refused_while_another_run_holds_its_folder(demo_run, tmp_path, monkeypatch, capsys, script):
     root = copy_of_run(demo_run, tmp_path)

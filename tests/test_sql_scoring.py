@@ -46,8 +46,11 @@ def test_execution_errors_are_classified(singers_db):
         ("SELECT '\ud800'", "syntax"),  # a lone surrogate: valid JSON, not UTF-8
     ]:
         assert score_prediction(singers_db, prediction, gold, LIMITS)["error_kind"] == kind, prediction
-    failed = score_prediction(singers_db, gold, "SELECT x FROM nowhere", LIMITS)
-    assert failed["error_kind"] == "gold_failed" and "no such table" in failed["reason"]
+    # A gold query that fails stops the run (as the official evaluators): scored 0, a right answer would count wrong.
+    with pytest.raises(
+        PipelineError, match=rf"the gold query 'SELECT x FROM nowhere' fails on the database {singers_db} "
+    ):
+        score_prediction(singers_db, gold, "SELECT x FROM nowhere", LIMITS)
 
 
 def test_every_kind_the_scorer_gives_is_a_report_kind(singers_db):
@@ -142,9 +145,7 @@ def test_test_suite_score_needs_every_database(singers_db, tmp_path):
     broken.write_bytes(singers_db.read_bytes())
     with sqlite3.connect(broken) as connection:
         connection.execute("ALTER TABLE singer RENAME TO performer")
-    with pytest.raises(
-        PipelineError, match=rf"the gold query .* fails on the test-suite database {broken} \(gold_fail"
-    ):
+    with pytest.raises(PipelineError, match=rf"the gold query .* fails on the database {broken} \(unknown_table"):
         sql_scoring.test_suite_score([singers_db, broken], gold, gold, LIMITS)
     assert sql_scoring.test_suite_score([singers_db, broken], "SELECT 1", gold, LIMITS) == 0  # wrong where gold runs
 

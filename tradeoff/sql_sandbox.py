@@ -34,10 +34,10 @@ class SqlLimits:
 
 
 # Every error_kind a Spider record can carry, in the report's order: this sandbox's kinds, "too_long" (over the caps),
-# "not_text" (an external prediction that is not a string), "wrong_result", "gold_failed" (a data problem), "other".
+# "not_text" (an external prediction that is not a string), "wrong_result", "other".
 ERROR_KINDS = tuple(
     "syntax unknown_table_or_column not_a_query write_blocked timeout too_many_rows too_large too_long not_text "
-    "wrong_result gold_failed other".split()
+    "wrong_result other".split()
 )
 # Read-only pragmas a query may use as a statement (pragma_table_info(...) in a SELECT stays refused: sqlite checks it
 # as a write to sqlite_master).

@@ -223,14 +223,25 @@ def _wrong_result(predicted_rows, gold_rows):
 
 
 # The gold query's result, once per (database, query, limits) for every model and both rules. Do not mutate.
-gold_result = functools.lru_cache(maxsize=8192)(execute_sql)
+_gold_result = functools.lru_cache(maxsize=8192)(execute_sql)
+
+
+def gold_result(db_path, gold, limits):
+    """The gold query's result. One that fails stops the run, as it stops the official evaluators: scored 0, it would
+    count a right answer wrong."""
+    result = _gold_result(db_path, gold, limits)
+    if not result["ok"]:
+        raise PipelineError(
+            f"the gold query {gold[:80]!r} fails on the database {db_path} ({result['error_kind']}: "
+            f"{result['message'][:200]}); take the gold queries and the databases (SPIDER_DIR, TEST_SUITE_DIR) from "
+            "one Spider release (a timeout: raise SQL_TIMEOUT_SECONDS)"
+        )
+    return result
 
 
 @functools.lru_cache(maxsize=4096)
 def _score(db_path, prediction, gold, limits):
     gold_run = gold_result(db_path, gold, limits)
-    if not gold_run["ok"]:
-        return _failed("gold_failed", f"{gold_run['error_kind']}: {gold_run['message']}")
     predicted = execute_sql(db_path, prediction, limits)
     if not predicted["ok"]:
         return _failed(predicted["error_kind"], predicted["message"])
@@ -243,10 +254,8 @@ def _score(db_path, prediction, gold, limits):
     gold_run = gold_result(db_path, strict_gold, limits)
     if strict_prediction != prediction:
         predicted = execute_sql(db_path, strict_prediction, limits)
-    match = gold_run["ok"] and predicted["ok"] and strict_match(predicted["rows"], gold_run["rows"], strict_gold)
-    if not gold_run["ok"]:
-        strict_reason = f"gold_failed: {gold_run['error_kind']}: {gold_run['message']}"
-    elif not predicted["ok"]:
+    match = predicted["ok"] and strict_match(predicted["rows"], gold_run["rows"], strict_gold)
+    if not predicted["ok"]:
         strict_reason = f"{predicted['error_kind']}: {predicted['message']}"
     elif match is None:
         strict_reason = f"too_large: over {MAX_COMPARISON_STEPS:,} rows hashed comparing column orders"
@@ -282,19 +291,8 @@ def score_prediction(db_path, prediction, gold, limits):
 
 
 def test_suite_score(database_paths, prediction, gold, limits):
-    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database. A
-    gold query that fails on one stops the run, as it stops the official evaluator: scored 0, it would count a right
-    answer wrong."""
-    for path in database_paths:
-        result = score_prediction(path, prediction, gold, limits)
-        if result["strict_reason"].startswith("gold_failed"):
-            raise PipelineError(
-                f"the gold query {gold[:80]!r} fails on the test-suite database {path} ({result['strict_reason']}); "
-                "point TEST_SUITE_DIR at the suite of SPIDER_DIR's release (a timeout: raise SQL_TIMEOUT_SECONDS)"
-            )
-        if result["strict_score"] != 1:
-            return 0
-    return 1
+    """The official test-suite accuracy: 1 only if the prediction matches under the strict rule on every database."""
+    return int(all(score_prediction(path, prediction, gold, limits)["strict_score"] == 1 for path in database_paths))
 
 
 class ExecutionAccuracy(BaseMetric):
