@@ -37,14 +37,17 @@ def main():
     tokenizer = model.load_tokenizer(config)
     complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE)
     made_with = model.made_with(config, None, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
-    made_with["prepared_sha256"] = PATHS.prepared_sha256("spider")  # for the report: are these results still current?
+    drawn = {"SEED": common.SEED, "BASELINE_SHOTS": common.BASELINE_SHOTS}  # the settings that drew the shots
     for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
         lengths = model.token_lengths(tokenizer, prompts)
         path = PATHS.results("spider", key)
+        # What the report checks these results against: the prepared files and the shots' settings.
+        inputs = PATHS.prepared_sha256("spider") | (drawn if key_shots else {})
         records = sql_scoring.evaluate_model(
-            complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring
-        )
+            complete, path, entries, prompts, lengths, made_with | {"inputs": inputs}, batch_size,
+            common.MAX_NEW_TOKENS, scoring,
+        )  # fmt: skip
         sql_scoring.summarize(path, records)
 
 

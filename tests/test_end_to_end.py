@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import common
 import conftest
 from conftest import PROJECT_DIR, demo_environment, load_script, use_directories
 from tradeoff import files
@@ -106,13 +107,17 @@ def test_ctrl_c_is_one_line_exit_130(demo_run, tmp_path):
 
 
 def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, tmp_path, monkeypatch, capsys):
-    """Results made with another adapter, or from other prepared files, than those of now are reported stale, naming
-    the script that refreshes them; run again, it reuses every record that still holds and they are reported again."""
+    """Results made with another adapter, or from other prepared files or settings, than those of now are reported
+    stale, naming the script that refreshes them; run again, it reuses every record that still holds and they are
+    reported again."""
     root = copy_of_run(demo_run, tmp_path)
     outputs, manifest_path = root / "outputs", root / "outputs/lora/run_manifest.json"
 
-    def stale_in_report():
-        assert run_in_process(SCRIPTS[4], root, monkeypatch, ["--report-only"]) == 0
+    def stale_in_report(**settings):
+        with monkeypatch.context() as changed:
+            for name, value in settings.items():
+                changed.setattr(common, name, value)
+            assert run_in_process(SCRIPTS[4], root, monkeypatch, ["--report-only"]) == 0
         rows = csv.DictReader((outputs / "results.csv").open())
         stale = {(r["benchmark"].partition("_")[0], r["model"]) for r in rows if r["status"] == "stale"}  # per file
         assert stale == {tuple(name.split()) for name in json.loads((outputs / "results.json").read_text())["stale"]}
@@ -129,6 +134,13 @@ def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, 
     assert "| LoRA (5 épocas) | stale (run 4_analise_mmlu.py) | — |" in report
     assert "spider lora_epoch5, made with another adapter than epoch 5's now (run 3_avaliacao_customizada.py)" in report
     manifest_path.write_text(manifest)
+
+    # Settings that shaped the questions: the base 3-shot's shots, the MMLU prompts.
+    assert stale_in_report(BASELINE_SHOTS=2)[0] == {("spider", "base_3shot")}
+    assert stale_in_report(MMLU_SHOTS=3)[0] == {("mmlu", key) for key in MMLU_KEYS}
+    stale, report = stale_in_report(SEED=7)
+    assert stale == {("spider", "base_3shot")} | {("mmlu", key) for key in MMLU_KEYS}
+    assert "mmlu base, made with other SEED than those of now (run 4_analise_mmlu.py)" in report
 
     # The same training questions written otherwise: every Spider file read another spider_train.json.
     edit_json(root / "prepared/spider_train.json", lambda entries: entries)

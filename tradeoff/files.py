@@ -241,10 +241,10 @@ def resume(path, made_with, keys):
     """The records of a per-example file that this run keeps (in file order), and the indices it reuses: those of a
     file made the same way (made_with) whose key is still the example's. A file made otherwise is set aside whole;
     records of other inputs are recomputed, the file copied aside first; records beyond the keys are kept unused.
-    made_with's prepared_sha256 is recorded for the report, not compared: the keys tell which records still hold."""
+    made_with's "inputs" are recorded for the report, not compared: the keys tell which records still hold."""
     path, settings_file = Path(path), made_with_path(path)
     previous = read_object(settings_file)  # {}: unknown provenance, taken as different
-    compared = [key for key in {*previous, *made_with} if key != "prepared_sha256"]
+    compared = [key for key in {*previous, *made_with} if key != "inputs"]
     if path.exists() and (not previous or any(previous.get(key) != made_with.get(key) for key in compared)):
         changed = sorted(key for key in compared if previous.get(key) != made_with.get(key))
         set_aside(path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it")

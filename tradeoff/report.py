@@ -226,21 +226,22 @@ def error_examples(loaded, settings, per_kind=3):
 
 
 def stale_results(paths, settings, manifest):
-    """{(benchmark, key): why} for the results files made from other prepared files, or with another adapter, than
-    those of now (as their made_with files record): not reported until the script that made them runs again (it
-    reuses every record that still holds). What a file does not record, or is gone now, cannot be compared."""
+    """{(benchmark, key): why} for the results files made from other prepared files, settings that shaped their
+    questions (made_with's inputs) or another adapter than those of now: not reported until the script that made them
+    runs again (it reuses every record that still holds). What a file does not record, or is gone now, is not
+    compared."""
     stale = {}
     for benchmark, models in (("spider", settings.spider_models()), ("mmlu", settings.mmlu_models())):
-        now = paths.prepared_sha256(benchmark)
+        now = paths.prepared_sha256(benchmark) | {name.upper(): value for name, value in asdict(settings).items()}
         for key, _ in models:
             made_with, epoch = files.read_object(files.made_with_path(paths.results(benchmark, key))), key_epoch(key)
-            recorded = made_with.get("prepared_sha256") or {}
-            changed = [name for name, sha in recorded.items() if now.get(name) not in (None, sha)]
+            recorded = made_with.get("inputs") or {}
+            changed = [name for name, value in recorded.items() if now.get(name) not in (None, value)]
             adapter_sha256 = made_with.get("adapter_sha256") if epoch and manifest else None
             folder = adapter_sha256 and manifest.get("epochs", {}).get(str(epoch))
             adapter = paths.lora / str(folder) / "adapter_model.safetensors"
             if changed:
-                stale[benchmark, key] = f"made from another {' and '.join(changed)} than the prepared one now"
+                stale[benchmark, key] = f"made with other {', '.join(changed)} than those of now"
             elif adapter_sha256 and not folder:
                 stale[benchmark, key] = f"the training run now has no epoch {epoch}"
             elif adapter_sha256 and adapter.exists() and files.sha256_file(adapter) != adapter_sha256:
