@@ -70,8 +70,10 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true", help="rebuild the report from the results on disk")
     if not parser.parse_args(argv).report_only:
         evaluate_models()
-    report.build_report(PATHS, report.ReportSettings.of(common))
+    results = report.build_report(PATHS, report.ReportSettings.of(common))
     print(f"report: {PATHS.report}")
+    if results["stale"]:
+        print(f"not reported, made from other inputs than those of now (see the report): {', '.join(results['stale'])}")
 
 
 if __name__ == "__main__":

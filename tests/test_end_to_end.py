@@ -133,6 +133,10 @@ def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, 
     assert "| tiny-qwen2-LoRA | 5 | stale (run 3_avaliacao_customizada.py) | — |" in report
     assert "| LoRA (5 épocas) | stale (run 4_analise_mmlu.py) | — |" in report
     assert "spider lora_epoch5, made with another adapter than epoch 5's now (run 3_avaliacao_customizada.py)" in report
+    assert (
+        "not reported, made from other inputs than those of now (see the report): spider lora_epoch5, mmlu "
+        "lora_epoch5" in capsys.readouterr().out
+    )
     manifest_path.write_text(manifest)
 
     # Settings that shaped the questions: the base 3-shot's shots, the MMLU prompts.
