@@ -37,17 +37,16 @@ def main():
     tokenizer = model.load_tokenizer(config)
     complete = model.generator(config, tokenizer, None, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE)
     made_with = model.made_with(config, None, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
-    drawn = {"SEED": common.SEED, "BASELINE_SHOTS": common.BASELINE_SHOTS}  # the settings that drew the shots
     for key, key_shots in (("base_3shot", shots), ("base_0shot", ())):
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
         lengths = model.token_lengths(tokenizer, prompts)
         path = PATHS.results("spider", key)
-        # What the report checks these results against: the prepared files and the shots' settings.
-        inputs = PATHS.prepared_sha256("spider") | (drawn if key_shots else {})
+        # What the report checks these results against: the prepared files, and the settings that drew the shots.
+        drawn_by = {"SEED": common.SEED, "BASELINE_SHOTS": common.BASELINE_SHOTS} if key_shots else {}
+        key_made_with = made_with | {"inputs": PATHS.prepared_sha256("spider") | drawn_by}
         records = sql_scoring.evaluate_model(
-            complete, path, entries, prompts, lengths, made_with | {"inputs": inputs}, batch_size,
-            common.MAX_NEW_TOKENS, scoring,
-        )  # fmt: skip
+            complete, path, entries, prompts, lengths, key_made_with, batch_size, common.MAX_NEW_TOKENS, scoring
+        )
         sql_scoring.summarize(path, records)
 
 
