@@ -332,6 +332,18 @@ def test_the_heartbeat_is_refreshed_while_the_run_lasts(tmp_path, monkeypatch):
             pytest.fail("the heartbeat was never refreshed")
 
 
+def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_alone(tmp_path, monkeypatch):
+    """Its heartbeat silent for 5 minutes (a machine asleep), another run took the folder over: on waking it stops."""
+    monkeypatch.setattr(files, "HEARTBEAT_SECONDS", 0.01)
+    other = {"host": "elsewhere", "pid": 1, "heartbeat": time.time()}
+    with pytest.raises(files.PipelineError, match=f"another run took over {tmp_path} while this one was silent"):
+        with files.folder_lock(tmp_path):
+            write_lock(tmp_path, **other)
+            time.sleep(5)  # interrupted at the next heartbeat
+            pytest.fail("the run went on writing a folder another run holds")
+    assert json.loads((tmp_path / files.LOCK_NAME).read_text()) == other
+
+
 def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_path, capsys):
     outputs = tmp_path / "outputs"
     files.run_main(lambda: None, outputs)

@@ -1,5 +1,6 @@
 """Handed-off files, the resumable per-example loop, the work shared by processes, the run lock, the one-line exit."""
 
+import _thread
 import contextlib
 import hashlib
 import json
@@ -365,7 +366,8 @@ def _holder_is_gone(holder, path):
 @contextlib.contextmanager
 def folder_lock(folder):
     """Hold the lock of an output folder: a file inside it naming host and PID, its heartbeat refreshed while the run
-    lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a line saying so.
+    lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a line saying so,
+    and a holder that finds at its heartbeat that it was taken over (it had stalled) stops in one line.
     It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
     folder, me = Path(folder), {"host": socket.gethostname(), "pid": os.getpid()}
     path = folder / LOCK_NAME
@@ -386,10 +388,15 @@ def folder_lock(folder):
             f"cannot create the lock {path} ({error.strerror}); check that {folder} is writable"
         ) from None
     write_json(path, dict(me, heartbeat=time.time()))
-    stop = threading.Event()
+    stop, taken_over = threading.Event(), threading.Event()
 
     def beat():
         while not stop.wait(HEARTBEAT_SECONDS):
+            holder = read_object(path)
+            if holder and (holder.get("host"), holder.get("pid")) != (me["host"], me["pid"]):
+                taken_over.set()  # silent too long (a machine asleep): another run holds the folder now
+                _thread.interrupt_main()
+                return
             with contextlib.suppress(PipelineError):
                 write_json(path, dict(me, heartbeat=time.time()))
 
@@ -397,6 +404,13 @@ def folder_lock(folder):
     thread.start()
     try:
         yield
+    except KeyboardInterrupt:
+        if taken_over.is_set():
+            raise PipelineError(
+                f"another run took over {folder} while this one was silent (asleep?); this one stopped: let the other "
+                "finish, then run this again"
+            ) from None
+        raise
     finally:
         stop.set()
         thread.join()
