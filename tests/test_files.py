@@ -4,6 +4,7 @@ import errno
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -332,15 +333,35 @@ def test_the_heartbeat_is_refreshed_while_the_run_lasts(tmp_path, monkeypatch):
             pytest.fail("the heartbeat was never refreshed")
 
 
-def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_alone(tmp_path, monkeypatch):
+def asleep_then_awake(folder, ready):
+    """A script's run (its main thread holds the lock) that sleeps while another run takes its folder over."""
+    files.HEARTBEAT_SECONDS = 0.01  # in this process only
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job of a shell script
+
+    def main():
+        ready.set()
+        time.sleep(20)
+        print("went on writing a folder another run holds")
+
+    files.run_main(main, folder)
+
+
+def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_alone(tmp_path, capfd):
     """Its heartbeat silent for 5 minutes (a machine asleep), another run took the folder over: on waking it stops."""
-    monkeypatch.setattr(files, "HEARTBEAT_SECONDS", 0.01)
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    run = context.Process(target=asleep_then_awake, args=(tmp_path, ready))
+    run.start()
+    assert ready.wait(30)
     other = {"host": "elsewhere", "pid": 1, "heartbeat": time.time()}
-    with pytest.raises(files.PipelineError, match=f"another run took over {tmp_path} while this one was silent"):
-        with files.folder_lock(tmp_path):
-            write_lock(tmp_path, **other)
-            time.sleep(5)  # interrupted at the next heartbeat
-            pytest.fail("the run went on writing a folder another run holds")
+    write_lock(tmp_path, **other)
+    run.join(30)
+    out, err = capfd.readouterr()
+    assert run.exitcode == 2 and "went on" not in out
+    assert err.strip().splitlines() == [
+        f"error: another run took over {tmp_path} while this one was silent (asleep?); this one stopped: let the "
+        "other finish, then run this again"
+    ]
     assert json.loads((tmp_path / files.LOCK_NAME).read_text()) == other
 
 

@@ -1,11 +1,11 @@
 """Handed-off files, the resumable per-example loop, the work shared by processes, the run lock, the one-line exit."""
 
-import _thread
 import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import threading
@@ -389,13 +389,17 @@ def folder_lock(folder):
         ) from None
     write_json(path, dict(me, heartbeat=time.time()))
     stop, taken_over = threading.Event(), threading.Event()
+    # A takeover stops the run as Ctrl-C would, by SIGUSR1: SIGINT is ignored in a background job of a shell script.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGUSR1, signal.default_int_handler) if in_main_thread else None
 
     def beat():
         while not stop.wait(HEARTBEAT_SECONDS):
             holder = read_object(path)
             if holder and (holder.get("host"), holder.get("pid")) != (me["host"], me["pid"]):
                 taken_over.set()  # silent too long (a machine asleep): another run holds the folder now
-                _thread.interrupt_main()
+                if in_main_thread:
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # wakes a sleep or a wait too
                 return
             with contextlib.suppress(PipelineError):
                 write_json(path, dict(me, heartbeat=time.time()))
@@ -414,6 +418,8 @@ def folder_lock(folder):
     finally:
         stop.set()
         thread.join()
+        if in_main_thread:
+            signal.signal(signal.SIGUSR1, previous)
         if read_object(path).get("pid") == os.getpid():
             path.unlink(missing_ok=True)
 
