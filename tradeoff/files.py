@@ -418,7 +418,7 @@ def folder_lock(folder):
     finally:
         stop.set()
         thread.join()
-        if in_main_thread:
+        if previous is not None:  # None also for a handler not installed from Python: then left as ours
             signal.signal(signal.SIGUSR1, previous)
         if read_object(path).get("pid") == os.getpid():
             path.unlink(missing_ok=True)
