@@ -136,7 +136,8 @@ MODEL_BUILDER = ""
 PROFILES = {
     "paper": {},
     "demo": {
-        "MODEL_NAME": "outputs/cache/tiny-qwen2",
+        # Shipped built (1 MB): script 0 rebuilds it only when the demo data or its settings change (minutes of CPU).
+        "MODEL_NAME": "data/demo/tiny-qwen2",
         "MODEL_BUILDER": "tiny_model",
         "SPIDER_DIR": "data/demo/spider",
         "SPIDER_SOURCE": "local",

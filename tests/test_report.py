@@ -44,7 +44,7 @@ MMLU_SCORES = {
 }
 SETTINGS = ReportSettings(
     profile="demo",
-    model_name="outputs/cache/tiny-qwen2",
+    model_name="data/demo/tiny-qwen2",
     seed=42,
     train_split="train",
     evaluation_entries_size=EXPECTED_SPIDER,
