@@ -111,8 +111,10 @@ def test_chat_template_is_the_models_own(converted):
     assert "SmolLM" not in spider
 
 
-def test_build_is_deterministic_and_recorded(converted):
-    again = ensure_built(smol_model, smol_model.TARGET)  # the profile's own build (made here if absent)
+def test_build_is_deterministic_and_recorded(converted, gguf_loaded):
+    with pytest.MonkeyPatch.context() as patch:  # the profile's own build, made here if absent, from the same load
+        patch.setattr(smol_model, "load_from_gguf", lambda path: copy.deepcopy(gguf_loaded))
+        again = ensure_built(smol_model, smol_model.TARGET)
     assert files.sha256_file(again / "model.safetensors") == files.sha256_file(converted / "model.safetensors")
     assert smol_model.is_built(converted)
     info = json.loads((converted / smol_model.BUILD_INFO).read_text())
