@@ -41,9 +41,9 @@ def main():
         prompts = [spider.render(tokenizer, spider.messages(entry, key_shots)) for entry in entries]
         lengths = model.token_lengths(tokenizer, prompts)
         path = PATHS.results("spider", key)
-        # What the report checks these results against: the prepared files, and the settings that drew the shots.
-        drawn_by = {"SEED": common.SEED, "BASELINE_SHOTS": common.BASELINE_SHOTS} if key_shots else {}
-        key_made_with = made_with | {"inputs": PATHS.prepared_sha256("spider") | drawn_by}
+        drawn_by = ("SEED", "BASELINE_SHOTS") if key_shots else ()  # the settings that drew the shots
+        inputs = common.result_inputs("spider", "MAX_NEW_TOKENS", "INFERENCE_ENGINE", *drawn_by)
+        key_made_with = made_with | {"inputs": inputs}
         records = sql_scoring.evaluate_model(
             complete, path, entries, prompts, lengths, key_made_with, batch_size, common.MAX_NEW_TOKENS, scoring
         )

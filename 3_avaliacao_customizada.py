@@ -36,7 +36,7 @@ def evaluate_adapters(scoring):
             config, tokenizer, adapter, common.INFERENCE_ENGINE, common.VLLM_TENSOR_PARALLEL_SIZE
         )
         made_with = model.made_with(config, adapter, common.INFERENCE_ENGINE, batch_size, common.MAX_NEW_TOKENS)
-        made_with["inputs"] = PATHS.prepared_sha256("spider")  # what the report checks these results against
+        made_with["inputs"] = common.result_inputs("spider", "MAX_NEW_TOKENS", "INFERENCE_ENGINE")
         path = PATHS.results("spider", files.model_key(epoch))
         records = sql_scoring.evaluate_model(
             complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring

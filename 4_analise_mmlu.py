@@ -46,8 +46,8 @@ def evaluate_models():
         key = files.model_key(epoch)
         made_with = model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens)
         made_with["prompt_format"] = prompt_format
-        # What the report checks these results against: the prepared files and the settings that drew and shaped them.
-        made_with["inputs"] = PATHS.prepared_sha256("mmlu") | {"SEED": common.SEED, "MMLU_SHOTS": common.MMLU_SHOTS}
+        shaped_by = ("SEED", "MMLU_SHOTS", "MMLU_PROMPT_FORMAT", *("MMLU_GENERATION_TOKENS",) * bool(generation_tokens))
+        made_with["inputs"] = common.result_inputs("mmlu", *shaped_by)
         llm = functools.cache(functools.partial(model.load_model, config, adapter))  # a finished run loads none
 
         def score(texts, llm=llm):

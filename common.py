@@ -328,6 +328,13 @@ def mmlu_settings():
     return dict({name: globals()[name] for name in names}, mmlu_source=source)
 
 
+def result_inputs(benchmark, *names):
+    """What the report checks a results file against (its made_with's inputs): the prepared files the evaluation read,
+    the model and how it is loaded, and the settings named, each by its name here."""
+    loading = ("MODEL_NAME", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT", "COMPUTE_DTYPE")
+    return PATHS.prepared_sha256(benchmark) | {name: globals()[name] for name in (*loading, *names)}
+
+
 def spider_scoring():
     from tradeoff.sql_sandbox import SqlLimits
     from tradeoff.sql_scoring import Scoring

@@ -107,9 +107,9 @@ def test_ctrl_c_is_one_line_exit_130(demo_run, tmp_path):
 
 
 def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, tmp_path, monkeypatch, capsys):
-    """Results made with another adapter, or from other prepared files or settings, than those of now are reported
-    stale, naming the script that refreshes them; run again, it reuses every record that still holds and they are
-    reported again."""
+    """Results made with another adapter, model or loading, or from other prepared files or settings, than those of
+    now are reported stale, naming the script that refreshes them; run again, it reuses every record that still holds
+    and they are reported again."""
     root = copy_of_run(demo_run, tmp_path)
     outputs, manifest_path = root / "outputs", root / "outputs/lora/run_manifest.json"
 
@@ -145,6 +145,16 @@ def test_the_report_shows_no_result_of_other_inputs_than_those_of_now(demo_run, 
     stale, report = stale_in_report(SEED=7)
     assert stale == {("spider", "base_3shot")} | {("mmlu", key) for key in MMLU_KEYS}
     assert "mmlu base, made with other SEED than those of now (run 4_analise_mmlu.py)" in report
+
+    # The model, how it is loaded, how the answers are made: the files each setting reaches.
+    spider, mmlu = {("spider", key) for key in SPIDER_KEYS}, {("mmlu", key) for key in MMLU_KEYS}
+    stale, report = stale_in_report(MODEL_NAME="Qwen/Qwen2-7B-Instruct")
+    assert stale == spider | mmlu and "made with other MODEL_NAME than those of now" in report
+    for changed in ({"LOAD_IN_4BIT": False}, {"BNB_4BIT_QUANT_TYPE": "fp4"}, {"COMPUTE_DTYPE": "float16"}):
+        assert stale_in_report(**changed)[0] == spider | mmlu
+    assert stale_in_report(MAX_NEW_TOKENS=40)[0] == stale_in_report(INFERENCE_ENGINE="vllm")[0] == spider
+    assert stale_in_report(MMLU_PROMPT_FORMAT="chat")[0] == stale_in_report(MMLU_GENERATION_TOKENS=4)[0] == mmlu
+    assert "LOAD_IN_4BIT = True" in report and "MAX_NEW_TOKENS = 48" in report  # the settings now, in the header
 
     # The same training questions written otherwise: every Spider file read another spider_train.json.
     edit_json(root / "prepared/spider_train.json", lambda entries: entries)

@@ -60,15 +60,23 @@ class ReportSettings:
 
     profile: str
     model_name: str
+    load_in_4bit: bool
+    bnb_4bit_quant_type: str
+    bnb_4bit_use_double_quant: bool
+    compute_dtype: str
     seed: int
     train_split: str
     evaluation_entries_size: int
     eval_epochs: tuple
     baseline_shots: int
+    max_new_tokens: int
+    inference_engine: str
     mmlu_shots: int
     mmlu_questions_per_subject: int
     mmlu_subjects: dict
     mmlu_prompt_format: str
+    mmlu_generation_score: bool
+    mmlu_generation_tokens: int
 
     @classmethod
     def of(cls, config):
@@ -226,10 +234,10 @@ def error_examples(loaded, settings, per_kind=3):
 
 
 def stale_results(paths, settings, manifest):
-    """{(benchmark, key): why} for the results files made from other prepared files, settings that shaped their
-    questions (made_with's inputs) or another adapter than those of now: not reported until the script that made them
-    runs again (it reuses every record that still holds). What a file does not record, or is gone now, is not
-    compared."""
+    """{(benchmark, key): why} for the results files made from other prepared files, another model, loading or
+    settings that shaped their questions and answers (made_with's inputs), or another adapter than those of now: not
+    reported until the script that made them runs again (it reuses every record that still holds). What a file does
+    not record, or is gone now, is not compared."""
     stale = {}
     for benchmark, models in (("spider", settings.spider_models()), ("mmlu", settings.mmlu_models())):
         now = paths.prepared_sha256(benchmark) | {name.upper(): value for name, value in asdict(settings).items()}
