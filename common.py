@@ -136,8 +136,7 @@ MODEL_BUILDER = ""
 PROFILES = {
     "paper": {},
     "demo": {
-        # Shipped built (1 MB): script 0 rebuilds it only when the demo data or its settings change (minutes of CPU).
-        "MODEL_NAME": "data/demo/tiny-qwen2",
+        "MODEL_NAME": "outputs/cache/tiny-qwen2",
         "MODEL_BUILDER": "tiny_model",
         "SPIDER_DIR": "data/demo/spider",
         "SPIDER_SOURCE": "local",

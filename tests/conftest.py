@@ -38,10 +38,11 @@ def load_script(file_name):
 
 
 # Under pytest-xdist (make test: -n 2) each group (named by node id prefix) runs on one worker: "demo" makes the
-# finished demo run while "trained" converts SmolLM2 and runs it, runs tests that need no model, then makes
-# test_training's short run. The other tests are dealt one by one, those that read the finished run last: by then it
-# is made, once, for both workers (demo_run). Each worker's torch (and the scripts it starts) gets one thread: two
-# workers of two threads each on two cores run several times slower than one thread each.
+# finished demo run (and builds the tiny model) while "trained" converts SmolLM2 and runs it, runs tests that need no
+# model while the tiny one is still being built, then makes test_training's short run. The other tests are dealt one
+# by one, those that read the finished run last: by then it is made, once, for both workers (demo_run). Each worker's
+# torch (and the scripts it starts) gets one thread: two workers of two threads each on two cores run several times
+# slower than one thread each.
 NO_MODEL = tuple(f"tests/test_{name}.py" for name in (  # tests that need neither the tiny model nor the finished run
     "report", "sql_sandbox", "sql_scoring", "files", "stats", "hardness", "mmlu", "untrusted_text", "extraction_real",
     "demo_data", "references", "spider_hub"))  # fmt: skip

@@ -77,7 +77,7 @@ def test_profiles_pick_coherent_defaults(monkeypatch):
     smol = configuration(monkeypatch, PROFILE="smol")
     assert paper["PROFILE"] == "paper" and paper["EVALUATION_ENTRIES_SIZE"] == 150
     assert paper["MODEL_NAME"] == "Qwen/Qwen2-7B-Instruct"
-    assert (demo["PROFILE"], demo["MODEL_NAME"]) == ("demo", "data/demo/tiny-qwen2")
+    assert (demo["PROFILE"], demo["MODEL_NAME"]) == ("demo", "outputs/cache/tiny-qwen2")
     assert demo["TEST_SUITE_DIR"] == "data/demo/test_suite"
     assert smol["MODEL_NAME"] == "outputs/cache/smollm2-135m-instruct" and smol["LOAD_IN_4BIT"] is False
     assert demo["PATHS"].outputs == PROJECT_DIR / "outputs" / "demo" and paper["OUTPUT_DIR"] == "outputs/paper"

@@ -184,13 +184,6 @@ def test_question_files_are_what_the_generator_writes():
     assert demo_spider.spider_files() == {name: load_split(name) for name in SPIDER_FILES}
 
 
-def test_the_shipped_tiny_model_is_built_from_the_demo_data_and_settings_of_now():
-    """Script 0 would rebuild a stale one (minutes of CPU, in every fresh clone): rebuild it once and commit it."""
-    from tools import tiny_model
-
-    assert tiny_model.is_built(tiny_model.TARGET), "run python -m tools.tiny_model and commit data/demo/tiny-qwen2"
-
-
 @pytest.mark.parametrize("split", SPIDER_FILES)
 def test_query_coverage(split):
     queries = [e["query"] for e in load_split(split)]

@@ -30,7 +30,7 @@ def chat(tokenizer, text):
 
 
 def test_an_unbuilt_local_model_is_one_line_and_a_hub_name_passes_through(tmp_path, config):
-    unbuilt = replace(config, source=str(tmp_path / "data/demo/tiny-qwen2"))
+    unbuilt = replace(config, source=str(tmp_path / "outputs/cache/tiny-qwen2"))
     with pytest.raises(PipelineError, match=r"tiny-qwen2 is not built yet; run 0_preparando_dados.py first"):
         model.model_source(unbuilt)
     assert list(tmp_path.iterdir()) == []  # a getter builds nothing: script 0 does

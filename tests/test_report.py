@@ -44,7 +44,7 @@ MMLU_SCORES = {
 }
 SETTINGS = ReportSettings(
     profile="demo",
-    model_name="data/demo/tiny-qwen2",
+    model_name="outputs/cache/tiny-qwen2",
     load_in_4bit=True,
     bnb_4bit_quant_type="nf4",
     bnb_4bit_use_double_quant=False,

@@ -244,8 +244,8 @@ def test_changed_settings_refuse_to_resume_and_fresh_keeps_the_old_run(
         finetune.main([])
     monkeypatch.setattr(common, "LEARNING_RATE", trained_run["manifest"]["config"]["LEARNING_RATE"])
     with monkeypatch.context() as rebuilt:
-        rebuilt.setattr(model, "model_identity", lambda config: "data/demo/tiny-qwen2@sha256:rebuilt")
-        with pytest.raises(PipelineError, match=r"made with base_model='data/demo/tiny-qwen2@sha256:"):
+        rebuilt.setattr(model, "model_identity", lambda config: "outputs/cache/tiny-qwen2@sha256:rebuilt")
+        with pytest.raises(PipelineError, match=r"made with base_model='outputs/cache/tiny-qwen2@sha256:"):
             finetune.main([])
     monkeypatch.setattr(common, "NUM_EPOCHS", 1)
     monkeypatch.setattr(common, "EVAL_EPOCHS", (1,))

@@ -1,8 +1,7 @@
 """Build the demo profile's tiny Qwen2-architecture model, offline and deterministically from the seed: a byte-level
 BPE with Qwen2's pre-tokenizer, special tokens and chat template, and a Qwen2ForCausalLM pretrained on plain text from
 the allowed demo data only: never a dev question or query, an MMLU test question or the pipeline's chat format, which
-fine-tuning is left to teach. Saved with save_pretrained, like a hub model, and shipped built (TARGET): script 0
-rebuilds it only when its fingerprint (corpus, sizes, settings) changes.  Rebuild:  python -m tools.tiny_model
+fine-tuning is left to teach. Saved with save_pretrained, like a hub model.  Rebuild:  python -m tools.tiny_model
 """
 
 import hashlib
