@@ -67,7 +67,7 @@ def test_tiny_bench_prints_every_row_with_a_finite_number():
 
 
 def test_architecture_is_qwen2_7b_instructs():
-    config = json.loads((common.PROJECT_DIR / "configs" / "qwen2-7b-instruct.json").read_text())
+    config = json.loads(bench_gpu.ARCHITECTURE.read_text())
     assert {key: config[key] for key in QWEN2_7B_INSTRUCT} == QWEN2_7B_INSTRUCT
     assert type(config["rope_theta"]) is float and type(config["rms_norm_eps"]) is float
 
@@ -123,7 +123,7 @@ def test_t4_fit_search_lets_other_errors_through():
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference-data is absent (opt-in check)")
 def test_committed_prompt_lengths_are_what_measure_prompt_lengths_gives(tmp_path, monkeypatch):
+    committed = measure_prompt_lengths.OUTPUT
     monkeypatch.setattr(measure_prompt_lengths, "OUTPUT", tmp_path / "prompt_lengths.json")
     measure_prompt_lengths.main([str(REFERENCE)])
-    committed = common.PROJECT_DIR / "configs" / "prompt_lengths.json"
     assert json.loads(measure_prompt_lengths.OUTPUT.read_text()) == json.loads(committed.read_text())

@@ -1,6 +1,6 @@
 """The paper profile at full size, measured (make bench-gpu; README "Measured on a GPU"): Qwen2-7B-Instruct's exact
-architecture with seeded random weights (configs/qwen2-7b-instruct.json: the real FLOPs and bytes) through the
-project's own code, at the real prompts' lengths (configs/prompt_lengths.json) in one-token words.
+architecture with seeded random weights (tools/qwen2-7b-instruct.json: the real FLOPs and bytes) through the
+project's own code, at the real prompts' lengths (tools/prompt_lengths.json) in one-token words.
 
     PROFILE=paper python -m tools.bench_gpu                        # full size: a CUDA GPU, ~16 GB of disk once
     PROFILE=paper BENCH_GPU_SCALE=tiny python -m tools.bench_gpu   # same code, shrunken model, CPU, < 2 minutes
@@ -27,14 +27,14 @@ from tools import ensure_built, tiny_model
 from tradeoff import PipelineError, files, mmlu, model, spider, training, vllm_engine
 
 SCALE = os.environ.get("BENCH_GPU_SCALE", "full")
-ARCHITECTURE = common.PROJECT_DIR / "configs" / "qwen2-7b-instruct.json"
-LENGTHS = json.loads((common.PROJECT_DIR / "configs" / "prompt_lengths.json").read_text())["prompts"]
+ARCHITECTURE = Path(__file__).with_name("qwen2-7b-instruct.json")
+LENGTHS = json.loads(Path(__file__).with_name("prompt_lengths.json").read_text())["prompts"]
 # Qwen2-7B shrunk with its ratios kept (7 query heads per key/value head, intermediate 5 x hidden); heads 64 wide, as
 # bitsandbytes' 4-bit CPU kernel needs input widths in multiples of its 64-block; the tiny tokenizer's vocabulary.
 TINY = dict(vocab_size=1024, hidden_size=128, head_dim=64, intermediate_size=640, num_hidden_layers=2,
             num_attention_heads=7, num_key_value_heads=1)  # fmt: skip
 TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, 1034  # train_spider + train_others; Spider dev
-ANSWER_TOKENS = 40  # a typical SQL answer (configs/prompt_lengths.json: spider_answer p50 35, p75 47)
+ANSWER_TOKENS = 40  # a typical SQL answer (prompt_lengths.json: spider_answer p50 35, p75 47)
 # The T4 cap on the caching allocator (what set_per_process_memory_fraction limits), 15e9 bytes = 13.97 GiB: a Colab
 # T4 reports 14.75 GiB to torch (ECC keeps the rest of its 16 GB), ~14.3 GiB less its CUDA context (outside the
 # allocator). Erring low, a "fits" holds on a real T4; a "does not fit" within ~0.3 GiB of the cap may still fit.

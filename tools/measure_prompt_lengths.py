@@ -1,4 +1,4 @@
-"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (configs/prompt_lengths.json):
+"""Lengths of the real prompts, as quantiles and a histogram, for tools/bench_gpu.py (tools/prompt_lengths.json):
 the reference slices (../shared/reference-data: Spider dev, 179 questions of three databases; MMLU management dev and
 test) rendered with the project's prompts and the Qwen2 chat template. Writes length statistics only, never the data.
 Run:  python -m tools.measure_prompt_lengths [REFERENCE_DIR]
@@ -15,7 +15,7 @@ from tools import ensure_built, tiny_model
 from tradeoff import files, mmlu, spider
 
 REFERENCE_DIR = common.PROJECT_DIR.parent / "shared" / "reference-data"
-OUTPUT = common.PROJECT_DIR / "configs" / "prompt_lengths.json"
+OUTPUT = Path(__file__).with_name("prompt_lengths.json")
 # Qwen2's byte-level BPE (151k merges) averages about 3.5 to 4 characters per token on English and SQL; 3.5 errs
 # towards longer sequences, the safe side for a speed and memory bench.
 CHARS_PER_QWEN2_TOKEN = 3.5
