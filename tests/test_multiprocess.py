@@ -16,7 +16,7 @@ import time
 import psutil
 import pytest
 
-from conftest import PROJECT_DIR, demo_environment
+from conftest import PROJECT_DIR, demo_environment, run_script
 
 PROCESSES = 2
 # Loss and gradient norm of each logged step, 2 processes against 1 at the same effective batch (2 x 4 x 1 = 2 x 2 x
@@ -32,10 +32,11 @@ TRAINING = dict(
 
 def launch(root, script, processes=PROCESSES, launcher="torchrun", args=(), wait=True, **changes):
     """Run a script as `torchrun --nproc_per_node N` or `accelerate launch --multi_gpu --num_processes N` (on a CPU
-    both start N processes on gloo), the total threads split between them; a CompletedProcess, or the Popen."""
+    both start N processes on gloo), the total threads split between them; a CompletedProcess, or the Popen. One
+    process runs as the other tests run a script (conftest.run_script: from this worker's preloaded forkserver)."""
     if processes == 1:
-        command = [sys.executable]
-    elif launcher == "torchrun":
+        return run_script(script, dict(demo_environment(root, **changes), CUDA_VISIBLE_DEVICES=""), args)
+    if launcher == "torchrun":
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     else:
         command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--main_process_port=0"]
