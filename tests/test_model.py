@@ -96,7 +96,7 @@ def test_vllm_engine_is_refused_with_the_fix_where_it_cannot_run(tokenizer, conf
         model.generator(replace(config, load_in_4bit=True), tokenizer, None, "vllm")
 
 
-def test_vllm_tensor_parallel_size_reaches_the_engine(tokenizer, config, monkeypatch):
+def test_vllm_tensor_parallel_size_and_lora_rank_reach_the_engine(tokenizer, config, monkeypatch, tmp_path):
     """VLLM_TENSOR_PARALLEL_SIZE (default 1) is what vllm.LLM is built with; untestable further without GPUs."""
     built = {}
     monkeypatch.setattr(vllm_engine, "installed_version", lambda: "0.32.0")
@@ -108,6 +108,16 @@ def test_vllm_tensor_parallel_size_reaches_the_engine(tokenizer, config, monkeyp
     assert common.VLLM_TENSOR_PARALLEL_SIZE == 1 and built["tensor_parallel_size"] == 1
     model.generator(replace(config, load_in_4bit=False), tokenizer, None, "vllm", 4)
     assert built["tensor_parallel_size"] == 4
+    # The engine's maximum LoRA rank: the smallest vLLM accepts that holds the adapter's; none above 512.
+    adapter = tmp_path / "adapter"
+    for lora_r, max_rank in ((4, 8), (100, 128), (1024, None)):
+        files.write_json(adapter / "adapter_config.json", {"r": lora_r})
+        if max_rank is None:
+            with pytest.raises(PipelineError, match="LoRA rank 1024 is above vLLM's largest \\(512\\)"):
+                model.generator(replace(config, load_in_4bit=False), tokenizer, adapter, "vllm", 1)
+        else:
+            model.generator(replace(config, load_in_4bit=False), tokenizer, adapter, "vllm", 1)
+            assert built["max_lora_rank"] == max_rank
     monkeypatch.setenv("WORLD_SIZE", "2")  # under a launcher: one line, not one engine per process
     with pytest.raises(PipelineError, match="runs in one process.*VLLM_TENSOR_PARALLEL_SIZE"):
         model.generator(replace(config, load_in_4bit=False), tokenizer, None, "vllm", 1)

@@ -206,7 +206,12 @@ def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
         )
     dtype, generation = torch_dtype(config.compute_dtype), generation_config(config)
     lora_r = files.read_json(Path(adapter_dir) / "adapter_config.json")["r"] if adapter_dir else 1
-    rank = next(rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r)  # one engine serves every adapter
+    rank = next((rank for rank in vllm_engine.LORA_RANKS if rank >= lora_r), None)  # one engine serves every adapter
+    if rank is None:
+        raise PipelineError(
+            f"the adapter's LoRA rank {lora_r} is above vLLM's largest ({vllm_engine.LORA_RANKS[-1]}); "
+            "set INFERENCE_ENGINE=hf"
+        )
     llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)  # seed 0: greedy draws none
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
     return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
