@@ -28,7 +28,7 @@ SPIDER_SCORES = {
     "lora_epoch3": [1, 1, 1, 1, 0, 1, 1, 1, 1, 0],
 }
 SPIDER_STRICT = {key: [s if i % 4 else 0 for i, s in enumerate(values)] for key, values in SPIDER_SCORES.items()}
-ERROR_CYCLE = ("syntax", "wrong_result", "unknown_table_or_column", "weird_new_kind", None, "timeout")
+ERROR_CYCLE = ("syntax", "wrong_result", "unknown_table_or_column", "other", "too_long", "timeout")
 HARDNESS_CYCLE = ("easy", "medium", "hard", "extra")
 # The official test-suite score where it was computed (TEST_SUITE_DIR set): the strict score here, null for index 9.
 SPIDER_TEST_SUITE = {key: [s if i != 9 else None for i, s in enumerate(v)] for key, v in SPIDER_STRICT.items()}
@@ -198,11 +198,11 @@ def test_spider_table_matches_records(outputs):
     row = table_row(markdown, "Table I", labels["lora_epoch3"])
     assert row[7] == f"{test3['p_value']:.4f} (b={test3['b']}, c={test3['c']}, n=10)"
     assert row[8] == f"{test0['p_value']:.4f} (b={test0['b']}, c={test0['c']}, n=8)"
-    # Error breakdown: unknown and null kinds of wrong answers count as "other".
+    # Error breakdown: the wrong answers by kind.
     wrong = [ERROR_CYCLE[i % len(ERROR_CYCLE)] for i, s in enumerate(SPIDER_SCORES["base_3shot"]) if not s]
     errors = {kind: table.get("spider", "base_3shot", "error", kind)["n"] for kind in report.ERROR_KINDS}
     assert errors["syntax"] == wrong.count("syntax") and sum(errors.values()) == len(wrong)
-    assert errors["other"] == wrong.count(None) + wrong.count("weird_new_kind") == 3
+    assert errors["other"] + errors["too_long"] == wrong.count("other") + wrong.count("too_long") == 3
     assert table_row(markdown, "Spider errors", labels["base_3shot"])[2:4] == ["10", "4"]
     # Databases listed, the study's sample note and the demo warning.
     assert "cover 3 database(s): car_1, concert_singer, pets_1" in markdown
@@ -360,6 +360,8 @@ def test_report_with_no_results_at_all(tmp_path):
     # Every section is there, empty and saying why.
     assert "Training loss: missing (run 1_fine-tuning.py)" in markdown
     assert "No fine-tuned model's Spider results yet" in markdown and "Sample: no Spider results yet." in markdown
+    for table_name in ("I-c", "I-d"):  # by hardness, by database
+        assert markdown.split(f"### Table {table_name} ")[1].split("\n\n")[1] == "— (no Spider results yet)."
     assert "## How many questions would be needed" in markdown
     assert (
         table_row(markdown, "How many questions", "Spider | LoRA epoch 3 vs base_0shot")[2:] == ["missing"] + ["—"] * 5
@@ -445,16 +447,20 @@ def test_spider_by_hardness_and_database(outputs):
     assert table_row(markdown, "Table I-d", "pets_1")[2].endswith(f"(n={len(values)})")
     assert table.get("spider", "base_0shot", "database", "pets_1")["n"] == len(values)
     assert int(csv_rows(outputs)[("spider", "lora_epoch3", "hardness", "extra", "")]["n"]) == 2
-    # Records made before hardness was recorded: the table says so instead of failing.
-    for key in SPIDER_SCORES:
-        write_jsonl(outputs / "spider" / f"{key}.jsonl", [{**r, "hardness": None} for r in spider_records(key)])
-    _, table, markdown = build(outputs)
-    assert "these records carry no hardness level" in markdown and not table.slices("spider", "hardness")
-    # A file resumed across the change: the records without a level are counted apart, not dropped.
+    # Gold queries sqlglot cannot read have no level: counted apart, last, not dropped.
     mixed = [{**r, "hardness": None} if r["index"] < 2 else r for r in spider_records("lora_epoch3")]
     write_jsonl(outputs / "spider" / "lora_epoch3.jsonl", mixed)
-    _, table, _ = build(outputs)
-    assert table.get("spider", "lora_epoch3", "hardness", "(no hardness)")["n"] == 2
+    _, table, markdown = build(outputs)
+    assert table.get("spider", "lora_epoch3", "hardness", "(gold not parsed)")["n"] == 2
+    assert table.slices("spider", "hardness") == [*HARDNESS_CYCLE, "(gold not parsed)"]
+    assert table_row(markdown, "Table I-c", "(gold not parsed)")[3].endswith("(n=2)")
+
+
+def test_the_shot_counts_and_sample_sizes_printed_are_the_settings(outputs):
+    _, _, markdown = build(outputs, baseline_shots=2, mmlu_shots=5)
+    assert "McNemar p vs base 2-shot" in markdown and "Δ accuracy, base 2-shot → LoRA epoch" in markdown
+    assert "## MMLU (generalisation, 5-shot)" in markdown and "3-shot" not in markdown and "4-shot" not in markdown
+    assert "wrong answers; up to 3 of each kind drawn with seed" in markdown
 
 
 def test_mmlu_all_questions_and_four_categories(outputs):

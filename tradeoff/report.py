@@ -19,6 +19,7 @@ from tradeoff.sql_sandbox import ERROR_KINDS
 # The data's categories are MMLU's own; the study's labels (and its column order) appear only in the markdown.
 STUDY_LABELS = {"STEM": "STEM", "social sciences": "Ciências Sociais", "humanities": "Humanidades", "other": "Outras"}
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator's order
+NO_LEVEL = "(gold not parsed)"  # hardness.hardness gives no level to a gold query sqlglot cannot read
 SAMPLE_SIZE_POINTS = (1, 2, 5, 10)  # "how many questions would be needed" for these differences, in points
 # The long table's columns: its field names live here only. group: all (every item), aggregate (the study's MMLU
 # mean of the category accuracies), category, database, hardness, error (n: the wrong answers of that kind).
@@ -123,7 +124,7 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
     ddof = stats.MMLU_STD_DDOF if benchmark.startswith("mmlu") else stats.SPIDER_STD_DDOF
     rows = []
     for group, value, expected in slices:
-        name = "(no hardness)" if value is None else value  # only a hardness can be missing (older records)
+        name = NO_LEVEL if value is None else value  # only a hardness can be missing
         row = new_row(benchmark=benchmark, model=key, group=group, slice=name, status=status, expected_n=expected)
         part = records if group == "all" else [r for r in records if r.get(GROUP_FIELD[group]) == value]
         if part is not None:
@@ -141,11 +142,6 @@ def model_rows(benchmark, field, key, records, status, slices, bases=None):
     return rows
 
 
-def error_kind(record):
-    """Its error kind, or "other" for a kind this report does not know (or none)."""
-    return record.get("error_kind") if record.get("error_kind") in ERROR_KINDS else "other"
-
-
 def spider_rows(loaded, expected):
     # test_suite_score is null where the run had no TEST_SUITE_DIR: that benchmark exists only if some record has it.
     benchmarks = {"spider": "score", "spider_strict": "strict_score"}
@@ -160,14 +156,11 @@ def spider_rows(loaded, expected):
             rows += model_rows(benchmark, field, key, records, state, [("all", "all", expected)], paired)
         if records is None:
             continue
-        levels = {r.get("hardness") for r in records}
-        ordered = [level for level in HARDNESS_LEVELS if level in levels] + sorted(levels - {*HARDNESS_LEVELS, None})
-        if ordered and None in levels:  # a file resumed across the change: counted apart, not dropped
-            ordered.append(None)
-        slices = [("hardness", level, None) for level in ordered]
+        levels = {r["hardness"] for r in records}
+        slices = [("hardness", level, None) for level in (*HARDNESS_LEVELS, None) if level in levels]
         slices += [("database", db_id, None) for db_id in sorted({r["db_id"] for r in records})]
         rows += model_rows("spider", "score", key, records, state, slices)
-        wrong = Counter(error_kind(r) for r in records if r.get("score") == 0)
+        wrong = Counter(r["error_kind"] for r in records if r["score"] == 0)
         error = {"benchmark": "spider", "model": key, "group": "error", "status": state}
         rows += [new_row(**error, slice=kind, n=wrong[kind]) for kind in ERROR_KINDS]
     return rows
@@ -224,13 +217,14 @@ def error_examples(loaded, settings, per_kind=3):
     wrong = [record for record in loaded[key] if record.get("score") == 0]
     kinds = {}
     for kind in ERROR_KINDS:
-        if of_kind := [record for record in wrong if error_kind(record) == kind]:
+        if of_kind := [record for record in wrong if record["error_kind"] == kind]:
             # One generator per kind, seeded by the kind too, so adding a kind never reshuffles another's sample.
             chosen = random.Random(f"{settings.seed}-{kind}").sample(of_kind, min(per_kind, len(of_kind)))
             shown = ("index", "db_id", "question", "prediction", "gold", "reason")
             examples = [{name: r.get(name) for name in shown} for r in sorted(chosen, key=lambda r: r["index"])]
             kinds[kind] = {"count": len(of_kind), "examples": examples}
-    return {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "wrong": len(wrong), "kinds": kinds}
+    found = {"model": key, "epochs": key_epoch(key), "seed": settings.seed, "per_kind": per_kind}
+    return found | {"wrong": len(wrong), "kinds": kinds}
 
 
 def stale_results(paths, settings, manifest):
@@ -516,7 +510,7 @@ class Markdown:
         suite = bool(table.slices("spider_test_suite", "all"))
         header = ["Model", "Epochs", "Accuracy", "Std", "95% CI", "Strict accuracy (official rules)"]
         header += ["Test-suite accuracy (official test-suite databases)"] * suite
-        header += ["McNemar p vs base 3-shot", "McNemar p vs base 0-shot"]
+        header += [f"McNemar p vs base {self.settings.baseline_shots}-shot", "McNemar p vs base 0-shot"]
 
         def cells(key, row):
             partial = "" if row["n"] == row["expected_n"] else f" (n={row['n']} of {row['expected_n']})"
@@ -542,9 +536,9 @@ class Markdown:
             f"### Table I — Spider execution accuracy (std with ddof={stats.SPIDER_STD_DDOF}, as the study)",
             self.by_model("spider", header, cells),
             *[TEST_SUITE_NOTE] * suite,
-            f"Δ accuracy, base 3-shot → {name} (the study's Δ, relative): {changes[0]}; base 0-shot (same prompt) → "
-            f"{name}: {changes[1]}. A relative change is undefined (—) where the base accuracy is 0; the reading is "
-            "Table I-b's paired test.",
+            f"Δ accuracy, base {self.settings.baseline_shots}-shot → {name} (the study's Δ, relative): {changes[0]}; "
+            f"base 0-shot (same prompt) → {name}: {changes[1]}. A relative change is undefined (—) where the base "
+            "accuracy is 0; the reading is Table I-b's paired test.",
             *self.comparisons("I-b — Spider: each", "spider"),
             DESIGN_NOTE,
         ]
@@ -555,17 +549,16 @@ class Markdown:
             (k, label) for k, label in self.settings.spider_models() if self.table.get("spider", k)["n"] is not None
         ]
         labels = [label + f" epoch {key_epoch(key)}" * bool(key_epoch(key)) for key, label in models]
-        old = "these records carry no hardness level: they were made before it was recorded; re-run scripts 2 and 3"
         blocks = []
-        for group, title, none in (
-            ("hardness", "I-c — Spider execution accuracy by hardness (official levels)", old),
-            ("database", "I-d — Spider execution accuracy by database", "no Spider results yet"),
+        for group, title in (
+            ("hardness", "I-c — Spider execution accuracy by hardness (official levels)"),
+            ("database", "I-d — Spider execution accuracy by database"),
         ):
             rows = []
             for name in self.table.slices("spider", group):
                 found = [self.table.get("spider", key, group, name) or {} for key, _ in models]
                 rows.append([name, *(f"{fmt_accuracy(r)} (n={r['n']})" if r.get("n") else "—" for r in found)])
-            table = markdown_table([group.capitalize(), *labels], rows) if rows else f"— ({none})."
+            table = markdown_table([group.capitalize(), *labels], rows) if rows else "— (no Spider results yet)."
             blocks += [f"### Table {title} [95% CI] (n)", table]
         return blocks
 
@@ -584,7 +577,7 @@ class Markdown:
             return blocks + ["No fine-tuned model's Spider results yet: no errors to show."]
         blocks.append(
             f"LoRA epoch {examples['epochs']} (the last evaluated epoch): {examples['wrong']} wrong answers; up to "
-            f"three of each kind drawn with seed {examples['seed']}."
+            f"{examples['per_kind']} of each kind drawn with seed {examples['seed']}."
         )
         for kind, found in examples["kinds"].items():
             items = [
@@ -612,7 +605,7 @@ class Markdown:
             return found + [fmt_p(row)]
 
         blocks = [
-            "## MMLU (generalisation, 4-shot)",
+            f"## MMLU (generalisation, {self.settings.mmlu_shots}-shot)",
             f"Prompt format: **{self.settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± "
             f"std (ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's "
             "(mean of the category accuracies ± their population std) and the micro average over all questions "
