@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tradeoff import PipelineError
 from tradeoff.files import Paths, process_index
-from tradeoff.mmlu import ALL_SUBJECTS
+from tradeoff.mmlu import ALL_SUBJECTS, PREPARATION_SETTINGS
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -302,8 +302,7 @@ def project_path(path):
 
 PATHS = Paths(project_path(PREPARED_DIR), project_path(OUTPUT_DIR))
 
-# Offline hygiene in one place: no telemetry, caches under outputs/, the hub offline in the demo.
-os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "YES"
+# Offline hygiene: caches under outputs/, the hub offline in the demo (DeepEval's telemetry: off where it is imported).
 os.environ.setdefault("HF_HOME", str(project_path(CACHE_DIR) / "huggingface"))
 os.environ.setdefault("MPLCONFIGDIR", str(project_path(CACHE_DIR) / "matplotlib"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -321,10 +320,9 @@ def generation_batch_size():
 
 
 def mmlu_settings():
-    """The settings that shape the prepared MMLU files: script 0 records them, script 4 checks them."""
-    names = ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")
+    """The settings that shape the prepared MMLU files, and where they came from."""
     source = MMLU_DIR or f"{MMLU_DATASET}@{MMLU_REVISION}"
-    return dict({name: globals()[name] for name in names}, mmlu_source=source)
+    return dict({name: globals()[name] for name in PREPARATION_SETTINGS}, mmlu_source=source)
 
 
 def result_inputs(benchmark, *names):

@@ -24,6 +24,8 @@ SUBJECTS_BY_CATEGORY = {
     "marketing medical_genetics miscellaneous nutrition professional_accounting professional_medicine virology",
 }
 ALL_SUBJECTS = {subject: name for name, subjects in SUBJECTS_BY_CATEGORY.items() for subject in subjects.split()}
+# The settings that shape the prepared files (script 0 records them; script 4 and the report check them), by name.
+PREPARATION_SETTINGS = ("SEED", "MMLU_SUBJECTS", "MMLU_SHOTS", "MMLU_QUESTIONS_PER_SUBJECT")
 CSV_HINT = (
     "MMLU_DIR must hold dev/ and test/ with the original CSVs (https://people.eecs.berkeley.edu/~hendrycks/data.tar)"
 )

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-from tradeoff import PipelineError, files, stats
+from tradeoff import PipelineError, files, mmlu, stats
 from tradeoff.files import SCRIPTS, key_epoch, model_key
 from tradeoff.sql_sandbox import ERROR_KINDS
 
@@ -202,8 +202,7 @@ def expected_per_category(paths, settings):
         counts = Counter(item["category"] for item in files.read_json(paths.mmlu_test))
     except (PipelineError, KeyError, TypeError):
         return None
-    shaping = ("seed", "mmlu_subjects", "mmlu_shots", "mmlu_questions_per_subject")
-    if any(recorded.get(name.upper()) != getattr(settings, name) for name in shaping):
+    if any(recorded.get(name) != getattr(settings, name.lower()) for name in mmlu.PREPARATION_SETTINGS):
         return None
     return {c: counts[c] for c in settings.categories}
 
