@@ -13,7 +13,6 @@ RNG state; a finished run is reported, not redone; --fresh starts over, keeping 
 """
 
 import argparse
-import dataclasses
 import functools
 import json
 import time
@@ -22,12 +21,6 @@ import common
 from tradeoff import files, model, spider, training
 
 PATHS = common.PATHS
-
-
-def training_config():
-    """The recipe: common.py's constant of each field's name, upper-cased."""
-    fields = dataclasses.fields(training.TrainingConfig)
-    return training.TrainingConfig(**{field.name: getattr(common, field.name.upper()) for field in fields})
 
 
 def training_entries():
@@ -97,7 +90,7 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="start over (the previous run folder is renamed)")
     parser.add_argument("--stop-after-epoch", type=int, default=None, help="stop after this epoch; re-run resumes")
     args = parser.parse_args(argv)
-    model_config, config = common.model_config(), training_config()
+    model_config, config = common.model_config(), common.training_config()
     with files.main_process_first():  # the main process sets the run folder straight, then the others read it
         run = prepare_run(args, model_config, config)
     if run is None:

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from tradeoff import PipelineError
@@ -355,3 +356,10 @@ def model_config():
         double_quant=BNB_4BIT_USE_DOUBLE_QUANT,
         compute_dtype=COMPUTE_DTYPE,
     )
+
+
+def training_config():
+    """The QLoRA recipe of script 1: the constant of each field's name, upper-cased."""
+    from tradeoff.training import TrainingConfig
+
+    return TrainingConfig(**{field.name: globals()[field.name.upper()] for field in fields(TrainingConfig)})

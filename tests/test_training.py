@@ -109,7 +109,7 @@ def test_short_run_lowers_the_loss_and_saves_an_adapter_per_epoch(trained_run, p
 
 def test_loss_falls_on_the_answer_only(prepared_demo, tmp_path):
     """Every prompt token is labelled -100; every answer token, its end-of-turn included, is not."""
-    config, recipe = common.model_config(), finetune.training_config()
+    config, recipe = common.model_config(), common.training_config()
     tokenizer = model.load_tokenizer(config)
     entries = json.loads((prepared_demo / "spider_train.json").read_text())[:8]
     examples = [spider.training_example(entry) for entry in entries]
@@ -264,7 +264,7 @@ def test_lora_targets_the_model_lacks_are_one_line():
     base = torch.nn.Sequential()
     base.add_module("q_proj", torch.nn.Linear(2, 2))
     base.add_module("c_attn", torch.nn.Linear(2, 2))
-    recipe = replace(finetune.training_config(), lora_target_modules=("q_proj", "k_proj", "v_proj"))
+    recipe = replace(common.training_config(), lora_target_modules=("q_proj", "k_proj", "v_proj"))
     with pytest.raises(PipelineError, match=r"LORA_TARGET_MODULES names k_proj, v_proj, which gpt2 does not"):
         training.lora_model(base, recipe, "gpt2")
 

@@ -8,7 +8,6 @@ project's own code, at the real prompts' lengths (tools/prompt_lengths.json) in 
 
 import dataclasses
 import functools
-import importlib
 import json
 import math
 import os
@@ -310,7 +309,7 @@ def guarded(name, section, *args):
 def main():
     if common.PROFILE != "paper":
         raise SystemExit("tools.bench_gpu measures the paper profile; run it with PROFILE=paper")
-    config, recipe = prepare_model(), importlib.import_module("1_fine-tuning").training_config()
+    config, recipe = prepare_model(), common.training_config()
     rng = random.Random(common.SEED)
     model.seed_everything(common.SEED)
     tokenizer = model.load_tokenizer(config)
