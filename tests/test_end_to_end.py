@@ -189,7 +189,7 @@ def run_in_process(script, root, monkeypatch, argv=()):
     main = module.main
     arguments = (list(argv),) if "argv" in inspect.signature(main).parameters else ()
     with pytest.raises(SystemExit) as exit_:
-        files.run_main(main, paths.prepared if script == SCRIPTS[0] else paths.outputs, *arguments)
+        files.run_main(lambda: main(*arguments), paths.prepared if script == SCRIPTS[0] else paths.outputs)
         raise SystemExit(0)
     return exit_.value.code
 

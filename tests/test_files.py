@@ -376,11 +376,11 @@ def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "2 set-aside file(s) or run(s) from earlier runs" in out
 
-    def failing(reason):
-        raise PipelineError(reason)
+    def failing():
+        raise PipelineError("the problem; the fix")
 
     with pytest.raises(SystemExit) as exit_:
-        files.run_main(failing, outputs, "the problem; the fix")
+        files.run_main(failing, outputs)
     assert exit_.value.code == 2 and capsys.readouterr().err == "error: the problem; the fix\n"
     assert not (outputs / files.LOCK_NAME).exists()
 

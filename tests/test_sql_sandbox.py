@@ -18,6 +18,13 @@ from tradeoff import sql_sandbox
 from tradeoff.sql_sandbox import execute_sql
 from tradeoff.sql_scoring import score_prediction
 
+
+def worker_pid():
+    """The sandbox worker's process id, None before the first query or once it is gone."""
+    worker = sql_sandbox._worker
+    return worker.process.pid if worker is not None and worker.alive() else None
+
+
 GOLD = "SELECT name FROM singer"
 FIFTY_THOUSAND = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 50000) SELECT x FROM c)"
 ONE_SECOND = dataclasses.replace(LIMITS, timeout_seconds=1.0)
@@ -118,42 +125,42 @@ def test_long_function_call_stops_at_the_budget(singers_db, prediction, kinds):
 
 def test_worker_is_reused_and_replaced_after_a_kill(singers_db):
     assert execute_sql(singers_db, "SELECT 1", LIMITS)["rows"] == [(1,)]
-    pid = sql_sandbox.worker_pid()
+    pid = worker_pid()
     for _ in range(20):
         assert execute_sql(singers_db, "SELECT name FROM singer", LIMITS)["ok"]
     assert execute_sql(singers_db, "SELECT nom FROM singer", LIMITS)["error_kind"] == "unknown_table_or_column"
-    assert sql_sandbox.worker_pid() == pid  # ordinary queries and ordinary errors keep the worker
+    assert worker_pid() == pid  # ordinary queries and ordinary errors keep the worker
     result = execute_sql(singers_db, LONG_CALL, ONE_SECOND)
     assert result["error_kind"] == "timeout" and "killed" in result["message"]
-    assert sql_sandbox.worker_pid() is None and not process_alive(pid)
+    assert worker_pid() is None and not process_alive(pid)
     assert execute_sql(singers_db, "SELECT 2", LIMITS)["rows"] == [(2,)]
-    assert sql_sandbox.worker_pid() not in (None, pid)
+    assert worker_pid() not in (None, pid)
 
 
 def test_slow_statement_times_out_without_a_kill(singers_db):
     execute_sql(singers_db, "SELECT 1", LIMITS)
-    pid = sql_sandbox.worker_pid()
+    pid = worker_pid()
     cross_join = "SELECT count(*) FROM stadium a, stadium b, stadium c, stadium d, stadium e, stadium f, stadium g"
     result = execute_sql(singers_db, cross_join, limits(timeout_seconds=0.5))
     assert result["error_kind"] == "timeout" and "killed" not in result["message"]
-    assert sql_sandbox.worker_pid() == pid  # the progress handler stopped it: no restart needed
+    assert worker_pid() == pid  # the progress handler stopped it: no restart needed
 
 
 def test_a_worker_killed_from_outside_is_replaced(singers_db):
     execute_sql(singers_db, "SELECT 1", LIMITS)
-    pid = sql_sandbox.worker_pid()
+    pid = worker_pid()
     os.kill(pid, signal.SIGKILL)
     assert wait_until_gone(pid)
     assert execute_sql(singers_db, "SELECT 3", LIMITS)["rows"] == [(3,)]  # between queries: restarted unnoticed
-    assert sql_sandbox.worker_pid() not in (None, pid)
+    assert worker_pid() not in (None, pid)
 
 
 def test_worker_ignores_ctrl_c(singers_db):
     execute_sql(singers_db, "SELECT 1", LIMITS)
-    pid = sql_sandbox.worker_pid()
+    pid = worker_pid()
     os.kill(pid, signal.SIGINT)  # what a Ctrl-C in the terminal sends the whole process group
     assert execute_sql(singers_db, "SELECT 4", LIMITS)["rows"] == [(4,)]
-    assert sql_sandbox.worker_pid() == pid
+    assert worker_pid() == pid
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -224,11 +231,11 @@ def start_parent(db_path, sql):
     code = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(PROJECT_DIR)!r})
-        from tradeoff.sql_sandbox import SqlLimits, execute_sql, worker_pid
-        limits = SqlLimits(60.0, 100, 1_000_000, 1000)
-        execute_sql({str(db_path)!r}, "SELECT 1", limits)
-        print(worker_pid(), flush=True)
-        execute_sql({str(db_path)!r}, {sql!r}, limits)
+        from tradeoff import sql_sandbox
+        limits = sql_sandbox.SqlLimits(60.0, 100, 1_000_000, 1000)
+        sql_sandbox.execute_sql({str(db_path)!r}, "SELECT 1", limits)
+        print(sql_sandbox._worker.process.pid, flush=True)
+        sql_sandbox.execute_sql({str(db_path)!r}, {sql!r}, limits)
     """)
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     return parent, int(parent.stdout.readline())

@@ -424,7 +424,7 @@ def folder_lock(folder):
             path.unlink(missing_ok=True)
 
 
-def run_main(main, lock_folder, *args):
+def run_main(main, lock_folder):
     """Run a script's main() with the lock of the folder it writes, held by the main process: a PipelineError becomes
     one line on stderr and exit code 2 (on every process), Ctrl-C one line and exit code 130; then one line about
     files earlier runs left aside, if any. The other processes print nothing but errors."""
@@ -444,7 +444,7 @@ def run_main(main, lock_folder, *args):
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
             if refusal := broadcast(refusal):
                 raise PipelineError(refusal)
-            main(*args)
+            main()
             stale = sorted(Path(lock_folder).glob("*/*.stale-*")) + sorted(Path(lock_folder).glob("lora.previous-*"))
             if stale:  # README: cleaning up
                 print(

@@ -201,11 +201,6 @@ def stop_worker():
     _worker = None
 
 
-def worker_pid():
-    """The worker's process id, None before the first query (for tests and diagnostics)."""
-    return _worker.process.pid if _worker is not None and _worker.alive() else None
-
-
 def _ask_worker(request, timeout_seconds, attempts=2):
     """The worker's reply, or a failure after killing it: at the deadline (timeout) or when it died (other). A dead
     worker's request goes once more to a fresh one: one killed between queries then answers, a fatal query fails."""
