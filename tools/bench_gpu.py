@@ -30,9 +30,9 @@ ARCHITECTURE = Path(__file__).with_name("qwen2-7b-instruct.json")
 LENGTHS = json.loads(Path(__file__).with_name("prompt_lengths.json").read_text())["prompts"]
 # Qwen2-7B shrunk with its ratios kept (7 query heads per key/value head, intermediate 5 x hidden); heads 64 wide, as
 # bitsandbytes' 4-bit CPU kernel needs input widths in multiples of its 64-block; the tiny tokenizer's vocabulary.
-TINY = dict(vocab_size=1024, hidden_size=128, head_dim=64, intermediate_size=640, num_hidden_layers=2,
-            num_attention_heads=7, num_key_value_heads=1)  # fmt: skip
-TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, 1034  # train_spider + train_others; Spider dev
+TINY = dict(vocab_size=tiny_model.TINY_MODEL["vocab_size"], hidden_size=128, head_dim=64, intermediate_size=640,
+            num_hidden_layers=2, num_attention_heads=7, num_key_value_heads=1)  # fmt: skip
+TRAIN_QUESTIONS, DEV_QUESTIONS = 8659, common.SPIDER_HUB_DEV_SIZE  # train_spider + train_others; Spider dev
 ANSWER_TOKENS = 40  # a typical SQL answer (prompt_lengths.json: spider_answer p50 35, p75 47)
 # The T4 cap on the caching allocator (what set_per_process_memory_fraction limits), 15e9 bytes = 13.97 GiB: a Colab
 # T4 reports 14.75 GiB to torch (ECC keeps the rest of its 16 GB), ~14.3 GiB less its CUDA context (outside the
@@ -95,7 +95,8 @@ def write_model(folder, tokenizer_folder):
             index, shard = index | dict.fromkeys(shard, file), {}
     (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": index}))
     # Qwen2-7B-Instruct's repetition penalty; no eos here, the project passes its stop tokens itself.
-    (folder / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.05}))
+    penalty = tiny_model.GENERATION_DEFAULTS["repetition_penalty"]  # the tiny model copies it too
+    (folder / "generation_config.json").write_text(json.dumps({"repetition_penalty": penalty}))
     for file in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
         shutil.copy(tokenizer_folder / file, folder / file)
     config.save_pretrained(folder)  # last: a folder without config.json is unfinished, and written again
@@ -184,7 +185,11 @@ def bench_training(config, recipe, tokenizer, words, rng, output_dir):
     show("training seconds per optimizer step", f"{seconds:.3f}", f"batch {batch} x {per_step // batch} accum")
     show("training peak memory allocated GiB", f"{allocated:.2f}", memory)
     show("training peak memory reserved GiB", f"{reserved:.2f}", memory)
-    show("training hours per epoch (8659 questions)", f"{hours:.2f}", f"{steps_per_epoch} steps x seconds/step")
+    show(
+        f"training hours per epoch ({TRAIN_QUESTIONS} questions)",
+        f"{hours:.2f}",
+        f"{steps_per_epoch} steps x seconds/step",
+    )
     show(f"training hours for {epochs} epochs", f"{hours * epochs:.2f}", "NUM_EPOCHS x hours per epoch")
 
 
@@ -271,7 +276,7 @@ def bench_generation(llm, tokenizer, words, rng):
     ):
         rate = len(texts) / timed(batched, functools.partial(complete, max_new_tokens=new), tokenizer, texts, batch)[1]
         show(f"generation questions/s, {label}", f"{rate:.3f}", f"{new} new tokens each, {len(texts)} questions")
-        show(f"generation minutes per 1034 questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", who)
+        show(f"generation minutes per {DEV_QUESTIONS} questions, {label}", f"{DEV_QUESTIONS / rate / 60:.2f}", who)
     return zero
 
 

@@ -12,7 +12,7 @@ import sqlite3
 
 import common
 
-SPIDER_DIR = common.PROJECT_DIR / "data" / "demo" / "spider"
+SPIDER_DIR = common.project_path(common.PROFILES["demo"]["SPIDER_DIR"])
 # Questions per database of each file; dev.json is grouped by database, as in Spider, and train_others.json keeps a
 # training database apart, as Spider's does.
 SIZES = {

@@ -17,7 +17,7 @@ import common
 from tools import demo_spider
 from tradeoff import PipelineError, mmlu, spider
 
-DEMO_DIR = common.PROJECT_DIR / "data" / "demo"
+DEMO_DIR = common.project_path(common.PROFILES["demo"]["SPIDER_DIR"]).parent  # spider/ and mmlu/
 TARGET = common.project_path(common.PROFILES["demo"]["MODEL_NAME"])
 BUILD_INFO = "tiny_model_build.json"
 
