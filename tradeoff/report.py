@@ -17,6 +17,7 @@ from tradeoff.files import SCRIPTS, key_epoch, model_key
 from tradeoff.sql_sandbox import ERROR_KINDS
 
 # The data's categories are MMLU's own; the study's labels (and its column order) appear only in the markdown.
+CI, POWER = f"{stats.CONFIDENCE_LEVEL:.0%}", f"{stats.POWER:.0%}"  # as the report prints them
 STUDY_LABELS = {"STEM": "STEM", "social sciences": "Ciências Sociais", "humanities": "Humanidades", "other": "Outras"}
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")  # the official evaluator's order
 NO_LEVEL = "(gold not parsed)"  # hardness.hardness gives no level to a gold query sqlglot cannot read
@@ -41,18 +42,19 @@ DEMO_NOTE = (
     "not the science."
 )
 DESIGN_NOTE = (
-    "Power design: n paired questions, each discordant (one model right, the other wrong) with probability p_d; "
-    "δ = p01 − p10 (model right only minus base right only), so |δ| ≤ p_d. *Detectable*: the smallest |δ| the exact "
-    "two-sided McNemar test at α = 0.05 finds with 80% power, summed exactly over the binomial number of discordant "
-    "pairs (*not reachable*: not even |δ| = p_d). p_d is the observed (b + c)/n or, with no discordant pair, "
-    "*assumed* 2p(1 − p) at the base accuracy p (independent errors: an upper bound when both models fail on the "
-    "same questions; — at p = 0 or 1). The 95% interval of δ is Newcombe's hybrid score interval (1998, method 10); "
-    "where it includes 0 the difference is *not distinguishable from no change at this sample size*. Near the "
-    "margin the interval and the exact test (conservative at small b + c) can disagree: both are shown."
+    "Power design: n paired questions, each discordant (one model right, the other wrong) with probability "
+    "p_d; δ = p01 − p10 (model right only minus base right only), so |δ| ≤ p_d. *Detectable*: the smallest "
+    f"|δ| the exact two-sided McNemar test at α = {stats.ALPHA} finds with {POWER} power, summed exactly over "
+    "the binomial number of discordant pairs (*not reachable*: not even |δ| = p_d). p_d is the observed (b + "
+    "c)/n or, with no discordant pair, *assumed* 2p(1 − p) at the base accuracy p (independent errors: an "
+    f"upper bound when both models fail on the same questions; — at p = 0 or 1). The {CI} interval of δ is "
+    "Newcombe's hybrid score interval (1998, method 10); where it includes 0 the difference is *not "
+    "distinguishable from no change at this sample size*. Near the margin the interval and the exact test "
+    "(conservative at small b + c) can disagree: both are shown."
 )
 GROUP_FIELD = {"hardness": "hardness", "database": "db_id", "category": "category"}  # the record field of a slice
-COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", "δ accuracy, model − base [95% CI]"]
-COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", "Detectable at 80% power", "Reading"]
+COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", f"δ accuracy, model − base [{CI} CI]"]
+COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", f"Detectable at {POWER} power", "Reading"]
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,7 @@ def plot_tradeoff(table, settings, path):
             xs, rows = zip(*found)
             errors = [[r["accuracy"] - r["ci_low"] for r in rows], [r["ci_high"] - r["accuracy"] for r in rows]]
             series.append((xs, [r["accuracy"] for r in rows], errors, {"capsize": 4, "label": label, **style}))
-    axes = {"xlabel": "Epochs of LoRA fine-tuning (0 = base model)", "ylabel": "Accuracy (95% Wilson CI)"}
+    axes = {"xlabel": "Epochs of LoRA fine-tuning (0 = base model)", "ylabel": f"Accuracy ({CI} Wilson CI)"}
     title = f"Spider vs MMLU trade-off ({settings.profile} profile)"
     save_plot(path, title, series, xticks=[0, *settings.eval_epochs], ylim=(0, 1), **axes)
 
@@ -507,7 +509,7 @@ class Markdown:
         databases = sorted(table.slices("spider", "database"))
         sample = f"the evaluated questions cover {len(databases)} database(s): {', '.join(databases)}"
         suite = bool(table.slices("spider_test_suite", "all"))
-        header = ["Model", "Epochs", "Accuracy", "Std", "95% CI", "Strict accuracy (official rules)"]
+        header = ["Model", "Epochs", "Accuracy", "Std", f"{CI} CI", "Strict accuracy (official rules)"]
         header += ["Test-suite accuracy (official test-suite databases)"] * suite
         header += [f"McNemar p vs base {self.settings.baseline_shots}-shot", "McNemar p vs base 0-shot"]
 
@@ -558,7 +560,7 @@ class Markdown:
                 found = [self.table.get("spider", key, group, name) or {} for key, _ in models]
                 rows.append([name, *(f"{fmt_accuracy(r)} (n={r['n']})" if r.get("n") else "—" for r in found)])
             table = markdown_table([group.capitalize(), *labels], rows) if rows else "— (no Spider results yet)."
-            blocks += [f"### Table {title} [95% CI] (n)", table]
+            blocks += [f"### Table {title} [{CI} CI] (n)", table]
         return blocks
 
     def errors(self):
@@ -591,7 +593,7 @@ class Markdown:
     def mmlu(self):
         table, categories = self.table, self.settings.categories
         header = ["Model", "n", "Aggregate (study: mean of categories ± population std)"]
-        header += ["Micro average (all questions) [95% CI]", *(STUDY_LABELS.get(c, c) for c in categories)]
+        header += [f"Micro average (all questions) [{CI} CI]", *(STUDY_LABELS.get(c, c) for c in categories)]
         header += ["McNemar p vs base (all items)"]
 
         def cells(key, row):
@@ -606,7 +608,7 @@ class Markdown:
         blocks = [
             f"## MMLU (generalisation, {self.settings.mmlu_shots}-shot)",
             f"Prompt format: **{self.settings.mmlu_prompt_format}** (MMLU_PROMPT_FORMAT). Per category: accuracy ± "
-            f"std (ddof={stats.MMLU_STD_DDOF}, as the study) [95% Wilson CI]. Two aggregates, labelled: the study's "
+            f"std (ddof={stats.MMLU_STD_DDOF}, as the study) [{CI} Wilson CI]. Two aggregates, labelled: the study's "
             "(mean of the category accuracies ± their population std) and the micro average over all questions "
             "(differs from the study's when categories have different sizes).",
             "### Table II — MMLU accuracy by category (letter log-probabilities)",
@@ -650,18 +652,18 @@ class Markdown:
                 readings.append(f"- {key}: no test (base or model results missing).")
                 continue
             detectable = test["minimum_detectable_difference"]
-            power = f"the smallest difference detectable at 80% power is {fmt_points(detectable, '')}"
+            power = f"the smallest difference detectable at {POWER} power is {fmt_points(detectable, '')}"
             readings.append(
                 f"- LoRA epoch {key_epoch(key)}: MMLU micro average {fmt_difference(test)} vs base (study aggregate "
                 f"{model['accuracy'] - base['accuracy']:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
                 f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; "
-                f"{power if detectable else 'at this n no difference reaches 80% power'}."
+                f"{power if detectable else f'at this n no difference reaches {POWER} power'}."
             )
         return [
             "### Table III — Variação percentual de acurácia por categoria (MMLU, base → LoRA)",
             markdown_table(header, rows),
             "Reading: the paired comparison of Table II-c on the same questions (for Agregada, all of them), a "
-            "direction only where the 95% interval of the difference excludes 0.",
+            f"direction only where the {CI} interval of the difference excludes 0.",
             "### Reading",
             *["\n".join(readings)] * bool(readings),
         ]
@@ -680,8 +682,9 @@ class Markdown:
         return [
             heading,
             f"Paired questions for the exact McNemar test to detect a difference in accuracy of "
-            f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with 80% power at α = 0.05 (two-sided), at each "
-            "comparison's discordance rate p_d (design as above); a difference larger than p_d cannot occur (—).",
+            f"{', '.join(map(str, SAMPLE_SIZE_POINTS))} points with {POWER} power at α = {stats.ALPHA} (two-sided), "
+            "at each comparison's discordance rate p_d (design as above); a difference larger than p_d cannot occur "
+            "(—).",
             markdown_table(header, rows),
         ]
 
@@ -695,5 +698,5 @@ class Markdown:
             )
         else:
             curve = f"Training loss: missing (run {SCRIPTS[1]}); no loss log at `{paths.loss_log}`."
-        plot = f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with 95% CIs."
+        plot = f"- `{paths.tradeoff_plot.name}` — Spider and MMLU accuracy by epoch with {CI} CIs."
         return ["## Figures", f"{plot}\n- {curve}"]
