@@ -36,7 +36,7 @@ def training_entries():
 def prepare_run(args, model_config, config):
     """The manifest, tokenizer, examples, their lengths and the checkpoint to resume from; None if training is done."""
     if args.fresh and files.is_main_process() and PATHS.lora.exists():
-        kept = PATHS.lora.rename(PATHS.lora.with_name(f"lora.previous-{time.strftime('%Y%m%d-%H%M%S')}"))
+        kept = PATHS.lora.rename(PATHS.lora.with_name(f"{files.PREVIOUS_RUN}{time.strftime('%Y%m%d-%H%M%S')}"))
         print(f"previous run kept at {kept}")
     resolved, processes = common.resolved_config(), files.process_count()
     settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed

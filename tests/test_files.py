@@ -375,6 +375,7 @@ def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_
     files.run_main(lambda: None, outputs)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "2 set-aside file(s) or run(s) from earlier runs" in out
+    assert "(*/*.stale-*, lora.previous-*); delete them" in out  # where they are, as README's cleaning up says
 
     def failing():
         raise PipelineError("the problem; the fix")

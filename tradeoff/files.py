@@ -21,6 +21,8 @@ from tradeoff import PipelineError
 SCRIPTS = ("0_preparando_dados.py", "1_fine-tuning.py", "2_calculando_baseline.py", "3_avaliacao_customizada.py",
            "4_analise_mmlu.py")  # fmt: skip
 FRESH_HINT = f"run {SCRIPTS[1]} --fresh to train again (the old run is kept beside it)"
+STALE_MARK = ".stale-"  # in the name of a results file set aside
+PREVIOUS_RUN = "lora.previous-"  # the start of the name of an earlier training run, kept by --fresh
 
 
 def _under(folder, name):
@@ -228,7 +230,7 @@ def read_records(path):
 
 def set_aside(path, why, move=True):
     """Keep a results file under a stale name (moved, or copied when its valid records stay in use)."""
-    kept = path.with_name(f"{path.stem}.stale-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    kept = path.with_name(f"{path.stem}{STALE_MARK}{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
     (path.rename if move else lambda target: shutil.copy2(path, target))(kept)
     print(f"{path.name} {why}: kept as {kept.name}, recomputing")
 
@@ -445,11 +447,12 @@ def run_main(main, lock_folder):
             if refusal := broadcast(refusal):
                 raise PipelineError(refusal)
             main()
-            stale = sorted(Path(lock_folder).glob("*/*.stale-*")) + sorted(Path(lock_folder).glob("lora.previous-*"))
+            patterns = (f"*/*{STALE_MARK}*", f"{PREVIOUS_RUN}*")
+            stale = [path for pattern in patterns for path in sorted(Path(lock_folder).glob(pattern))]
             if stale:  # README: cleaning up
                 print(
-                    f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {lock_folder} (*.stale-*, "
-                    f"lora.previous-*); delete them when you no longer need them"
+                    f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {lock_folder} "
+                    f"({', '.join(patterns)}); delete them when you no longer need them"
                 )
             if state:
                 state.wait_for_everyone()  # the lock is let go once every process is done

@@ -276,7 +276,7 @@ def collect(paths, settings):
         loss = [(int(row["step"]), float(row["loss"])) for row in rows if row["loss"]] or None
     # Dated by the newest result, not the clock: unchanged results, unchanged report.
     found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
-    newest = max((path.stat().st_mtime for path in found if ".stale-" not in path.name), default=None)
+    newest = max((path.stat().st_mtime for path in found if files.STALE_MARK not in path.name), default=None)
     # The split actually trained on is the manifest's; the configured one is only a fallback before training.
     split, overlap = manifest.get("config", {}).get("TRAIN_SPLIT"), manifest.get("overlap_with_evaluated")
     evaluated = manifest.get("evaluated_questions") or size
