@@ -202,19 +202,21 @@ def test_batch_plan_groups_by_length_and_skips_only_whole_batches_done():
     "message",
     ["CUDA out of memory. Tried to allocate 2.00 GiB", "CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate"],
 )
-def test_out_of_memory_halves_the_batch_and_loses_nothing(capsys, message):
+def test_out_of_memory_halves_the_batch_and_loses_nothing(tmp_path, capsys, message):
     calls = []
 
     def run_batch(chunk):
         calls.append(len(chunk))
         if len(chunk) > 2:
             raise RuntimeError(message)
-        return [i * 10 for i in chunk]
+        return [{"value": i * 10} for i in chunk]
 
-    results = list(files.run_batches([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]], 8, run_batch))
-    assert [value for _, outputs in results for value in outputs] == [i * 10 for i in range(10)]
+    records = evaluate(tmp_path / "r.jsonl", [f"k{i}" for i in range(10)], run_batch, batch_size=8)
+    assert [record["value"] for record in records] == [i * 10 for i in range(10)]
     out = capsys.readouterr().out
     assert calls[:3] == [8, 4, 2] and out.count("out of memory: batch size halved") == 2 and "halved to 2" in out
+    # A batch split on the way says so in its records (batching changes the arithmetic); [8, 9] was computed whole.
+    assert [record.get("batch_size") for record in records] == [2] * 8 + [None] * 2
 
     def broken(chunk):
         raise RuntimeError("shape mismatch")

@@ -275,11 +275,12 @@ def is_out_of_memory(error):
 
 
 def run_batches(plan, batch_size, evaluate_batch):
-    """Yield (batch, outputs) for each planned batch, computed in chunks halved on out-of-memory."""
+    """Yield (batch, outputs, sizes) for each planned batch, computed in chunks halved on out-of-memory; sizes: the
+    size of the chunk each output was computed in."""
     for batch in plan:
-        outputs, position = [], 0
-        while position < len(batch):
-            chunk = batch[position : position + batch_size]
+        outputs, sizes = [], []
+        while len(outputs) < len(batch):
+            chunk = batch[len(outputs) : len(outputs) + batch_size]
             try:
                 outputs += evaluate_batch(chunk)
             except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
@@ -288,8 +289,8 @@ def run_batches(plan, batch_size, evaluate_batch):
                 batch_size //= 2
                 print(f"out of memory: batch size halved to {batch_size}")
                 continue
-            position += len(chunk)
-        yield batch, outputs
+            sizes += [len(chunk)] * len(chunk)
+        yield batch, outputs, sizes
 
 
 def append(handle, record):
@@ -331,10 +332,13 @@ def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, descrip
                     from accelerate.utils import gather_object
 
                     computed = gather_object(computed)  # every process's batch of this round, in process order
-                for indices, outcomes in computed if main else ():
-                    new = [(index, outcome) for index, outcome in zip(indices, outcomes) if index not in done]
-                    for index, outcome in new:
-                        append(handle, {"index": index, "key": keys[index], **outcome})
+                for indices, outcomes, sizes in computed if main else ():
+                    new = [row for row in zip(indices, outcomes, sizes) if row[0] not in done]
+                    for index, outcome, size in new:
+                        # Batching changes the arithmetic: a record of a batch split after running out of memory
+                        # says in what size it was computed (made_with has the planned one).
+                        split = {"batch_size": size} if size < len(indices) else {}
+                        append(handle, {"index": index, "key": keys[index], **outcome, **split})
                     progress.update(len(new))
     records = read_records(path) if main else []
     return broadcast(sorted((r for r in records if r["index"] < len(keys)), key=lambda r: r["index"]))
