@@ -275,34 +275,42 @@ def is_out_of_memory(error):
 
 
 def run_batches(plan, batch_size, evaluate_batch):
-    """Yield (batch, outputs, sizes) for each planned batch, computed in chunks halved on out-of-memory; sizes: the
-    size of the chunk each output was computed in."""
+    """Yield each planned batch as [(index, output)], computed in chunks halved on out-of-memory. Batching changes the
+    arithmetic: the outputs of a batch split on the way say in what size they were computed (made_with has the
+    planned one)."""
     for batch in plan:
-        outputs, sizes = [], []
+        outputs = []
         while len(outputs) < len(batch):
             chunk = batch[len(outputs) : len(outputs) + batch_size]
             try:
-                outputs += evaluate_batch(chunk)
+                chunk_outputs = evaluate_batch(chunk)
             except RuntimeError as error:  # torch.OutOfMemoryError is a RuntimeError
                 if not is_out_of_memory(error) or batch_size == 1:
                     raise
                 batch_size //= 2
                 print(f"out of memory: batch size halved to {batch_size}")
                 continue
-            sizes += [len(chunk)] * len(chunk)
-        yield batch, outputs, sizes
+            split = {"batch_size": len(chunk)} if len(chunk) < len(batch) else {}
+            outputs += [{**output, **split} for output in chunk_outputs]
+        yield list(zip(batch, outputs))
 
 
-def append(handle, record):
-    """Append one record and flush it to disk, so a kill loses at most the batch in flight."""
+def jsonl(records):
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+def append_records(path, records):
+    """Append records to a per-example file on the main process, synced, so a kill loses at most the batch in flight
+    (and tears at most its last line, which read_records drops)."""
+    if not is_main_process():
+        return
     try:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        with open(path, "a", encoding="utf-8", errors="surrogatepass") as handle:
+            handle.write(jsonl(records))
+            handle.flush()
+            os.fsync(handle.fileno())
     except OSError as error:
-        with contextlib.suppress(OSError):
-            handle.close()  # its unwritten buffer would fail again on the way out
-        raise cannot_write(handle.name, error) from None
+        raise cannot_write(path, error) from None
 
 
 def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, description):
@@ -315,30 +323,19 @@ def evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, descrip
     kept, done = resume(path, made_with, keys) if main else ([], set())
     done = set(broadcast(sorted(done)))
     plan = batch_plan(lengths, batch_size, done)
-    if plan:  # all done: open nothing for writing
-        handle = contextlib.nullcontext()
-        if main:
-            write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))  # drops a torn line
-            try:
-                handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
-            except OSError as error:
-                raise cannot_write(path, error) from None
+    if plan:  # all done: write nothing
+        write_text(path, jsonl(kept))  # drops a torn line
         mine = run_batches(plan[rank::count], batch_size, evaluate_batch)
-        progress = tqdm(total=len(keys), initial=len(done), desc=description, unit="question", disable=not main)
-        with handle, progress:
+        with tqdm(total=len(keys), initial=len(done), desc=description, unit="question", disable=not main) as progress:
             for start in range(0, len(plan), count):
                 computed = [next(mine)] if start + rank < len(plan) else []
                 if count > 1:
                     from accelerate.utils import gather_object
 
                     computed = gather_object(computed)  # every process's batch of this round, in process order
-                for indices, outcomes, sizes in computed if main else ():
-                    new = [row for row in zip(indices, outcomes, sizes) if row[0] not in done]
-                    for index, outcome, size in new:
-                        # Batching changes the arithmetic: a record of a batch split after running out of memory
-                        # says in what size it was computed (made_with has the planned one).
-                        split = {"batch_size": size} if size < len(indices) else {}
-                        append(handle, {"index": index, "key": keys[index], **outcome, **split})
+                for batch in computed:
+                    new = [{"index": i, "key": keys[i], **output} for i, output in batch if i not in done]
+                    append_records(path, new)
                     progress.update(len(new))
     records = read_records(path) if main else []
     return broadcast(sorted((r for r in records if r["index"] < len(keys)), key=lambda r: r["index"]))
