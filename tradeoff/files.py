@@ -231,7 +231,7 @@ def read_records(path):
 def set_aside(path, why, move=True):
     """Keep a results file under a stale name (moved, or copied when its valid records stay in use)."""
     kept = path.with_name(f"{path.stem}{STALE_MARK}{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    (path.rename if move else lambda target: shutil.copy2(path, target))(kept)
+    (shutil.move if move else shutil.copy2)(path, kept)
     print(f"{path.name} {why}: kept as {kept.name}, recomputing")
 
 
@@ -247,9 +247,8 @@ def resume(path, made_with, keys):
     made_with's "inputs" are recorded for the report, not compared: the keys tell which records still hold."""
     path, settings_file = Path(path), made_with_path(path)
     previous = read_object(settings_file)  # {}: unknown provenance, taken as different
-    compared = [key for key in {*previous, *made_with} if key != "inputs"]
-    if path.exists() and (not previous or any(previous.get(key) != made_with.get(key) for key in compared)):
-        changed = sorted(key for key in compared if previous.get(key) != made_with.get(key))
+    changed = sorted(key for key in {*previous, *made_with} - {"inputs"} if previous.get(key) != made_with.get(key))
+    if path.exists() and (changed or not previous):
         set_aside(path, f"was made with other {', '.join(changed)}" if previous else "has no record of what made it")
     write_json(settings_file, made_with)
     records = read_records(path)
@@ -376,8 +375,7 @@ def folder_lock(folder):
     path = folder / LOCK_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY), "w") as handle:
-            json.dump(dict(me, heartbeat=time.time()), handle)  # written as created: another run reads who holds it
+        open(path, "x").close()  # created only if absent; until filled below, another run reads "starting now"
     except FileExistsError:
         holder = read_object(path)
         if not _holder_is_gone(holder, path):
