@@ -391,16 +391,14 @@ def folder_lock(folder):
     write_json(path, dict(me, heartbeat=time.time()))
     stop, taken_over = threading.Event(), threading.Event()
     # A takeover stops the run as Ctrl-C would, by SIGUSR1: SIGINT is ignored in a background job of a shell script.
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGUSR1, signal.default_int_handler) if in_main_thread else None
+    previous = signal.signal(signal.SIGUSR1, signal.default_int_handler)  # every caller is a script's main thread
 
     def beat():
         while not stop.wait(HEARTBEAT_SECONDS):
             holder = read_object(path)
             if holder and (holder.get("host"), holder.get("pid")) != (me["host"], me["pid"]):
                 taken_over.set()  # silent too long (a machine asleep): another run holds the folder now
-                if in_main_thread:
-                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # wakes a sleep or a wait too
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # wakes a sleep or a wait too
                 return
             with contextlib.suppress(PipelineError):
                 write_json(path, dict(me, heartbeat=time.time()))
