@@ -103,10 +103,8 @@ def run_query(db_uri, sql, limits):
         return sqlite3.SQLITE_DENY
 
     try:
-        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer.
+        # mode=ro: sqlite itself refuses every write, whatever gets past the authorizer (extensions: never enabled).
         with contextlib.closing(sqlite3.connect(db_uri, uri=True, timeout=1.0, isolation_level=None)) as connection:
-            if hasattr(connection, "enable_load_extension"):  # absent where Python was built without it
-                connection.enable_load_extension(False)
             connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
             connection.execute("PRAGMA query_only=ON")
