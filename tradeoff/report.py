@@ -614,19 +614,17 @@ class Markdown:
             "### Table II — MMLU accuracy by category (letter log-probabilities)",
             self.by_model("mmlu", header, cells),
         ]
-        generated = bool(table.slices("mmlu_generation", "all"))
-        if generated:
-            rows = [(label, table.get("mmlu_generation", key)) for key, label in self.settings.mmlu_models()]
-            counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["n"] is not None]
-            blocks += [
-                "### Table II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
-                self.by_model("mmlu_generation", header, cells),
-                f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.",
-            ]
-        blocks += self.comparisons("II-c — MMLU: each", "mmlu")
-        if generated:
-            blocks += self.comparisons("II-d — MMLU scored by generation (Table II-b): each", "mmlu_generation")
-        return blocks
+        if not table.slices("mmlu_generation", "all"):  # the generation score was not asked for
+            return blocks + self.comparisons("II-c — MMLU: each", "mmlu")
+        rows = [(label, table.get("mmlu_generation", key)) for key, label in self.settings.mmlu_models()]
+        counts = [f"{label} {r['unparseable']} of {r['n']}" for label, r in rows if r["n"] is not None]
+        return blocks + [
+            "### Table II-b — MMLU accuracy by category (the answer parsed from a short greedy generation)",
+            self.by_model("mmlu_generation", header, cells),
+            f"Generations with no parseable answer (counted wrong): {'; '.join(counts) or '—'}.",
+            *self.comparisons("II-c — MMLU: each", "mmlu"),
+            *self.comparisons("II-d — MMLU scored by generation (Table II-b): each", "mmlu_generation"),
+        ]
 
     def table_iii(self):
         table, epochs = self.table, self.settings.eval_epochs
