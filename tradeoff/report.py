@@ -643,17 +643,17 @@ class Markdown:
                 cells += [fmt(new), fmt_change(stats.percent_change(base, new)), test.get("reading") or "—"]
             rows.append(cells)
         readings = []
-        base = table.get("mmlu", "base", "aggregate")
         for key in map(model_key, epochs):
-            test, model = table.get("mmlu", key), table.get("mmlu", key, "aggregate")
-            if base is None or model is None or test["difference"] is None:
+            test = table.get("mmlu", key)
+            if test["difference"] is None:  # no paired questions: the base's or the model's results are missing
                 readings.append(f"- {key}: no test (base or model results missing).")
                 continue
+            aggregate = table.accuracy("mmlu", key, "aggregate") - table.accuracy("mmlu", "base", "aggregate")
             detectable = test["minimum_detectable_difference"]
             power = f"the smallest difference detectable at {POWER} power is {fmt_points(detectable, '')}"
             readings.append(
                 f"- LoRA epoch {key_epoch(key)}: MMLU micro average {fmt_difference(test)} vs base (study aggregate "
-                f"{model['accuracy'] - base['accuracy']:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
+                f"{aggregate:+.3f}; McNemar p = {test['p_value']:.4f}, b = {test['b']}, "
                 f"c = {test['c']}, n = {test['n_paired']}): {test['reading']}; "
                 f"{power if detectable else f'at this n no difference reaches {POWER} power'}."
             )
