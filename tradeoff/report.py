@@ -453,7 +453,7 @@ class Markdown:
             row = self.table.get(benchmark, key)
             lead = [label, key_epoch(key)] if spider else [label]
             if row["status"] in ("missing", "stale"):
-                producer = self.paths.producer(self.paths.results("spider" if spider else "mmlu", key))
+                producer = self.paths.producer(self.paths.results(benchmark, key))  # mmlu_generation: the MMLU file
                 rows.append(lead + [f"{row['status']} (run {producer})"] + ["—"] * (len(header) - len(lead) - 1))
             else:
                 rows.append(lead + cells(key, row))
