@@ -2,7 +2,6 @@
 greedy completions (on transformers or vLLM) and the log-probability of each answer letter as the next token."""
 
 import functools
-import gc
 import logging
 import os
 import resource
@@ -62,11 +61,11 @@ def check_finite(values, where, dtype):
 def free_memory():
     """Give a finished model's memory back. bitsandbytes' GlobalOptimManager, a process-wide singleton, holds every
     embedding an 8-bit optimizer registered (2.2 GB for Qwen2-7B); the optimizer reads it at its first step only."""
+    from accelerate.utils.memory import clear_device_cache  # as transformers and peft import it
+
     if (bitsandbytes := sys.modules.get("bitsandbytes")) is not None:  # never imported just to be cleared
         bitsandbytes.optim.GlobalOptimManager.get_instance().initialize()
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    clear_device_cache(garbage_collection=True)
 
 
 def peak_memory_gib():
@@ -238,8 +237,7 @@ def token_lengths(tokenizer, prompts):
 
 
 def _left_padded(tokenizer, texts, model):
-    batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    return {name: tensor.to(model.device) for name, tensor in batch.items()}
+    return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
 
 
 @torch.inference_mode()
