@@ -211,7 +211,7 @@ def generator(config, tokenizer, adapter_dir, engine, tensor_parallel_size=1):
             f"the adapter's LoRA rank {lora_r} is above vLLM's largest ({vllm_engine.LORA_RANKS[-1]}); "
             "set INFERENCE_ENGINE=hf"
         )
-    llm = vllm_engine.engine(model_source(config), dtype, 0, rank, tensor_parallel_size)  # seed 0: greedy draws none
+    llm = vllm_engine.engine(model_source(config), dtype, rank, tensor_parallel_size)
     stops, guard = stop_token_ids(tokenizer, generation), functools.partial(check_finite, dtype=dtype)
     return vllm_engine.generator(llm, tokenizer, adapter_dir, stops, generation.repetition_penalty, guard)
 

@@ -35,7 +35,7 @@ def check_usable(load_in_4bit):
 
 
 @functools.lru_cache(maxsize=1)
-def engine(source, dtype, seed, max_lora_rank, tensor_parallel_size):
+def engine(source, dtype, max_lora_rank, tensor_parallel_size):
     """The base model in vLLM, LoRA on; loaded once per process, whichever adapters follow."""
     # The engine core in this process: nothing left running if a run is killed, no spawn-safe entry point needed.
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -45,7 +45,7 @@ def engine(source, dtype, seed, max_lora_rank, tensor_parallel_size):
         model=source,
         tokenizer=source,
         dtype=dtype,
-        seed=seed,
+        seed=0,  # greedy decoding draws no random number
         enable_lora=True,
         max_lora_rank=max_lora_rank,
         max_loras=1,
