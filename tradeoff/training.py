@@ -43,8 +43,7 @@ TrainingConfig = make_dataclass(
 
 
 def sequence_length(tokenizer, example):
-    text = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=False)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return len(tokenizer.apply_chat_template(example["prompt"] + example["completion"])["input_ids"])
 
 
 def training_examples(tokenizer, examples, max_seq_length):
