@@ -112,24 +112,24 @@ def paired_comparison(base_scores, model_scores):
 # m ~ Binomial(n, p_d) exactly, with no normal approximation.
 
 
-def mcnemar_rejection_bounds(m, alpha=ALPHA):
-    """Per m discordant pairs, the largest k with exact p-value <= alpha (-1: none); Binomial(m, 1/2) is symmetric:
+def mcnemar_rejection_bounds(m):
+    """Per m discordant pairs, the largest k with exact p-value <= ALPHA (-1: none); Binomial(m, 1/2) is symmetric:
     p(k <= m/2) = 2 P(X <= k), so the test rejects iff k <= bound or k >= m - bound."""
     # The margin absorbs rounding: 2^m / 40 is never an integer.
-    threshold = alpha / 2 * (1 + 1e-12)
+    threshold = ALPHA / 2 * (1 + 1e-12)
     k = scipy_stats.binom.ppf(threshold, m, 0.5).astype(int)  # smallest k with P(X <= k) >= threshold
     return np.where(scipy_stats.binom.cdf(k, m, 0.5) <= threshold, k, k - 1)
 
 
-def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
-    """Probability that the exact two-sided McNemar test at level alpha rejects, for n pairs of the design above."""
+def mcnemar_power(n, p_discordant, difference):
+    """Probability that the exact two-sided McNemar test at level ALPHA rejects, for n pairs of the design above."""
     difference = abs(difference)
     if not 0 < p_discordant <= 1 or difference > p_discordant + 1e-12:
         raise ValueError(f"need 0 < p_discordant <= 1 and |difference| <= p_discordant ({difference}, {p_discordant})")
     # Only m within 12 standard deviations of n p_d carry probability (the rest sums to < 1e-30).
     spread = 12 * math.sqrt(n * p_discordant * (1 - p_discordant)) + 12
     m = np.arange(max(0, math.floor(n * p_discordant - spread)), min(n, math.ceil(n * p_discordant + spread)) + 1)
-    bound = mcnemar_rejection_bounds(m, alpha)
+    bound = mcnemar_rejection_bounds(m)
     favour = min((p_discordant + difference) / (2 * p_discordant), 1.0)
     # P(k <= bound) + P(k >= m - bound) for k ~ Binomial(m, favour); no rejection where bound = -1.
     rejected = scipy_stats.binom.cdf(bound, m, favour) + scipy_stats.binom.sf(m - bound - 1, m, favour)
@@ -137,31 +137,31 @@ def mcnemar_power(n, p_discordant, difference, alpha=ALPHA):
 
 
 @functools.lru_cache(maxsize=4096)  # pure, and a report asks the same questions more than once
-def minimum_detectable_difference(n, p_discordant, power=POWER, alpha=ALPHA, tolerance=1e-5):
-    """The smallest |delta| detected with `power`, by bisection; None if even |delta| = p_d is not."""
-    if not p_discordant or mcnemar_power(n, p_discordant, p_discordant, alpha) < power:
+def minimum_detectable_difference(n, p_discordant):
+    """The smallest |delta| detected with POWER, by bisection to 1e-5; None if even |delta| = p_d is not."""
+    if not p_discordant or mcnemar_power(n, p_discordant, p_discordant) < POWER:
         return None
     low, high = 0.0, p_discordant
-    while high - low > tolerance:
+    while high - low > 1e-5:
         middle = (low + high) / 2
-        low, high = (low, middle) if mcnemar_power(n, p_discordant, middle, alpha) >= power else (middle, high)
+        low, high = (low, middle) if mcnemar_power(n, p_discordant, middle) >= POWER else (middle, high)
     return high
 
 
 @functools.lru_cache(maxsize=4096)
-def sample_size_for(difference, p_discordant, power=POWER, alpha=ALPHA):
-    """The smallest n with exact McNemar power >= `power` (None if |difference| > p_d). Power is not monotone in n
+def sample_size_for(difference, p_discordant):
+    """The smallest n with exact McNemar power >= POWER (None if |difference| > p_d). Power is not monotone in n
     (exact tests' sawtooth): bisect a doubling bracket, then step back while n - 1 still has the power."""
     difference = abs(difference)
     if difference == 0 or not p_discordant or difference > p_discordant:
         return None
     high = 1
-    while mcnemar_power(high, p_discordant, difference, alpha) < power:
+    while mcnemar_power(high, p_discordant, difference) < POWER:
         high *= 2
     low = high // 2
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if mcnemar_power(middle, p_discordant, difference, alpha) >= power else (middle, high)
-    while high > 1 and mcnemar_power(high - 1, p_discordant, difference, alpha) >= power:
+        low, high = (low, middle) if mcnemar_power(middle, p_discordant, difference) >= POWER else (middle, high)
+    while high > 1 and mcnemar_power(high - 1, p_discordant, difference) >= POWER:
         high -= 1
     return high
