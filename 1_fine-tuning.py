@@ -38,8 +38,9 @@ def prepare_run(args, model_config, config):
     if args.fresh and files.is_main_process() and PATHS.lora.exists():
         kept = PATHS.lora.rename(PATHS.lora.with_name(f"{files.PREVIOUS_RUN}{time.strftime('%Y%m%d-%H%M%S')}"))
         print(f"previous run kept at {kept}")
-    resolved, processes = common.resolved_config(), files.process_count()
-    settings = {name: resolved[name] for name in common.RUN_DEFINING_SETTINGS}  # a run made otherwise is not resumed
+    processes = files.process_count()
+    # A run made otherwise is not resumed: the settings as its manifest's JSON gives them back (tuples as lists).
+    settings = json.loads(json.dumps({name: getattr(common, name) for name in common.RUN_DEFINING_SETTINGS}))
     # Per device x accumulation x processes: the accumulation may change with the number of processes, this may not.
     per_process_batch = config.per_device_train_batch_size * config.gradient_accumulation_steps
     settings["EFFECTIVE_BATCH_SIZE"] = per_process_batch * processes

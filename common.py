@@ -20,11 +20,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from tradeoff import PipelineError
+from tradeoff import PipelineError, mmlu
 from tradeoff.files import Paths, process_index
-from tradeoff.mmlu import ALL_SUBJECTS, PREPARATION_SETTINGS
-
-PROJECT_DIR = Path(__file__).resolve().parent
 
 # ---------------------------------------------------------------------------------------------------------------
 # The paper profile: the study's values (figure numbers refer to the study in shared/seed/).
@@ -62,15 +59,6 @@ MAX_SEQ_LENGTH = 2048
 # "dev" reproduces the study's accidental choice (it then trains on the questions it evaluates).
 TRAIN_SPLIT = "train"
 MAX_TRAIN_EXAMPLES = 0  # 0: the whole split; N: its first N examples (quick smoke runs)
-# The settings that define a training run: a checkpoint made under others is never resumed under these. A new
-# constant above that changes what training computes belongs here. GRADIENT_ACCUMULATION_STEPS is not one: the effective
-# batch it makes with the number of processes is (1_fine-tuning.py adds it), so a run resumes under another count.
-RUN_DEFINING_SETTINGS = (
-    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
-    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
-    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE", "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM",
-    "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH", "MAX_TRAIN_EXAMPLES",
-)  # fmt: skip
 # Evaluation. The study scored the first 150 of the 1034 dev questions (three databases only).
 EVALUATION_ENTRIES_SIZE = 150
 EVAL_EPOCHS = (3, 5)
@@ -131,6 +119,8 @@ CACHE_DIR = "outputs/cache"
 HF_OFFLINE = False
 # A model the project builds itself offline into MODEL_NAME, by 0_preparando_dados.py: a module of tools/ (the demo's).
 MODEL_BUILDER = ""
+# Every constant above: what a profile or an environment variable may set (a new one there is picked up here).
+SETTINGS = [name for name in globals() if name.isupper()]
 
 # ---------------------------------------------------------------------------------------------------------------
 # The demo profile: only sources and sizes differ; the code paths are the paper's.
@@ -212,6 +202,15 @@ VALID = {
     "LR_SCHEDULER_TYPE": {"cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial"},
 }
 NON_EMPTY = ("LORA_TARGET_MODULES",)  # tuples that need at least one item (EVAL_EPOCHS may be empty: base only)
+# The settings that define a training run: a checkpoint made under others is never resumed under these. A new
+# constant that changes what training computes belongs here. GRADIENT_ACCUMULATION_STEPS is not one: the effective
+# batch it makes with the number of processes is (1_fine-tuning.py adds it), so a run resumes under another count.
+RUN_DEFINING_SETTINGS = (
+    "SEED", "MODEL_NAME", "TRAIN_SPLIT", "LOAD_IN_4BIT", "BNB_4BIT_QUANT_TYPE", "BNB_4BIT_USE_DOUBLE_QUANT",
+    "COMPUTE_DTYPE", "LORA_R", "LORA_ALPHA", "LORA_DROPOUT", "LORA_TARGET_MODULES", "LORA_BIAS", "NUM_EPOCHS",
+    "PER_DEVICE_TRAIN_BATCH_SIZE", "LEARNING_RATE", "LR_SCHEDULER_TYPE", "WARMUP_RATIO", "OPTIM", "MAX_GRAD_NORM",
+    "GROUP_BY_LENGTH", "GRADIENT_CHECKPOINTING", "MAX_SEQ_LENGTH", "MAX_TRAIN_EXAMPLES",
+)  # fmt: skip
 
 PROFILE = os.environ.get("PROFILE", "demo")
 
@@ -253,23 +252,12 @@ def check_valid(name, value, default):
                 raise PipelineError(f"{name}={value!r} is out of range: it must be {bounds}; {fix}")
 
 
-def resolved_config():
-    """Every setting as this run sees it (tuples as lists), logged with the results."""
-    return {
-        name: (list(value) if isinstance(value, tuple) else value)
-        for name, value in globals().items()
-        if name.isupper()
-        and isinstance(value, (str, int, float, bool, tuple, dict))
-        and name not in ("PROFILES", "VALID", "NON_EMPTY")
-    }
-
-
 def resolve_configuration(environ):
     """The profile's values, then the environment's overrides and the range checks, into this module."""
     if PROFILE not in PROFILES:
         raise PipelineError(f"unknown PROFILE={PROFILE!r}; use one of: {', '.join(PROFILES)}")
     profile, settings = PROFILES[PROFILE], globals()
-    for name in resolved_config():
+    for name in SETTINGS:
         default = profile.get(name, settings[name])
         settings[name] = parse_override(name, environ[name], default) if name in environ else default
         check_valid(name, settings[name], default)
@@ -280,7 +268,7 @@ def resolve_configuration(environ):
         if settings["SPIDER_DIR"] != profile.get("SPIDER_DIR"):
             settings["TEST_SUITE_DIR"] = ""
     if settings["MMLU_SUBJECTS"] == "all":
-        settings["MMLU_SUBJECTS"] = dict(ALL_SUBJECTS)
+        settings["MMLU_SUBJECTS"] = dict(mmlu.ALL_SUBJECTS)
     subjects = settings["MMLU_SUBJECTS"]
     pairs = subjects.items() if isinstance(subjects, dict) else ()
     well_formed = all(isinstance(name, str) and isinstance(category, str) and category for name, category in pairs)
@@ -293,6 +281,9 @@ try:
 except PipelineError as error:
     print(f"error: {error}", file=sys.stderr)
     raise SystemExit(2) from None
+
+
+PROJECT_DIR = Path(__file__).resolve().parent
 
 
 def project_path(path):
@@ -323,7 +314,7 @@ def generation_batch_size():
 def mmlu_settings():
     """The settings that shape the prepared MMLU files, and where they came from."""
     source = MMLU_DIR or f"{MMLU_DATASET}@{MMLU_REVISION}"
-    return dict({name: globals()[name] for name in PREPARATION_SETTINGS}, mmlu_source=source)
+    return dict({name: globals()[name] for name in mmlu.PREPARATION_SETTINGS}, mmlu_source=source)
 
 
 def result_inputs(benchmark, *names):
