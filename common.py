@@ -261,16 +261,13 @@ def resolve_configuration(environ):
     for name in ("PREPARED_DIR", "OUTPUT_DIR"):
         settings[name] = settings[name].format(PROFILE=PROFILE)
     # A profile's test suite belongs to its Spider folder: another Spider folder has no suite unless one is given.
-    if "SPIDER_DIR" in environ and "TEST_SUITE_DIR" not in environ and "TEST_SUITE_DIR" in profile:
-        if settings["SPIDER_DIR"] != profile.get("SPIDER_DIR"):
-            settings["TEST_SUITE_DIR"] = ""
+    if "TEST_SUITE_DIR" in profile and "TEST_SUITE_DIR" not in environ and SPIDER_DIR != profile["SPIDER_DIR"]:
+        settings["TEST_SUITE_DIR"] = ""
     if settings["MMLU_SUBJECTS"] == "all":
         settings["MMLU_SUBJECTS"] = dict(mmlu.ALL_SUBJECTS)
-    subjects = settings["MMLU_SUBJECTS"]
-    pairs = subjects.items() if isinstance(subjects, dict) else ()
-    well_formed = all(isinstance(name, str) and isinstance(category, str) and category for name, category in pairs)
-    if not pairs or not well_formed:
-        raise PipelineError(f"MMLU_SUBJECTS={subjects!r} must be 'all' or a JSON object of subject: category")
+    pairs = MMLU_SUBJECTS.items() if isinstance(MMLU_SUBJECTS, dict) else ()
+    if not pairs or not all(isinstance(text, str) and text for pair in pairs for text in pair):  # names, categories
+        raise PipelineError(f"MMLU_SUBJECTS={MMLU_SUBJECTS!r} must be 'all' or a JSON object of subject: category")
 
 
 try:
