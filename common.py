@@ -333,14 +333,8 @@ def model_config():
     from tradeoff.model import ModelConfig
 
     local = project_path(MODEL_NAME)
-    return ModelConfig(
-        name=MODEL_NAME,
-        source=str(local) if MODEL_BUILDER or local.is_dir() else MODEL_NAME,
-        load_in_4bit=LOAD_IN_4BIT,
-        quant_type=BNB_4BIT_QUANT_TYPE,
-        double_quant=BNB_4BIT_USE_DOUBLE_QUANT,
-        compute_dtype=COMPUTE_DTYPE,
-    )
+    source = str(local) if MODEL_BUILDER or local.is_dir() else MODEL_NAME
+    return ModelConfig(MODEL_NAME, source, LOAD_IN_4BIT, BNB_4BIT_QUANT_TYPE, BNB_4BIT_USE_DOUBLE_QUANT, COMPUTE_DTYPE)
 
 
 def training_config():
