@@ -60,13 +60,12 @@ def fingerprint(spider_dir):
     if common.MMLU_DIR:
         folder = common.project_path(common.MMLU_DIR)
         inputs += [p for s in common.MMLU_SUBJECTS for p in sorted(folder.glob(f"*/{s}_*.csv"))]
-    relative = [
-        path.relative_to(common.PROJECT_DIR) if path.is_relative_to(common.PROJECT_DIR) else path for path in inputs
-    ]
+    project = common.PROJECT_DIR
+    names = [str(path.relative_to(project) if path.is_relative_to(project) else path) for path in inputs]
     record = spider_dir / spider.HUB_RECORD  # the zip the release was fetched as, if it came from the hub
     release = files.read_json(record) if record.is_file() else "a folder made by hand"
     return {
-        "inputs": {str(r): files.sha256_file(p) for r, p in zip(relative, inputs)},
+        "inputs": {name: files.sha256_file(path) for name, path in zip(names, inputs)},
         "settings": common.mmlu_settings(),
         "spider_release": release,
     }
@@ -83,13 +82,8 @@ def main():
         return
     spider_dir = common.project_path(common.SPIDER_DIR)
     if common.SPIDER_SOURCE == "hub" or (common.SPIDER_SOURCE == "auto" and not (spider_dir / "dev.json").exists()):
-        spider.fetch_release(
-            spider_dir,
-            common.SPIDER_HUB_REPO,
-            common.SPIDER_HUB_FILE,
-            common.SPIDER_HUB_REVISION,
-            common.SPIDER_HUB_DEV_SIZE,
-        )
+        pinned_zip = common.SPIDER_HUB_REPO, common.SPIDER_HUB_FILE, common.SPIDER_HUB_REVISION
+        spider.fetch_release(spider_dir, *pinned_zip, common.SPIDER_HUB_DEV_SIZE)
     spider_input_files(spider_dir)  # fails before building anything if the folder is not Spider
     build_databases_from_sql(spider_dir)
     if common.TEST_SUITE_DIR:

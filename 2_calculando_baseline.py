@@ -42,10 +42,9 @@ def main():
         lengths = model.token_lengths(tokenizer, prompts)
         path = PATHS.results("spider", key)
         drawn_by = ("SEED", "BASELINE_SHOTS") if key_shots else ()  # the settings that drew the shots
-        inputs = common.result_inputs("spider", "MAX_NEW_TOKENS", "INFERENCE_ENGINE", *drawn_by)
-        key_made_with = made_with | {"inputs": inputs}
+        made_with["inputs"] = common.result_inputs("spider", "MAX_NEW_TOKENS", "INFERENCE_ENGINE", *drawn_by)
         records = sql_scoring.evaluate_model(
-            complete, path, entries, prompts, lengths, key_made_with, batch_size, common.MAX_NEW_TOKENS, scoring
+            complete, path, entries, prompts, lengths, made_with, batch_size, common.MAX_NEW_TOKENS, scoring
         )
         sql_scoring.summarize(path, records)
 
