@@ -40,10 +40,12 @@ RELEASE_TABLES = _list_of(
 PREDICTION_LINE = dict(RELEASE_SPLIT["items"], required=[*FIELDS, "prediction"])
 
 
-def database_path(spider_dir, db_id):
-    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping)."""
+def database_path(spider_dir, db_id, where=None):
+    """Spider's layout: <spider_dir>/database/<db_id>/<db_id>.sqlite; db_id must be a plain name (no escaping), else
+    one line that starts with where it came from (a file's entry or line)."""
     if not isinstance(db_id, str) or db_id in ("", ".") or any(bad in db_id for bad in ("..", "/", "\\", "\0")):
-        raise PipelineError(f"db_id {db_id!r} must be a plain database name (no path separator, no '..')")
+        at = f"{where}: " if where else ""
+        raise PipelineError(f"{at}db_id {db_id!r} must be a plain database name (no path separator, no '..')")
     return Path(spider_dir) / "database" / db_id / f"{db_id}.sqlite"
 
 
@@ -51,17 +53,12 @@ def release_entries(path, db_schemas, spider_dir):
     """One Spider split as {db_id, question, query, db_schema}; names the file and entry of anything malformed."""
     entries = []
     for number, raw in enumerate(files.read_json(path, fix=DOWNLOAD_HINT, schema=RELEASE_SPLIT)):
-        db_id = raw["db_id"]
+        db_id, where = raw["db_id"], f"{path} entry {number}"
         if db_id not in db_schemas:
-            raise PipelineError(f"{path} entry {number}: database {db_id!r} is not in tables.json")
-        try:
-            present = database_path(spider_dir, db_id).exists()
-        except PipelineError as error:
-            raise PipelineError(f"{path} entry {number}: {error}") from None
-        if not present:
+            raise PipelineError(f"{where}: database {db_id!r} is not in tables.json")
+        if not database_path(spider_dir, db_id, where).exists():
             raise PipelineError(
-                f"{path} entry {number}: database file database/{db_id}/{db_id}.sqlite is missing from {spider_dir}; "
-                f"{DOWNLOAD_HINT}"
+                f"{where}: database file database/{db_id}/{db_id}.sqlite is missing from {spider_dir}; {DOWNLOAD_HINT}"
             )
         entries.append({field: raw[field] for field in FIELDS} | {"db_schema": db_schemas[db_id]})
     return entries
@@ -156,7 +153,7 @@ def check_release(folder, dev_size, where):
     if len(splits[0]) != dev_size:
         raise PipelineError(f"{where}: its dev.json holds {len(splits[0]):,} questions, not {dev_size:,}; {BY_HAND}")
     db_ids = sorted({entry["db_id"] for split in splits for entry in split})
-    absent = [db_id for db_id in db_ids if not database_path(folder, db_id).is_file()]
+    absent = [db_id for db_id in db_ids if not database_path(folder, db_id, where).is_file()]
     if absent:
         raise PipelineError(
             f"{where} lacks the database files of {len(absent)} of its {len(db_ids)} databases "
@@ -188,7 +185,7 @@ def read_predictions(path, max_chars):
         for field in FIELDS:
             if len(row[field]) > max_chars:
                 raise PipelineError(f"{where}: its {field} is over {max_chars:,} characters; correct it")
-        database_path(".", row["db_id"])
+        database_path(".", row["db_id"], where)
         rows.append({field: row[field] for field in PREDICTION_LINE["required"]})
     if not rows:
         raise PipelineError(f"predictions file {path} holds no predictions")

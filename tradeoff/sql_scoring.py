@@ -388,11 +388,7 @@ class Scoring:
     def check_databases(self, entries, where="the evaluated questions"):
         """Fail before any work if a database is missing or a db_id is not a plain name."""
         for number, entry in enumerate(entries):
-            try:
-                database = self.database(entry["db_id"])
-            except PipelineError as error:
-                raise PipelineError(f"{where} entry {number}: {error}") from None
-            if not database.is_file():
+            if not spider.database_path(self.spider_dir, entry["db_id"], f"{where} entry {number}").is_file():
                 raise PipelineError(
                     f"database {entry['db_id']!r} is missing from {self.spider_dir}/database; set SPIDER_DIR to the "
                     f"Spider release the data was prepared from, or run {files.SCRIPTS[0]}"
