@@ -131,9 +131,7 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
         check_release(release, dev_size, where)
         files.write_json(release / HUB_RECORD, source)
         spider_dir.parent.mkdir(parents=True, exist_ok=True)
-        if spider_dir.is_dir():
-            spider_dir.rmdir()  # empty, as checked above
-        release.rename(spider_dir)
+        release.rename(spider_dir)  # an empty SPIDER_DIR (checked above) is replaced: rename(2) allows that
     finally:
         shutil.rmtree(unpacking, ignore_errors=True)
     print(f"Spider release unpacked into {spider_dir} (zip sha256 {source['sha256']})")
