@@ -222,14 +222,11 @@ def _wrong_result(predicted_rows, gold_rows):
     return f"wrong_result: {len(predicted_rows)} rows, expected {len(gold_rows)}{differ}"
 
 
-# The gold query's result, once per (database, query, limits) for every model and both rules. Do not mutate.
-_gold_result = functools.lru_cache(maxsize=8192)(execute_sql)
-
-
+@functools.lru_cache(maxsize=8192)
 def gold_result(db_path, gold, limits):
-    """The gold query's result. One that fails stops the run, as it stops the official evaluators: scored 0, it would
-    count a right answer wrong."""
-    result = _gold_result(db_path, gold, limits)
+    """The gold query's result, once per (database, query, limits) for every model and both rules: do not mutate it.
+    One that fails stops the run, as it stops the official evaluators: scored 0, it would count a right answer wrong."""
+    result = execute_sql(db_path, gold, limits)
     if not result["ok"]:
         raise PipelineError(
             f"the gold query {gold[:80]!r} fails on the database {db_path} ({result['error_kind']}: "
@@ -264,13 +261,12 @@ def _score(db_path, prediction, gold, limits):
     else:
         ordered = " (gold has ORDER BY: order matters)" if "order by" in strict_gold.lower() else ""
         strict_reason = _wrong_result(predicted["rows"], gold_run["rows"]) + ordered
-    error_kind = None if correct else "wrong_result"
     return dict(
         score=float(correct),
         strict_score=float(bool(match)),
         reason=reason,
         strict_reason=strict_reason,
-        error_kind=error_kind,
+        error_kind=None if correct else "wrong_result",
     )
 
 
@@ -309,7 +305,6 @@ class ExecutionAccuracy(BaseMetric):
         db_path = test_case.metadata["db_path"]
         result = score_prediction(db_path, test_case.actual_output, test_case.expected_output, self.limits)
         self.score, self.reason, self.error = result[self.score_key], result[self.reason_key], None
-        self.success = self.score >= self.threshold
         return self.score
 
     @property
