@@ -326,7 +326,6 @@ def evaluate_predictions(items, limits, work_dir):
             input=item["question"],
             actual_output=prediction,
             expected_output=item["gold"],
-            name=f"item-{index}",
             metadata={"db_path": str(item["db_path"]), "index": index},
         )
         for index, (item, prediction) in enumerate(zip(items, predictions))
@@ -345,12 +344,12 @@ def evaluate_predictions(items, limits, work_dir):
     # The records come from the scorer itself; DeepEval, the metric the study asked for, must agree on every score.
     for test_result in outcome.test_results:
         reported = {data.name: data.error or data.score for data in test_result.metrics_data or []}
-        result = results[test_result.metadata["index"]]
+        index = test_result.metadata["index"]
         for metric in metrics:
-            if reported.get(metric.name) != result[metric.score_key]:
+            if reported.get(metric.name) != results[index][metric.score_key]:
                 raise RuntimeError(
-                    f"deepeval's {metric.name} disagrees with the scorer on {test_result.name}: "
-                    f"{reported.get(metric.name)} vs {result[metric.score_key]}"
+                    f"deepeval's {metric.name} disagrees with the scorer on item {index}: "
+                    f"{reported.get(metric.name)} vs {results[index][metric.score_key]}"
                 )
     return results
 
