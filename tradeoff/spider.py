@@ -125,9 +125,8 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
         except (zipfile.BadZipFile, OSError) as error:
             raise PipelineError(f"{where} does not unzip ({error}); {BY_HAND}") from None
         found = (path.parent for path in unpacking.rglob("dev.json") if "__MACOSX" not in path.parts)
-        release = min(found, key=lambda folder: len(folder.parts), default=None)  # the outermost
-        if release is None:
-            raise PipelineError(f"{where} holds no dev.json; {BY_HAND}")
+        # The outermost; with none, the zip's top folder, of which check_release says what it lacks.
+        release = min(found, key=lambda folder: len(folder.parts), default=unpacking)
         check_release(release, dev_size, where)
         files.write_json(release / HUB_RECORD, source)
         spider_dir.parent.mkdir(parents=True, exist_ok=True)
