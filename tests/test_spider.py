@@ -108,7 +108,7 @@ def test_wrong_or_non_text_predictions_score_zero_saying_why(prepared_demo, tmp_
         ('{"db_id": "x", ', r"bad.jsonl line 2 is not valid JSON \(.*\); correct it"),
         (
             '{"db_id": "../x", "question": "q", "query": "SELECT 1", "prediction": "SELECT 1"}',
-            r"db_id '../x' must be a plain database name",
+            r"bad.jsonl line 2: db_id '../x' must be a plain database name",
         ),
         (
             '{"db_id": "atlantis", "question": "q", "query": "SELECT 1", "prediction": "SELECT 1"}',
