@@ -252,6 +252,7 @@ def test_evaluate_predictions_in_order_and_leaves_cwd_clean(singers_db, tmp_path
 
 
 def test_metrics_directly(singers_db):
+    from deepeval.metrics.utils.metrics import copy_metrics
     from deepeval.test_case import LLMTestCase
 
     case = LLMTestCase(
@@ -265,6 +266,9 @@ def test_metrics_directly(singers_db):
     assert strict.measure(case) == 0.0 and not strict.is_successful()
     assert strict.reason.startswith("wrong_result")
     assert study.__name__ == "Execution Accuracy" and strict.__name__ == "Strict Execution Accuracy"
+    # DeepEval copies metrics (its concurrent paths) from their constructor's arguments: a copy keeps its rule.
+    copied = copy_metrics([study, strict])
+    assert [metric.measure(case) for metric in copied] == [1.0, 0.0] and copied[1].__name__ == strict.__name__
 
 
 def test_deepeval_disagreeing_with_the_scorer_stops_the_run(singers_db, tmp_path, monkeypatch):

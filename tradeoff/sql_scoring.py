@@ -297,7 +297,7 @@ class ExecutionAccuracy(BaseMetric):
     async_mode, include_reason, threshold = False, True, 1.0
 
     def __init__(self, limits, strict=False):
-        self.limits = limits
+        self.limits, self.strict = limits, strict  # DeepEval's copy_metrics rebuilds a metric from these
         self.score_key, self.reason_key = ("strict_score", "strict_reason") if strict else ("score", "reason")
         self.name = "Strict Execution Accuracy" if strict else "Execution Accuracy"
 
