@@ -391,7 +391,7 @@ def test_a_gold_query_that_fails_stops_the_run_in_one_line(demo_run, tmp_path, m
 def test_every_script_is_refused_while_another_run_holds_its_folder(demo_run, tmp_path, monkeypatch, capsys, script):
     root = copy_of_run(demo_run, tmp_path)
     folder = root / ("prepared" if script == SCRIPTS[0] else "outputs")
-    (folder / files.LOCK_NAME).write_text(json.dumps({"host": "elsewhere", "pid": 1, "heartbeat": time.time()}))
+    (folder / files.LOCK_NAME).write_text(json.dumps({"host": "elsewhere", "pid": 1}))
     before = snapshot(root)
     code = run_in_process(script, root, monkeypatch, [])
     assert_one_line_exit_2(code, capsys.readouterr().err, "another run (PID 1 on elsewhere) is writing")

@@ -235,9 +235,11 @@ def hold_lock(folder, ready, release):
         release.wait(30)
 
 
-def write_lock(folder, **holder):
+def write_lock(folder, age=0, **holder):
+    """A lock naming holder, its heartbeat (the file's time) age seconds old."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / files.LOCK_NAME).write_text(json.dumps(holder))
+    os.utime(folder / files.LOCK_NAME, (time.time() - age, time.time() - age))
 
 
 def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path):
@@ -262,7 +264,7 @@ def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path):
 
 
 def test_a_lock_on_another_machine_with_a_recent_heartbeat_holds(tmp_path):
-    write_lock(tmp_path, host="other-machine", pid=1, heartbeat=time.time())
+    write_lock(tmp_path, host="other-machine", pid=1)
     with pytest.raises(PipelineError, match=r"another run \(PID 1 on other-machine\) is writing"):
         with files.folder_lock(tmp_path):
             pass
@@ -305,14 +307,9 @@ ZOMBIES = []
 @pytest.mark.parametrize(
     "holder",
     [
-        pytest.param(lambda: {"host": socket.gethostname(), "pid": finished_pid(), "heartbeat": time.time()}, id="pid"),
-        pytest.param(
-            lambda: {"host": "other-machine", "pid": 1, "heartbeat": time.time() - files.STALE_AFTER_SECONDS - 5},
-            id="heartbeat",
-        ),
-        pytest.param(
-            lambda: {"host": socket.gethostname(), "pid": zombie_pid(), "heartbeat": time.time()}, id="zombie"
-        ),
+        pytest.param(lambda: {"host": socket.gethostname(), "pid": finished_pid()}, id="pid"),
+        pytest.param(lambda: {"host": "other-machine", "pid": 1, "age": files.STALE_AFTER_SECONDS + 5}, id="heartbeat"),
+        pytest.param(lambda: {"host": socket.gethostname(), "pid": zombie_pid()}, id="zombie"),
     ],
 )
 def test_a_lock_whose_holder_is_gone_is_taken_over_saying_so(tmp_path, capsys, holder):
@@ -326,22 +323,31 @@ def test_a_lock_whose_holder_is_gone_is_taken_over_saying_so(tmp_path, capsys, h
 def test_the_heartbeat_is_refreshed_while_the_run_lasts(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "HEARTBEAT_SECONDS", 0.01)
     with files.folder_lock(tmp_path):
-        first = json.loads((tmp_path / files.LOCK_NAME).read_text())["heartbeat"]
+        first = (tmp_path / files.LOCK_NAME).stat().st_mtime_ns
         for _ in range(500):
             time.sleep(0.01)
-            if json.loads((tmp_path / files.LOCK_NAME).read_text())["heartbeat"] != first:
+            if (tmp_path / files.LOCK_NAME).stat().st_mtime_ns != first:
                 break
         else:
             pytest.fail("the heartbeat was never refreshed")
 
 
 def asleep_then_awake(folder, ready):
-    """A script's run (its main thread holds the lock) that sleeps while another run takes its folder over."""
+    """A script's run (its main thread holds the lock) that sleeps while another run takes its folder over, the
+    takeover landing inside a heartbeat, between its reading the lock and its refreshing it."""
     files.HEARTBEAT_SECONDS = 0.01  # in this process only
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job of a shell script
+    read_object = files.read_object
+
+    def read_then_pause(path):
+        holder = read_object(path)
+        ready.set()
+        time.sleep(0.5)
+        return holder
+
+    files.read_object = read_then_pause
 
     def main():
-        ready.set()
         time.sleep(20)
         print("went on writing a folder another run holds")
 
@@ -355,7 +361,7 @@ def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_a
     run = context.Process(target=asleep_then_awake, args=(tmp_path, ready))
     run.start()
     assert ready.wait(30)
-    other = {"host": "elsewhere", "pid": 1, "heartbeat": time.time()}
+    other = {"host": "elsewhere", "pid": 1}
     write_lock(tmp_path, **other)
     run.join(30)
     out, err = capfd.readouterr()

@@ -174,7 +174,7 @@ def test_a_killed_sharded_mmlu_run_resumes_to_the_one_process_records(demo_run, 
 
 def test_every_process_stops_when_another_run_holds_the_folder(demo_run, tmp_path):
     root = copy_run(demo_run, tmp_path)
-    lock = {"host": socket.gethostname(), "pid": os.getpid(), "heartbeat": time.time()}
+    lock = {"host": socket.gethostname(), "pid": os.getpid()}
     (root / "prepared/.run.lock").write_text(json.dumps(lock))
     result = launch(root, "0_preparando_dados.py")
     assert result.returncode != 0

@@ -346,8 +346,8 @@ STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconne
 
 
 def _holder_is_gone(holder, path):
-    try:  # a lock with no holder written yet (a run starting this instant) beats from its file's time
-        heartbeat = holder.get("heartbeat") or path.stat().st_mtime
+    try:  # the heartbeat is the file's time: refreshing it cannot overwrite who holds the lock
+        heartbeat = path.stat().st_mtime
     except OSError:  # let go of meanwhile
         return True
     if time.time() - heartbeat > STALE_AFTER_SECONDS:
@@ -367,9 +367,9 @@ def _holder_is_gone(holder, path):
 
 @contextlib.contextmanager
 def folder_lock(folder):
-    """Hold the lock of an output folder: a file inside it naming host and PID, its heartbeat refreshed while the run
-    lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a line saying so,
-    and a holder that finds at its heartbeat that it was taken over (it had stalled) stops in one line.
+    """Hold the lock of an output folder: a file inside it naming host and PID, its time (the heartbeat) refreshed
+    while the run lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a
+    line saying so, and a holder that finds at its heartbeat that it was taken over (it had stalled) stops in one line.
     It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
     folder, me = Path(folder), {"host": socket.gethostname(), "pid": os.getpid()}
     path = folder / LOCK_NAME
@@ -388,7 +388,7 @@ def folder_lock(folder):
         raise PipelineError(
             f"cannot create the lock {path} ({error.strerror}); check that {folder} is writable"
         ) from None
-    write_json(path, dict(me, heartbeat=time.time()))
+    write_json(path, me)
     stop, taken_over = threading.Event(), threading.Event()
     # A takeover stops the run as Ctrl-C would, by SIGUSR1: SIGINT is ignored in a background job of a shell script.
     previous = signal.signal(signal.SIGUSR1, signal.default_int_handler)  # every caller is a script's main thread
@@ -400,8 +400,8 @@ def folder_lock(folder):
                 taken_over.set()  # silent too long (a machine asleep): another run holds the folder now
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # wakes a sleep or a wait too
                 return
-            with contextlib.suppress(PipelineError):
-                write_json(path, dict(me, heartbeat=time.time()))
+            with contextlib.suppress(OSError):  # a takeover between the read and now only freshens the other's
+                os.utime(path)
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
