@@ -378,8 +378,7 @@ def folder_lock(folder):
         open(path, "x").close()  # created only if absent; until filled below, another run reads "starting now"
     except FileExistsError:
         holder = read_object(path)
-        # A lock naming this very process was left by an earlier one given the same host and PID (a restarted pod).
-        if holder != me and not _holder_is_gone(holder, path):
+        if not _holder_is_gone(holder, path):
             who = f"PID {holder.get('pid')} on {holder.get('host')}" if holder else "starting now"
             raise PipelineError(
                 f"another run ({who}) is writing {folder}; wait for it to finish, or stop it, then run this again"
@@ -390,7 +389,6 @@ def folder_lock(folder):
             f"cannot create the lock {path} ({error.strerror}); check that {folder} is writable"
         ) from None
     write_json(path, me)
-    os.utime(path)  # where write_json left the file as it was: a leftover naming this process
     stop, taken_over = threading.Event(), threading.Event()
     # A takeover stops the run as Ctrl-C would, by SIGUSR1: SIGINT is ignored in a background job of a shell script.
     previous = signal.signal(signal.SIGUSR1, signal.default_int_handler)  # every caller is a script's main thread
