@@ -354,23 +354,29 @@ def asleep_then_awake(folder, ready):
     files.run_main(main, folder)
 
 
-def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_alone(tmp_path, capfd):
-    """Its heartbeat silent for 5 minutes (a machine asleep), another run took the folder over: on waking it stops."""
+@pytest.mark.parametrize("taken_over", [True, False], ids=["taken-over", "removed"])
+def test_a_run_whose_lock_was_taken_over_stops_in_one_line_and_leaves_the_lock_alone(tmp_path, capfd, taken_over):
+    """Its heartbeat silent for 5 minutes (a machine asleep), another run took the folder over, or took it over and
+    finished, removing the lock: on waking it stops, and leaves the lock as it found it."""
     context = multiprocessing.get_context("fork")
     ready = context.Event()
     run = context.Process(target=asleep_then_awake, args=(tmp_path, ready))
     run.start()
     assert ready.wait(30)
-    other = {"host": "elsewhere", "pid": 1}
-    write_lock(tmp_path, **other)
+    other = {"host": "elsewhere", "pid": run.pid}  # the same PID on another machine
+    if taken_over:
+        write_lock(tmp_path, **other)
+    else:
+        (tmp_path / files.LOCK_NAME).unlink()
     run.join(30)
     out, err = capfd.readouterr()
     assert run.exitcode == 2 and "went on" not in out
     assert err.strip().splitlines() == [
-        f"error: another run took over {tmp_path} while this one was silent (asleep?); this one stopped: let the "
-        "other finish, then run this again"
+        f"error: another run took over {tmp_path} while this one was silent (asleep?), or its lock was removed; this "
+        "one stopped: let any other run finish, then run this again"
     ]
-    assert json.loads((tmp_path / files.LOCK_NAME).read_text()) == other
+    lock = tmp_path / files.LOCK_NAME
+    assert json.loads(lock.read_text()) == other if taken_over else not lock.exists()
 
 
 def test_run_main_is_one_line_exit_2_and_names_what_earlier_runs_left_aside(tmp_path, capsys):

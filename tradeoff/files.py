@@ -369,7 +369,8 @@ def _holder_is_gone(holder, path):
 def folder_lock(folder):
     """Hold the lock of an output folder: a file inside it naming host and PID, its time (the heartbeat) refreshed
     while the run lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a
-    line saying so, and a holder that finds at its heartbeat that it was taken over (it had stalled) stops in one line.
+    line saying so, and a holder that finds at its heartbeat that it was taken over (it had stalled) or that its lock
+    is gone stops in one line.
     It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
     folder, me = Path(folder), {"host": socket.gethostname(), "pid": os.getpid()}
     path = folder / LOCK_NAME
@@ -395,9 +396,9 @@ def folder_lock(folder):
 
     def beat():
         while not stop.wait(HEARTBEAT_SECONDS):
-            holder = read_object(path)
-            if holder and (holder.get("host"), holder.get("pid")) != (me["host"], me["pid"]):
-                taken_over.set()  # silent too long (a machine asleep): another run holds the folder now
+            holder = read_object(path)  # {} also while unreadable an instant: then only a missing lock counts
+            if holder != me and (holder or not path.exists()):
+                taken_over.set()  # silent too long (a machine asleep): another run holds the folder, or held it
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)  # wakes a sleep or a wait too
                 return
             with contextlib.suppress(OSError):  # a takeover between the read and now only freshens the other's
@@ -410,8 +411,8 @@ def folder_lock(folder):
     except KeyboardInterrupt:
         if taken_over.is_set():
             raise PipelineError(
-                f"another run took over {folder} while this one was silent (asleep?); this one stopped: let the other "
-                "finish, then run this again"
+                f"another run took over {folder} while this one was silent (asleep?), or its lock was removed; this "
+                "one stopped: let any other run finish, then run this again"
             ) from None
         raise
     finally:
@@ -419,7 +420,7 @@ def folder_lock(folder):
         thread.join()
         if previous is not None:  # None also for a handler not installed from Python: then left as ours
             signal.signal(signal.SIGUSR1, previous)
-        if read_object(path).get("pid") == os.getpid():
+        if read_object(path) == me:
             path.unlink(missing_ok=True)
 
 
