@@ -237,7 +237,7 @@ def set_aside(path, why, move=True):
 
 def made_with_path(path):
     """Where a per-example file's record of what made it lives."""
-    return Path(path).with_name(Path(path).stem + ".made_with.json")
+    return Path(path).with_suffix(".made_with.json")
 
 
 def resume(path, made_with, keys):
@@ -347,10 +347,9 @@ STALE_AFTER_SECONDS = 300  # a holder silent this long is gone (a Colab disconne
 
 def _holder_is_gone(holder, path):
     try:  # the heartbeat is the file's time: refreshing it cannot overwrite who holds the lock
-        heartbeat = path.stat().st_mtime
+        if time.time() - path.stat().st_mtime > STALE_AFTER_SECONDS:
+            return True
     except OSError:  # let go of meanwhile
-        return True
-    if time.time() - heartbeat > STALE_AFTER_SECONDS:
         return True
     if holder.get("host") != socket.gethostname():
         return False
@@ -368,10 +367,9 @@ def _holder_is_gone(holder, path):
 @contextlib.contextmanager
 def folder_lock(folder):
     """Hold the lock of an output folder: a file inside it naming host and PID, its time (the heartbeat) refreshed
-    while the run lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, with a
-    line saying so, and a holder that finds at its heartbeat that it was taken over (it had stalled) or that its lock
-    is gone stops in one line.
-    It lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
+    while the run lasts. Another run on the folder stops at once; a lock whose holder is gone is taken over, and a
+    holder that finds at its heartbeat that it was taken over (it had stalled) or that its lock is gone stops. It
+    lives with the folder, so it holds whatever TMPDIR is, and across machines sharing a Drive or network folder."""
     folder, me = Path(folder), {"host": socket.gethostname(), "pid": os.getpid()}
     path = folder / LOCK_NAME
     try:
@@ -430,12 +428,11 @@ def run_main(main, lock_folder):
     files earlier runs left aside, if any. The other processes print nothing but errors."""
     try:
         state = distributed()
+        if state and is_main_process():
+            print(f"{state.num_processes} processes: this one (rank 0) writes every file, the others compute with it")
         with contextlib.ExitStack() as stack:
             refusal = None
             if is_main_process():
-                if state:
-                    count = state.num_processes
-                    print(f"{count} processes: this one (rank 0) writes every file, the others compute with it")
                 try:
                     stack.enter_context(folder_lock(lock_folder))
                 except PipelineError as error:
@@ -446,7 +443,7 @@ def run_main(main, lock_folder):
                 raise PipelineError(refusal)
             main()
             patterns = (f"*/*{STALE_MARK}*", f"{PREVIOUS_RUN}*")
-            stale = [path for pattern in patterns for path in sorted(Path(lock_folder).glob(pattern))]
+            stale = [path for pattern in patterns for path in Path(lock_folder).glob(pattern)]
             if stale:  # README: cleaning up
                 print(
                     f"{len(stale)} set-aside file(s) or run(s) from earlier runs in {lock_folder} "
