@@ -299,8 +299,6 @@ if HF_OFFLINE:
 # ---------------------------------------------------------------------------------------------------------------
 # The settings each part of the library receives (the library never reads this file). Imported here, not at the
 # top, so that a script pays only for the parts it uses (torch, DeepEval).
-
-
 def generation_batch_size():
     return VLLM_BATCH_SIZE if INFERENCE_ENGINE == "vllm" else EVAL_BATCH_SIZE
 
