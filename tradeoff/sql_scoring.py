@@ -97,14 +97,14 @@ def _statement_lines(lines):
     """The lines up to a prose line, or up to a line that starts another SELECT at the top level after a complete
     query (models list several queries one per line without ';'); one pass over the lines."""
     in_common_tables = re.match(r"\s*with\b", lines[0], re.IGNORECASE)
-    depth, tail, last_char = 0, [], ""
+    depth, tail = 0, []  # the last two non-blank lines
     for number, line in enumerate(lines):
         if number and (
             PROSE_LINE.match(line)
             or (
                 SQL_LINE_START.match(line)
                 and depth <= 0
-                and not (in_common_tables and last_char == ")")
+                and not (in_common_tables and tail[-1].rstrip().endswith(")"))
                 and not OPEN_QUERY_END.search("\n".join(tail))
             )
         ):
@@ -112,7 +112,6 @@ def _statement_lines(lines):
         depth += line.count("(") - line.count(")")
         if line.strip():
             tail = [*tail[-1:], line]
-            last_char = line.rstrip()[-1]
     return lines
 
 
