@@ -254,8 +254,8 @@ def collect(paths, settings):
     mmlu = {key: read_model(paths.results("mmlu", key), questions) for key, _ in settings.mmlu_models()}
     for benchmark, key in stale:  # reported as stale, not as numbers
         (spider if benchmark == "spider" else mmlu)[key] = None
-    rows = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines()) if paths.loss_log.is_file() else ()
-    loss = [(int(row["step"]), float(row["loss"])) for row in rows if row["loss"]] or None
+    log = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines()) if paths.loss_log.is_file() else ()
+    loss = [(int(row["step"]), float(row["loss"])) for row in log if row["loss"]] or None
     # Dated by the newest result, not the clock: unchanged results, unchanged report.
     found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
     newest = max((path.stat().st_mtime for path in found if files.STALE_MARK not in path.name), default=None)
