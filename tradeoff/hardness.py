@@ -48,12 +48,12 @@ def _condition(node):
 
 
 def condition_list(node):
-    """The official condition list of a WHERE / HAVING / ON expression as (units, connectors), empty when absent:
+    """The official condition list of a WHERE / HAVING clause or ON expression as (units, connectors), empty for None:
     AND and OR read left to right with no precedence, what the value scan swallows left out (module docstring)."""
     units, connectors = [], []
 
     def flatten(node):
-        if isinstance(node, exp.Paren):  # the official parser fails on parenthesised conditions; best effort here
+        if isinstance(node, (exp.Where, exp.Having, exp.Paren)):  # parentheses fail the official parser: best effort
             flatten(node.this)
         elif isinstance(node, (exp.And, exp.Or)):
             flatten(node.this)
@@ -78,12 +78,11 @@ def components(sql):
     if not isinstance(select, exp.Select):
         raise ValueError("not a SELECT query")
     joins, group, order = select.args.get("joins") or [], select.args.get("group"), select.args.get("order")
-    where, having = select.args.get("where"), select.args.get("having")
     # parse_from appends each ON's conditions to one list, joined by 'and'.
     ons = [join.args["on"] for join in joins if join.args.get("on") is not None]
     on_units, on_connectors = condition_list(exp.and_(*ons) if ons else None)
-    where_units, where_connectors = condition_list(where.this if where else None)
-    having_units, having_connectors = condition_list(having.this if having else None)
+    where_units, where_connectors = condition_list(select.args.get("where"))
+    having_units, having_connectors = condition_list(select.args.get("having"))
     units = on_units + where_units + having_units
     group_items = group.expressions if group else []
     # An ORDER BY val_unit is col_unit1 [op col_unit2]: both operands are checked for an aggregate.

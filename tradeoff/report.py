@@ -8,7 +8,7 @@ import io
 import random
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, make_dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -57,33 +57,18 @@ COMPARISON_HEADER = ["n", "b (base only right)", "c (model only right)", f"δ ac
 COMPARISON_HEADER += ["McNemar p", "p_d (discordance)", f"Detectable at {POWER} power", "Reading"]
 
 
-@dataclass(frozen=True)
-class ReportSettings:
-    """The settings the report reads, each the lower-case name of a setting of the configuration."""
+# The settings the report reads, each the lower-case name of a setting of the configuration, in the report's order.
+SETTING_NAMES = (
+    "profile model_name load_in_4bit bnb_4bit_quant_type bnb_4bit_use_double_quant compute_dtype seed train_split "
+    "evaluation_entries_size eval_epochs baseline_shots max_new_tokens inference_engine mmlu_shots "
+    "mmlu_questions_per_subject mmlu_subjects mmlu_prompt_format mmlu_generation_score mmlu_generation_tokens"
+).split()
 
-    profile: str
-    model_name: str
-    load_in_4bit: bool
-    bnb_4bit_quant_type: str
-    bnb_4bit_use_double_quant: bool
-    compute_dtype: str
-    seed: int
-    train_split: str
-    evaluation_entries_size: int
-    eval_epochs: tuple
-    baseline_shots: int
-    max_new_tokens: int
-    inference_engine: str
-    mmlu_shots: int
-    mmlu_questions_per_subject: int
-    mmlu_subjects: dict
-    mmlu_prompt_format: str
-    mmlu_generation_score: bool
-    mmlu_generation_tokens: int
 
+class ReportSettings(make_dataclass("ReportSettings", SETTING_NAMES, frozen=True)):
     @classmethod
     def of(cls, config):
-        return cls(**{field.name: getattr(config, field.name.upper()) for field in fields(cls)})
+        return cls(**{name: getattr(config, name.upper()) for name in SETTING_NAMES})
 
     @property
     def categories(self):
@@ -229,10 +214,9 @@ def error_examples(loaded, settings, per_kind=3):
 
 
 def stale_results(paths, settings, manifest):
-    """{(benchmark, key): why} for the results files made from other prepared files, another model, loading or
-    settings that shaped their questions and answers (made_with's inputs), or another adapter than those of now: not
-    reported until the script that made them runs again (it reuses every record that still holds). What a file does
-    not record, or is gone now, is not compared."""
+    """{(benchmark, key): why} for the results files made with other inputs (made_with's: prepared files, model,
+    loading, settings) or another adapter than those of now, unreported until their script runs again. What a file
+    does not record, or is gone now, is not compared."""
     stale = {}
     for benchmark, models in (("spider", settings.spider_models()), ("mmlu", settings.mmlu_models())):
         now = paths.prepared_sha256(benchmark) | {name.upper(): value for name, value in asdict(settings).items()}
@@ -270,10 +254,8 @@ def collect(paths, settings):
     mmlu = {key: read_model(paths.results("mmlu", key), questions) for key, _ in settings.mmlu_models()}
     for benchmark, key in stale:  # reported as stale, not as numbers
         (spider if benchmark == "spider" else mmlu)[key] = None
-    loss = None
-    if paths.loss_log.is_file():
-        rows = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines())
-        loss = [(int(row["step"]), float(row["loss"])) for row in rows if row["loss"]] or None
+    log = csv.DictReader(paths.loss_log.read_text(encoding="utf-8").splitlines()) if paths.loss_log.is_file() else ()
+    loss = [(int(row["step"]), float(row["loss"])) for row in log if row["loss"]] or None
     # Dated by the newest result, not the clock: unchanged results, unchanged report.
     found = [*paths.spider_results.glob("*.jsonl"), *paths.mmlu_results.glob("*.jsonl")]
     newest = max((path.stat().st_mtime for path in found if files.STALE_MARK not in path.name), default=None)
@@ -445,8 +427,7 @@ class Markdown:
         return "\n\n".join(blocks) + "\n"
 
     def by_model(self, benchmark, header, cells):
-        """A row per model: its label (Spider's with epochs) and cells(key, row), or "missing (run X)" with no file
-        ("stale (run X)" with one made from other inputs than those of now)."""
+        """A row per model: its label (Spider's with epochs), then cells(key, row) or "missing/stale (run X)"."""
         spider = benchmark == "spider"
         rows = []
         for key, label in self.settings.spider_models() if spider else self.settings.mmlu_models():

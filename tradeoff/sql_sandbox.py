@@ -72,8 +72,7 @@ def classify_error(message):
         return "syntax"
     if "string or blob too big" in text or "out of memory" in text or text == "memoryerror":
         return "too_large"
-    # Everything the read-only sandbox blocks: writes, schema changes, ATTACH, pragmas, extensions, and a second
-    # statement (where a write would hide). The message says which.
+    # Blocked by the sandbox: writes, schema changes, ATTACH, pragmas, extensions, a second statement (a hidden write).
     blocked = ("not authorized", "authorization denied", "readonly database", "one statement at a time")
     return "write_blocked" if any(phrase in text for phrase in blocked) else "other"
 
@@ -174,12 +173,11 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=[worker_fd], stdin=subprocess.DEVNULL)
         worker_end.close()
         self.owner = os.getpid()
-        ready = False
         with contextlib.suppress(EOFError):  # it died while starting; its traceback is on stderr
-            ready = self.pipe.poll(WORKER_START_SECONDS) and self.pipe.recv() == "ready"
-        if not ready:
-            self.stop()
-            raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
+            if self.pipe.poll(WORKER_START_SECONDS) and self.pipe.recv() == "ready":
+                return
+        self.stop()
+        raise RuntimeError(f"the SQL sandbox worker did not start within {WORKER_START_SECONDS:g} s")
 
     def alive(self):
         return self.owner == os.getpid() and self.process.poll() is None

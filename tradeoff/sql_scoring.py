@@ -51,7 +51,6 @@ SQL_LINE_START = re.compile(
 )
 # SELECT anywhere, the capitalised keyword first (it starts the query more often than the word in prose).
 UPPER_SELECT, ANY_SELECT = re.compile(r"\bSELECT\b"), re.compile(r"\bselect\b", re.IGNORECASE)
-WITH_START = re.compile(r"\s*with\b", re.IGNORECASE)
 # A line that starts some other statement: what a model wrote as its SQL even when it is not a query.
 STATEMENT_LINE_START = re.compile(
     r"^[ \t]*(?:create|insert|update|delete|drop|alter|pragma)\b", re.IGNORECASE | re.MULTILINE
@@ -96,17 +95,16 @@ def _fenced_query(text):
 
 def _statement_lines(lines):
     """The lines up to a prose line, or up to a line that starts another SELECT at the top level after a complete
-    query (models list several queries one per line without ';'). One pass: the text before each line is summed up
-    by its parenthesis depth, its last two non-blank lines and its last character."""
-    in_common_tables = WITH_START.match(lines[0])
-    depth, tail, last_char = 0, [], ""
+    query (models list several queries one per line without ';'); one pass over the lines."""
+    in_common_tables = re.match(r"\s*with\b", lines[0], re.IGNORECASE)
+    depth, tail = 0, []  # the last two non-blank lines
     for number, line in enumerate(lines):
         if number and (
             PROSE_LINE.match(line)
             or (
                 SQL_LINE_START.match(line)
                 and depth <= 0
-                and not (in_common_tables and last_char == ")")
+                and not (in_common_tables and tail[-1].rstrip().endswith(")"))
                 and not OPEN_QUERY_END.search("\n".join(tail))
             )
         ):
@@ -114,14 +112,12 @@ def _statement_lines(lines):
         depth += line.count("(") - line.count(")")
         if line.strip():
             tail = [*tail[-1:], line]
-            last_char = line.rstrip()[-1]
     return lines
 
 
 def extract_sql(text, limits):
-    """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement.
-
-    A text over the caps is not parsed: its first max_prediction_chars + 1 characters come back, still over them."""
+    """The SQL in an LLM's raw output: fences, labels, prose and trailing explanations removed; one statement. A text
+    over the caps is not parsed: its first max_prediction_chars + 1 characters come back, still over them."""
     if too_long(text, limits):
         return text[: limits.max_prediction_chars + 1]
     text = _fenced_query(END_TOKENS.split(text, maxsplit=1)[0])
@@ -346,10 +342,10 @@ def evaluate_predictions(items, limits, work_dir):
         reported = {data.name: data.error or data.score for data in test_result.metrics_data or []}
         index = test_result.metadata["index"]
         for metric in metrics:
-            if reported.get(metric.name) != results[index][metric.score_key]:
+            got, expected = reported.get(metric.name), results[index][metric.score_key]
+            if got != expected:
                 raise RuntimeError(
-                    f"deepeval's {metric.name} disagrees with the scorer on item {index}: "
-                    f"{reported.get(metric.name)} vs {results[index][metric.score_key]}"
+                    f"deepeval's {metric.name} disagrees with the scorer on item {index}: {got} vs {expected}"
                 )
     return results
 
