@@ -144,18 +144,19 @@ def load_tokenizer(config):
 
 def load_base_model(config):
     """The base model, in Figure 4's 4-bit quantisation when config.load_in_4bit, computing in its compute dtype."""
+    import trl
     from accelerate import PartialState
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM
 
     dtype = torch_dtype(config.compute_dtype)
-    quantization = None
-    if config.load_in_4bit:
-        quantization = BitsAndBytesConfig(
-            load_in_4bit=True,
+    quantization = trl.get_quantization_config(
+        trl.ModelConfig(
+            load_in_4bit=config.load_in_4bit,
             bnb_4bit_quant_type=config.quant_type,
-            bnb_4bit_use_double_quant=config.double_quant,
-            bnb_4bit_compute_dtype=dtype,
+            use_bnb_nested_quant=config.double_quant,
+            dtype=str(dtype).removeprefix("torch."),
         )
+    )
     device_map = "cpu"
     if torch.cuda.is_available():  # one process: all its GPUs, split by accelerate; several: each its own GPU
         device_map = {"": PartialState().local_process_index} if files.process_count() > 1 else "auto"
