@@ -236,6 +236,10 @@ def token_lengths(tokenizer, prompts):
     return [len(ids) for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
 
 
+def _left_padded(tokenizer, texts, model):
+    return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+
+
 @torch.inference_mode()
 def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=True):
     """Greedy completions of rendered prompts, with the model's repetition penalty, special tokens removed.
@@ -245,7 +249,7 @@ def generate_batch(model, tokenizer, texts, max_new_tokens, stop_at_end_of_turn=
         check_finite(scores, "logits during generation", model.dtype)
         return scores
 
-    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    inputs = _left_padded(tokenizer, texts, model)
     output = model.generate(
         **inputs,
         max_new_tokens=max_new_tokens,
@@ -272,7 +276,7 @@ def letter_token_ids(tokenizer, answer_texts):
 @torch.inference_mode()
 def letter_log_probs_batch(model, tokenizer, texts, letter_ids):
     """Log-probability of each candidate letter as the next token after each prompt, in one forward pass."""
-    inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    inputs = _left_padded(tokenizer, texts, model)
     positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)  # counted from each row's first real token
     logits = model(**inputs, position_ids=positions).logits[:, -1].float()
     check_finite(logits, "next-token logits", model.dtype)
