@@ -285,6 +285,17 @@ def test_a_lock_not_yet_written_holds_until_it_is_stale(tmp_path, capsys):
     assert "taking over the lock" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("holder", [{}, {"pid": None}, {"pid": "x"}, {"pid": 0}], ids=["none", "null", "text", "zero"])
+def test_a_lock_on_this_machine_with_no_usable_pid_holds_until_it_is_stale(tmp_path, holder):
+    write_lock(tmp_path, host=socket.gethostname(), **holder)
+    with pytest.raises(PipelineError, match=rf"another run \(PID {holder.get('pid')} on .*\) is writing"):
+        with files.folder_lock(tmp_path):
+            pass
+    write_lock(tmp_path, age=files.STALE_AFTER_SECONDS + 5, host=socket.gethostname(), **holder)
+    with files.folder_lock(tmp_path):
+        assert json.loads((tmp_path / files.LOCK_NAME).read_text())["pid"] == os.getpid()
+
+
 def finished_pid():
     process = subprocess.Popen(["true"])
     process.wait()

@@ -354,13 +354,14 @@ def _holder_is_gone(holder, path):
     if holder.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(holder.get("pid", 0)), 0)
+        pid = int(holder["pid"])
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except (OSError, ValueError):
+    except (OSError, LookupError, TypeError, ValueError):  # no usable PID (a lock edited by hand): held until stale
         return False
     with contextlib.suppress(OSError):  # killed but not yet reaped by its parent (a zombie): gone too
-        return Path(f"/proc/{int(holder['pid'])}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     return False
 
 
