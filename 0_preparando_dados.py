@@ -71,9 +71,8 @@ def fingerprint(spider_dir):
     }
 
 
-def up_to_date(made_from):
+def up_to_date(made_from, prepared):
     manifest = files.read_object(PATHS.prepared_manifest)  # absent or torn: prepared again
-    prepared = (PATHS.spider_train, PATHS.spider_dev, PATHS.mmlu_test, PATHS.mmlu_dev)
     return all(path.exists() for path in prepared) and {key: manifest.get(key) for key in made_from} == made_from
 
 
@@ -89,7 +88,8 @@ def main():
     if common.TEST_SUITE_DIR:
         build_databases_from_sql(common.project_path(common.TEST_SUITE_DIR))
     made_from = fingerprint(spider_dir)
-    if up_to_date(made_from):
+    prepared = (PATHS.spider_train, PATHS.spider_dev, PATHS.mmlu_test, PATHS.mmlu_dev)
+    if up_to_date(made_from, prepared):
         print(f"prepared data in {PATHS.prepared} is up to date with its inputs: nothing to do")
     else:
         started = time.time()
@@ -97,10 +97,8 @@ def main():
         mmlu_test, mmlu_dev = mmlu.prepare(
             common.MMLU_SUBJECTS, common.MMLU_QUESTIONS_PER_SUBJECT, common.MMLU_SHOTS, common.SEED, load_mmlu_split
         )
-        files.write_json(PATHS.spider_train, train)
-        files.write_json(PATHS.spider_dev, dev)
-        files.write_json(PATHS.mmlu_test, mmlu_test)
-        files.write_json(PATHS.mmlu_dev, mmlu_dev)
+        for path, data in zip(prepared, (train, dev, mmlu_test, mmlu_dev)):
+            files.write_json(path, data)
         counts = {
             "spider_train": len(train),
             "spider_dev": len(dev),

@@ -42,12 +42,11 @@ def evaluate_models():
     lengths = model.token_lengths(tokenizer, prompts)
     letter_ids = model.letter_token_ids(tokenizer, mmlu.answer_texts(prompt_format))
     generation_tokens = common.MMLU_GENERATION_TOKENS if common.MMLU_GENERATION_SCORE else 0
+    shaped_by = ("SEED", "MMLU_SHOTS", "MMLU_PROMPT_FORMAT", *("MMLU_GENERATION_TOKENS",) * bool(generation_tokens))
+    settings = {"prompt_format": prompt_format, "inputs": common.result_inputs("mmlu", *shaped_by)}
     for epoch, adapter in adapters.items():
         key = files.model_key(epoch)
-        made_with = model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens)
-        made_with["prompt_format"] = prompt_format
-        shaped_by = ("SEED", "MMLU_SHOTS", "MMLU_PROMPT_FORMAT", *("MMLU_GENERATION_TOKENS",) * bool(generation_tokens))
-        made_with["inputs"] = common.result_inputs("mmlu", *shaped_by)
+        made_with = model.made_with(config, adapter, "hf", common.EVAL_BATCH_SIZE, generation_tokens) | settings
         llm = functools.cache(functools.partial(model.load_model, config, adapter))  # a finished run loads none
 
         def score(texts, llm=llm):

@@ -156,7 +156,7 @@ def evaluate_model(letter_log_probs, generate, path, items, prompts, lengths, ma
     def evaluate_batch(indices):
         texts = [prompts[i] for i in indices]
         generated = generate(texts) if generate else [None] * len(indices)
-        return [record(items[i], *out) for i, out in zip(indices, zip(letter_log_probs(texts), generated))]
+        return [record(items[i], scores, text) for i, scores, text in zip(indices, letter_log_probs(texts), generated)]
 
     return files.evaluate(path, made_with, keys, lengths, batch_size, evaluate_batch, f"mmlu {path.stem}")
 
