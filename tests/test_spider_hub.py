@@ -112,14 +112,17 @@ def test_a_wrong_release_is_one_line_and_leaves_spider_dir_absent(tmp_path, rele
     assert not list(tmp_path.glob("*spider*")) and not list(tmp_path.glob("prepared/*.json"))  # nor a partial one
 
 
-def test_hub_source_never_overwrites_a_folder_made_by_hand(tmp_path):
+@pytest.mark.parametrize(
+    "name, text", [("notes.txt", "mine"), ("fetched_from_hub.json", "[]")], ids=["notes", "record"]
+)
+def test_hub_source_never_overwrites_a_folder_made_by_hand(tmp_path, name, text):
     hub_cache(tmp_path / "hf", release_zip())
     (tmp_path / "spider").mkdir()
-    (tmp_path / "spider" / "notes.txt").write_text("mine")
+    (tmp_path / "spider" / name).write_text(text)
     result = prepare(tmp_path, source="hub")
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
     assert "is not empty and holds no release fetched from xlangai/spider" in result.stderr
-    assert [path.name for path in (tmp_path / "spider").iterdir()] == ["notes.txt"]
+    assert [path.name for path in (tmp_path / "spider").iterdir()] == [name]
 
 
 def test_auto_source_takes_a_local_release_without_the_network(tmp_path):

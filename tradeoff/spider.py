@@ -93,7 +93,7 @@ def fetch_release(spider_dir, repo, filename, revision, dev_size):
     record = spider_dir / HUB_RECORD
     if record.is_file():
         fetched = files.read_json(record, fix=f"delete {spider_dir} to fetch the release again")
-        if {key: fetched.get(key) for key in source} == source:
+        if isinstance(fetched, dict) and {key: fetched.get(key) for key in source} == source:
             return fetched
     if spider_dir.exists() and (not spider_dir.is_dir() or any(spider_dir.iterdir())):
         raise PipelineError(
